@@ -1,0 +1,117 @@
+"""Records that cross a boundary (files, HTTP, CLI output), as pydantic models.
+
+Data flows one way: prompt -> QuestionSet -> QuestionResult list -> VideoResult.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, BaseModel, Field, ValidationError, field_validator
+
+from fingereval.dimensions import DIMENSION_KEYS, normalize_dimension
+from fingereval.errors import DataError
+
+YesNo = Literal["yes", "no"]
+
+
+def normalize_yes_no(value: object) -> str:
+    """'Yes', ' yes.', '"No"', True/False -> 'yes'/'no'; anything else is an error."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    text = str(value).strip().strip("\"'.!,").strip().lower()
+    if text in ("yes", "no"):
+        return text
+    raise ValueError(f"expected yes or no, got {value!r}")
+
+
+class Entity(BaseModel):
+    name: str
+    description: str | None = None
+
+
+class Question(BaseModel):
+    """One entity-level yes/no question. `good_answer` is the answer a good video earns."""
+
+    id: str
+    dimension: str
+    entity: str | None = None
+    text: str = Field(validation_alias=AliasChoices("text", "question"))
+    good_answer: YesNo
+
+    _dim = field_validator("dimension", mode="before")(lambda v: normalize_dimension(v))
+    _ga = field_validator("good_answer", mode="before")(lambda v: normalize_yes_no(v))
+
+
+class QuestionSet(BaseModel):
+    prompt: str
+    entities: list[Entity] = []
+    questions: list[Question]
+    generator: str = "user"
+
+    def by_dimension(self) -> dict[str, list[Question]]:
+        out: dict[str, list[Question]] = {k: [] for k in DIMENSION_KEYS}
+        for q in self.questions:
+            out[q.dimension].append(q)
+        return out
+
+    @classmethod
+    def load(cls, path: str | Path, prompt: str | None = None) -> "QuestionSet":
+        """Read a questions file: a QuestionSet object, or a bare list of questions (needs `prompt`)."""
+        p = Path(path)
+        try:
+            raw = json.loads(p.read_text())
+        except FileNotFoundError:
+            raise DataError(f"questions file {p} not found: write one with `fingereval questions --out`") from None
+        except json.JSONDecodeError as e:
+            raise DataError(f"questions file {p} is not valid JSON ({e.msg} at line {e.lineno})") from None
+        if isinstance(raw, list):
+            raw = {"prompt": prompt or "", "questions": raw}
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as e:
+            first = e.errors()[0]
+            where = ".".join(str(x) for x in first["loc"])
+            raise DataError(f"questions file {p}: {where}: {first['msg']}") from None
+
+
+class QuestionResult(BaseModel):
+    """A question with the model's answer, its reason and the score it earned."""
+
+    id: str
+    dimension: str
+    entity: str | None = None
+    question: str
+    good_answer: YesNo
+    answer: YesNo
+    reason: str | None = None
+    p_yes: float
+    score: float
+    forced_answer: bool = False  # True when the model wrote no <answer> tag and we appended one
+
+
+class ErrorInfo(BaseModel):
+    type: str
+    message: str
+
+
+class VideoResult(BaseModel):
+    id: str | None = None
+    video: str
+    prompt: str
+    overall: float | None = None
+    dimensions: dict[str, float | None] = {}
+    questions: list[QuestionResult] = []
+    model: str | None = None
+    mode: Literal["direct", "reason"] | None = None
+    error: ErrorInfo | None = None
+
+    def to_json(self) -> str:
+        if self.error is not None:  # a failed item carries its error instead of scores
+            return self.model_dump_json(include={"id", "video", "prompt", "model", "error"})
+        return self.model_dump_json(exclude={"error"})
+
+    def lost_points(self) -> list[QuestionResult]:
+        """Questions ordered by points lost (1 - score), worst first: the explanation of the score."""
+        return sorted(self.questions, key=lambda q: q.score)
