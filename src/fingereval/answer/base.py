@@ -1,0 +1,36 @@
+"""The answerer interface: a model that watches a video and answers its yes/no questions."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Sequence
+
+from fingereval.schema import Question
+from fingereval.video import VideoClip, VideoConfig
+
+
+@dataclass(frozen=True)
+class RawAnswer:
+    """What a model said about one question, before polarity and aggregation."""
+
+    question_id: str
+    p_yes: float  # P(yes set) / (P(yes set) + P(no set)) at the answer slot
+    reason: str | None = None  # the <think> text in reason mode
+    forced: bool = False  # the model wrote no <answer> tag; the slot was appended
+    output: str | None = None  # the raw generated text in reason mode
+
+
+class Answerer(ABC):
+    """One interface, many backends (transformers here; vLLM and HTTP APIs plug in the same way)."""
+
+    name: str = "answerer"
+    model_id: str = ""
+    video_config: VideoConfig = VideoConfig()
+
+    @abstractmethod
+    def answer(self, clip: VideoClip, questions: Sequence[Question], reason: bool = False) -> list[RawAnswer]:
+        """Answer every question about one decoded video (the video is encoded once for all of them)."""
+
+    def explain(self, clip: VideoClip, questions: Sequence[Question], answers: Sequence[str]) -> list[str]:
+        """Write a reason for each question *given* its answer (the paper's data step 4)."""
+        raise NotImplementedError(f"{self.name} cannot write reasons")

@@ -1,0 +1,145 @@
+"""Build a tiny, randomly initialised Qwen2.5-VL checkpoint that loads exactly like a real one.
+
+Real architecture class, a few small layers, a byte-level BPE tokenizer trained here on prompt text
+(with Qwen's pre-tokenizer and special tokens, so "Yes", " yes", '"Yes' become tokens as in Qwen's
+vocabulary), the real Qwen2_5_VLProcessor with its video processor, and Qwen's chat template.
+Tests, the demo and the benchmarks use it; no weights are downloaded.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+# Qwen2.5's special tokens, in Qwen's order (ids follow the trained vocabulary here).
+QWEN_SPECIAL_TOKENS = [
+    "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|object_ref_start|>", "<|object_ref_end|>",
+    "<|box_start|>", "<|box_end|>", "<|quad_start|>", "<|quad_end|>", "<|vision_start|>",
+    "<|vision_end|>", "<|vision_pad|>", "<|image_pad|>", "<|video_pad|>",
+]
+# Qwen2's pre-tokenizer split pattern: an optional non-letter then letters, so '"Yes' is one piece.
+QWEN_SPLIT = (
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+)
+
+
+@dataclass(frozen=True)
+class TinyShape:
+    """Sizes of the tiny model. The defaults build in seconds and train on a CPU."""
+
+    hidden: int = 128
+    layers: int = 4
+    heads: int = 4
+    kv_heads: int = 2
+    intermediate: int = 256
+    vision_hidden: int = 64
+    vision_depth: int = 2
+    vision_heads: int = 2
+    vocab: int = 2048
+    init_std: float = 0.02  # tests raise it so that outputs depend strongly on every input token
+
+
+def chat_template() -> str:
+    return resources.files("fingereval.resources").joinpath("qwen2_5_vl_chat_template.jinja").read_text()
+
+
+def _corpus() -> list[str]:
+    """Text to train the tokenizer on: the answer format, yes/no variants, prompt-like English."""
+    from fingereval.answer.format import INSTRUCTION, target_text
+
+    words = ["Yes", "No", "yes", "no", "YES", "NO", '"Yes', '"No', "'Yes", "'No"]
+    lines = [INSTRUCTION, "You are a helpful assistant."]
+    lines += [f"{a} {b}. <answer>{a}</answer> <answer> {b}</answer>" for a in words for b in words]
+    lines += [target_text(a, "The red ball stays sharp and clearly visible in every frame.") for a in ("yes", "no")]
+    colours = "red blue green yellow purple orange white black cyan pink".split()
+    shapes = "ball square triangle star circle cube car dog man woman person cat bird tree house".split()
+    verbs = "moves bounces slides falls rises spins jumps walks runs flies shakes stays appears changes".split()
+    for c in colours:
+        for s in shapes:
+            for v in verbs[:6]:
+                lines.append(f"A {c} {s} {v} to the left while the camera is static. Is the {c} {s} blurry? "
+                             f"Does the {s} {v.rstrip('s')} in a physically plausible way?")
+    try:  # real prompts when the project's copy of them is present
+        data = resources.files("fingereval.resources").joinpath("t2v_prompts.jsonl").read_text()
+        lines += [json.loads(x)["prompt"] for x in data.splitlines() if x.strip()]
+    except (FileNotFoundError, OSError):
+        pass
+    return lines
+
+
+def build_tokenizer(vocab_size: int = 2048):
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(QWEN_SPLIT), behavior="isolated"),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+    ])
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=QWEN_SPECIAL_TOKENS, show_progress=False,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
+    tok.train_from_iterator(_corpus(), trainer=trainer)
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>",
+        additional_special_tokens=QWEN_SPECIAL_TOKENS[1:], clean_up_tokenization_spaces=False,
+    )
+    fast.chat_template = chat_template()
+    return fast
+
+
+def build_tiny_model(out_dir: str | Path, shape: TinyShape = TinyShape(), seed: int = 0) -> Path:
+    """Write a tiny random Qwen2.5-VL checkpoint (model, tokenizer, processor) to `out_dir`."""
+    import torch
+    from transformers import (Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration, Qwen2_5_VLProcessor,
+                              Qwen2VLImageProcessor, Qwen2VLVideoProcessor)
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tokenizer = build_tokenizer(shape.vocab)
+    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in QWEN_SPECIAL_TOKENS}
+    config = Qwen2_5_VLConfig(
+        text_config=dict(
+            vocab_size=len(tokenizer), hidden_size=shape.hidden, num_hidden_layers=shape.layers,
+            num_attention_heads=shape.heads, num_key_value_heads=shape.kv_heads,
+            intermediate_size=shape.intermediate, max_position_embeddings=32768,
+            rope_parameters={"rope_type": "default", "rope_theta": 1000000.0,
+                             "mrope_section": _mrope_section(shape.hidden // shape.heads)},
+            tie_word_embeddings=True,
+            bos_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"], pad_token_id=ids["<|endoftext|>"],
+        ),
+        vision_config=dict(
+            depth=shape.vision_depth, hidden_size=shape.vision_hidden, num_heads=shape.vision_heads,
+            intermediate_size=shape.vision_hidden * 2, out_hidden_size=shape.hidden, patch_size=14,
+            spatial_merge_size=2, temporal_patch_size=2, window_size=112,
+            fullatt_block_indexes=[shape.vision_depth - 1], tokens_per_second=2,
+        ),
+        image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
+        tie_word_embeddings=True,
+        initializer_range=shape.init_std,
+    )
+    config.text_config.initializer_range = shape.init_std
+    config.vision_config.initializer_range = shape.init_std
+    torch.manual_seed(seed)
+    model = Qwen2_5_VLForConditionalGeneration(config)
+    model.generation_config.eos_token_id = ids["<|im_end|>"]
+    model.generation_config.pad_token_id = ids["<|endoftext|>"]
+    model.save_pretrained(out)
+    processor = Qwen2_5_VLProcessor(
+        image_processor=Qwen2VLImageProcessor(), video_processor=Qwen2VLVideoProcessor(),
+        tokenizer=tokenizer, chat_template=chat_template(),
+    )
+    processor.save_pretrained(out)
+    return out
+
+
+def _mrope_section(head_dim: int) -> list[int]:
+    """Split head_dim/2 rotary frequencies over (time, height, width) in Qwen's 2:3:3 proportion."""
+    half = head_dim // 2
+    t = half // 4
+    h = (half - t) // 2
+    return [t, h, half - t - h]

@@ -1,0 +1,324 @@
+"""Answerer on transformers (Qwen2-VL / Qwen2.5-VL family), with shared-prefix scoring.
+
+Every question of a video shares the same token prefix: system turn, the video, the fixed
+instruction. We decode the video once, run the vision tower and prefill that prefix once, then branch
+all questions off the prefix KV cache in batches. The naive path (each question from scratch through
+the model's own position logic) stays available as the baseline and as a correctness check.
+
+Positions (see ../shared/PITFALLS.md): the suffix tokens continue at `index + rope_delta` on all three
+M-RoPE axes; we pass them explicitly, computed from `get_rope_index` of this very video, never the
+model's stored `rope_deltas` (stale after another video).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import torch
+
+from fingereval.answer.base import Answerer, RawAnswer
+from fingereval.answer.format import (ANSWER_OPEN, assistant_prefix, build_messages, parse_output,
+                                      text_before_answer_slot, user_text)
+from fingereval.answer.tokens import yes_no_token_ids
+from fingereval.errors import ConfigError
+from fingereval.schema import Question
+from fingereval.video import VideoClip, VideoConfig
+
+DEFAULT_MODEL = "Qwen/Qwen2.5-VL-7B-Instruct"
+
+
+def pick_device(device: str | None) -> str:
+    if device and device != "auto":
+        return device
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def pick_dtype(dtype: str | None, device: str) -> torch.dtype:
+    if dtype and dtype != "auto":
+        return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[dtype]
+    return torch.bfloat16 if device.startswith("cuda") else torch.float32
+
+
+def load_model_and_processor(model: str | Path, device: str = "cpu", dtype: torch.dtype = torch.float32):
+    """Load a hub id or a local checkpoint directory through the same code path."""
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    path = Path(model)
+    local = path.is_dir()
+    if not local and (path.suffix or str(model).startswith((".", "/"))):
+        raise ConfigError(f"model {model}: no such directory; give a checkpoint folder or a hub id")
+    try:
+        processor = AutoProcessor.from_pretrained(str(model), local_files_only=local)
+        net = AutoModelForImageTextToText.from_pretrained(str(model), dtype=dtype, local_files_only=local)
+    except OSError as e:
+        raise ConfigError(
+            f"model {model}: cannot load ({str(e).splitlines()[0][:160]}); download it first or pass a local folder"
+        ) from None
+    if not hasattr(getattr(net, "model", None), "get_rope_index"):
+        raise ConfigError(f"model {model}: {type(net).__name__} is not a Qwen2-VL-family model; this backend needs M-RoPE")
+    return net.to(device).eval(), processor
+
+
+@dataclass
+class _Prefix:
+    """A video's shared prefix, prefilled once: its KV cache and what the suffixes need to continue."""
+
+    cache: object  # transformers DynamicCache, batch size 1
+    length: int  # tokens in the prefix
+    rope_delta: int  # M-RoPE offset of text positions after the video
+    tokens: list[int]  # the prefix token ids, to check that later prompts share them
+
+
+class TransformersAnswerer(Answerer):
+    name = "transformers"
+
+    def __init__(self, model: str | Path = DEFAULT_MODEL, *, device: str | None = None, dtype: str | None = None,
+                 video_config: VideoConfig = VideoConfig(), shared_prefix: bool = True, suffix_batch: int = 16,
+                 max_new_tokens: int = 128):
+        self.model_id = str(model)
+        self.device = pick_device(device)
+        self.dtype = pick_dtype(dtype, self.device)
+        self.model, self.processor = load_model_and_processor(model, self.device, self.dtype)
+        self.tokenizer = self.processor.tokenizer
+        self.video_config = video_config
+        self.shared_prefix = shared_prefix
+        self.suffix_batch = max(1, suffix_batch)
+        self.max_new_tokens = max_new_tokens
+        self.yes_ids, self.no_ids = yes_no_token_ids(self.tokenizer)
+        self.video_token_id = self.model.config.video_token_id
+        self.eos_ids = {self.tokenizer.convert_tokens_to_ids(t) for t in ("<|im_end|>", "<|endoftext|>")}
+        self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+
+    # ---- public API -------------------------------------------------------------------------
+
+    def answer(self, clip: VideoClip, questions: Sequence[Question], reason: bool = False) -> list[RawAnswer]:
+        if not questions:
+            return []
+        users = [user_text(q.text) for q in questions]
+        video = self._video_inputs(clip)
+        if not reason:
+            p = self._p_yes(video, users, [assistant_prefix(False)] * len(users))
+            return [RawAnswer(q.id, pi) for q, pi in zip(questions, p)]
+        outputs = self._generate(video, users, [assistant_prefix(True)] * len(users), ANSWER_OPEN)
+        slots = [text_before_answer_slot(o) for o in outputs]
+        p = self._p_yes(video, users, [s for s, _ in slots])  # same video tensors and prefix cache
+        return [RawAnswer(q.id, pi, reason=parse_output(o).reason, forced=f, output=o)
+                for q, pi, o, (_, f) in zip(questions, p, outputs, slots)]
+
+    def explain(self, clip: VideoClip, questions: Sequence[Question], answers: Sequence[str]) -> list[str]:
+        users = [user_text(q.text) + f"\nThe correct answer is {a.capitalize()}. Explain why in one sentence."
+                 for q, a in zip(questions, answers)]
+        outs = self._generate(self._video_inputs(clip), users, ["<think>"] * len(users), "</think>")
+        return [o.split("</think>")[0].strip() for o in outs]
+
+    def p_yes(self, clip: VideoClip, users: Sequence[str], prefixes: Sequence[str]) -> list[float]:
+        """P(yes) at the end of each (user text, assistant prefix); the prefix must end at the answer slot."""
+        return self._p_yes(self._video_inputs(clip), users, prefixes)
+
+    def slot_logprobs(self, clip: VideoClip, users: Sequence[str], prefixes: Sequence[str]) -> torch.Tensor:
+        """Next-token log-probabilities (n, vocab) at the end of each prompt, in float32."""
+        return self._slot_logprobs(self._video_inputs(clip), users, prefixes)
+
+    def generate(self, clip: VideoClip, users: Sequence[str], prefixes: Sequence[str], stop: str = ANSWER_OPEN) -> list[str]:
+        """Greedy continuation of each prompt until `stop`, end of turn, or max_new_tokens."""
+        return self._generate(self._video_inputs(clip), users, prefixes, stop)
+
+    def _p_yes(self, video: dict, users: Sequence[str], prefixes: Sequence[str]) -> list[float]:
+        logp = self._slot_logprobs(video, users, prefixes)
+        yes = torch.logsumexp(logp[:, self.yes_ids], dim=-1)
+        no = torch.logsumexp(logp[:, self.no_ids], dim=-1)
+        return torch.sigmoid(yes - no).tolist()  # = P(yes) / (P(yes) + P(no))
+
+    @torch.inference_mode()
+    def _slot_logprobs(self, video: dict, users: Sequence[str], prefixes: Sequence[str]) -> torch.Tensor:
+        rows = self._token_rows(self._chat_texts(users, prefixes), video["n_video_tokens"])
+        if not self.shared_prefix:
+            return torch.cat([self._naive_last_logprobs(r, video) for r in rows])
+        prefix = self._prefix_for(video, rows)
+        suffixes = [r[prefix.length:] for r in rows]
+        return torch.cat([self._suffix_last_logprobs(prefix, suffixes[i:i + self.suffix_batch])
+                          for i in range(0, len(rows), self.suffix_batch)])
+
+    @torch.inference_mode()
+    def _generate(self, video: dict, users: Sequence[str], prefixes: Sequence[str], stop: str) -> list[str]:
+        rows = self._token_rows(self._chat_texts(users, prefixes), video["n_video_tokens"])
+        if not self.shared_prefix:
+            return [self._naive_generate(r, video, stop) for r in rows]
+        prefix = self._prefix_for(video, rows)
+        suffixes = [r[prefix.length:] for r in rows]
+        out: list[str] = []
+        for i in range(0, len(rows), self.suffix_batch):
+            out += self._greedy_from_prefix(prefix, suffixes[i:i + self.suffix_batch], stop)
+        return out
+
+    # ---- inputs -----------------------------------------------------------------------------
+
+    def _chat_texts(self, users: Sequence[str], prefixes: Sequence[str]) -> list[str]:
+        out = []
+        for u, a in zip(users, prefixes):
+            msgs = [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": u}]}]
+            out.append(self.processor.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False) + a)
+        return out
+
+    def _video_inputs(self, clip: VideoClip) -> dict:
+        """Run the processor once for this video; its tensors (and its prefix cache) serve every question."""
+        text = self._chat_texts([user_text("")], [""])[0]  # the part every question shares
+        n = clip.num_frames
+        metadata = [{"total_num_frames": n, "fps": clip.fps, "frames_indices": list(range(n)),
+                     "width": clip.frames.shape[2], "height": clip.frames.shape[1], "duration": clip.duration}]
+        enc = self.processor(text=[text], videos=[clip.frames], video_metadata=metadata, do_sample_frames=False,
+                             return_tensors="pt")
+        return {
+            "pixel_values_videos": enc["pixel_values_videos"].to(self.device, self.dtype),
+            "video_grid_thw": enc["video_grid_thw"].to(self.device),
+            "second_per_grid_ts": torch.as_tensor(enc["second_per_grid_ts"], device=self.device),
+            "n_video_tokens": int((enc["input_ids"] == self.video_token_id).sum()),
+            "prefix": None,  # filled by _prefix_for, reused by later calls on this video
+            "anchor": enc["input_ids"][0].tolist(),  # tokens of the shared part, bounds the prefix
+        }
+
+    def _token_rows(self, texts: Sequence[str], n_video_tokens: int) -> list[list[int]]:
+        # The processor expands the one video placeholder into its n tokens; we do the same text edit
+        # for every question so that the video is processed once, not once per question.
+        pad = "<|video_pad|>"
+        expanded = [t.replace(pad, pad * n_video_tokens, 1) for t in texts]
+        return self.tokenizer(expanded, add_special_tokens=False)["input_ids"]
+
+    def _mm_types(self, ids: torch.Tensor) -> torch.Tensor:
+        return (ids == self.video_token_id).to(torch.int32) * 2  # 0 text, 2 video
+
+    # ---- naive path: every prompt from scratch, the model computes its own positions ---------
+
+    def _naive_forward(self, ids: list[int], video: dict):
+        x = torch.tensor([ids], device=self.device)
+        return self.model(input_ids=x, attention_mask=torch.ones_like(x), mm_token_type_ids=self._mm_types(x),
+                          pixel_values_videos=video["pixel_values_videos"], video_grid_thw=video["video_grid_thw"],
+                          second_per_grid_ts=video["second_per_grid_ts"], logits_to_keep=1, use_cache=False)
+
+    def _naive_last_logprobs(self, ids: list[int], video: dict) -> torch.Tensor:
+        self.model.model.rope_deltas = None  # never reuse another video's positions
+        return torch.log_softmax(self._naive_forward(ids, video).logits[:, -1].float(), dim=-1)
+
+    def _naive_generate(self, ids: list[int], video: dict, stop: str) -> str:
+        self.model.model.rope_deltas = None
+        x = torch.tensor([ids], device=self.device)
+        out = self.model.generate(
+            input_ids=x, attention_mask=torch.ones_like(x), mm_token_type_ids=self._mm_types(x),
+            pixel_values_videos=video["pixel_values_videos"], video_grid_thw=video["video_grid_thw"],
+            second_per_grid_ts=video["second_per_grid_ts"], max_new_tokens=self.max_new_tokens, do_sample=False,
+            stop_strings=[stop], tokenizer=self.tokenizer, pad_token_id=self.pad_id,
+            eos_token_id=sorted(self.eos_ids), suppress_tokens=[self.video_token_id],
+        )
+        return self._cut(self.tokenizer.decode(out[0, len(ids):], skip_special_tokens=True), stop)
+
+    # ---- shared prefix ----------------------------------------------------------------------
+
+    def _prefix_for(self, video: dict, rows: list[list[int]]) -> _Prefix:
+        """The video's prefilled prefix, reused when these rows start with it, else prefilled anew."""
+        cached = video["prefix"]
+        if cached is not None and all(len(r) > cached.length and r[:cached.length] == cached.tokens for r in rows):
+            return cached
+        video["prefix"] = self._prefill(rows + [video["anchor"]], video)
+        return video["prefix"]
+
+    def _prefill(self, rows: list[list[int]], video: dict) -> _Prefix:
+        p = _common_prefix_len(rows)
+        p = min(p, min(len(r) for r in rows[:-1]) - 1)  # every prompt keeps at least its last token as suffix
+        first = torch.tensor([rows[0]], device=self.device)
+        positions, delta = self.model.model.get_rope_index(
+            first, mm_token_type_ids=self._mm_types(first), video_grid_thw=video["video_grid_thw"],
+            second_per_grid_ts=video["second_per_grid_ts"],
+        )
+        video_end = max(i for i, t in enumerate(rows[0]) if t == self.video_token_id)
+        if p <= video_end:
+            raise ValueError("the prompts differ before the end of the video; they cannot share a prefix")
+        prefix = first[:, :p]
+        out = self.model(input_ids=prefix, mm_token_type_ids=self._mm_types(prefix),
+                         position_ids=positions[:, :, :p], pixel_values_videos=video["pixel_values_videos"],
+                         video_grid_thw=video["video_grid_thw"], second_per_grid_ts=video["second_per_grid_ts"],
+                         use_cache=True, logits_to_keep=1)
+        return _Prefix(cache=out.cache, length=p, rope_delta=int(delta.reshape(-1)[0]), tokens=rows[0][:p])
+
+    def _expanded_cache(self, prefix: _Prefix, batch: int):
+        from transformers import DynamicCache
+
+        layers = [(layer.keys.expand(batch, -1, -1, -1), layer.values.expand(batch, -1, -1, -1))
+                  for layer in prefix.cache.layers]
+        return DynamicCache(ddp_cache_data=layers)
+
+    def _suffix_batch(self, prefix: _Prefix, suffixes: list[list[int]]):
+        """Right-padded suffix ids, their M-RoPE positions, an attention mask, and last real index."""
+        width = max(len(s) for s in suffixes)
+        ids = torch.full((len(suffixes), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(suffixes), prefix.length + width), dtype=torch.long)
+        mask[:, :prefix.length] = 1
+        for i, s in enumerate(suffixes):
+            ids[i, :len(s)] = torch.tensor(s)
+            mask[i, prefix.length:prefix.length + len(s)] = 1
+        pos = torch.arange(prefix.length, prefix.length + width) + prefix.rope_delta
+        pos = pos.view(1, 1, -1).expand(3, len(suffixes), -1)
+        last = torch.tensor([len(s) - 1 for s in suffixes])
+        return ids.to(self.device), pos.to(self.device), mask.to(self.device), last.to(self.device)
+
+    def _suffix_last_logprobs(self, prefix: _Prefix, suffixes: list[list[int]]) -> torch.Tensor:
+        ids, pos, _, last = self._suffix_batch(prefix, suffixes)
+        # Right padding needs no mask: attention is causal, so pads only follow the tokens we read.
+        out = self.model(input_ids=ids, position_ids=pos, cache=self._expanded_cache(prefix, len(suffixes)),
+                         use_cache=True, logits_to_keep=last.view(-1, 1))
+        return torch.log_softmax(out.logits[:, -1].float(), dim=-1)
+
+    def _greedy_from_prefix(self, prefix: _Prefix, suffixes: list[list[int]], stop: str) -> list[str]:
+        # Hand-written greedy loop: HF generate cannot continue a shared multimodal prefix cache with
+        # explicit M-RoPE positions per row.
+        ids, pos, mask, last = self._suffix_batch(prefix, suffixes)
+        n = len(suffixes)
+        cache = self._expanded_cache(prefix, n)
+        out = self.model(input_ids=ids, position_ids=pos, attention_mask=mask, cache=cache, use_cache=True,
+                         logits_to_keep=last.view(-1, 1))
+        cache = out.cache
+        logits = out.logits[:, -1]
+        next_pos = prefix.length + last + 1 + prefix.rope_delta
+        generated: list[list[int]] = [[] for _ in range(n)]
+        done = [False] * n
+        suppress = self.video_token_id
+        for _ in range(self.max_new_tokens):
+            logits[:, suppress] = -math.inf
+            tok = logits.argmax(dim=-1)
+            for i in range(n):
+                if done[i]:
+                    continue
+                t = int(tok[i])
+                if t in self.eos_ids:
+                    done[i] = True
+                    continue
+                generated[i].append(t)
+                if stop in self.tokenizer.decode(generated[i]):
+                    done[i] = True
+            if all(done):
+                break
+            mask = torch.cat([mask, torch.ones((n, 1), dtype=mask.dtype, device=mask.device)], dim=1)
+            step_pos = next_pos.view(1, -1, 1).expand(3, -1, 1)
+            out = self.model(input_ids=tok.view(-1, 1), position_ids=step_pos, attention_mask=mask, cache=cache,
+                             use_cache=True)
+            cache, logits, next_pos = out.cache, out.logits[:, -1], next_pos + 1
+        return [self._cut(self.tokenizer.decode(g, skip_special_tokens=True), stop) for g in generated]
+
+    @staticmethod
+    def _cut(text: str, stop: str) -> str:
+        i = text.find(stop)
+        return text if i < 0 else text[: i + len(stop)]
+
+
+def _common_prefix_len(rows: list[list[int]]) -> int:
+    """Longest common token prefix: tokenising prefix and suffix separately can split BPE differently."""
+    first = rows[0]
+    n = len(first)
+    for r in rows[1:]:
+        m = min(n, len(r))
+        i = 0
+        while i < m and r[i] == first[i]:
+            i += 1
+        n = i
+    return n

@@ -1,0 +1,105 @@
+"""Our own scores, read back from a `fingereval score` results.jsonl and looked up by video.
+
+Users keep videos in other folders than the benchmark file says, so a lookup tries the exact path
+first and then the file name alone (when that name is unique among the results).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path, PurePath
+
+from pydantic import ValidationError
+
+from fingereval.dimensions import DIMENSION_KEYS
+from fingereval.errors import DataError
+from fingereval.schema import VideoResult
+
+OVERALL = "overall"
+TARGETS: tuple[str, ...] = (OVERALL, *DIMENSION_KEYS)  # what we score: overall and each dimension
+MAX_EXAMPLES = 5
+
+
+def video_name(path: str) -> str:
+    """File name of a path written on any OS ('a/b.mp4' and 'a\\b.mp4' both give 'b.mp4')."""
+    return PurePath(path.replace("\\", "/")).name
+
+
+def _normal_path(path: str) -> str:
+    return os.path.normpath(path.replace("\\", "/"))
+
+
+@dataclass
+class ResultsIndex:
+    path: str
+    by_path: dict[str, VideoResult] = field(default_factory=dict)
+    by_name: dict[str, VideoResult] = field(default_factory=dict)
+    ambiguous_names: set[str] = field(default_factory=set)
+    n_failed: int = 0
+    n_malformed: int = 0
+    n_duplicates: int = 0
+    problems: list[str] = field(default_factory=list)  # a few messages about skipped lines
+
+    def __len__(self) -> int:
+        return len(self.by_path)
+
+    def find(self, video: str) -> VideoResult | None:
+        """The result for a video: by exact (normalised) path, else by unique file name."""
+        hit = self.by_path.get(_normal_path(video))
+        if hit is not None:
+            return hit
+        name = video_name(video)
+        return None if name in self.ambiguous_names else self.by_name.get(name)
+
+    def summary(self) -> dict[str, object]:
+        return {"file": self.path, "videos": len(self), "failed_skipped": self.n_failed,
+                "malformed_skipped": self.n_malformed, "duplicates": self.n_duplicates,
+                "problems": self.problems}
+
+
+def score_of(result: VideoResult, target: str) -> float | None:
+    """The result's overall score or one dimension's score (None where it has none)."""
+    return result.overall if target == OVERALL else result.dimensions.get(target)
+
+
+def load_results(path: str | Path) -> ResultsIndex:
+    """Read results.jsonl, skipping (and counting) failed items and malformed lines.
+    A video scored twice (a resumed run) keeps its last result."""
+    p = Path(path)
+    try:
+        lines = p.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise DataError(f"results file {p} not found: write one with `fingereval score`") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise DataError(f"results file {p} cannot be read: {e}") from None
+    index = ResultsIndex(path=str(p))
+    for lineno, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            result = VideoResult.model_validate_json(line)
+        except ValidationError as e:
+            index.n_malformed += 1
+            if len(index.problems) < MAX_EXAMPLES:
+                first = e.errors()[0]
+                where = ".".join(str(x) for x in first["loc"]) or "line"
+                index.problems.append(f"line {lineno}: {where}: {first['msg']}")
+            continue
+        if result.error is not None:
+            index.n_failed += 1
+            continue
+        key = _normal_path(result.video)
+        if key in index.by_path:
+            index.n_duplicates += 1
+        index.by_path[key] = result
+    names: dict[str, str] = {}
+    for key, result in index.by_path.items():
+        name = video_name(key)
+        if name in names and names[name] != key:
+            index.ambiguous_names.add(name)
+        names[name] = key
+        index.by_name[name] = result
+    if not index.by_path:
+        raise DataError(f"results file {p} has no scored videos ({index.n_failed} failed, "
+                        f"{index.n_malformed} malformed lines){': ' + index.problems[0] if index.problems else ''}")
+    return index
