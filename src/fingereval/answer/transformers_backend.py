@@ -19,8 +19,8 @@ from typing import Sequence
 import torch
 
 from fingereval.answer.base import Answerer, RawAnswer
-from fingereval.answer.format import (ANSWER_OPEN, assistant_prefix, build_messages, parse_output,
-                                      text_before_answer_slot, user_text)
+from fingereval.answer.format import ANSWER_OPEN, assistant_prefix, parse_output, text_before_answer_slot, user_text
+from fingereval.answer.inputs import chat_text, mm_token_type_ids, process
 from fingereval.answer.tokens import yes_no_token_ids
 from fingereval.errors import ConfigError
 from fingereval.schema import Question
@@ -156,20 +156,12 @@ class TransformersAnswerer(Answerer):
     # ---- inputs -----------------------------------------------------------------------------
 
     def _chat_texts(self, users: Sequence[str], prefixes: Sequence[str]) -> list[str]:
-        out = []
-        for u, a in zip(users, prefixes):
-            msgs = [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": u}]}]
-            out.append(self.processor.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False) + a)
-        return out
+        return [chat_text(self.processor, u, a) for u, a in zip(users, prefixes)]
 
     def _video_inputs(self, clip: VideoClip) -> dict:
         """Run the processor once for this video; its tensors (and its prefix cache) serve every question."""
         text = self._chat_texts([user_text("")], [""])[0]  # the part every question shares
-        n = clip.num_frames
-        metadata = [{"total_num_frames": n, "fps": clip.fps, "frames_indices": list(range(n)),
-                     "width": clip.frames.shape[2], "height": clip.frames.shape[1], "duration": clip.duration}]
-        enc = self.processor(text=[text], videos=[clip.frames], video_metadata=metadata, do_sample_frames=False,
-                             return_tensors="pt")
+        enc = process(self.processor, [text], [clip])
         return {
             "pixel_values_videos": enc["pixel_values_videos"].to(self.device, self.dtype),
             "video_grid_thw": enc["video_grid_thw"].to(self.device),
@@ -187,7 +179,7 @@ class TransformersAnswerer(Answerer):
         return self.tokenizer(expanded, add_special_tokens=False)["input_ids"]
 
     def _mm_types(self, ids: torch.Tensor) -> torch.Tensor:
-        return (ids == self.video_token_id).to(torch.int32) * 2  # 0 text, 2 video
+        return mm_token_type_ids(ids, self.video_token_id)
 
     # ---- naive path: every prompt from scratch, the model computes its own positions ---------
 

@@ -1,0 +1,41 @@
+"""Model inputs for a decoded video, built the same way for scoring, training and benchmarks.
+
+One place decides how frames reach the processor: we sample with PyAV (fingereval.video), hand the
+processor the frames with their real sampled fps (else it assumes 24 fps and the temporal M-RoPE
+positions are wrong) and switch its own sampling off.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+
+from fingereval.video import VideoClip
+
+VIDEO_PAD = "<|video_pad|>"
+
+
+def video_metadata(clip: VideoClip) -> dict:
+    n = clip.num_frames
+    return {"total_num_frames": n, "fps": clip.fps, "frames_indices": list(range(n)),
+            "width": int(clip.frames.shape[2]), "height": int(clip.frames.shape[1]), "duration": clip.duration}
+
+
+def process(processor, texts: Sequence[str], clips: Sequence[VideoClip]):
+    """Run the real processor on chat texts (one video placeholder each) and their clips."""
+    return processor(text=list(texts), videos=[c.frames for c in clips], video_metadata=[video_metadata(c) for c in clips],
+                     do_sample_frames=False, padding=True, return_tensors="pt")
+
+
+def chat_text(processor, user: str, assistant: str = "", *, add_generation_prompt: bool = True) -> str:
+    """The chat-templated prompt for one question (video first), optionally with an assistant turn start."""
+    msgs = [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": user}]}]
+    return processor.apply_chat_template(msgs, add_generation_prompt=add_generation_prompt, tokenize=False) + assistant
+
+
+def mm_token_type_ids(input_ids: torch.Tensor, video_token_id: int, image_token_id: int | None = None) -> torch.Tensor:
+    """0 for text, 1 for image, 2 for video tokens: required for 3-D positions in transformers 5.x."""
+    types = (input_ids == video_token_id).to(torch.int32) * 2
+    if image_token_id is not None:
+        types = types + (input_ids == image_token_id).to(torch.int32)
+    return types
