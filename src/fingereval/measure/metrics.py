@@ -66,8 +66,8 @@ def _check_vectors(min_items: int = 2, **named: Iterable[float]) -> list[np.ndar
 @dataclass(frozen=True)
 class Correlations:
     """Correlation of model scores with human scores. `plcc` is on raw scores; `plcc_logistic` after a
-    monotonic 4-parameter logistic fit of model scores to human scores (None when the fit failed,
-    with the reason in `logistic_note`)."""
+    monotonic 4-parameter logistic fit of model scores to human scores, negative when the fitted curve
+    falls (None when the fit failed, with the reason in `logistic_note`)."""
 
     srcc: float
     krcc: float
@@ -100,6 +100,15 @@ def fit_logistic4(model: np.ndarray, human: np.ndarray) -> np.ndarray:
     return fitted
 
 
+def _logistic_plcc(model: np.ndarray, human: np.ndarray) -> float:
+    """PLCC of the fitted scores with human scores, signed by the fit's direction: a fit that falls with
+    the model scores would otherwise turn an evaluator that disagrees with humans into a positive PLCC."""
+    fitted = fit_logistic4(model, human)
+    falling = np.corrcoef(model, fitted)[0, 1] < 0
+    r = float(stats.pearsonr(fitted, human)[0])
+    return -r if falling else r
+
+
 def correlations(human: Iterable[float], model: Iterable[float]) -> Correlations:
     """SRCC (Spearman), KRCC (Kendall tau-b), PLCC raw and PLCC after the logistic fit."""
     h, m = _check_vectors(human=human, model=model)
@@ -108,7 +117,7 @@ def correlations(human: Iterable[float], model: Iterable[float]) -> Correlations
             raise MetricInputError(f"{name} scores are all equal ({arr[0]:g}): a correlation is undefined")
     note = None
     try:
-        plcc_logistic: float | None = float(stats.pearsonr(fit_logistic4(m, h), h)[0])
+        plcc_logistic: float | None = _logistic_plcc(m, h)
     except (RuntimeError, ValueError) as e:  # curve_fit raises RuntimeError when it gives up
         plcc_logistic, note = None, f"logistic fit failed ({e}); use the raw plcc"
     return Correlations(
@@ -149,19 +158,21 @@ def _human_labels(human: np.ndarray) -> np.ndarray:
     return human.astype(int)
 
 
+def _tolerance(d: np.ndarray) -> float:
+    return TIE_ATOL + TIE_RTOL * float(np.abs(d).max())
+
+
 def _group_abs_differences(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Group |d| values equal up to float noise. Returns (group index per item, group threshold)
     where the threshold is the largest |d| in the group, so |d_i| <= threshold[group_i] holds exactly."""
     a = np.abs(d)
     order = np.argsort(a, kind="stable")
     sorted_a = a[order]
-    tol = TIE_ATOL + TIE_RTOL * (sorted_a[-1] if sorted_a.size else 0.0)
-    starts_new = np.diff(sorted_a) > tol
+    starts_new = np.diff(sorted_a) > _tolerance(d)
     group_sorted = np.concatenate(([0], np.cumsum(starts_new)))
     group = np.empty_like(group_sorted)
     group[order] = group_sorted
-    n_groups = int(group_sorted[-1]) + 1
-    threshold = np.zeros(n_groups)
+    threshold = np.zeros(int(group_sorted[-1]) + 1)
     np.maximum.at(threshold, group_sorted, sorted_a)
     return group, threshold
 
@@ -177,11 +188,11 @@ def tie_calibrated_accuracy(h: np.ndarray, d: np.ndarray) -> tuple[float, float]
     sign = np.sign(d).astype(int)
     right_if_tie = np.bincount(group, weights=(h == 0), minlength=n_groups)
     right_if_sign = np.bincount(group, weights=(sign == h), minlength=n_groups)
-    # candidate k = -1 predicts no ties; it is eps = 0 unless the smallest group already sits at 0
+    # candidate k = -1 (eps = 0) predicts no ties; accuracy(k) = ties right in groups <= k + signs right above
     correct = np.concatenate(([0.0], np.cumsum(right_if_tie))) + (
         right_if_sign.sum() - np.concatenate(([0.0], np.cumsum(right_if_sign))))
     eps_for = np.concatenate(([0.0], threshold))
-    if threshold[0] <= TIE_ATOL:  # |d| ~ 0 exists: eps = 0 already calls those pairs ties
+    if threshold[0] <= _tolerance(d):  # some |d| is 0 up to float noise: eps = 0 already calls them ties
         correct, eps_for = correct[1:], eps_for[1:]
     best = int(np.argmax(correct))  # first maximum: the smallest eps with the best accuracy
     return float(correct[best] / len(h)), float(eps_for[best])
@@ -212,8 +223,7 @@ def pairwise_accuracy(human: Iterable[float], first: Iterable[float], second: It
         return PairwiseAccuracy(accuracy, n=len(h), ties=True, eps=found)
     if not eps >= 0:
         raise MetricInputError(f"eps must be >= 0, got {eps}")
-    tol = TIE_ATOL + TIE_RTOL * float(np.abs(d).max())
-    predicted = np.where(np.abs(d) <= eps + tol, 0, np.sign(d).astype(int))
+    predicted = np.where(np.abs(d) <= eps + _tolerance(d), 0, np.sign(d).astype(int))
     return PairwiseAccuracy(float((predicted == h).mean()), n=len(h), ties=True, eps=float(eps))
 
 

@@ -82,8 +82,8 @@ def load_results(path: str | Path) -> ResultsIndex:
             index.n_malformed += 1
             if len(index.problems) < MAX_EXAMPLES:
                 first = e.errors()[0]
-                where = ".".join(str(x) for x in first["loc"]) or "line"
-                index.problems.append(f"line {lineno}: {where}: {first['msg']}")
+                field_path = ".".join(str(x) for x in first["loc"])  # empty when the line is not JSON
+                index.problems.append(f"line {lineno}: {field_path + ': ' if field_path else ''}{first['msg']}")
             continue
         if result.error is not None:
             index.n_failed += 1

@@ -1,0 +1,1 @@
+"""Answerers: a model watches a video and answers yes/no questions (interface in base.py)."""

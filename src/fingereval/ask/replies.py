@@ -1,0 +1,131 @@
+"""Validate the JSON a chat model returns for the two steps (entities, then questions)."""
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, TypeVar
+
+from pydantic import AliasChoices, BaseModel, Field, ValidationError, field_validator, model_validator
+
+from fingereval.dimensions import DIMENSION_KEYS, normalize_dimension
+from fingereval.errors import DataError
+from fingereval.schema import Entity, YesNo, normalize_yes_no
+
+
+class ReplyError(ValueError):
+    """A reply that is not the JSON we asked for; the message is sent back to the model on retry."""
+
+
+class EntitiesReply(BaseModel):
+    entities: list[Entity] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _accept_shortcuts(cls, data: Any) -> Any:
+        # Models often answer with a bare list, or with plain strings instead of objects.
+        if isinstance(data, list):
+            data = {"entities": data}
+        if isinstance(data, dict) and isinstance(data.get("entities"), list):
+            data = {**data, "entities": [{"name": e} if isinstance(e, str) else e for e in data["entities"]]}
+        return data
+
+    @field_validator("entities")
+    @classmethod
+    def _names_not_empty(cls, entities: list[Entity]) -> list[Entity]:
+        for e in entities:
+            if not e.name.strip():
+                raise ValueError("an entity has an empty name")
+        return entities
+
+
+class DraftQuestion(BaseModel):
+    """A question before it gets its id; also what the template generator produces."""
+
+    dimension: str
+    entity: str | None = None
+    text: str = Field(min_length=3, validation_alias=AliasChoices("question", "text"))
+    good_answer: YesNo
+
+    @field_validator("dimension", mode="before")
+    @classmethod
+    def _dimension(cls, value: Any) -> str:
+        try:
+            return normalize_dimension(value)
+        except DataError as e:  # pydantic reports only ValueErrors as validation errors
+            raise ValueError(str(e)) from None
+
+    @field_validator("good_answer", mode="before")
+    @classmethod
+    def _good_answer(cls, value: Any) -> str:
+        return normalize_yes_no(value)
+
+    @field_validator("entity", mode="before")
+    @classmethod
+    def _entity(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().lower() in ("", "null", "none"):
+            return None
+        return value
+
+
+class QuestionsReply(BaseModel):
+    questions: list[DraftQuestion] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _accept_bare_list(cls, data: Any) -> Any:
+        return {"questions": data} if isinstance(data, list) else data
+
+    @model_validator(mode="after")
+    def _all_dimensions_covered(self) -> "QuestionsReply":
+        missing = [k for k in DIMENSION_KEYS if not any(q.dimension == k for q in self.questions)]
+        if missing:
+            raise ValueError(f"no questions for dimension(s) {', '.join(missing)}; write 2 to 6 for each")
+        return self
+
+
+_THINK = re.compile(r"<think>.*?</think>", re.S)
+_FENCE = re.compile(r"^```[a-zA-Z]*\s*\n?(.*?)\n?```$", re.S)
+
+Reply = TypeVar("Reply", bound=BaseModel)
+
+
+def extract_json(text: str) -> Any:
+    """The JSON value in a reply: drops reasoning blocks and ``` fences, tolerates prose around it."""
+    body = _THINK.sub("", text or "").strip()
+    fenced = _FENCE.match(body)
+    if fenced:
+        body = fenced.group(1).strip()
+    if not body:
+        raise ReplyError("the reply was empty; expected a JSON object")
+    try:
+        return json.loads(body)
+    except json.JSONDecodeError as e:
+        first_error = e
+    # Some models wrap the object in a sentence: try the outermost {...} or [...] span.
+    for open_, close in (("{", "}"), ("[", "]")):
+        start, end = body.find(open_), body.rfind(close)
+        if 0 <= start < end:
+            try:
+                return json.loads(body[start:end + 1])
+            except json.JSONDecodeError:
+                pass
+    raise ReplyError(f"the reply is not valid JSON ({first_error.msg} at line {first_error.lineno} "
+                     f"column {first_error.colno})")
+
+
+def _describe(error: ValidationError, limit: int = 3) -> str:
+    parts = []
+    for item in error.errors()[:limit]:
+        where = ".".join(str(x) for x in item["loc"]) or "reply"
+        parts.append(f"{where}: {item['msg']}")
+    more = error.error_count() - limit
+    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
+
+
+def parse_reply(text: str, model: type[Reply]) -> Reply:
+    """Parse and validate a reply, or raise ReplyError saying what was wrong."""
+    data = extract_json(text)
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        raise ReplyError(_describe(e)) from None

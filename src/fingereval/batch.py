@@ -1,0 +1,161 @@
+"""Batch scoring from a manifest: results appended and flushed per video, resumable after a kill.
+
+Manifest JSONL, one object a line: `video`, `prompt`, optional `id`, optional `questions` (a list of
+questions, or a path to a questions file). The results file gets one VideoResult a line; a failed item
+gets an `error` object instead of scores and the run goes on. Running the same command again skips the
+ids already in the results file, so a `kill -9` loses at most the video in flight.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+from pydantic import BaseModel, ValidationError
+
+from fingereval.errors import DataError, FingerEvalError
+from fingereval.schema import ErrorInfo, QuestionSet, VideoResult
+
+
+class ManifestItem(BaseModel):
+    video: str
+    prompt: str
+    id: str | None = None
+    questions: list[dict] | str | None = None
+
+    @property
+    def key(self) -> str:
+        return self.id if self.id is not None else self.video
+
+
+@dataclass
+class BatchSummary:
+    done: int = 0
+    failed: int = 0
+    skipped_existing: int = 0
+    bad_lines: list[str] = field(default_factory=list)
+
+
+def read_manifest(path: Path) -> Iterator[tuple[int, ManifestItem | str]]:
+    """Yield (line number, item) or (line number, error message) for each non-blank line."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise DataError(f"manifest {path} not found") from None
+    base = path.parent
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = ManifestItem.model_validate_json(line)
+        except ValidationError as e:
+            err = e.errors()[0]
+            where = ".".join(str(x) for x in err["loc"]) or "line"
+            yield n, f"manifest {path} line {n}: {where}: {err['msg']}; fix or remove the line"
+            continue
+        if not Path(item.video).is_absolute():  # paths relative to the manifest's folder
+            item.video = str(base / item.video)
+        yield n, item
+
+
+def done_ids(out: Path) -> set[str]:
+    """Ids already in the results file. A torn last line (killed mid-write) is cut off first."""
+    if not out.exists():
+        return set()
+    data = out.read_bytes()
+    if data and not data.endswith(b"\n"):
+        cut = data.rfind(b"\n") + 1
+        with open(out, "r+b") as f:
+            f.truncate(cut)
+        data = data[:cut]
+    ids = set()
+    for line in data.decode("utf-8").splitlines():
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        key = rec.get("id") or rec.get("video")
+        if key is not None:
+            ids.add(str(key))
+    return ids
+
+
+def drop_failed(out: Path) -> int:
+    """Remove error records from the results file (atomically) so that their items run again."""
+    if not out.exists():
+        return 0
+    keep, dropped = [], 0
+    for line in out.read_text(encoding="utf-8").splitlines():
+        try:
+            failed = "error" in json.loads(line)
+        except json.JSONDecodeError:
+            failed = True
+        dropped += failed
+        if not failed:
+            keep.append(line + "\n")
+    tmp = out.with_suffix(out.suffix + ".tmp")
+    tmp.write_text("".join(keep), encoding="utf-8")
+    os.replace(tmp, out)
+    return dropped
+
+
+def item_questions(item: ManifestItem, questions_dir: Path | None, manifest_dir: Path) -> QuestionSet | None:
+    if isinstance(item.questions, list):
+        try:
+            return QuestionSet.model_validate({"prompt": item.prompt, "questions": item.questions})
+        except ValidationError as e:
+            err = e.errors()[0]
+            raise DataError(f"item {item.key}: questions.{'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+    if isinstance(item.questions, str):
+        p = Path(item.questions)
+        return QuestionSet.load(p if p.is_absolute() else manifest_dir / p, item.prompt)
+    if questions_dir is not None:
+        p = questions_dir / f"{Path(item.key).stem if item.id is None else item.id}.json"
+        if p.exists():
+            return QuestionSet.load(p, item.prompt)
+    return None
+
+
+def run_manifest(evaluator, manifest: Path, out: Path, *, questions_dir: Path | None = None, retry_failed: bool = False,
+                 on_event: Callable[[str], None] = print, progress: bool = True) -> BatchSummary:
+    """Score every manifest item not yet in `out`; the model stays loaded for the whole run."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    summary = BatchSummary()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if retry_failed:
+        drop_failed(out)
+    seen = done_ids(out)
+    items: list[ManifestItem] = []
+    for n, item in read_manifest(manifest):
+        if isinstance(item, str):
+            summary.bad_lines.append(item)
+            on_event(item)
+        elif item.key in seen:
+            summary.skipped_existing += 1
+        else:
+            seen.add(item.key)  # a duplicate id later in the manifest is not scored twice
+            items.append(item)
+    columns = (TextColumn("[bold]scoring"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+               TextColumn("{task.fields[current]}"))
+    with open(out, "a", encoding="utf-8") as sink, Progress(*columns, disable=not progress, transient=False) as bar:
+        task = bar.add_task("score", total=len(items), current="")
+        for item in items:
+            bar.update(task, current=Path(item.video).name)
+            try:
+                qs = item_questions(item, questions_dir, manifest.parent)
+                result = evaluator.score(item.video, item.prompt, qs, item_id=item.key)
+                summary.done += 1
+            except Exception as e:  # record any item failure and go on; finished results stay on disk
+                kind = e.kind if isinstance(e, FingerEvalError) else type(e).__name__
+                result = VideoResult(id=item.key, video=item.video, prompt=item.prompt, model=evaluator.model_id,
+                                     error=ErrorInfo(type=kind, message=str(e)))
+                summary.failed += 1
+                on_event(f"{item.key}: {e}")
+            sink.write(result.to_json() + "\n")
+            sink.flush()
+            os.fsync(sink.fileno())  # a finished result survives a kill -9 of the next item
+            bar.advance(task)
+    return summary

@@ -1,0 +1,187 @@
+"""fingereval command line: questions | score | tiny-model | probes | data | train | bench | fit-weights | demo."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from fingereval.errors import FingerEvalError
+
+app = typer.Typer(help="Fine-grained, explainable evaluation of generated videos (FingER).", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+err = Console(stderr=True)
+out = Console()
+
+DEFAULT_MODEL = "Qwen/Qwen2.5-VL-7B-Instruct"
+
+
+def fail(e: Exception, code: int = 2):
+    """One clear line on stderr and a non-zero exit: user errors are not tracebacks."""
+    err.print(f"[red]error:[/red] {e}", highlight=False, markup=True, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _generator_options(generator: str, llm_base_url: str | None, llm_model: str | None, llm_api_key: str | None,
+                       local_model: str | None) -> dict:
+    if generator == "llm":
+        return {k: v for k, v in dict(base_url=llm_base_url, model=llm_model, api_key=llm_api_key).items() if v}
+    if generator == "local":
+        return {"model": local_model} if local_model else {}
+    return {}
+
+
+GEN_HELP = "question generator: templates (offline), llm (OpenAI-compatible endpoint) or local (transformers text LLM)"
+
+
+@app.command()
+def questions(
+    prompt: str = typer.Option(..., "--prompt", "-p", help="the text prompt of the video"),
+    generator: str = typer.Option("templates", "--generator", "-g", help=GEN_HELP),
+    out_path: Optional[Path] = typer.Option(None, "--out", "-o", help="write the question set here (JSON)"),
+    llm_base_url: Optional[str] = typer.Option(None, envvar="FINGEREVAL_LLM_BASE_URL", help="OpenAI-compatible base URL"),
+    llm_model: Optional[str] = typer.Option(None, envvar="FINGEREVAL_LLM_MODEL", help="model name at that endpoint"),
+    llm_api_key: Optional[str] = typer.Option(None, envvar="FINGEREVAL_LLM_API_KEY", help="API key for that endpoint"),
+    local_model: Optional[str] = typer.Option(None, help="hub id or folder of a text LLM for --generator local"),
+):
+    """Write entity-level yes/no questions in the five dimensions for a prompt."""
+    from fingereval.ask import get_generator
+
+    try:
+        qs = get_generator(generator, **_generator_options(generator, llm_base_url, llm_model, llm_api_key, local_model)).generate(prompt)
+    except FingerEvalError as e:
+        fail(e)
+    text = qs.model_dump_json(indent=2)
+    if out_path:
+        out_path.write_text(text + "\n", encoding="utf-8")
+        err.print(f"wrote {len(qs.questions)} questions to {out_path}")
+    else:
+        print(text)
+
+
+def _print_result(r) -> None:
+    from rich.table import Table
+
+    out.print(f"[bold]{r.video}[/bold]  overall [bold]{r.overall:.3f}[/bold]  ({r.mode}, {r.model})", highlight=False)
+    dims = Table("dimension", "score", "questions")
+    for k, v in r.dimensions.items():
+        n = sum(q.dimension == k for q in r.questions)
+        dims.add_row(k, "-" if v is None else f"{v:.3f}", str(n))
+    out.print(dims)
+    qt = Table("dimension", "question", "good", "answer", "p_yes", "score", "reason", show_lines=False)
+    for q in r.lost_points():
+        qt.add_row(q.dimension, q.question, q.good_answer, q.answer + (" (forced)" if q.forced_answer else ""),
+                   f"{q.p_yes:.3f}", f"{q.score:.3f}", q.reason or "")
+    out.print(qt)
+
+
+@app.command()
+def score(
+    video: Optional[Path] = typer.Argument(None, help="a video file (mp4/webm/mov/avi/gif)"),
+    prompt: Optional[str] = typer.Option(None, "--prompt", "-p", help="the text prompt of the video"),
+    model: str = typer.Option(DEFAULT_MODEL, "--model", "-m", help="hub id or local checkpoint folder"),
+    questions_file: Optional[Path] = typer.Option(None, "--questions", "-q", help="questions file (else generated)"),
+    reason: bool = typer.Option(False, "--reason/--no-reason", help="write <think> reasons before reading the answer"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON result"),
+    manifest: Optional[Path] = typer.Option(None, help="JSONL of {video, prompt, id?, questions?} for a batch"),
+    out_path: Optional[Path] = typer.Option(None, "--out", "-o", help="results JSONL for a batch (appended, resumable)"),
+    questions_dir: Optional[Path] = typer.Option(None, help="folder of <id>.json question files for a batch"),
+    retry_failed: bool = typer.Option(False, help="in a batch, score again the items that failed before"),
+    generator: str = typer.Option("templates", "--generator", "-g", help=GEN_HELP),
+    weights: Optional[Path] = typer.Option(None, help="dimension weights JSON (from fit-weights)"),
+    fps: float = typer.Option(2.0, help="frames per second sampled"),
+    max_frames: int = typer.Option(32, help="frame budget per video"),
+    size: int = typer.Option(448, help="frames resized to SIZE x SIZE"),
+    device: Optional[str] = typer.Option(None, help="cpu, cuda, cuda:1 (default: cuda if present)"),
+    dtype: Optional[str] = typer.Option(None, help="float32, bfloat16 (default: bfloat16 on GPU)"),
+    naive: bool = typer.Option(False, help="score each question from scratch (baseline; slower)"),
+    max_new_tokens: int = typer.Option(128, help="reasoning length cap in --reason mode"),
+    llm_base_url: Optional[str] = typer.Option(None, envvar="FINGEREVAL_LLM_BASE_URL"),
+    llm_model: Optional[str] = typer.Option(None, envvar="FINGEREVAL_LLM_MODEL"),
+    llm_api_key: Optional[str] = typer.Option(None, envvar="FINGEREVAL_LLM_API_KEY"),
+):
+    """Score one video, or a manifest of videos, with per-question answers, reasons and scores."""
+    from fingereval.schema import QuestionSet
+    from fingereval.video import VideoConfig
+
+    if (video is None) == (manifest is None):
+        fail(ValueError("give one VIDEO with --prompt, or --manifest FILE with --out FILE"))
+    if manifest is not None and out_path is None:
+        fail(ValueError("--manifest needs --out results.jsonl"))
+    try:
+        qs = QuestionSet.load(questions_file, prompt) if questions_file else None
+        if video is not None and qs is None and not prompt:
+            raise ValueError("give --prompt (or --questions with a prompt in it)")
+        from fingereval.evaluator import Evaluator
+
+        ev = Evaluator(model, reason=reason, generator=generator, weights=weights, device=device, dtype=dtype,
+                       generator_options=_generator_options(generator, llm_base_url, llm_model, llm_api_key, None),
+                       video_config=VideoConfig(fps=fps, max_frames=max_frames, size=size), shared_prefix=not naive,
+                       max_new_tokens=max_new_tokens)
+        if manifest is not None:
+            from fingereval.batch import run_manifest
+
+            s = run_manifest(ev, manifest, out_path, questions_dir=questions_dir, retry_failed=retry_failed,
+                             on_event=lambda m: err.print(m, highlight=False, markup=False))
+            err.print(f"done {s.done}, failed {s.failed}, already there {s.skipped_existing}, "
+                      f"bad manifest lines {len(s.bad_lines)} -> {out_path}")
+            return
+        result = ev.score(video, prompt, qs)
+    except (FingerEvalError, ValueError) as e:
+        fail(e)
+    if as_json:
+        print(result.to_json())
+    else:
+        _print_result(result)
+
+
+@app.command("tiny-model")
+def tiny_model(out_dir: Path = typer.Argument(..., help="folder to write the checkpoint to"),
+               seed: int = typer.Option(0, help="random seed of the weights")):
+    """Write a tiny random Qwen2.5-VL checkpoint (real classes, tokenizer, processor) for tests and demos."""
+    from fingereval.answer.tiny import build_tiny_model
+
+    path = build_tiny_model(out_dir, seed=seed)
+    err.print(f"wrote tiny Qwen2.5-VL checkpoint to {path}; use it with --model {path}")
+
+
+def _mount() -> None:
+    """Sub-commands owned by their role's package."""
+    from fingereval.measure.cli import bench_app, fit_weights_app
+    from fingereval.probes.cli import probes_app
+    from fingereval.train.cli import train_app
+    from fingereval.data.cli import data_app
+    from fingereval.measure import model_bench  # noqa: F401  (adds `bench qa` and `bench levels`)
+
+    app.add_typer(probes_app, name="probes", help="Synthetic probe videos with planted, recorded defects.")
+    app.add_typer(data_app, name="data", help="FingER-Instruct question/answer/reason data tools.")
+    app.add_typer(train_app, name="train", help="Train your own evaluator: SFT with reasons, then GRPO.")
+    app.add_typer(bench_app, name="bench", help="Benchmarks and the field's metrics.")
+    app.registered_commands += fit_weights_app.registered_commands
+
+
+@app.command()
+def demo(out_dir: Path = typer.Option(Path("demo_out"), help="where the probes, models and results go"),
+         n_videos: int = typer.Option(240, help="probe videos to make (80 % train, 20 % held out)"),
+         seed: int = typer.Option(0)):
+    """The whole method offline on CPU: probes, tiny model, accuracy before, SFT with reasons, accuracy after."""
+    from fingereval.demo import run_demo
+
+    try:
+        run_demo(out_dir, n_videos=n_videos, seed=seed, console=out)
+    except FingerEvalError as e:
+        fail(e)
+
+
+_mount()
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,175 @@
+"""FingER-Instruct records: one yes/no question about one video, with its true answer and a reason.
+
+A file is JSON Lines, one record per question:
+
+    {"id": "p0003-q2", "video_id": "p0003", "video": "videos/p0003.mp4", "prompt": "...",
+     "dimension": "visual_quality", "entity": "red ball", "question": "...",
+     "good_answer": "yes", "answer": "no", "reason": "..."}
+
+`video` is stored relative to the file's folder (so a dataset folder can be moved or copied as a
+whole) and held as an absolute path once loaded. Fields we do not know are kept and written back.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Literal, overload
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from fingereval.dimensions import normalize_dimension
+from fingereval.errors import DataError
+from fingereval.schema import YesNo, normalize_yes_no
+
+
+class InstructRecord(BaseModel):
+    model_config = ConfigDict(extra="allow")  # keep extra fields (e.g. a probe's question form)
+
+    video: str
+    prompt: str
+    dimension: str
+    question: str
+    good_answer: YesNo
+    answer: YesNo
+    entity: str | None = None
+    reason: str | None = None
+    id: str | None = None
+    video_id: str | None = None
+
+    @field_validator("dimension", mode="before")
+    @classmethod
+    def _dimension(cls, value: object) -> str:
+        try:
+            return normalize_dimension(str(value))
+        except DataError as e:  # pydantic only turns ValueError into a field error
+            raise ValueError(str(e)) from None
+
+    @field_validator("good_answer", "answer", mode="before")
+    @classmethod
+    def _yes_no(cls, value: object) -> str:
+        return normalize_yes_no(value)
+
+    @property
+    def video_key(self) -> str:
+        """What identifies the video across files and folders: its id, else its file name."""
+        return self.video_id or Path(self.video).name
+
+
+def _describe(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors():
+        where = ".".join(str(x) for x in item["loc"]) or "record"
+        if item["type"] == "missing":
+            parts.append(f"missing field {where!r}")
+        else:
+            msg = item["msg"].removeprefix("Value error, ")
+            parts.append(f"{where}: {msg}")
+    return "; ".join(parts)
+
+
+def _parse_line(path: Path, lineno: int, line: str) -> InstructRecord:
+    where = f"{path} line {lineno}"
+    try:
+        raw = json.loads(line)
+    except json.JSONDecodeError as e:
+        raise DataError(f"{where}: not valid JSON ({e.msg} at column {e.colno}); fix or remove the line") from None
+    if not isinstance(raw, dict):
+        raise DataError(f"{where}: expected a JSON object per line, got {type(raw).__name__}")
+    try:
+        record = InstructRecord.model_validate(raw)
+    except ValidationError as e:
+        raise DataError(f"{where}: {_describe(e)}") from None
+    video = Path(record.video)
+    if not video.is_absolute():
+        video = path.parent / video
+    record.video = os.path.normpath(video.absolute())
+    return record
+
+
+@overload
+def load_instruct(path: str | Path, skip_bad: Literal[False] = False) -> list[InstructRecord]: ...
+@overload
+def load_instruct(path: str | Path, skip_bad: Literal[True]) -> tuple[list[InstructRecord], list[DataError]]: ...
+
+
+def load_instruct(path: str | Path, skip_bad: bool = False):
+    """Read a FingER-Instruct JSONL file; `video` paths come back absolute.
+
+    A bad line raises DataError naming the file and line. With `skip_bad=True` bad lines are
+    collected instead and `(records, errors)` is returned, so a batch tool can report and go on.
+    """
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DataError(f"instruct file {p} not found; check the path") from None
+    except IsADirectoryError:
+        raise DataError(f"instruct file {p} is a folder; give the .jsonl file inside it") from None
+    except UnicodeDecodeError:
+        raise DataError(f"instruct file {p} is not UTF-8 text; it should be JSON Lines") from None
+    records: list[InstructRecord] = []
+    errors: list[DataError] = []
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(_parse_line(p, lineno, line))
+        except DataError as e:
+            if not skip_bad:
+                raise
+            errors.append(e)
+    return (records, errors) if skip_bad else records
+
+
+def write_instruct(path: str | Path, records: Iterable[InstructRecord]) -> Path:
+    """Write records as JSONL, with `video` relative to the output file's folder."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    folder = p.parent.absolute()
+    lines = []
+    for record in records:
+        row = record.model_dump(mode="json", exclude_none=True)
+        row["video"] = Path(os.path.relpath(Path(record.video).absolute(), folder)).as_posix()
+        lines.append(json.dumps(row, ensure_ascii=False))
+    p.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return p
+
+
+def group_by_video(records: Iterable[InstructRecord]) -> dict[str, list[InstructRecord]]:
+    """{video path: its records}, videos in order of first appearance, records in file order."""
+    groups: dict[str, list[InstructRecord]] = {}
+    for record in records:
+        groups.setdefault(record.video, []).append(record)
+    return groups
+
+
+def split_by_video(
+    records: Iterable[InstructRecord], held_out: float = 0.2, seed: int = 0
+) -> tuple[list[InstructRecord], list[InstructRecord]]:
+    """(train, held_out) with every video's records on one side only.
+
+    Videos are ranked by a seeded hash of their id (not their position), so the split does not
+    depend on record order or on where the folder lives, and `round(held_out * videos)` go to
+    held-out (at least one on each side when there are two videos or more).
+    """
+    if not 0.0 <= held_out < 1.0:
+        raise ValueError(f"held_out must be in [0, 1), got {held_out}")
+    groups = group_by_video(records)
+    if not groups:
+        return [], []
+
+    def rank(video: str) -> tuple[str, str]:
+        key = groups[video][0].video_key
+        return hashlib.sha256(f"{seed}:{key}".encode()).hexdigest(), video
+
+    ordered = sorted(groups, key=rank)
+    n_held = round(held_out * len(ordered))
+    if held_out > 0 and len(ordered) >= 2:
+        n_held = min(max(n_held, 1), len(ordered) - 1)
+    held_videos = set(ordered[:n_held])
+    train = [r for video, rs in groups.items() if video not in held_videos for r in rs]
+    held = [r for video, rs in groups.items() if video in held_videos for r in rs]
+    return train, held

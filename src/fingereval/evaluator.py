@@ -1,0 +1,66 @@
+"""The one-call Python API: ask, answer, score, explain.
+
+    from fingereval import Evaluator
+    ev = Evaluator(model="Qwen/Qwen2.5-VL-7B-Instruct")
+    result = ev.score("clip.mp4", "Two men shake hands in a modern office")
+    print(result.overall, result.dimensions)
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping
+
+from fingereval.answer.base import Answerer
+from fingereval.schema import QuestionSet, VideoResult
+from fingereval.score.aggregate import video_result
+from fingereval.video import VideoConfig, load_video
+
+DEFAULT_MODEL = "Qwen/Qwen2.5-VL-7B-Instruct"
+
+
+class Evaluator:
+    def __init__(self, model: str | Path = DEFAULT_MODEL, *, reason: bool = False, generator: str = "templates",
+                 generator_options: Mapping | None = None, weights: Mapping[str, float] | str | Path | None = None,
+                 video_config: VideoConfig | None = None, device: str | None = None, dtype: str | None = None,
+                 shared_prefix: bool = True, max_new_tokens: int = 128, answerer: Answerer | None = None):
+        if answerer is None:
+            from fingereval.answer.transformers_backend import TransformersAnswerer
+
+            answerer = TransformersAnswerer(model, device=device, dtype=dtype, video_config=video_config or VideoConfig(),
+                                            shared_prefix=shared_prefix, max_new_tokens=max_new_tokens)
+        self.answerer = answerer
+        self.reason = reason
+        self.generator_name = generator
+        self.generator_options = dict(generator_options or {})
+        self._generator = None
+        if isinstance(weights, (str, Path)):
+            from fingereval.measure.weights import load_weights
+
+            weights = load_weights(weights)
+        self.weights = dict(weights) if weights else None
+
+    @property
+    def model_id(self) -> str:
+        return self.answerer.model_id
+
+    def questions(self, prompt: str) -> QuestionSet:
+        """Entity-level yes/no questions for a prompt, from the configured generator."""
+        if self._generator is None:
+            from fingereval.ask import get_generator
+
+            self._generator = get_generator(self.generator_name, **self.generator_options)
+        return self._generator.generate(prompt)
+
+    def score(self, video: str | Path, prompt: str | None = None, questions: QuestionSet | None = None, *,
+              reason: bool | None = None, item_id: str | None = None) -> VideoResult:
+        """Score one video. Give the prompt (questions are generated) or a question set (or both)."""
+        if questions is None:
+            if prompt is None:
+                raise ValueError("score() needs a prompt or a question set")
+            questions = self.questions(prompt)
+        prompt = prompt if prompt is not None else questions.prompt
+        use_reason = self.reason if reason is None else reason
+        clip = load_video(video, self.answerer.video_config)  # decoded once for all questions
+        answers = self.answerer.answer(clip, questions.questions, reason=use_reason)
+        return video_result(str(video), prompt, questions.questions, answers, weights=self.weights,
+                            model=self.model_id, reason=use_reason, item_id=item_id)

@@ -1,0 +1,1 @@
+"""Measuring fingereval against humans: metrics, benchmark loaders, weight fitting, leaderboard, `bench` CLI."""

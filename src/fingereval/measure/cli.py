@@ -1,0 +1,223 @@
+"""`fingereval bench ...` and `fingereval fit-weights`.
+
+The lead mounts these on the main app:
+
+    from fingereval.measure.cli import bench_app, fit_weights
+    app.add_typer(bench_app, name="bench")
+    app.command("fit-weights")(fit_weights)
+
+(`fit_weights_app` runs the same command on its own, for tests or a standalone entry point.)
+Every command turns a FingerEvalError into one line on stderr and exit code 2; `--json` prints exactly
+one JSON object on stdout.
+"""
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from fingereval.errors import DataError, FingerEvalError
+from fingereval.measure.leaderboard import leaderboard as build_leaderboard
+from fingereval.measure.leaderboard import our_row, render_markdown, render_table
+from fingereval.measure.pairs import Benchmark, evaluate_pairs, load_pairs, write_manifest
+from fingereval.measure.pointwise import evaluate_pointwise, load_ratings
+from fingereval.measure.results import load_results
+from fingereval.measure.weights import fit_weights_pointwise, fit_weights_preferences
+
+bench_app = typer.Typer(
+    help="Measure scores against human judgements: pairwise preference benchmarks (GenAI-Bench, MonetBench), "
+         "pointwise ratings (VideoFeedback style), and the published leaderboard.",
+    no_args_is_help=True,
+)
+fit_weights_app = typer.Typer(help="Fit dimension weights to human ratings or preferences.")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def reports_errors(func: F) -> F:
+    """Print a user error as one line on stderr and exit with code 2."""
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except FingerEvalError as e:
+            typer.echo(f"error ({e.kind}): {e}", err=True)
+            raise typer.Exit(2) from None
+    return wrapper  # type: ignore[return-value]
+
+
+def _print_json(obj: Any) -> None:
+    typer.echo(json.dumps(obj, allow_nan=False))
+
+
+def _ci(entry: dict[str, Any] | None, percent: bool = True) -> str:
+    """'value [low, high]', in percent for accuracies, 3 decimals for correlations."""
+    if not entry or entry.get("value") is None:
+        return "-"
+    if percent:
+        return f"{100 * entry['value']:.1f} [{100 * entry['low']:.1f}, {100 * entry['high']:.1f}]"
+    return f"{entry['value']:.3f} [{entry['low']:.3f}, {entry['high']:.3f}]"
+
+
+def _joined_line(report: dict[str, Any], unit: str) -> str:
+    line = f"{report['n_joined']} {unit} joined with {report['results']['file']}, {report['n_unjoined']} not joined"
+    if report["unjoined_examples"]:
+        example = report["unjoined_examples"][0]
+        if isinstance(example, dict):  # a pair: name its videos without a result
+            example = f"pair {example['id']}: no result for {', '.join(example['missing'])}"
+        line += f" (for example {example})"
+    skipped = report["results"]["failed_skipped"] + report["results"]["malformed_skipped"]
+    if skipped:
+        line += f"; {report['results']['failed_skipped']} failed and {report['results']['malformed_skipped']} " \
+                "malformed result lines skipped"
+    return line
+
+
+# ----------------------------------------------------------------------------------------------
+
+
+ResamplesOpt = Annotated[int, typer.Option("--resamples", min=1, help="bootstrap resamples for the CIs")]
+ConfidenceOpt = Annotated[float, typer.Option("--confidence", min=0.5, max=0.999, help="CI level")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="bootstrap seed")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object instead of a table")]
+BenchmarkOpt = Annotated[Benchmark, typer.Option("--benchmark", help="the pairs file's format")]
+
+
+@bench_app.command("pairs")
+@reports_errors
+def pairs(
+    pairs_file: Annotated[Path, typer.Option("--pairs", help="the benchmark's pairs file (JSON list or JSONL)")],
+    benchmark: BenchmarkOpt = Benchmark.genai_bench,
+    scores: Annotated[Path | None, typer.Option("--scores", help="results.jsonl from `fingereval score`")] = None,
+    videos: Annotated[Path | None, typer.Option("--videos", help="folder holding the benchmark's videos")] = None,
+    write_manifest_to: Annotated[Path | None, typer.Option(
+        "--write-manifest", help="with --videos: write the manifest for `fingereval score --manifest` and stop")] = None,
+    as_json: JsonOpt = False,
+    resamples: ResamplesOpt = 1000,
+    confidence: ConfidenceOpt = 0.95,
+    seed: SeedOpt = 0,
+) -> None:
+    """Pairwise accuracy against human votes: tau (with ties, tie-calibrated) and diff (without ties),
+    overall and per dimension, with bootstrap CIs. Or, with --videos and --write-manifest, the manifest
+    of the benchmark's videos to score first."""
+    loaded = load_pairs(pairs_file, benchmark)
+    if write_manifest_to is not None or videos is not None:
+        if write_manifest_to is None or videos is None:
+            raise DataError("writing a manifest needs both --videos DIR and --write-manifest OUT")
+        report = write_manifest(loaded, videos, write_manifest_to)
+        if as_json:
+            _print_json(report)
+        else:
+            typer.echo(f"wrote {report['written']} of {report['videos']} videos to {report['manifest']}; "
+                       f"{report['missing']} not found under {videos}"
+                       + (f" (for example {report['missing_examples'][0]})" if report["missing"] else ""))
+        return
+    if scores is None:
+        raise DataError("give --scores results.jsonl (or --videos and --write-manifest to prepare the scoring run)")
+    report = evaluate_pairs(loaded, load_results(scores), n_resamples=resamples, confidence=confidence, seed=seed)
+    report = {"benchmark": benchmark.value, "pairs_file": str(pairs_file)} | report
+    if as_json:
+        _print_json(report)
+        return
+    table = Table(title=f"{benchmark.value}: pairwise accuracy (%) with {confidence:.0%} bootstrap CI")
+    for column in ("score", "pairs", "tau (with ties)", "eps", "diff (without ties)"):
+        table.add_column(column, justify="left" if column == "score" else "right")
+    for target, m in report["metrics"].items():
+        eps = f"{m['tau']['eps']:.4g}" if m["tau"] else "-"
+        table.add_row(target, str(m["n_pairs"]), _ci(m["tau"]), eps, _ci(m["diff"]))
+    console = Console()
+    console.print(table)
+    console.print(_joined_line(report, "pairs"))
+
+
+@bench_app.command("pointwise")
+@reports_errors
+def pointwise(
+    ratings: Annotated[Path, typer.Option("--ratings", help="human ratings JSONL: video, dimension scores, overall")],
+    scores: Annotated[Path, typer.Option("--scores", help="results.jsonl from `fingereval score`")],
+    as_json: JsonOpt = False,
+    resamples: ResamplesOpt = 1000,
+    confidence: ConfidenceOpt = 0.95,
+    seed: SeedOpt = 0,
+) -> None:
+    """SRCC / KRCC / PLCC of our scores against human ratings, per dimension, with bootstrap CIs."""
+    report = evaluate_pointwise(load_ratings(ratings), load_results(scores), n_resamples=resamples,
+                                confidence=confidence, seed=seed)
+    report = {"ratings_file": str(ratings)} | report
+    if as_json:
+        _print_json(report)
+        return
+    table = Table(title=f"correlation with human ratings, {confidence:.0%} bootstrap CI")
+    for column in ("score", "videos", "SRCC", "KRCC", "PLCC", "PLCC (logistic fit)"):
+        table.add_column(column, justify="left" if column == "score" else "right")
+    for target, m in report["metrics"].items():
+        if "error" in m:
+            table.add_row(target, str(m["n"]), m["error"], "", "", "")
+            continue
+        logistic = "-" if m["plcc_logistic"] is None else f"{m['plcc_logistic']:.3f}"
+        table.add_row(target, str(m["n"]), *(_ci(m[k], percent=False) for k in ("srcc", "krcc", "plcc")), logistic)
+    console = Console()
+    console.print(table)
+    console.print(_joined_line(report, "videos"))
+
+
+@bench_app.command("leaderboard")
+@reports_errors
+def leaderboard(
+    benchmark: BenchmarkOpt = Benchmark.genai_bench,
+    scores: Annotated[Path | None, typer.Option("--scores", help="results.jsonl: insert our row")] = None,
+    pairs_file: Annotated[Path | None, typer.Option("--pairs", help="the benchmark's pairs file (with --scores)")] = None,
+    markdown: Annotated[bool, typer.Option("--markdown", help="print Markdown instead of a table")] = False,
+    as_json: JsonOpt = False,
+    resamples: ResamplesOpt = 1000,
+    seed: SeedOpt = 0,
+) -> None:
+    """The published pairwise leaderboard (VisionReward paper, Table 2), with our row when --scores and
+    --pairs are given."""
+    ours = []
+    if (scores is None) != (pairs_file is None):
+        raise DataError("to insert our row give both --scores results.jsonl and --pairs FILE")
+    if scores is not None and pairs_file is not None:
+        report = evaluate_pairs(load_pairs(pairs_file, benchmark), load_results(scores),
+                                n_resamples=resamples, seed=seed)
+        ours.append(our_row(report))
+    rows = build_leaderboard(benchmark, ours)
+    if as_json:
+        _print_json({"benchmark": benchmark.value, "rows": [r.as_dict() for r in rows]})
+    elif markdown:
+        typer.echo(render_markdown(rows, benchmark), nl=False)
+    else:
+        Console().print(render_table(rows, benchmark))
+
+
+@reports_errors
+def fit_weights(
+    ratings: Annotated[Path | None, typer.Option("--ratings", help="human ratings JSONL with `overall`")] = None,
+    pairs: Annotated[Path | None, typer.Option("--pairs", help="a preference pairs file")] = None,
+    *,
+    scores: Annotated[Path, typer.Option("--scores", help="results.jsonl from `fingereval score`")],
+    out: Annotated[Path, typer.Option("--out", help="where to write the weights JSON")],
+    benchmark: BenchmarkOpt = Benchmark.genai_bench,
+) -> None:
+    """Fit dimension weights (non-negative, summing to 1) to human overall ratings (--ratings: non-negative
+    least squares) or to preferences (--pairs: logistic regression on score differences). The output
+    is read back by `fingereval score --weights`."""
+    if (ratings is None) == (pairs is None):
+        raise DataError("give exactly one of --ratings FILE or --pairs FILE")
+    results = load_results(scores)
+    if ratings is not None:
+        fitted = fit_weights_pointwise(load_ratings(ratings), results, fitted_on=f"ratings {ratings}")
+    else:
+        fitted = fit_weights_preferences(load_pairs(pairs, benchmark), results,
+                                         fitted_on=f"{benchmark.value} pairs {pairs}")
+    fitted.save(out)
+    _print_json(fitted.as_dict() | {"out": str(out)})
+
+
+fit_weights_app.command("fit-weights")(fit_weights)

@@ -1,0 +1,318 @@
+"""The probe world: plain-background videos of coloured shapes, with defects planted at random.
+
+A probe is planned first (this module: who is in it, how each entity is drawn and moves, which
+questions are asked) and rendered afterwards (render.py), so that its true answers come from the
+plan and tests can check the plan against the decoded frames.
+
+Why the plan looks the way it does:
+- Every asked (question form, entity) pair gets its own fair coin, and an entity is asked at most
+  one form per dimension, so each form's true answers are about half yes and half no and no
+  question text predicts its answer.
+- Defects that would blur each other's evidence never share an entity: blur and noise are
+  exclusive (noise on a blurred shape looks sharp), and so are flicker and a colour/shape change.
+- Timed defects (flicker, change) start and stop on half-second boundaries, so that sampling at
+  2 fps, whatever its phase, sees at least one frame of every state.
+- Colours and shapes are unique within a video, so "the red ball" names exactly one thing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from fingereval.dimensions import DIMENSION_KEYS
+
+# Saturated, well-separated colours on a dark neutral background, so that a colour stays
+# recognisable after H.264 chroma subsampling, blur and noise.
+COLOURS: dict[str, tuple[int, int, int]] = {
+    "red": (230, 40, 40),
+    "green": (40, 190, 70),
+    "blue": (50, 100, 240),
+    "yellow": (240, 220, 40),
+    "purple": (160, 70, 220),
+    "cyan": (40, 210, 220),
+    "white": (245, 245, 245),
+}
+BACKGROUND: tuple[int, int, int] = (36, 36, 44)
+SHAPES: tuple[str, ...] = ("ball", "square", "triangle", "star")
+VERBS: dict[str, str] = {"ball": "rolls", "square": "slides", "triangle": "glides", "star": "drifts"}
+DIRECTIONS: tuple[str, ...] = ("left", "right")
+
+# which dimension each question form asks about (the wording lives in questions.py)
+FORM_DIMENSIONS: dict[str, str] = {
+    "blur": "visual_quality", "noise": "visual_quality",
+    "change": "temporal_consistency", "flicker": "temporal_consistency",
+    "static": "dynamic_degree",
+    "appear": "text_alignment", "direction": "text_alignment",
+    "gravity": "factual_consistency",
+}
+SLOT_SECONDS = 0.5  # timed defects switch on these boundaries: one 2 fps sample per slot
+ENTITY_COUNT_WEIGHTS = {1: 0.2, 2: 0.4, 3: 0.4}
+MAX_ASKED_PER_DIMENSION = 2  # entity-level questions per dimension and video (keeps 5-10 per video)
+
+Presence = Literal["shown", "absent", "recoloured"]
+Quality = Literal["clean", "blur", "noise"]
+Change = Literal["steady", "colour", "shape", "flicker"]
+Vertical = Literal["level", "falling", "rising"]
+
+
+@dataclass
+class ProbeEntity:
+    """One entity: as the prompt names it, and as it is actually drawn."""
+
+    colour: str  # the colour the prompt gives it
+    shape: str
+    prompt_direction: str  # where the prompt says it moves
+    named: bool = True  # False for a distractor the prompt never mentions
+    presence: Presence = "shown"
+    drawn_colour: str = ""  # differs from `colour` when recoloured
+    quality: Quality = "clean"
+    blur_sigma: float = 0.0  # pixels at the rendered size
+    noise_std: float = 0.0  # grey levels
+    noise_seed: int = 0
+    change: Change = "steady"
+    change_slot: int = 0  # colour/shape change: the new look from this half-second slot on
+    new_colour: str = ""
+    new_shape: str = ""
+    hidden_slots: tuple[int, ...] = ()  # flicker: half-second slots in which it is not drawn
+    direction: str | None = None  # where it really moves; None when it stands still
+    vertical: Vertical = "level"
+    x0: float = 0.0  # centre at t = 0, pixels
+    y0: float = 0.0
+    dx: float = 0.0  # displacement over the whole clip, pixels
+    dy: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.drawn_colour = self.drawn_colour or self.colour
+
+    @property
+    def name(self) -> str:
+        return f"{self.colour} {self.shape}"
+
+    @property
+    def drawn(self) -> bool:
+        return self.presence != "absent"
+
+    def centre(self, t: float | np.ndarray, seconds: float) -> tuple:
+        """Centre at time t: straight-line motion over the clip."""
+        frac = np.clip(np.asarray(t, dtype=float) / seconds, 0.0, 1.0)
+        return self.x0 + self.dx * frac, self.y0 + self.dy * frac
+
+    def look(self, slot: int) -> tuple[str, str] | None:
+        """(colour, shape) drawn in a half-second slot, or None when it is hidden then."""
+        if not self.drawn or slot in self.hidden_slots:
+            return None
+        if self.change == "colour" and slot >= self.change_slot:
+            return self.new_colour, self.shape
+        if self.change == "shape" and slot >= self.change_slot:
+            return self.drawn_colour, self.new_shape
+        return self.drawn_colour, self.shape
+
+
+@dataclass(frozen=True)
+class AskedQuestion:
+    form: str  # a key of questions.FORMS
+    entity: int | None  # index into ProbeSpec.entities; None for a whole-video question
+
+
+@dataclass
+class ProbeSpec:
+    video_id: str
+    index: int
+    seed: int
+    size: int
+    seconds: float
+    fps: int
+    static: bool
+    entities: list[ProbeEntity]
+    questions: list[AskedQuestion] = field(default_factory=list)
+
+    @property
+    def radius(self) -> float:
+        return entity_radius(self.size)
+
+    @property
+    def n_frames(self) -> int:
+        return int(round(self.seconds * self.fps))
+
+    @property
+    def n_slots(self) -> int:
+        return int(round(self.seconds / SLOT_SECONDS))
+
+    @property
+    def named(self) -> list[ProbeEntity]:
+        return [e for e in self.entities if e.named]
+
+    @property
+    def prompt(self) -> str:
+        clauses = [f"a {e.name} {VERBS[e.shape]} to the {e.prompt_direction}" for e in self.named]
+        if len(clauses) == 1:
+            text = clauses[0]
+        elif len(clauses) == 2:
+            text = f"{clauses[0]} while {clauses[1]}"
+        else:
+            text = ", ".join(clauses[:-1]) + " and " + clauses[-1]
+        return text[0].upper() + text[1:] + " on a plain dark background."
+
+
+def entity_radius(size: int) -> float:
+    return 0.1 * size
+
+
+def _coin(rng: np.random.Generator) -> bool:
+    return bool(rng.random() < 0.5)
+
+
+def _spare(rng: np.random.Generator, options: tuple[str, ...] | list[str], taken: set[str]) -> str:
+    free = [o for o in options if o not in taken]
+    return str(rng.choice(free))
+
+
+def plan_probe(seed: int, index: int, size: int = 112, seconds: float = 4.0, fps: int = 8) -> ProbeSpec:
+    """Plan probe `index` of a set: entities, planted defects, motion and the questions to ask.
+
+    Each probe draws from its own generator seeded by (seed, index), so a probe does not depend
+    on how many others are made.
+    """
+    if seconds < 4 * SLOT_SECONDS or abs(seconds / SLOT_SECONDS - round(seconds / SLOT_SECONDS)) > 1e-9:
+        raise ValueError(f"seconds must be a multiple of {SLOT_SECONDS} and at least {4 * SLOT_SECONDS}, got {seconds}")
+    if fps < 2:
+        raise ValueError(f"render fps must be at least 2, got {fps}")
+    rng = np.random.default_rng([seed, index])
+    counts = list(ENTITY_COUNT_WEIGHTS)
+    k = int(rng.choice(counts, p=list(ENTITY_COUNT_WEIGHTS.values())))
+    colours = [str(c) for c in rng.choice(list(COLOURS), size=k, replace=False)]
+    shapes = [str(s) for s in rng.choice(SHAPES, size=k, replace=False)]
+    entities = [ProbeEntity(colour=c, shape=s, prompt_direction=str(rng.choice(DIRECTIONS))) for c, s in zip(colours, shapes)]
+    spec = ProbeSpec(video_id=f"p{index:04d}", index=index, seed=seed, size=size, seconds=seconds, fps=fps,
+                     static=False, entities=entities)
+    taken_colours = set(colours)
+
+    # text alignment: one named entity is asked about; half the time it is not in the video
+    appear_target = int(rng.integers(k))
+    if _coin(rng):
+        missing = entities[appear_target]
+        if _coin(rng):
+            missing.presence = "recoloured"  # its shape appears, in a colour the prompt does not name
+            missing.drawn_colour = _spare(rng, list(COLOURS), taken_colours)
+            taken_colours.add(missing.drawn_colour)
+        else:
+            missing.presence = "absent"
+    spec.static = _coin(rng)  # dynamic degree: nothing moves at all
+
+    present = [i for i, e in enumerate(entities) if e.presence == "shown"]
+    asked_quality: dict[int, str] = {}
+    asked_change: dict[int, str] = {}
+    for i in present:
+        e = entities[i]
+        asked_quality[i] = str(rng.choice(("blur", "noise")))
+        if _coin(rng):
+            e.quality = "blur" if asked_quality[i] == "blur" else "noise"
+        asked_change[i] = str(rng.choice(("change", "flicker")))
+        if _coin(rng):
+            e.change = "flicker" if asked_change[i] == "flicker" else str(rng.choice(("colour", "shape")))  # type: ignore[assignment]
+        if not spec.static:
+            e.direction = e.prompt_direction if _coin(rng) else _opposite(e.prompt_direction)
+            e.vertical = "rising" if _coin(rng) else str(rng.choice(("level", "falling")))  # type: ignore[assignment]
+        e.noise_seed = int(rng.integers(2**31))
+
+    _set_severities(rng, spec, taken_colours)
+    for e in entities:
+        if e.presence == "recoloured" and not spec.static:
+            e.direction = e.prompt_direction
+    if not present:  # a one-entity prompt whose entity is absent: show an unnamed stand-in, not a blank screen
+        stand_in = ProbeEntity(colour=_spare(rng, list(COLOURS), taken_colours), shape=_spare(rng, SHAPES, set(shapes)),
+                               prompt_direction=str(rng.choice(DIRECTIONS)), named=False)
+        stand_in.direction = None if spec.static else stand_in.prompt_direction
+        entities.append(stand_in)
+    _place(rng, spec)
+
+    questions = [AskedQuestion("appear", appear_target)]
+    questions += [AskedQuestion(asked_quality[i], i) for i in _pick(rng, present)]
+    questions += [AskedQuestion(asked_change[i], i) for i in _pick(rng, present)]
+    questions.append(AskedQuestion("static", None))
+    if not spec.static:  # direction and gravity need motion to be decidable
+        questions += [AskedQuestion("direction", i) for i in _pick(rng, present)]
+        questions += [AskedQuestion("gravity", i) for i in _pick(rng, present)]
+    order = {key: n for n, key in enumerate(DIMENSION_KEYS)}
+    spec.questions = sorted(questions, key=lambda q: order[FORM_DIMENSIONS[q.form]])
+    return spec
+
+
+def _opposite(direction: str) -> str:
+    return "left" if direction == "right" else "right"
+
+
+def _pick(rng: np.random.Generator, present: list[int]) -> list[int]:
+    """Up to MAX_ASKED_PER_DIMENSION present entities, in entity order."""
+    if len(present) <= MAX_ASKED_PER_DIMENSION:
+        return list(present)
+    return sorted(int(i) for i in rng.choice(present, size=MAX_ASKED_PER_DIMENSION, replace=False))
+
+
+def _set_severities(rng: np.random.Generator, spec: ProbeSpec, taken_colours: set[str]) -> None:
+    """How strong each planted defect is, so ground-truth ratings are graded, not binary."""
+    scale = spec.size / 112
+    used_shapes = {e.shape for e in spec.entities}
+    change_colours = [c for c in COLOURS if c not in taken_colours]
+    for e in spec.entities:
+        if e.quality == "blur":
+            e.blur_sigma = float(rng.uniform(2.0, 4.0)) * scale
+        elif e.quality == "noise":
+            e.noise_std = float(rng.uniform(45.0, 80.0))
+        if e.change in ("colour", "shape"):
+            # at least two 2 fps samples of each look
+            e.change_slot = int(rng.integers(2, spec.n_slots - 1))
+            if e.change == "colour":
+                e.new_colour = str(rng.choice(change_colours))
+            else:
+                e.new_shape = _spare(rng, SHAPES, used_shapes) if len(used_shapes) < len(SHAPES) else _spare(rng, SHAPES, {e.shape})
+        elif e.change == "flicker":
+            # hidden for 2-3 slots (never the first, so it is introduced), visible in the rest
+            n_hidden = int(rng.integers(2, 4))
+            slots = rng.choice(np.arange(1, spec.n_slots), size=min(n_hidden, spec.n_slots - 2), replace=False)
+            e.hidden_slots = tuple(sorted(int(s) for s in slots))
+        if e.direction is not None:
+            sign = 1.0 if e.direction == "right" else -1.0
+            e.dx = sign * float(rng.uniform(0.30, 0.55)) * spec.size
+            if e.vertical == "rising":
+                e.dy = -float(rng.uniform(0.25, 0.35)) * spec.size
+            elif e.vertical == "falling":
+                e.dy = float(rng.uniform(0.18, 0.28)) * spec.size
+
+
+def _place(rng: np.random.Generator, spec: ProbeSpec, tries: int = 200) -> None:
+    """Start positions that keep every entity inside the frame and apart from the others.
+
+    Rejection sampling over start points only (speeds and directions are already fixed), keeping
+    the best try; overlapping shapes would make colour and presence ambiguous.
+    """
+    drawn = [e for e in spec.entities if e.drawn]
+    r = spec.radius
+    margin = r + 2
+    times = np.arange(spec.n_frames) / spec.fps
+    best, best_gap = None, -np.inf
+    for _ in range(tries):
+        starts = []
+        for e in drawn:
+            lo_x, hi_x = margin - min(0.0, e.dx), spec.size - margin - max(0.0, e.dx)
+            lo_y, hi_y = margin - min(0.0, e.dy), spec.size - margin - max(0.0, e.dy)
+            starts.append((rng.uniform(lo_x, max(lo_x, hi_x)), rng.uniform(lo_y, max(lo_y, hi_y))))
+        gap = _min_gap(drawn, starts, times, spec.seconds)
+        if gap > best_gap:
+            best, best_gap = starts, gap
+        if gap >= 2.3 * r:
+            break
+    for e, (x, y) in zip(drawn, best):
+        e.x0, e.y0 = float(x), float(y)
+
+
+def _min_gap(drawn: list[ProbeEntity], starts: list[tuple[float, float]], times: np.ndarray, seconds: float) -> float:
+    if len(drawn) < 2:
+        return np.inf
+    frac = np.clip(times / seconds, 0.0, 1.0)
+    xs = np.stack([x + e.dx * frac for e, (x, _) in zip(drawn, starts)])
+    ys = np.stack([y + e.dy * frac for e, (_, y) in zip(drawn, starts)])
+    gaps = [np.hypot(xs[i] - xs[j], ys[i] - ys[j]).min() for i in range(len(drawn)) for j in range(i + 1, len(drawn))]
+    return float(min(gaps))

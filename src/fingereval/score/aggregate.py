@@ -1,0 +1,61 @@
+"""From answers to scores: polarity per question, mean per dimension, weighted mean overall."""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+from fingereval.answer.base import RawAnswer
+from fingereval.dimensions import DIMENSION_KEYS, DIMENSIONS
+from fingereval.errors import ModelOutputError
+from fingereval.schema import Question, QuestionResult, VideoResult
+
+
+def question_score(p_yes: float, good_answer: str) -> float:
+    """A question whose good answer is no ("Is there flicker?") earns 1 - p_yes."""
+    return p_yes if good_answer == "yes" else 1.0 - p_yes
+
+
+def question_results(questions: Sequence[Question], answers: Sequence[RawAnswer]) -> list[QuestionResult]:
+    by_id = {a.question_id: a for a in answers}
+    out = []
+    for q in questions:
+        a = by_id.get(q.id)
+        if a is None:
+            raise ModelOutputError(f"question {q.id!r} got no answer from the model; rerun the item")
+        out.append(QuestionResult(
+            id=q.id, dimension=q.dimension, entity=q.entity, question=q.text, good_answer=q.good_answer,
+            answer="yes" if a.p_yes >= 0.5 else "no", reason=a.reason, p_yes=a.p_yes,
+            score=question_score(a.p_yes, q.good_answer), forced_answer=a.forced,
+        ))
+    return out
+
+
+def dimension_scores(results: Sequence[QuestionResult]) -> dict[str, float | None]:
+    """Mean question score per dimension; None for a dimension with no questions."""
+    sums: dict[str, list[float]] = {k: [] for k in DIMENSION_KEYS}
+    for r in results:
+        sums[r.dimension].append(r.score)
+    return {k: (sum(v) / len(v) if v else None) for k, v in sums.items()}
+
+
+def default_weights() -> dict[str, float]:
+    return {d.key: d.weight for d in DIMENSIONS}
+
+
+def overall_score(dims: Mapping[str, float | None], weights: Mapping[str, float] | None = None) -> float | None:
+    """Weighted mean of the dimensions that have a score (weights renormalised over those)."""
+    w = dict(weights) if weights else default_weights()
+    present = [(k, s) for k, s in dims.items() if s is not None and w.get(k, 0.0) > 0]
+    total = sum(w[k] for k, _ in present)
+    if not present or total <= 0:
+        present = [(k, s) for k, s in dims.items() if s is not None]  # weights cover none: equal weights
+        return sum(s for _, s in present) / len(present) if present else None
+    return sum(w[k] * s for k, s in present) / total
+
+
+def video_result(video: str, prompt: str, questions: Sequence[Question], answers: Sequence[RawAnswer], *,
+                 weights: Mapping[str, float] | None = None, model: str | None = None, reason: bool = False,
+                 item_id: str | None = None) -> VideoResult:
+    results = question_results(questions, answers)
+    dims = dimension_scores(results)
+    return VideoResult(id=item_id, video=video, prompt=prompt, overall=overall_score(dims, weights), dimensions=dims,
+                       questions=results, model=model, mode="reason" if reason else "direct")

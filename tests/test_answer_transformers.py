@@ -1,0 +1,122 @@
+"""The transformers answerer on a tiny real Qwen2.5-VL: shared prefix == naive, positions, video, slots."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from fingereval.answer.format import text_before_answer_slot, user_text
+from fingereval.answer.transformers_backend import TransformersAnswerer
+from fingereval.schema import Question
+from fingereval.video import VideoConfig, load_video
+
+VC = VideoConfig(size=112)
+QUESTIONS = [
+    Question(id="a", dimension="visual_quality", entity="red square", text="Is the red square clearly visible without blur?", good_answer="yes"),
+    Question(id="b", dimension="temporal_consistency", entity="red square", text="Does the red square change colour?", good_answer="no"),
+    Question(id="c", dimension="dynamic_degree", text="Is the video nearly static?", good_answer="no"),
+    Question(id="d", dimension="text_alignment", entity="red square", text="Does a red square appear?", good_answer="yes"),
+    Question(id="e", dimension="factual_consistency", entity="red square", text="Does the square move in a physically impossible way, such as passing through walls?", good_answer="no"),
+]
+
+
+@pytest.fixture(scope="module")
+def shared(tiny_model_dir):
+    return TransformersAnswerer(tiny_model_dir, video_config=VC, suffix_batch=2, max_new_tokens=10)
+
+
+@pytest.fixture(scope="module")
+def naive(tiny_model_dir):
+    return TransformersAnswerer(tiny_model_dir, video_config=VC, shared_prefix=False, max_new_tokens=10)
+
+
+@pytest.fixture(scope="module")
+def clip(red_video):
+    return load_video(red_video, VC)
+
+
+def _users():
+    return [user_text(q.text) for q in QUESTIONS]
+
+
+def test_shared_prefix_matches_naive(shared, naive, clip):
+    a = shared.answer(clip, QUESTIONS)
+    b = naive.answer(clip, QUESTIONS)
+    assert [x.question_id for x in a] == [q.id for q in QUESTIONS]
+    np.testing.assert_allclose([x.p_yes for x in a], [x.p_yes for x in b], atol=1e-4)
+    la = shared.slot_logprobs(clip, _users(), ["<answer>"] * len(QUESTIONS))
+    lb = naive.slot_logprobs(clip, _users(), ["<answer>"] * len(QUESTIONS))
+    assert (la - lb).abs().max().item() < 1e-3
+    # the answers really differ between questions: the equality above is not a constant model
+    assert la.std(dim=0).max().item() > 1e-2
+
+
+def test_wrong_rope_positions_would_be_caught(shared, clip, monkeypatch):
+    good = shared.slot_logprobs(clip, _users(), ["<answer>"] * len(QUESTIONS))
+    real = TransformersAnswerer._suffix_batch
+
+    def plain_positions(self, prefix, suffixes):  # continue at P+j, forgetting the rope delta
+        ids, pos, mask, last = real(self, prefix, suffixes)
+        return ids, pos - prefix.rope_delta, mask, last
+
+    monkeypatch.setattr(TransformersAnswerer, "_suffix_batch", plain_positions)
+    bad = shared.slot_logprobs(clip, _users(), ["<answer>"] * len(QUESTIONS))
+    assert shared.video_config is VC
+    assert (good - bad).abs().max().item() > 0.05
+
+
+def test_video_content_reaches_the_model(shared, naive, clip, blue_static_video):
+    other = load_video(blue_static_video, VC)
+    for ans in (shared, naive):
+        a = ans.slot_logprobs(clip, _users()[:2], ["<answer>"] * 2)
+        b = ans.slot_logprobs(other, _users()[:2], ["<answer>"] * 2)
+        assert (a - b).abs().max().item() > 1e-3
+
+
+def test_sampled_fps_reaches_positions(shared, clip):
+    """The processor must get the real sampled fps (else it assumes 24 and the temporal positions move)."""
+    slower = dataclasses.replace(clip, fps=clip.fps / 4)
+    a = shared.slot_logprobs(clip, _users()[:1], ["<answer>"])
+    b = shared.slot_logprobs(slower, _users()[:1], ["<answer>"])
+    assert (a - b).abs().max().item() > 1e-4
+
+
+def test_reason_mode_greedy_matches_hf_generate(shared, naive, clip):
+    a = shared.answer(clip, QUESTIONS[:3], reason=True)
+    b = naive.answer(clip, QUESTIONS[:3], reason=True)  # naive path uses transformers' generate()
+    assert [x.output for x in a] == [x.output for x in b]
+    np.testing.assert_allclose([x.p_yes for x in a], [x.p_yes for x in b], atol=1e-4)
+    for x in a:  # a random model writes no answer tag: the slot is forced and recorded
+        assert x.forced and "<answer>" not in x.output and 0.0 <= x.p_yes <= 1.0
+
+
+def test_forced_slot_reads_the_same_distribution_as_a_written_tag(shared, clip):
+    """Forcing appends exactly what a model that wrote the tag would have written."""
+    forced_prefix, forced = text_before_answer_slot("<think>the square is red</think>")
+    written_prefix, written = text_before_answer_slot("<think>the square is red</think><answer>Yes</answer>")
+    assert forced and not written and forced_prefix == written_prefix
+    a = shared.p_yes(clip, _users()[:1], [forced_prefix])
+    assert 0.0 < a[0] < 1.0
+
+
+def test_p_yes_is_normalised_over_yes_and_no_sets(shared, clip):
+    logp = shared.slot_logprobs(clip, _users()[:1], ["<answer>"])[0]
+    py, pn = logp[shared.yes_ids].exp().sum(), logp[shared.no_ids].exp().sum()
+    assert shared.p_yes(clip, _users()[:1], ["<answer>"])[0] == pytest.approx((py / (py + pn)).item(), abs=1e-6)
+
+
+def test_prefix_is_reused_across_calls_on_one_video(shared, clip, monkeypatch):
+    calls = []
+    real = TransformersAnswerer._prefill
+    monkeypatch.setattr(TransformersAnswerer, "_prefill", lambda self, rows, video: calls.append(1) or real(self, rows, video))
+    shared.answer(clip, QUESTIONS[:2], reason=True)  # generation and the answer-slot pass share one prefill
+    assert len(calls) == 1
+
+
+def test_missing_model_folder_is_a_clear_error(tmp_path):
+    from fingereval.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="no such directory"):
+        TransformersAnswerer(tmp_path / "nope")
