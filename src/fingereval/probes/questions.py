@@ -144,9 +144,9 @@ def ratings(spec: ProbeSpec) -> dict[str, float]:
     vq, tc, ta, fc = [], [], [], []
     for e in shown:
         if e.quality == "blur":
-            vq.append(0.4 + 0.4 * _unit(e.blur_sigma / scale, 2.0, 4.0))
+            vq.append(0.4 + 0.4 * _unit(e.blur_sigma / scale, 3.0, 5.0))
         elif e.quality == "noise":
-            vq.append(0.4 + 0.4 * _unit(e.noise_std, 45.0, 80.0))
+            vq.append(0.4 + 0.4 * _unit(e.noise_std, 50.0, 90.0))
         else:
             vq.append(0.0)
         if e.change in ("colour", "shape"):  # the earlier it changes, the more of the clip is wrong

@@ -48,7 +48,7 @@ FORM_DIMENSIONS: dict[str, str] = {
     "gravity": "factual_consistency",
 }
 SLOT_SECONDS = 0.5  # timed defects switch on these boundaries: one 2 fps sample per slot
-ENTITY_COUNT_WEIGHTS = {1: 0.2, 2: 0.4, 3: 0.4}
+ENTITY_COUNT_WEIGHTS = {1: 0.15, 2: 0.4, 3: 0.45}
 MAX_ASKED_PER_DIMENSION = 2  # entity-level questions per dimension and video (keeps 5-10 per video)
 
 Presence = Literal["shown", "absent", "recoloured"]
@@ -157,7 +157,7 @@ class ProbeSpec:
 
 
 def entity_radius(size: int) -> float:
-    return 0.1 * size
+    return 0.11 * size
 
 
 def _coin(rng: np.random.Generator) -> bool:
@@ -180,18 +180,19 @@ def plan_probe(seed: int, index: int, size: int = 112, seconds: float = 4.0, fps
     if fps < 2:
         raise ValueError(f"render fps must be at least 2, got {fps}")
     rng = np.random.default_rng([seed, index])
+    defect = _PairedCoins(seed, index)
     counts = list(ENTITY_COUNT_WEIGHTS)
     k = int(rng.choice(counts, p=list(ENTITY_COUNT_WEIGHTS.values())))
     colours = [str(c) for c in rng.choice(list(COLOURS), size=k, replace=False)]
     shapes = [str(s) for s in rng.choice(SHAPES, size=k, replace=False)]
     entities = [ProbeEntity(colour=c, shape=s, prompt_direction=str(rng.choice(DIRECTIONS))) for c, s in zip(colours, shapes)]
     spec = ProbeSpec(video_id=f"p{index:04d}", index=index, seed=seed, size=size, seconds=seconds, fps=fps,
-                     static=False, entities=entities)
+                     static=defect("static"), entities=entities)
     taken_colours = set(colours)
 
     # text alignment: one named entity is asked about; half the time it is not in the video
     appear_target = int(rng.integers(k))
-    if _coin(rng):
+    if defect("appear"):
         missing = entities[appear_target]
         if _coin(rng):
             missing.presence = "recoloured"  # its shape appears, in a colour the prompt does not name
@@ -199,28 +200,37 @@ def plan_probe(seed: int, index: int, size: int = 112, seconds: float = 4.0, fps
             taken_colours.add(missing.drawn_colour)
         else:
             missing.presence = "absent"
-    spec.static = _coin(rng)  # dynamic degree: nothing moves at all
-
     present = [i for i, e in enumerate(entities) if e.presence == "shown"]
-    asked_quality: dict[int, str] = {}
-    asked_change: dict[int, str] = {}
+
+    # which entities are asked what; each entity is asked one form per dimension at most
+    quality_form = {i: str(rng.choice(("blur", "noise"))) for i in present}
+    change_form = {i: str(rng.choice(("change", "flicker"))) for i in present}
+    questions = [AskedQuestion("appear", appear_target), AskedQuestion("static", None)]
+    questions += [AskedQuestion(quality_form[i], i) for i in _pick(rng, present)]
+    questions += [AskedQuestion(change_form[i], i) for i in _pick(rng, present)]
+    if not spec.static:  # direction and gravity need motion to be decidable
+        questions += [AskedQuestion("direction", i) for i in _pick(rng, present)]
+        questions += [AskedQuestion("gravity", i) for i in _pick(rng, present)]
+    asked = {(q.form, q.entity) for q in questions}
+
+    # plant: asked pairs take the balanced coins, the other entities their own fair coins
+    def planted(form: str, i: int) -> bool:
+        return defect(form) if (form, i) in asked else _coin(rng)
+
     for i in present:
         e = entities[i]
-        asked_quality[i] = str(rng.choice(("blur", "noise")))
-        if _coin(rng):
-            e.quality = "blur" if asked_quality[i] == "blur" else "noise"
-        asked_change[i] = str(rng.choice(("change", "flicker")))
-        if _coin(rng):
-            e.change = "flicker" if asked_change[i] == "flicker" else str(rng.choice(("colour", "shape")))  # type: ignore[assignment]
+        if planted(quality_form[i], i):
+            e.quality = "blur" if quality_form[i] == "blur" else "noise"
+        if planted(change_form[i], i):
+            e.change = "flicker" if change_form[i] == "flicker" else str(rng.choice(("colour", "shape")))  # type: ignore[assignment]
         if not spec.static:
-            e.direction = e.prompt_direction if _coin(rng) else _opposite(e.prompt_direction)
-            e.vertical = "rising" if _coin(rng) else str(rng.choice(("level", "falling")))  # type: ignore[assignment]
+            e.direction = _opposite(e.prompt_direction) if planted("direction", i) else e.prompt_direction
+            e.vertical = "rising" if planted("gravity", i) else str(rng.choice(("level", "falling")))  # type: ignore[assignment]
         e.noise_seed = int(rng.integers(2**31))
-
-    _set_severities(rng, spec, taken_colours)
     for e in entities:
         if e.presence == "recoloured" and not spec.static:
             e.direction = e.prompt_direction
+    _set_severities(rng, spec, taken_colours)
     if not present:  # a one-entity prompt whose entity is absent: show an unnamed stand-in, not a blank screen
         stand_in = ProbeEntity(colour=_spare(rng, list(COLOURS), taken_colours), shape=_spare(rng, SHAPES, set(shapes)),
                                prompt_direction=str(rng.choice(DIRECTIONS)), named=False)
@@ -228,16 +238,38 @@ def plan_probe(seed: int, index: int, size: int = 112, seconds: float = 4.0, fps
         entities.append(stand_in)
     _place(rng, spec)
 
-    questions = [AskedQuestion("appear", appear_target)]
-    questions += [AskedQuestion(asked_quality[i], i) for i in _pick(rng, present)]
-    questions += [AskedQuestion(asked_change[i], i) for i in _pick(rng, present)]
-    questions.append(AskedQuestion("static", None))
-    if not spec.static:  # direction and gravity need motion to be decidable
-        questions += [AskedQuestion("direction", i) for i in _pick(rng, present)]
-        questions += [AskedQuestion("gravity", i) for i in _pick(rng, present)]
     order = {key: n for n, key in enumerate(DIMENSION_KEYS)}
-    spec.questions = sorted(questions, key=lambda q: order[FORM_DIMENSIONS[q.form]])
+    spec.questions = sorted(questions, key=lambda q: (order[FORM_DIMENSIONS[q.form]], q.entity or 0))
     return spec
+
+
+class _PairedCoins:
+    """Fair coins for the asked questions, antithetic between paired probes.
+
+    Probe 2m and 2m+1 read the same bits, one of them flipped, so the forms asked once per video
+    ("appear", "static") are exactly half yes over each pair, and the entity-level forms are
+    nearly so. The paired static coin leaves exactly one moving probe per pair, so the forms asked
+    only of moving probes ("direction", "gravity") pair probes across neighbouring pairs instead.
+    Each probe still depends only on (seed, index): its partner's bits come from a shared seed, not
+    from the partner's plan.
+    """
+
+    _MOTION_FORMS = ("direction", "gravity")
+
+    def __init__(self, seed: int, index: int):
+        self._bits: dict[str, np.ndarray] = {}
+        self._used: dict[str, int] = {}
+        self._seed, self._index = seed, index
+
+    def __call__(self, form: str) -> bool:
+        if form not in self._bits:
+            group, flip = (self._index // 4, (self._index // 2) % 2) if form in self._MOTION_FORMS else (self._index // 2, self._index % 2)
+            form_id = sorted(FORM_DIMENSIONS).index(form)
+            bits = np.random.default_rng([self._seed, group, form_id, 0x5EED]).random(16) < 0.5
+            self._bits[form] = bits ^ bool(flip)
+        slot = self._used.get(form, 0)
+        self._used[form] = slot + 1
+        return bool(self._bits[form][slot])
 
 
 def _opposite(direction: str) -> str:
@@ -258,9 +290,9 @@ def _set_severities(rng: np.random.Generator, spec: ProbeSpec, taken_colours: se
     change_colours = [c for c in COLOURS if c not in taken_colours]
     for e in spec.entities:
         if e.quality == "blur":
-            e.blur_sigma = float(rng.uniform(2.0, 4.0)) * scale
+            e.blur_sigma = float(rng.uniform(3.0, 5.0)) * scale
         elif e.quality == "noise":
-            e.noise_std = float(rng.uniform(45.0, 80.0))
+            e.noise_std = float(rng.uniform(50.0, 90.0))
         if e.change in ("colour", "shape"):
             # at least two 2 fps samples of each look
             e.change_slot = int(rng.integers(2, spec.n_slots - 1))

@@ -1,0 +1,180 @@
+"""Benchmarks that run a model: `bench qa` (yes/no accuracy on QA data) and `bench levels`
+(the paper's Table 1 in miniature: entity-level questions vs one overall-level question).
+
+Both go video by video: a video is decoded once and all its questions share its prefix.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Iterable, Sequence
+
+import numpy as np
+import typer
+
+from fingereval.answer.base import Answerer
+from fingereval.data.instruct import InstructRecord, group_by_video, load_instruct
+from fingereval.errors import FingerEvalError
+from fingereval.measure.cli import _print_json, bench_app, reports_errors
+from fingereval.measure.metrics import bootstrap_ci, correlations, qa_accuracy
+from fingereval.measure.pointwise import load_ratings
+from fingereval.measure.results import video_name
+from fingereval.schema import Question
+from fingereval.score.aggregate import dimension_scores, overall_score, question_results
+from fingereval.video import VideoConfig, load_video
+
+OVERALL_QUESTION = "Is this a high-quality video that matches the prompt \"{prompt}\"?"
+
+
+def _questions(records: Sequence[InstructRecord]) -> list[Question]:
+    return [Question(id=r.id or f"q{i}", dimension=r.dimension, entity=r.entity, text=r.question,
+                     good_answer=r.good_answer) for i, r in enumerate(records)]
+
+
+def _progress(total: int, label: str, enabled: bool):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   disable=not enabled, transient=True)
+    return bar, total
+
+
+def predict_qa(answerer: Answerer, records: Iterable[InstructRecord], reason: bool = False,
+               progress: bool = False) -> tuple[list[dict], list[str]]:
+    """The model's p_yes for every record, video by video; unreadable videos are reported and skipped."""
+    groups = group_by_video(records)
+    rows, failures = [], []
+    bar, total = _progress(len(groups), "answering", progress)
+    with bar:
+        task = bar.add_task("qa", total=total)
+        for video, recs in groups.items():
+            try:
+                clip = load_video(video, answerer.video_config)
+                answers = answerer.answer(clip, _questions(recs), reason=reason)
+            except FingerEvalError as e:
+                failures.append(f"{video}: {e}")
+                bar.advance(task)
+                continue
+            for r, a in zip(recs, answers):
+                rows.append({"id": r.id, "video": video, "dimension": r.dimension, "question": r.question,
+                             "human_answer": r.answer, "p_yes": a.p_yes, "reason": a.reason, "forced": a.forced})
+            bar.advance(task)
+    return rows, failures
+
+
+def qa_report(rows: list[dict], n_resamples: int = 1000) -> dict:
+    acc = qa_accuracy(rows)
+    hits = np.array([(r["p_yes"] >= 0.5) == (r["human_answer"] == "yes") for r in rows], dtype=float)
+    ci = bootstrap_ci(lambda h: float(np.mean(h)), hits, n_resamples=n_resamples) if len(rows) > 1 else None
+    always_yes = float(np.mean([r["human_answer"] == "yes" for r in rows]))
+    return {"accuracy": acc.accuracy, "n": acc.n, "per_dimension": acc.per_dimension,
+            "ci95": [ci.low, ci.high] if ci else None, "always_yes_accuracy": always_yes,
+            "forced_answers": int(sum(bool(r.get("forced")) for r in rows))}
+
+
+def evaluate_qa(answerer: Answerer, records: Sequence[InstructRecord], reason: bool = False, progress: bool = False,
+                n_resamples: int = 1000) -> dict:
+    rows, failures = predict_qa(answerer, records, reason=reason, progress=progress)
+    if not rows:
+        raise FingerEvalError(f"no record could be answered ({len(failures)} videos failed); check the video paths")
+    report = qa_report(rows, n_resamples)
+    report["failed_videos"] = failures
+    return report
+
+
+def evaluate_levels(answerer: Answerer, records: Sequence[InstructRecord], ratings_path: Path, *,
+                    reason: bool = False, n_resamples: int = 1000, progress: bool = False) -> dict:
+    """SRCC against human (or planted) overall ratings: entity-level questions vs one overall question."""
+    ratings = {video_name(r.video): r.scores.get("overall") for r in load_ratings(ratings_path)}
+    groups = group_by_video(records)
+    human, entity, overall_level = [], [], []
+    bar, total = _progress(len(groups), "levels", progress)
+    with bar:
+        task = bar.add_task("levels", total=total)
+        for video, recs in groups.items():
+            bar.advance(task)
+            target = ratings.get(video_name(video))
+            if target is None:
+                continue
+            clip = load_video(video, answerer.video_config)
+            qs = _questions(recs)
+            whole = Question(id="overall", dimension="text_alignment", text=OVERALL_QUESTION.format(prompt=recs[0].prompt),
+                             good_answer="yes")
+            answers = answerer.answer(clip, qs + [whole], reason=reason)  # one prefix for both levels
+            dims = dimension_scores(question_results(qs, answers[:-1]))
+            human.append(target)
+            entity.append(overall_score(dims))
+            overall_level.append(answers[-1].p_yes)
+    if len(human) < 3:
+        raise FingerEvalError(f"only {len(human)} videos have both ratings and questions; need at least 3")
+    h, e, o = map(np.asarray, (human, entity, overall_level))
+
+    def srcc_with_ci(model: np.ndarray) -> dict:
+        value = correlations(h, model).srcc if np.ptp(model) > 0 else float("nan")
+        ci = bootstrap_ci(lambda a, b: correlations(a, b).srcc, h, model, n_resamples=n_resamples) if np.ptp(model) > 0 else None
+        return {"srcc": value, "ci95": [ci.low, ci.high] if ci else None}
+
+    return {"n_videos": len(human), "entity_level": srcc_with_ci(e), "overall_level": srcc_with_ci(o),
+            "overall_question": OVERALL_QUESTION}
+
+
+def _answerer(model: str, reason_tokens: int, size: int, fps: float, max_frames: int, device: str | None):
+    from fingereval.answer.transformers_backend import TransformersAnswerer
+
+    return TransformersAnswerer(model, device=device, video_config=VideoConfig(fps=fps, max_frames=max_frames, size=size),
+                                max_new_tokens=reason_tokens)
+
+
+Model = Annotated[str, typer.Option("--model", "-m", help="hub id or checkpoint folder")]
+Size = Annotated[int, typer.Option(help="frame size (probe videos: 112)")]
+
+
+@bench_app.command("qa")
+@reports_errors
+def qa_command(data: Annotated[Path, typer.Option("--data", help="FingER-Instruct JSONL with true answers")],
+               model: Model, reason: Annotated[bool, typer.Option("--reason/--no-reason")] = False,
+               size: Size = 448, fps: float = 2.0, max_frames: int = 32, max_new_tokens: int = 64,
+               device: str | None = None, limit: Annotated[int, typer.Option(help="first N records (0: all)")] = 0,
+               as_json: Annotated[bool, typer.Option("--json")] = False):
+    """Yes/no accuracy of a model on QA data, per dimension and overall."""
+    records = load_instruct(data)
+    records = records[:limit] if limit else records
+    report = evaluate_qa(_answerer(model, max_new_tokens, size, fps, max_frames, device), records, reason=reason,
+                         progress=not as_json)
+    report["model"] = model
+    if as_json:
+        _print_json(report)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table("dimension", "accuracy", "n", title=f"yes/no accuracy of {model}")
+    for k, v in report["per_dimension"].items():
+        t.add_row(k, f"{v['accuracy']:.1%}", str(v["n"]))
+    lo, hi = report["ci95"] or (float("nan"), float("nan"))
+    t.add_row("[bold]overall", f"[bold]{report['accuracy']:.1%}[/] [{lo:.1%}, {hi:.1%}]", str(report["n"]))
+    Console().print(t)
+
+
+@bench_app.command("levels")
+@reports_errors
+def levels_command(model: Model,
+                   probes: Annotated[Path | None, typer.Option(help="a probe folder (its qa.jsonl and ratings.jsonl)")] = None,
+                   data: Annotated[Path | None, typer.Option(help="QA data JSONL (questions per video)")] = None,
+                   ratings: Annotated[Path | None, typer.Option(help="per-video ratings JSONL with `overall`")] = None,
+                   reason: Annotated[bool, typer.Option("--reason/--no-reason")] = False,
+                   size: Size = 448, fps: float = 2.0, max_frames: int = 32, device: str | None = None,
+                   resamples: int = 1000, as_json: Annotated[bool, typer.Option("--json")] = False):
+    """Entity-level questions vs one overall-level question: SRCC of each against per-video ratings."""
+    if probes is not None:
+        data, ratings = data or probes / "qa.jsonl", ratings or probes / "ratings.jsonl"
+    if data is None or ratings is None:
+        raise typer.BadParameter("give --probes DIR, or --data and --ratings")
+    report = evaluate_levels(_answerer(model, 64, size, fps, max_frames, device), load_instruct(data), ratings,
+                             reason=reason, n_resamples=resamples, progress=not as_json)
+    if as_json:
+        _print_json(report)
+        return
+    for level in ("entity_level", "overall_level"):
+        r = report[level]
+        ci = r["ci95"] or [float("nan")] * 2
+        typer.echo(f"{level:14s} SRCC {r['srcc']:.3f}  95% CI [{ci[0]:.3f}, {ci[1]:.3f}]  (n={report['n_videos']})")
