@@ -206,8 +206,12 @@ def plan_probe(seed: int, index: int, size: int = 112, seconds: float = 4.0, fps
     quality_form = {i: str(rng.choice(("blur", "noise"))) for i in present}
     change_form = {i: str(rng.choice(("change", "flicker"))) for i in present}
     questions = [AskedQuestion("appear", appear_target), AskedQuestion("static", None)]
-    questions += [AskedQuestion(quality_form[i], i) for i in _pick(rng, present)]
-    questions += [AskedQuestion(change_form[i], i) for i in _pick(rng, present)]
+    for slot, i in enumerate(_pick(rng, present)):
+        quality_form[i] = defect.choice("visual_quality", slot, ("blur", "noise"))
+        questions.append(AskedQuestion(quality_form[i], i))
+    for slot, i in enumerate(_pick(rng, present)):
+        change_form[i] = defect.choice("temporal_consistency", slot, ("change", "flicker"))
+        questions.append(AskedQuestion(change_form[i], i))
     if not spec.static:  # direction and gravity need motion to be decidable
         questions += [AskedQuestion("direction", i) for i in _pick(rng, present)]
         questions += [AskedQuestion("gravity", i) for i in _pick(rng, present)]
@@ -248,7 +252,7 @@ class _PairedCoins:
 
     Probe 2m and 2m+1 read the same bits, one of them flipped, so the forms asked once per video
     ("appear", "static") are exactly half yes over each pair, and the entity-level forms are
-    nearly so. The paired static coin leaves exactly one moving probe per pair, so the forms asked
+    nearly so (the pair also shares which form its k-th question of a dimension uses). The paired static coin leaves exactly one moving probe per pair, so the forms asked
     only of moving probes ("direction", "gravity") pair probes across neighbouring pairs instead.
     Each probe still depends only on (seed, index): its partner's bits come from a shared seed, not
     from the partner's plan.
@@ -270,6 +274,12 @@ class _PairedCoins:
         slot = self._used.get(form, 0)
         self._used[form] = slot + 1
         return bool(self._bits[form][slot])
+
+    def choice(self, dimension: str, slot: int, options: tuple[str, ...]) -> str:
+        """The form of a pair's `slot`-th question in `dimension`, the same for both probes."""
+        dim_id = DIMENSION_KEYS.index(dimension)
+        rng = np.random.default_rng([self._seed, self._index // 2, dim_id, slot, 0xF0F0])
+        return options[int(rng.integers(len(options)))]
 
 
 def _opposite(direction: str) -> str:
