@@ -53,15 +53,24 @@ def test_shared_prefix_matches_naive(shared, naive, clip):
     assert la.std(dim=0).max().item() > 1e-2
 
 
+def test_padded_batch_path_matches_naive_too(shared, naive, clip, monkeypatch):
+    """The right-padded batch path (used with flash attention) agrees with the packed path and naive."""
+    monkeypatch.setattr(TransformersAnswerer, "_suffix_last_logprobs", TransformersAnswerer._batched_last_logprobs)
+    la = shared.slot_logprobs(clip, _users(), ["<answer>"] * len(QUESTIONS))
+    lb = naive.slot_logprobs(clip, _users(), ["<answer>"] * len(QUESTIONS))
+    assert (la - lb).abs().max().item() < 1e-3
+
+
 def test_wrong_rope_positions_would_be_caught(shared, clip, monkeypatch):
     good = shared.slot_logprobs(clip, _users(), ["<answer>"] * len(QUESTIONS))
-    real = TransformersAnswerer._suffix_batch
+    real = TransformersAnswerer._prefill
 
-    def plain_positions(self, prefix, suffixes):  # continue at P+j, forgetting the rope delta
-        ids, pos, mask, last = real(self, prefix, suffixes)
-        return ids, pos - prefix.rope_delta, mask, last
+    def plain_positions(self, rows, video):  # continue at P+j, forgetting the rope delta
+        prefix = real(self, rows, video)
+        prefix.rope_delta = 0
+        return prefix
 
-    monkeypatch.setattr(TransformersAnswerer, "_suffix_batch", plain_positions)
+    monkeypatch.setattr(TransformersAnswerer, "_prefill", plain_positions)
     bad = shared.slot_logprobs(clip, _users(), ["<answer>"] * len(QUESTIONS))
     assert shared.video_config is VC
     assert (good - bad).abs().max().item() > 0.05

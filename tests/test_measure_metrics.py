@@ -190,6 +190,15 @@ def test_logistic_fit_handles_a_falling_relation():
     assert c.plcc < 0 and c.plcc_logistic == pytest.approx(c.plcc, abs=0.05)
 
 
+def test_logistic_fit_runs_only_when_read(monkeypatch):
+    calls = []
+    real_fit = metrics_module.optimize.curve_fit
+    monkeypatch.setattr(metrics_module.optimize, "curve_fit", lambda *a, **k: calls.append(1) or real_fit(*a, **k))
+    c = correlations([1, 2, 3, 4, 5], [0.1, 0.4, 0.2, 0.9, 0.7])
+    assert c.srcc > 0 and calls == []  # a bootstrap of SRCC pays for no curve fit
+    assert c.plcc_logistic == c.as_dict()["plcc_logistic"] and calls == [1]
+
+
 def test_logistic_fit_failure_is_reported(monkeypatch):
     def no_convergence(*args, **kwargs):
         raise RuntimeError("Optimal parameters not found")
@@ -306,8 +315,11 @@ def test_bootstrap_mapping_gives_one_interval_per_key():
     rng = np.random.default_rng(9)
     human = rng.normal(size=60)
     model = human + rng.normal(size=60)
-    cis = bootstrap_ci(lambda h, m: {"srcc": correlations(h, m).srcc, "plcc": correlations(h, m).plcc},
-                       human, model, n_resamples=200)
+    def srcc_and_plcc(h, m):
+        c = correlations(h, m)
+        return {"srcc": c.srcc, "plcc": c.plcc}
+
+    cis = bootstrap_ci(srcc_and_plcc, human, model, n_resamples=200)
     assert set(cis) == {"srcc", "plcc"}
     assert cis["srcc"].low < correlations(human, model).srcc < cis["srcc"].high
 

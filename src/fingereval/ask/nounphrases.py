@@ -31,7 +31,7 @@ PREPOSITIONS = frozenset(
     "out about underneath atop alongside per despite except for".split())
 CONJUNCTIONS = frozenset(
     "and or but nor while as when whenever where whereas which who whom whose then so yet because "
-    "although though if until since than once".split())
+    "although though if until since than once how why what".split())
 PRONOUNS = frozenset(
     "i me you he him she it we us they them myself yourself himself herself itself ourselves "
     "themselves someone somebody something everyone everybody everything anyone anything nothing "
@@ -48,6 +48,22 @@ NEGATIONS = frozenset("not never no".split())
 # Prepositions after which a verb's -ing form is a gerund ("by shaking hands"), not an adjective.
 GERUND_PREPOSITIONS = frozenset("by while after before from for without through upon".split())
 
+# -ing words that name a thing after another noun ("office setting", "studio lighting"); any other
+# -ing word after a noun is the noun's action ("a girl running", "a man feeling shame").
+NOUN_ING = frozenset(
+    "setting settings lighting building buildings clothing ceiling painting paintings meeting wedding "
+    "evening morning railing opening parking housing bedding flooring seating "
+    "stitching packaging filling frosting icing sibling siblings pudding grading "
+    "dumpling dumplings string strings ring rings wing wings spring king thing things swing".split())
+# Feelings and qualities a prompt attributes to someone: they cannot "appear in the video".
+ABSTRACT_HEADS = frozenset(
+    "joy happiness sadness shame regret anger fear excitement frustration disappointment empathy concern "
+    "concentration satisfaction determination confidence curiosity surprise calm calmness serenity "
+    "tension love affection pride relief anxiety depression grief sorrow nostalgia wonder awe energy "
+    "harmony warmth peace tranquility tranquillity focus emotion emotions feeling feelings gratitude "
+    "enthusiasm delight contentment embarrassment guilt remorse stress worry hope despair loneliness "
+    "boredom fatigue elegance grace beauty power strength freedom innovation tradition diversity "
+    "knowledge culture spirit significance importance professionalism".split())
 # Heads that are about the footage, not a thing in it, or are positions and abstractions rather
 # than things a viewer could point at: never entities, never subjects of actions.
 META_HEADS = frozenset(
@@ -55,14 +71,16 @@ META_HEADS = frozenset(
     "videos footage clip film movie frame frames scene scenes sequence style aesthetic atmosphere "
     "ambiance ambience mood tone feel vibe lighting illumination light lights shadow shadows palette "
     "composition motion motions movement movements pan zoom tilt focus depth resolution quality "
-    "detail details effect effects render rendering animation timelapse time-lapse".split())
-NON_ENTITY_HEADS = META_HEADS | frozenset(
+    "detail details effect effects render rendering animation timelapse time-lapse handheld fpv".split())
+# Nouns that name the camera or the shot: a word ending in -s after them is their verb ("the camera pans").
+CAMERA_HEADS = frozenset("camera cameras shot lens video footage clip scene view pan zoom frame sequence".split())
+NON_ENTITY_HEADS = META_HEADS | ABSTRACT_HEADS | frozenset(
     "left right front back side sides top bottom middle center centre foreground distance position "
     "positions direction way ways time times moment moments beginning end year years day days second "
     "seconds minute minutes relationship relation relations interaction interactions contrast sense "
     "manner kind type sort variety lot number mixture range other others one ones each both all "
     "someone something everything anything nothing spatial expression expressions emotion emotions "
-    "feeling feelings demeanor demeanour".split())
+    "feeling feelings demeanor demeanour subject subjects process".split())
 # Parts and attributes of a main entity: kept, but ranked after the things they belong to.
 PART_HEADS = frozenset(
     "hand hands arm arms leg legs foot feet finger fingers face faces eye eyes head heads hair mouth "
@@ -89,6 +107,7 @@ COLLECTIVE_HEADS = frozenset(
 CONTAINER_HEADS = frozenset("cup glass bowl plate bottle jar basket box bag bucket mug pot pitcher tray "
                             "piece slice".split())
 
+_ADJECTIVE_SUFFIXES = ("ible", "able", "ous", "ful", "ive", "al", "ic", "less", "ish", "ary")
 _TOKEN = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*|[^\w\s]")
 _POSSESSIVE_SUFFIX = re.compile(r"^(.+?)['’]s$", re.I)
 _SENTENCE_END = frozenset(".!?;:")
@@ -180,11 +199,12 @@ def verb_tags(word: str) -> set[str]:
     word = word.lower()
     tags: set[str] = set()
     for lemma in _lexicon(word).get("VERB", ()):
-        for tag, forms in _verb_forms(lemma).items():
-            if word in forms:
+        forms = _verb_forms(lemma)
+        for tag, words in forms.items():
+            if word in words:
                 tags.add(tag)
-        if word.endswith("ed") and "VBD" in tags:
-            tags.add("VBN")  # lemminflect lists a regular past participle only under VBD
+        if "VBD" in tags and "VBN" not in forms:
+            tags.add("VBN")  # lemminflect lists a past participle that equals the past tense only under VBD
     if not tags:
         if word.endswith("ing"):
             tags.add("VBG")
@@ -207,7 +227,8 @@ def _open_readings(token: Token) -> tuple[frozenset[str], str]:
         return frozenset({"PROPN"}), word  # "Border Collie", "Tokyo", "Parisian café"
     lookup = word.split("-")[-1] if "-" in word else word
     entries = _lexicon(lookup) or _lexicon(lookup.lower())
-    if token.sentence_start and word[0].isupper() and not _lexicon(lookup.lower()) and not entries:
+    if token.sentence_start and word[0].isupper() and not _lexicon(lookup.lower()) and not entries \
+            and not word.lower().endswith(("ly", "ing", "ed")):
         return frozenset({"PROPN"}), word
     readings = {tag for tag in entries if tag in ("NOUN", "VERB", "ADJ", "ADV")}
     lemma = ""
@@ -216,6 +237,8 @@ def _open_readings(token: Token) -> tuple[frozenset[str], str]:
     elif "VERB" in entries:
         lemma = entries["VERB"][0]
     if "-" in word:
+        if entries.keys() & {"ADJ", "ADV"}:
+            readings = {"ADJ"}  # "hyper-fast", "10-year-old"
         readings.discard("ADV")
         readings.discard("VERB") if not word.lower().endswith(("ed", "ing", "lit")) else None
         lemma = word if "NOUN" in readings else lemma
@@ -232,6 +255,8 @@ def _open_readings(token: Token) -> tuple[frozenset[str], str]:
         else:
             readings = {"NOUN"}
         lemma = lower
+    if readings == {"NOUN"} and word.lower().endswith(_ADJECTIVE_SUFFIXES):
+        readings = {"NOUN", "ADJ"}  # the lexicon lacks many adjectives ("visible"); the chunk is the same
     if "ADV" in readings and word.lower().endswith("ly") and len(readings) > 1:
         readings = {"ADV"}
     if word.isdigit():
@@ -275,6 +300,8 @@ def _closed_tag(tokens: list[Token], i: int) -> str:
         return "DET"
     if word == "her":
         return "POSS" if nxt is not None and _could_be_nominal(nxt) else "PRON"
+    if word.endswith(("n't", "n’t")):
+        return "AUX"  # "can't", "doesn't"
     if word in NUMBERS or word.isdigit():
         return "NUM"
     if word in POSSESSIVES:
@@ -314,12 +341,39 @@ def _next_is_noun(tokens: list[Token], i: int) -> bool:
     if "VERB" in readings and verb_tags(nxt.text) & {"VBZ", "VBP", "VBD"} and _next_tag_class(tokens, i + 1) in (
             "DET", "POSS", "NUM"):
         return False  # "a close-up shot captures a boy": a verb with its object, not a compound noun
+    if nxt.lower in NOUN_ING:
+        return True
+    if "VERB" in readings and nxt.lower.endswith("ing"):
+        # "stands facing away" is a second verb; "a steady tracking camera" goes on to a noun
+        return _next_is_noun(tokens, i + 1)
+    if "VBZ" in verb_tags(nxt.text) and nxt.lower.endswith("s") and _singular_determiner_before(tokens, i) \
+            and not _next_is_noun(tokens, i + 1):
+        return False  # "an individual struggles with": after "an", "struggles" cannot be the plural head
+    if tokens[i].lower in CAMERA_HEADS and "VBZ" in verb_tags(nxt.text):
+        return False  # "a macro camera captures water droplets"
+    if "VERB" in readings and verb_tags(nxt.text) & {"VBZ", "VBP"} and i + 2 < len(tokens) \
+            and _looks_like_verb_follower(tokens[i + 2]):
+        return False  # "the subject stands facing away": "stands" is the verb
     if readings == {"VERB"}:
         # An attributive participle before a noun ("a beaming smile") still continues the noun phrase.
         return "VBN" in verb_tags(nxt.text) and _next_is_noun(tokens, i + 1)
     if readings & {"NOUN", "PROPN"}:
         return True
     return "ADJ" in readings and _next_is_noun(tokens, i + 1)
+
+
+def _singular_determiner_before(tokens: list[Token], i: int) -> bool:
+    j = i
+    while j >= 0 and (tokens[j].tag in ("ADJ", "NOUN", "PROPN")
+                      or (not tokens[j].tag and tokens[j].lower not in _ALL_CLOSED)):
+        j -= 1  # back over the untagged open words of this phrase
+    return j >= 0 and tokens[j].lower in ("a", "an", "each", "every", "one", "this")
+
+
+def _looks_like_verb_follower(token: Token) -> bool:
+    """An adverb: what follows a verb, never a noun ("the subject stands still", "moves slowly")."""
+    word = token.lower
+    return word in ADVERBS or (word.endswith("ly") and word not in ("family", "belly", "jelly"))
 
 
 def _next_tag_class(tokens: list[Token], i: int) -> str:
@@ -345,20 +399,38 @@ def _decide(tokens: list[Token], i: int) -> str:
 
     if readings == {"PROPN"} or readings == {"NUM"} or readings == {"ADV"}:
         return next(iter(readings))
+    if token.lower == "close" and i + 1 < len(tokens) and tokens[i + 1].lower == "up":
+        return "ADJ"  # "Close up shot"
+    if prev is not None and prev.lower in CAMERA_HEADS and "VBZ" in tags:
+        return "VERB"  # "the camera pans", "a slow pan captures"
+    before_conj = tokens[i - 2] if prev is not None and prev.lower in ("and", "or") and i >= 2 else None
+    if before_conj is not None and before_conj.tag == "ADJ" and readings & {"ADJ", "VERB"} and next_noun:
+        return "ADJ"  # "a lively and engaging atmosphere"
+    if before_conj is not None and before_conj.tag == "VERB" and "VERB" in readings and not next_noun \
+            and tags & verb_tags(before_conj.text):
+        return "VERB"  # "as they whip and flow"
+    if "ADJ" in readings and i + 2 < len(tokens) and tokens[i + 1].lower in (",", "and", "or") \
+            and _open_readings(tokens[i + 2])[0] & {"ADJ"} and tokens[i + 2].lower not in _ALL_CLOSED:
+        return "ADJ"  # "a dark, mystical swamp"
+    if prev_tag == "ADV" and next_noun and tags and tags <= {"VBD", "VBN"}:
+        return "ADJ"  # "neatly combed hair"
     verb_first = prev_tag in ("PRON", "ADV") or (prev is not None and prev.lower in AUXILIARIES - BE_FORMS
                                                   and prev.lower not in ("has", "have", "had", "having"))
     if "VERB" in readings and (verb_first or (prev is not None and prev.lower == "to" and "VB" in tags)):
         return "VERB"
     if prev is not None and prev.lower in BE_FORMS and tags & {"VBG", "VBN"}:
         return "VERB"  # "is running", "are dressed"
-    if prev is not None and prev.lower in ("has", "have", "had") and "VBN" in tags and not next_noun:
-        return "VERB"  # "has stopped", but "has tousled hair" is an adjective
+    if prev is not None and prev.lower in ("has", "have", "had") and tags & {"VBN", "VBG"}:
+        # "has stopped", but "has tousled hair" and "has shimmering scales" are adjectives
+        return "ADJ" if next_noun else "VERB"
     if prev is not None and prev.lower in ("both", "each", "all") and "VBG" in tags and not next_noun:
         return "VERB"  # "both facing forward"
 
     if "VERB" in readings and tags & {"VBN", "VBG"} and not readings & {"NOUN", "ADJ"}:
         # A participle before a noun modifies it ("tousled hair", "a beaming smile"), except a verb
         # with its object ("a man painting walls", "by shaking hands").
+        if not next_noun and "VBG" in tags and prev_tag in ("DET", "ADJ", "POSS"):
+            return "NOUN"  # "intricate stitching", "the docking"
         if next_noun:
             if "VBN" in tags and prev_tag not in ("NOUN", "PROPN", "PRON"):
                 return "ADJ"
@@ -367,25 +439,35 @@ def _decide(tokens: list[Token], i: int) -> str:
                 return "ADJ"
         return "VERB"
 
-    if "ADJ" in readings and next_noun and not (prev_tag == "START" and token.lower in ("still",)):
+    if prev_tag == "START" and not token.sentence_start and "VBG" in tags and token.lower not in NOUN_ING \
+            and not (i >= 2 and tokens[i - 2].tag == "ADJ"):
+        return "VERB"  # ", revealing intricate carvings", but "soft, flowing hair"
+    reduced_relative = (prev_tag in ("NOUN", "PROPN") and "VBG" in tags
+                        and (token.lower not in NOUN_ING or next_class in _OBJECT_STARTERS or next_noun))
+    if "ADJ" in readings and next_noun and not reduced_relative:
         return "ADJ"
     if "VERB" in readings and readings & {"NOUN", "ADJ", "ADV"}:
         if prev_tag in _PRENOMINAL:
             return "NOUN" if "NOUN" in readings else "ADJ"
         if prev_tag in ("NOUN", "PROPN"):
+            next_readings = _open_readings(tokens[i + 1])[0] if next_class == "OPEN" else frozenset()
             if "VBZ" in tags and not _plural_noun(prev) and (
                     next_class in ("DET", "POSS", "NUM", "PREP", "ADV", "PRON")
-                    or (next_class == "OPEN" and _open_readings(tokens[i + 1])[0] & {"ADJ", "ADV"})):
-                return "VERB"  # "a man stands in ...", "the boy wears a hoodie", "the camera remains still"
+                    or next_readings & {"ADJ", "ADV"} or (next_readings and "VERB" not in next_readings)):
+                # "a man stands in ...", "the camera remains still", "his face shows amusement"
+                return "VERB"
+            if tags & {"VBP"} and _plural_noun(prev) and token.lower in _lexicon(token.lower).get("NOUN", ()):
+                return "VERB"  # "her lips tremble": a compound would be "lip trembles"
             if tags & {"VB", "VBP"} and _plural_noun(prev) and (next_class != "END" and next_class != "CONJ"):
                 return "VERB"  # "two men shake hands"
             if "VBG" in tags:
-                lexicalised = token.lower in _lexicon(token.lower).get("NOUN", ())
-                if lexicalised and next_class not in ("DET", "POSS", "NUM", "PRON"):
-                    return "NOUN"  # "an office setting", "studio lighting"
-                return "VERB"
+                if token.lower in NOUN_ING and next_class not in _OBJECT_STARTERS and not next_noun:
+                    return "NOUN"  # "an office setting", but "a person lighting incense"
+                return "VERB"  # "a girl running"
             if tags & {"VBD", "VBN"} and "NOUN" not in readings:
                 return "VERB"
+            if "VBZ" in tags and next_class == "END" and _after_clause_word(tokens, i):
+                return "VERB"  # "as the model moves."
             return "NOUN"
         if prev_tag in ("VERB", "AUX"):
             if "ADJ" in readings and not next_noun:
@@ -399,8 +481,18 @@ def _decide(tokens: list[Token], i: int) -> str:
         # after "and" ("... and wearing a blue t-shirt").
         if prev_tag == "START" and token.sentence_start and "VB" in tags and next_class in _OBJECT_STARTERS:
             return "VERB"
-        if prev_tag == "CONJ" and tags & {"VBZ", "VBG", "VBD"} and next_class in _OBJECT_STARTERS | {"PREP"}:
-            return "VERB"
+        if prev_tag == "START" and "VBG" in tags and token.lower not in NOUN_ING and (
+                next_class in _OBJECT_STARTERS | {"PREP", "ADV"} or _looks_like_verb_follower(tokens[i + 1])):
+            return "VERB"  # ", holding a steaming cup", ", standing proudly"
+        if prev_tag == "START" and not token.sentence_start and "VBZ" in tags and i + 1 < len(tokens) and (
+                _open_readings(tokens[i + 1])[0] == {"ADJ"} or next_class in _OBJECT_STARTERS | {"PREP"}
+                or _looks_like_verb_follower(tokens[i + 1])):
+            return "VERB"  # "is steaming, looks delicious", "The person, wearing a suit, moves their fingers"
+        if prev_tag == "CONJ" and "VBG" in tags and token.lower not in NOUN_ING:
+            return "VERB"  # "wearing armor and holding katanas"
+        if prev_tag == "CONJ" and tags & {"VBZ", "VBD", "VB", "VBP"} and (
+                next_class in _OBJECT_STARTERS or (next_class == "PREP" and tokens[i + 1].lower != "of")):
+            return "VERB"  # "... and sits on", "... and showcase the details", not "the hem and cuffs of"
         return "NOUN" if "NOUN" in readings else "ADJ"
     if "NOUN" in readings:
         if "ADJ" in readings and prev_tag in ("AUX", "VERB") and not next_noun:
@@ -411,6 +503,14 @@ def _decide(tokens: list[Token], i: int) -> str:
     if "VERB" in readings:
         return "VERB"
     return "ADV"
+
+
+def _after_clause_word(tokens: list[Token], i: int) -> bool:
+    """Whether the noun phrase before token i starts right after "as", "while", "when", ..."""
+    j = i - 1
+    while j >= 0 and tokens[j].tag in ("NOUN", "PROPN", "ADJ", "DET", "POSS", "NUM"):
+        j -= 1
+    return j >= 0 and tokens[j].tag == "CONJ" and tokens[j].lower not in ("and", "or")
 
 
 def _plural_noun(token: Token | None) -> bool:
@@ -462,18 +562,24 @@ def _chunk(tokens: list[Token]) -> list[NounPhrase]:
         head = -1
         while i < len(tokens):
             t = tokens[i].tag
+            if t == "NUM" and head >= 0:
+                break  # "the moment | two people lock eyes"
             if t in ("NUM", "ADJ", "NOUN", "PROPN"):
                 if t in _NOMINAL:
                     head = i
                 i += 1
-            elif t == "ADV" and i + 1 < len(tokens) and tokens[i + 1].tag == "ADJ" and i > first:
-                i += 1  # "an intricately designed cup"
+            elif t == "ADV" and i + 1 < len(tokens) and tokens[i + 1].tag == "ADJ" and head < 0 \
+                    and (i > first or i > det_start):
+                i += 1  # "an intricately designed cup", "a dimly lit alley"
             else:
                 break
         if head < 0:
             continue
         phrase = NounPhrase(first=first, last=head, head=head, number_head=head, det_start=det_start)
-        before = tokens[det_start - 1] if det_start > 0 else None
+        b = det_start - 1
+        while b >= 0 and tokens[b].tag == "ADV":
+            b -= 1  # "with neatly combed hair" is still in the "with" phrase
+        before = tokens[b] if b >= 0 else None
         if before is None or before.tag in ("PUNCT", "CONJ"):
             phrase.role = "subject"
         elif before.tag in ("VERB", "AUX"):
@@ -482,6 +588,8 @@ def _chunk(tokens: list[Token]) -> list[NounPhrase]:
             phrase.role = "pp"
         else:
             phrase.role = "subject" if before.tag in ("PRON", "ADV") else "pp"
+        if before is not None and before.lower in ("and", "or") and phrases and phrases[-1].last == b - 1:
+            phrase.role = phrases[-1].role  # "a man with short hair and glasses": glasses are in the "with" phrase
         phrases.append(phrase)
         i = head + 1
     return _attach_of_phrases(tokens, phrases)
@@ -540,17 +648,24 @@ def _find_actions(analysis: Analysis) -> list[Action]:
         j = v - 1
         while j >= 0 and tokens[j].tag == "ADV":
             j -= 1
-        if any(tokens[k].lower in NEGATIONS for k in range(max(0, v - 3), v)):
+        if any(tokens[k].lower in NEGATIONS or tokens[k].lower.endswith(("n't", "n’t"))
+               for k in range(max(0, v - 3), v)):
             continue  # "did not make contact": nothing to look for
         if j >= 0 and (tokens[j].lower == "to" or (tokens[j].tag == "PREP" and tokens[j].lower in GERUND_PREPOSITIONS)):
             continue  # infinitives and gerunds have no subject of their own here
         after_be = j >= 0 and tokens[j].lower in BE_FORMS
+        after_aux = j >= 0 and tokens[j].tag == "AUX"
         while j >= 0 and tokens[j].tag == "AUX":
             j -= 1
+        if j >= 0 and tokens[j].tag == "PRON":
+            continue  # "they face": we do not resolve pronouns
+        if j >= 1 and tokens[j].lower in ("that", "which", "who") and (j - 1) in phrase_ending_at:
+            j -= 1  # "an argument that escalates": the argument escalates
         tags = verb_tags(token.text)
         subject = phrase_ending_at.get(j)
         finite = not token.lower.endswith("ing") and not ("VBN" in tags and not _object_follows(tokens, v))
-        if subject is not None and finite and subject.role in ("object", "pp"):
+        if subject is not None and (finite or after_aux) and subject.role in ("object", "pp") \
+                and tokens[subject.last + 1].lower not in ("that", "which", "who"):
             subject = None  # "wearing a blue t-shirt moves a chair": the shirt is not what moves
         if subject is None:
             subject = _subject_to_the_left(analysis, v)
@@ -559,15 +674,21 @@ def _find_actions(analysis: Analysis) -> list[Action]:
         subjects = [subject]
         # "a man and a woman walking": both are the subject.
         before = subject.det_start - 1
-        if before >= 1 and tokens[before].lower == "and" and (before - 1) in phrase_ending_at:
+        if before >= 1 and tokens[before].lower == "and" and (before - 1) in phrase_ending_at \
+                and phrase_ending_at[before - 1].role != "pp":
             subjects.insert(0, phrase_ending_at[before - 1])
         if any(analysis.head_word(s) in NON_ENTITY_HEADS or tokens[s.head].lemma in NON_ENTITY_HEADS
                for s in subjects):
             continue
         rest = _rest_after(analysis, v, phrase_starting_at)
+        if not rest and v + 1 < len(tokens) and tokens[v + 1].tag == "PRON":
+            continue  # "securing it": without knowing what "it" is the question says nothing
         right_after_subject = subject.last == j and not after_be
-        passive = ("VBN" in tags and not token.lower.endswith("ing")
-                   and (after_be or (right_after_subject and not _object_follows(tokens, v))))
+        # Prompts describe the present: a past form without an object is a participle ("the hand,
+        # adorned with a ring", "a cup placed on the table"), with one it is a past tense ("picked up a cup").
+        passive = "VBN" in tags and not token.lower.endswith("ing") and not _object_follows(tokens, v)
+        if passive and not rest:
+            continue  # "the items are placed": placed where?
         actions.append(Action(subject=subjects, verb=v, passive=passive, rest=rest))
     return actions
 
@@ -607,6 +728,8 @@ def _rest_after(analysis: Analysis, v: int, phrase_starting_at: dict[int, NounPh
     while k < len(tokens) and tokens[k].tag == "PREP" and k - start < 2:
         k += 1
     phrase = phrase_starting_at.get(k)
+    if phrase is None and k == start and k < len(tokens) and tokens[k].tag == "ADJ":
+        return tokens[k].text  # "a protest turns violent"
     if phrase is None:
         return analysis.slice(start, k - 1) if k > start and tokens[k - 1].lower in ("up", "down", "out", "off", "away", "around") else ""
     last = phrase.last

@@ -52,11 +52,28 @@ WHOLE_VIDEO: dict[str, list[Template]] = {
     "factual_consistency": [("Are there obvious violations of common sense or physics in the video?", "no")],
 }
 
-# Adjectives that place or count a thing rather than describe it: no "Is the hand right?".
-NOT_ATTRIBUTES = frozenset(
-    "left right other same various different several main entire whole single only first second third "
-    "next last own certain top bottom front back upper lower middle overall additional nearby distant "
-    "close-up wide-angle".split())
+# Adjectives a viewer can check on the thing itself (colour, material, size, age, state): "Is the
+# hoodie colorful?". Others read badly as a question ("Are the features facial?"), so we ask only these.
+VISIBLE_ATTRIBUTES = frozenset(
+    "red orange yellow green blue purple violet pink brown black white grey gray silver golden gold "
+    "beige turquoise crimson colorful colourful multicolored multicoloured bright dark pale vibrant "
+    "striped spotted checkered plaid floral transparent translucent shiny glossy metallic "
+    "wooden metal steel iron leather glass stone marble plastic paper cotton woolen wool silk velvet "
+    "denim concrete brick ceramic porcelain crystal icy snowy sandy grassy rocky muddy dusty rusty "
+    "big large huge giant enormous massive small tiny little miniature tall short long "
+    "wide narrow thick thin round square flat tiny fat slim skinny "
+    "old young elderly ancient modern new vintage antique futuristic "
+    "wet dry empty full clean dirty broken open closed crowded busy bustling empty quiet cozy cosy "
+    "spacious cluttered tidy messy lush green leafy blooming fluffy furry hairy curly straight "
+    "smooth rough soft hard fresh ripe rotten hot cold warm steaming frozen melting burning "
+    "sunny cloudy rainy foggy misty stormy snowy starry calm choppy "
+    "happy smiling sad angry serious casual formal elegant".split())
+# Verbs whose doer must visibly move ("a car drives", "leaves fall"), living or not.
+MOTION_VERBS = frozenset(
+    "move run walk drive fly swim dance jump roll spin rotate turn fall flow drift float glide slide "
+    "race speed rush hurry swing sway wave shake bounce climb descend ascend rise sink crash pour "
+    "splash ride sail chase cross approach enter leave circle orbit travel march stroll gallop crawl "
+    "hop leap dive burst explode collapse melt swirl ripple flutter blow".split())
 MAX_ATTRIBUTE_QUESTIONS = 2
 MAX_ACTION_QUESTIONS = 3
 
@@ -218,14 +235,17 @@ def _chosen_actions(analysis: Analysis, chosen: list[Candidate]) -> list[Action]
 
 
 def _mover(analysis: Analysis, chosen: list[Candidate], actions: list[Action], living: list[bool]) -> Candidate | None:
-    """The entity whose motion the dynamic-degree question asks about: the doer of the first action,
-    else the first living entity; None for a still life."""
+    """The entity whose motion the dynamic-degree question asks about: a living doer of an action or the
+    doer of a motion verb, else the first living entity; None for a still life."""
     by_key = {c.key: c for c in chosen}
+    is_living = {c.key: alive for c, alive in zip(chosen, living)}
     for action in actions:
-        if not action.passive and analysis.head_key(action.subject[0]) in by_key:
-            return by_key[analysis.head_key(action.subject[0])]
-    for c, is_living in zip(chosen, living):
-        if is_living:
+        key = analysis.head_key(action.subject[0])
+        if key in by_key and not action.passive and (
+                is_living[key] or analysis.tokens[action.verb].lemma in MOTION_VERBS):
+            return by_key[key]
+    for c, alive in zip(chosen, living):
+        if alive:
             return c
     return None
 
@@ -249,8 +269,7 @@ def _attribute_questions(analysis: Analysis, chosen: list[Candidate]) -> list[tu
                 continue  # "a cup of hot coffee": the adjective is not the cup's
             tokens = analysis.tokens
             adjectives = [i for i in range(phrase.first, phrase.head)
-                          if tokens[i].tag == "ADJ" and tokens[i].lower not in NOT_ATTRIBUTES
-                          and not tokens[i].lower.endswith("ing")]
+                          if tokens[i].tag == "ADJ" and tokens[i].lower in VISIBLE_ATTRIBUTES]
             if not adjectives or tokens[adjectives[-1] + 1].tag not in ("NOUN", "PROPN"):
                 continue
             thing = analysis.slice(adjectives[-1] + 1, phrase.head)

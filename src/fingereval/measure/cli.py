@@ -199,15 +199,15 @@ def leaderboard(
 @reports_errors
 def fit_weights(
     ratings: Annotated[Path | None, typer.Option("--ratings", help="human ratings JSONL with `overall`")] = None,
-    pairs: Annotated[Path | None, typer.Option("--pairs", help="a preference pairs file")] = None,
+    pairs: Annotated[Path | None, typer.Option("--pairs", help="a preference pairs file, in the --benchmark format")] = None,
     *,
     scores: Annotated[Path, typer.Option("--scores", help="results.jsonl from `fingereval score`")],
     out: Annotated[Path, typer.Option("--out", help="where to write the weights JSON")],
     benchmark: BenchmarkOpt = Benchmark.genai_bench,
 ) -> None:
     """Fit dimension weights (non-negative, summing to 1) to human overall ratings (--ratings: non-negative
-    least squares) or to preferences (--pairs: logistic regression on score differences). The output
-    is read back by `fingereval score --weights`."""
+    least squares) or to preferences (--pairs: logistic regression on score differences, ties dropped).
+    Writes the weights JSON that the scoring step reads (fingereval.measure.weights.load_weights)."""
     if (ratings is None) == (pairs is None):
         raise DataError("give exactly one of --ratings FILE or --pairs FILE")
     results = load_results(scores)

@@ -7,6 +7,7 @@ is wrong: NaN, length mismatch, too few items, constant input.
 """
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from collections.abc import Callable, Iterable, Mapping
@@ -36,7 +37,7 @@ class MetricInputError(DataError, ValueError):
 
 def _as_vector(values: Iterable[float], name: str) -> np.ndarray:
     try:
-        arr = np.asarray(list(values) if not isinstance(values, np.ndarray) else values, dtype=float)
+        arr = np.asarray(values if isinstance(values, np.ndarray) else list(values), dtype=float)
     except (TypeError, ValueError) as e:
         raise MetricInputError(f"{name}: expected numbers ({e})") from None
     if arr.ndim != 1:
@@ -44,7 +45,7 @@ def _as_vector(values: Iterable[float], name: str) -> np.ndarray:
     bad = np.flatnonzero(~np.isfinite(arr))
     if bad.size:
         raise MetricInputError(f"{name}: {bad.size} value(s) are NaN or infinite (first at index {bad[0]}); "
-                        "drop those items before measuring")
+                               "drop those items before measuring")
     return arr
 
 
@@ -67,17 +68,34 @@ def _check_vectors(min_items: int = 2, **named: Iterable[float]) -> list[np.ndar
 class Correlations:
     """Correlation of model scores with human scores. `plcc` is on raw scores; `plcc_logistic` after a
     monotonic 4-parameter logistic fit of model scores to human scores, negative when the fitted curve
-    falls (None when the fit failed, with the reason in `logistic_note`)."""
+    falls (None when the fit failed, with the reason in `logistic_note`). The fit runs on first access
+    of `plcc_logistic`: it costs far more than the rest, and a bootstrap of SRCC never needs it."""
 
     srcc: float
     krcc: float
     plcc: float
-    plcc_logistic: float | None
     n: int
-    logistic_note: str | None = None
+    human: np.ndarray = field(repr=False, compare=False)
+    model: np.ndarray = field(repr=False, compare=False)
+
+    @functools.cached_property
+    def _logistic(self) -> tuple[float | None, str | None]:
+        try:
+            return _logistic_plcc(self.model, self.human), None
+        except (RuntimeError, ValueError) as e:  # curve_fit raises RuntimeError when it gives up
+            return None, f"logistic fit failed ({e}); use the raw plcc"
+
+    @property
+    def plcc_logistic(self) -> float | None:
+        return self._logistic[0]
+
+    @property
+    def logistic_note(self) -> str | None:
+        return self._logistic[1]
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {"srcc": self.srcc, "krcc": self.krcc, "plcc": self.plcc, "plcc_logistic": self.plcc_logistic,
+                "n": self.n, "logistic_note": self.logistic_note}
 
 
 def logistic4(x: np.ndarray, b1: float, b2: float, b3: float, b4: float) -> np.ndarray:
@@ -93,7 +111,7 @@ def fit_logistic4(model: np.ndarray, human: np.ndarray) -> np.ndarray:
     p0 = [top, bottom, float(np.mean(model)), float(np.std(model)) or 1.0]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optimize.OptimizeWarning)
-        params, _ = optimize.curve_fit(logistic4, model, human, p0=p0, maxfev=20000)
+        params, _ = optimize.curve_fit(logistic4, model, human, p0=p0, maxfev=10000)
     fitted = logistic4(model, *params)
     if not np.all(np.isfinite(fitted)) or np.ptp(fitted) == 0:
         raise RuntimeError("the fitted curve is flat or not finite")
@@ -110,23 +128,18 @@ def _logistic_plcc(model: np.ndarray, human: np.ndarray) -> float:
 
 
 def correlations(human: Iterable[float], model: Iterable[float]) -> Correlations:
-    """SRCC (Spearman), KRCC (Kendall tau-b), PLCC raw and PLCC after the logistic fit."""
+    """SRCC (Spearman), KRCC (Kendall tau-b), PLCC raw, and (lazily) PLCC after the logistic fit."""
     h, m = _check_vectors(human=human, model=model)
     for name, arr in (("human", h), ("model", m)):
         if np.ptp(arr) == 0:
             raise MetricInputError(f"{name} scores are all equal ({arr[0]:g}): a correlation is undefined")
-    note = None
-    try:
-        plcc_logistic: float | None = _logistic_plcc(m, h)
-    except (RuntimeError, ValueError) as e:  # curve_fit raises RuntimeError when it gives up
-        plcc_logistic, note = None, f"logistic fit failed ({e}); use the raw plcc"
     return Correlations(
         srcc=float(stats.spearmanr(h, m)[0]),
         krcc=float(stats.kendalltau(h, m, variant="b")[0]),
         plcc=float(stats.pearsonr(h, m)[0]),
-        plcc_logistic=plcc_logistic,
         n=len(h),
-        logistic_note=note,
+        human=h,
+        model=m,
     )
 
 
@@ -154,7 +167,7 @@ def _human_labels(human: np.ndarray) -> np.ndarray:
     bad = np.flatnonzero(~np.isin(human, (-1.0, 0.0, 1.0)))
     if bad.size:
         raise MetricInputError(f"human labels must be +1 (first better), -1 (second better) or 0 (tie); "
-                        f"index {bad[0]} is {human[bad[0]]:g}")
+                               f"index {bad[0]} is {human[bad[0]]:g}")
     return human.astype(int)
 
 
@@ -328,7 +341,7 @@ def bootstrap_ci(metric_fn: Callable[..., Any], *arrays: Iterable[Any], n_resamp
         raise MetricInputError(f"n_resamples must be at least 1, got {n_resamples}")
     if not arrays:
         raise MetricInputError("bootstrap_ci needs at least one array of items")
-    data = [np.asarray(a) if not isinstance(a, np.ndarray) else a for a in arrays]
+    data = [np.asarray(a) for a in arrays]
     lengths = [len(a) for a in data]
     if len(set(lengths)) > 1:
         raise MetricInputError(f"length mismatch between the arrays to resample: {lengths}")
@@ -352,7 +365,7 @@ def bootstrap_ci(metric_fn: Callable[..., Any], *arrays: Iterable[Any], n_resamp
         ok = values[np.isfinite(values)]
         if len(ok) < n_resamples / 2:
             raise MetricInputError(f"{what} is undefined in {n_resamples - len(ok)} of {n_resamples} resamples "
-                            f"(too few items or too little variation among {n} items)")
+                                   f"(too few items or too little variation among {n} items)")
         low, high = np.quantile(ok, [alpha, 1 - alpha])
         return BootstrapCI(value if math.isfinite(value) else None, float(low), float(high), confidence, len(ok))
 

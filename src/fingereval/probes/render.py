@@ -54,6 +54,11 @@ def _alpha(shape: str, r: float, frac_x: float, frac_y: float, box: int, sigma: 
     return np.asarray(image, dtype=np.float32) / 255.0
 
 
+def shape_template(shape: str, radius: float, box: int) -> np.ndarray:
+    """(box, box) bool mask of a sharp shape centred in the box: what a shape looks like, for checks."""
+    return _alpha(shape, radius, 0.0, 0.0, box, 0.0) > 0.5
+
+
 @lru_cache(maxsize=64)
 def _noise_pattern(seed: int, box: int) -> np.ndarray:
     """A frozen grey noise texture that travels with its entity (a still video stays still)."""

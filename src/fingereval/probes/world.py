@@ -226,7 +226,9 @@ def plan_probe(seed: int, index: int, size: int = 112, seconds: float = 4.0, fps
         if planted(quality_form[i], i):
             e.quality = "blur" if quality_form[i] == "blur" else "noise"
         if planted(change_form[i], i):
-            e.change = "flicker" if change_form[i] == "flicker" else str(rng.choice(("colour", "shape")))  # type: ignore[assignment]
+            # a blurred outline hides a change of shape, so blurred entities change colour instead
+            kinds = ("colour",) if e.quality == "blur" else ("colour", "shape")
+            e.change = "flicker" if change_form[i] == "flicker" else str(rng.choice(kinds))  # type: ignore[assignment]
         if not spec.static:
             e.direction = _opposite(e.prompt_direction) if planted("direction", i) else e.prompt_direction
             e.vertical = "rising" if planted("gravity", i) else str(rng.choice(("level", "falling")))  # type: ignore[assignment]
@@ -234,12 +236,13 @@ def plan_probe(seed: int, index: int, size: int = 112, seconds: float = 4.0, fps
     for e in entities:
         if e.presence == "recoloured" and not spec.static:
             e.direction = e.prompt_direction
-    _set_severities(rng, spec, taken_colours)
     if not present:  # a one-entity prompt whose entity is absent: show an unnamed stand-in, not a blank screen
         stand_in = ProbeEntity(colour=_spare(rng, list(COLOURS), taken_colours), shape=_spare(rng, SHAPES, set(shapes)),
                                prompt_direction=str(rng.choice(DIRECTIONS)), named=False)
         stand_in.direction = None if spec.static else stand_in.prompt_direction
         entities.append(stand_in)
+        taken_colours.add(stand_in.colour)
+    _set_severities(rng, spec, taken_colours)
     _place(rng, spec)
 
     order = {key: n for n, key in enumerate(DIMENSION_KEYS)}
@@ -306,8 +309,9 @@ def _set_severities(rng: np.random.Generator, spec: ProbeSpec, taken_colours: se
         if e.change in ("colour", "shape"):
             # at least two 2 fps samples of each look
             e.change_slot = int(rng.integers(2, spec.n_slots - 1))
-            if e.change == "colour":
+            if e.change == "colour":  # a colour no other entity ever shows
                 e.new_colour = str(rng.choice(change_colours))
+                change_colours.remove(e.new_colour)
             else:
                 e.new_shape = _spare(rng, SHAPES, used_shapes) if len(used_shapes) < len(SHAPES) else _spare(rng, SHAPES, {e.shape})
         elif e.change == "flicker":

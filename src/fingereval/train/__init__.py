@@ -1,0 +1,22 @@
+"""Train your own evaluator: SFT on answers with reasons, then GRPO (accuracy + format rewards, KL).
+
+`train_sft`, `train_grpo` and `TrainResult` are loaded on first use, so importing this package (and
+`fingereval --help`) does not import torch or TRL.
+"""
+from __future__ import annotations
+
+from fingereval.train.rewards import accuracy_reward, format_reward
+
+_LAZY = {"train_sft": "fingereval.train.sft", "train_grpo": "fingereval.train.grpo",
+         "TrainResult": "fingereval.train.checkpoint"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["TrainResult", "accuracy_reward", "format_reward", "train_grpo", "train_sft"]

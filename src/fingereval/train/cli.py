@@ -1,0 +1,101 @@
+"""`fingereval train sft|grpo`: fine-tune your own evaluator on FingER-Instruct JSONL."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+train_app = typer.Typer(help="Train your own evaluator: SFT with reasons, then GRPO.", no_args_is_help=True)
+err = Console(stderr=True)
+
+TRAIN_LOG_NOTE = "train_log.json records the video settings"
+VIDEO_DEFAULTS = {"fps": 2.0, "max_frames": 32, "size": 448}  # = VideoConfig(); also what the answerer uses
+
+
+def _video_config(fps: float, max_frames: int, size: int):
+    from fingereval.video import VideoConfig
+
+    try:
+        return VideoConfig(fps=fps, max_frames=max_frames, size=size)
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from None
+
+
+def _run(train, **kwargs):
+    from fingereval.errors import FingerEvalError
+
+    try:
+        return train(**kwargs)
+    except FingerEvalError as e:
+        err.print(f"[red]error:[/red] {e}", soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+def _report(result, keys: list[tuple[str, str]]) -> None:
+    parts = []
+    for key, name in keys:
+        values = result.logged(key)
+        if values:
+            parts.append(f"{name} {values[0]:.4g} -> {values[-1]:.4g}")
+    err.print(f"saved to {result.out_dir} in {result.seconds:.0f}s; " + ", ".join(parts), soft_wrap=True)
+    err.print(f"use it with --model {result.out_dir}, sampling video as in training ({TRAIN_LOG_NOTE})", soft_wrap=True)
+
+
+@train_app.command("sft")
+def sft(
+    data: Path = typer.Option(..., "--data", help="FingER-Instruct JSONL (video, question, answer, reason)"),
+    model: str = typer.Option(..., "--model", help="hub id or checkpoint folder to start from"),
+    out: Path = typer.Option(..., "--out", help="folder to save the fine-tuned checkpoint (loads with --model)"),
+    reason: bool = typer.Option(True, "--reason/--no-reason", help="train <think>reason</think><answer> or <answer> only"),
+    lora: bool = typer.Option(True, "--lora/--full", help="LoRA on the language model (merged on save), or all weights"),
+    epochs: float = typer.Option(2.0, "--epochs", min=0.01),
+    lr: Optional[float] = typer.Option(None, "--lr", help="learning rate [default: 2e-4 LoRA, 1e-5 full]"),
+    batch_size: int = typer.Option(4, "--batch-size", min=1),
+    grad_accum: int = typer.Option(1, "--grad-accum", min=1, help="gradient accumulation steps"),
+    lora_rank: int = typer.Option(16, "--lora-rank", min=1),
+    max_frames: int = typer.Option(VIDEO_DEFAULTS["max_frames"], "--max-frames", help="must match scoring"),
+    size: int = typer.Option(VIDEO_DEFAULTS["size"], "--size", help="frame side in pixels; must match scoring"),
+    fps: float = typer.Option(VIDEO_DEFAULTS["fps"], "--fps", help="sampled frames per second; must match scoring"),
+    seed: int = typer.Option(0, "--seed"),
+    log_every: int = typer.Option(10, "--log-every", min=1, help="log every N optimiser steps"),
+    device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:1 [default: cuda if available]"),
+):
+    """Supervised fine-tuning with the video: targets are exactly the format the answerer parses."""
+    from fingereval.train.sft import train_sft
+
+    result = _run(train_sft, data=data, model=model, out=out, reason=reason, lora=lora, epochs=epochs, lr=lr,
+                  batch_size=batch_size, grad_accum=grad_accum, lora_rank=lora_rank,
+                  video_config=_video_config(fps, max_frames, size), seed=seed, log_every=log_every, device=device)
+    _report(result, [("loss", "loss"), ("mean_token_accuracy", "token accuracy")])
+
+
+@train_app.command("grpo")
+def grpo(
+    data: Path = typer.Option(..., "--data", help="FingER-Instruct JSONL (video, question, answer)"),
+    model: str = typer.Option(..., "--model", help="start model: an SFT checkpoint (cold start) or the base (zero)"),
+    out: Path = typer.Option(..., "--out", help="folder to save the trained checkpoint"),
+    steps: int = typer.Option(100, "--steps", min=1),
+    group_size: int = typer.Option(16, "--group-size", min=2, help="completions sampled per question"),
+    prompts_per_step: int = typer.Option(1, "--prompts-per-step", min=1, help="questions per optimiser step"),
+    beta: float = typer.Option(0.04, "--beta", min=0.0, help="KL weight to the frozen start model"),
+    lr: float = typer.Option(1e-6, "--lr"),
+    temperature: float = typer.Option(0.9, "--temperature", min=0.01),
+    max_completion: int = typer.Option(128, "--max-completion", min=1, help="max new tokens per completion"),
+    max_frames: int = typer.Option(VIDEO_DEFAULTS["max_frames"], "--max-frames", help="must match scoring"),
+    size: int = typer.Option(VIDEO_DEFAULTS["size"], "--size", help="frame side in pixels; must match scoring"),
+    fps: float = typer.Option(VIDEO_DEFAULTS["fps"], "--fps", help="sampled frames per second; must match scoring"),
+    seed: int = typer.Option(0, "--seed"),
+    log_every: int = typer.Option(1, "--log-every", min=1),
+    device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:1 [default: cuda if available]"),
+):
+    """GRPO with accuracy + format rewards and a KL penalty; every forward sees the video."""
+    from fingereval.train.grpo import train_grpo
+
+    result = _run(train_grpo, data=data, model=model, out=out, steps=steps, group_size=group_size,
+                  prompts_per_step=prompts_per_step, beta=beta, lr=lr, temperature=temperature,
+                  max_completion=max_completion, video_config=_video_config(fps, max_frames, size), seed=seed,
+                  log_every=log_every, device=device)
+    _report(result, [("reward", "reward"), ("rewards/accuracy_reward/mean", "accuracy"),
+                     ("rewards/format_reward/mean", "format"), ("kl", "kl")])

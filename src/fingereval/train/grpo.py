@@ -1,0 +1,197 @@
+"""GRPO on FingER-Instruct with TRL's GRPOTrainer, made to see the video in every forward.
+
+Rewards (fingereval.train.rewards): accuracy of the parsed yes/no answer, and the exact
+`<think>...</think><answer>...</answer>` format; KL (beta) to the frozen starting model. "Cold start"
+is GRPO from an SFT checkpoint, "zero" from the base model: only `model` differs.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+from trl import GRPOTrainer
+
+from fingereval.answer.inputs import VIDEO_PAD, mm_token_type_ids, process
+from fingereval.train.checkpoint import TrainResult, load_for_training, save_checkpoint
+from fingereval.train.collate import prompt_text
+from fingereval.train.examples import ClipCache, TrainData, training_rows
+from fingereval.train.progress import use_rich_log
+from fingereval.train.rewards import accuracy_reward, format_reward
+from fingereval.video import VideoConfig
+
+VIDEO_KEYS = ("pixel_values_videos", "video_grid_thw", "second_per_grid_ts")
+
+
+class VideoGRPOTrainer(GRPOTrainer):
+    """GRPOTrainer whose policy, old and reference log-prob forwards get each sample's video.
+
+    Why: TRL 1.16 carries only *image* tensors from prompt tokenisation to the log-prob forwards. With
+    video, generation sees the frames, but `_get_per_token_logps_and_entropies` gets neither
+    `pixel_values_videos` nor `mm_token_type_ids`: the `<|video_pad|>` tokens are embedded as text and
+    positions fall back to 1-D, so training log-probs are those of another model (about 3 nats off) and
+    the policy gradient and KL are wrong while everything runs. Here each row's video tensors come from
+    the real processor (fingereval.answer.inputs.process, the scoring path), travel with the batch as a
+    per-sample list (`videos`: TRL's shuffling and splitting then keep them aligned with their rows),
+    and are handed, with `mm_token_type_ids` rebuilt from the ids, to every log-prob forward.
+
+    Dataset rows: `prompt` (the chat text, fingereval.train.collate.prompt_text), `video` (a path) and
+    whatever the reward functions read (`answer`).
+    """
+
+    def __init__(self, *args, clips: ClipCache, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.clips = clips
+        self.video_token_id = self._tokenizer.convert_tokens_to_ids(VIDEO_PAD)
+        self._prompt_videos: dict[tuple[str, str], dict] = {}
+        self._videos_in_flight: list[dict] | None = None  # per-row video tensors of the forwards running now
+
+    # ---- prompt tokenisation, once per (video, prompt) -----------------------------------------
+
+    def prompt_video(self, row: Mapping) -> dict:
+        """Prompt token ids and video tensors (batch of one) for a dataset row, from the real processor."""
+        key = (str(row["video"]), row["prompt"])
+        cached = self._prompt_videos.get(key)
+        if cached is None:
+            enc = process(self.processing_class, [row["prompt"]], [self.clips(row["video"])])
+            cached = self._prompt_videos[key] = {
+                "prompt_ids": enc["input_ids"][0].tolist(),
+                "pixel_values_videos": enc["pixel_values_videos"],
+                "video_grid_thw": enc["video_grid_thw"],
+                "second_per_grid_ts": torch.as_tensor(enc["second_per_grid_ts"], dtype=torch.float32).reshape(1),
+            }
+        return cached
+
+    @contextmanager
+    def forwards_see(self, videos: Sequence[dict]) -> Iterator[None]:
+        """Log-prob forwards inside this block get these per-row videos (aligned with the batch rows)."""
+        self._videos_in_flight = list(videos)
+        try:
+            yield
+        finally:
+            self._videos_in_flight = None
+
+    # ---- hooks into GRPOTrainer ----------------------------------------------------------------
+
+    def _generate_and_score_completions(self, inputs: list[dict]) -> dict:
+        videos = [self.prompt_video(row) for row in inputs]
+        with self.forwards_see(videos):  # generation (via _tokenize_prompts), old and reference log-probs
+            output = super()._generate_and_score_completions(inputs)
+        output["videos"] = videos  # a per-sample list: shuffled and split with the other rows
+        return output
+
+    def _tokenize_prompts(self, prompts: list):
+        # Called by _generate for the rows set in _generate_and_score_completions, in the same order.
+        videos = self._require_videos(len(prompts))
+        fields = {k: torch.cat([v[k] for v in videos]) for k in VIDEO_KEYS}
+        # per-token lists: TRL left-pads them like the prompt ids for generate()
+        fields["mm_token_type_ids"] = [mm_token_type_ids(torch.tensor(v["prompt_ids"]), self.video_token_id).tolist()
+                                       for v in videos]
+        return [v["prompt_ids"] for v in videos], None, fields
+
+    def _compute_loss(self, model, inputs):
+        with self.forwards_see(inputs["videos"]):
+            return super()._compute_loss(model, inputs)
+
+    def _get_per_token_logps_and_entropies(self, model, input_ids, attention_mask, logits_to_keep, batch_size=None,
+                                           compute_entropy=False, compute_aux_loss=False, **image_kwargs):
+        """TRL's per-token log-probs (fused LM head, chunked), with each row's video in the forward."""
+        videos = self._require_videos(input_ids.size(0))
+        batch_size = batch_size or input_ids.size(0)
+        all_logps, all_entropies = [], []
+        for start in range(0, input_ids.size(0), batch_size):
+            end = min(start + batch_size, input_ids.size(0))
+            ids, mask = input_ids[start:end], attention_mask[start:end]
+            labels = ids.masked_fill(mask == 0, -100)
+            labels[:, :-logits_to_keep] = -100  # only the completion tokens are scored
+            with self.accelerator.autocast():
+                out = model(input_ids=ids, attention_mask=mask, labels=labels, fused_lm_head=True,
+                            **video_forward_inputs(videos[start:end], ids, self.video_token_id))
+            all_logps.append(out.log_probs[:, -logits_to_keep:])
+            if compute_entropy:
+                all_entropies.append(out.entropy[:, -logits_to_keep:])
+        entropies = torch.cat(all_entropies) if compute_entropy else None
+        return torch.cat(all_logps), entropies, None  # no MoE auxiliary loss in Qwen2.5-VL
+
+    def _require_videos(self, n: int) -> list[dict]:
+        videos = self._videos_in_flight
+        if videos is None or len(videos) != n:
+            # refuse rather than fall back to TRL's text-only forward, which runs and is silently wrong
+            raise RuntimeError(f"a forward over {n} rows without their videos "
+                               f"({0 if videos is None else len(videos)} in flight); every forward must see the video")
+        return videos
+
+
+def video_forward_inputs(videos: Sequence[dict], input_ids: torch.Tensor, video_token_id: int) -> dict:
+    """Model kwargs for rows with one video each: stacked video tensors and mm_token_type_ids (3-D positions)."""
+    device = input_ids.device
+    return {
+        "pixel_values_videos": torch.cat([v["pixel_values_videos"] for v in videos]).to(device),
+        "video_grid_thw": torch.cat([v["video_grid_thw"] for v in videos]).to(device),
+        "second_per_grid_ts": torch.cat([v["second_per_grid_ts"] for v in videos]).to(device),
+        "mm_token_type_ids": mm_token_type_ids(input_ids, video_token_id),
+    }
+
+
+def grpo_rows(data: TrainData, processor) -> list[dict]:
+    """Dataset rows for VideoGRPOTrainer: the reason-mode prompt, the video path and the true answer."""
+    return [{"prompt": prompt_text(processor, r["question"]), "video": r["video"], "answer": r["answer"]}
+            for r in training_rows(data)]
+
+
+def train_grpo(
+    data: TrainData,
+    model: str | Path,
+    out: str | Path,
+    *,
+    steps: int = 100,
+    group_size: int = 16,
+    prompts_per_step: int = 1,
+    beta: float = 0.04,
+    lr: float = 1e-6,
+    temperature: float = 0.9,
+    max_completion: int = 128,
+    video_config: VideoConfig = VideoConfig(),
+    seed: int = 0,
+    log_every: int = 1,
+    device: str | None = None,
+) -> TrainResult:
+    """GRPO from `model` (an SFT checkpoint: cold start; the base model: zero) on `data`; saves to `out`.
+
+    Each step samples `group_size` completions for each of `prompts_per_step` questions and rewards
+    accuracy + format. `video_config` must be the one the answerer will use at scoring time.
+    """
+    from datasets import Dataset
+    from trl import GRPOConfig
+
+    net, processor, device = load_for_training(model, device)
+    rows = grpo_rows(data, processor)
+    config = net.config
+    args = GRPOConfig(
+        output_dir=str(out), max_steps=steps, learning_rate=lr, beta=beta, temperature=temperature,
+        num_generations=group_size, per_device_train_batch_size=group_size * prompts_per_step,
+        gradient_accumulation_steps=1, max_completion_length=max_completion,
+        # a sampled video placeholder would have no frames behind it; TRL suppresses only the image one
+        generation_kwargs={"suppress_tokens": [config.image_token_id, config.video_token_id]},
+        logging_steps=log_every, save_strategy="no", report_to="none", gradient_checkpointing=False,
+        bf16=device.startswith("cuda"), use_cpu=device == "cpu", seed=seed,
+        remove_unused_columns=False,  # keep `video` and `answer` for the trainer and the rewards
+        dataloader_num_workers=0, dataloader_pin_memory=False, disable_tqdm=True, log_completions=False,
+    )
+    trainer = VideoGRPOTrainer(
+        model=net, reward_funcs=[accuracy_reward, format_reward], args=args, train_dataset=Dataset.from_list(rows),
+        processing_class=processor, clips=ClipCache(video_config),
+    )
+    use_rich_log(trainer, "GRPO")
+    start = time.perf_counter()
+    trainer.train()
+    seconds = time.perf_counter() - start
+    settings = {"stage": "grpo", "start_model": str(model), "steps": steps, "group_size": group_size,
+                "prompts_per_step": prompts_per_step, "beta": beta, "lr": lr, "temperature": temperature,
+                "max_completion": max_completion, "video_config": asdict(video_config), "examples": len(rows),
+                "seed": seed, "seconds": round(seconds, 1)}
+    out_dir = save_checkpoint(trainer.model, processor, out, trainer.state.log_history, settings)
+    return TrainResult(out_dir=out_dir, log_history=list(trainer.state.log_history), seconds=seconds)

@@ -1,0 +1,84 @@
+"""Supervised fine-tuning on FingER-Instruct: video + question -> `<think>reason</think><answer>Yes</answer>`.
+
+TRL's SFTTrainer runs the loop; our collator (fingereval.train.collate) builds every batch, because
+the stock preparation would drop the video and the stock assistant mask is empty for Qwen's template.
+The checkpoint is a plain `save_pretrained` folder (LoRA merged) that `TransformersAnswerer` loads.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from fingereval.train.checkpoint import TrainResult, load_for_training, save_checkpoint
+from fingereval.train.collate import SFTCollator
+from fingereval.train.examples import ClipCache, TrainData, training_rows
+from fingereval.train.progress import use_rich_log
+from fingereval.video import VideoConfig
+
+# The language model's attention and MLP projections; the vision tower has its own `*_proj` layers,
+# which the name pattern leaves out (a regex in PEFT must match the whole module name).
+LORA_TARGETS = r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)"
+DEFAULT_LR_LORA = 2e-4
+DEFAULT_LR_FULL = 1e-5
+
+
+def lora_config(rank: int = 16):
+    from peft import LoraConfig
+
+    return LoraConfig(r=rank, lora_alpha=2 * rank, lora_dropout=0.0, target_modules=LORA_TARGETS, task_type="CAUSAL_LM")
+
+
+def train_sft(
+    data: TrainData,
+    model: str | Path,
+    out: str | Path,
+    *,
+    reason: bool = True,
+    lora: bool = True,
+    epochs: float = 2.0,
+    lr: float | None = None,
+    batch_size: int = 4,
+    grad_accum: int = 1,
+    video_config: VideoConfig = VideoConfig(),
+    lora_rank: int = 16,
+    warmup: float = 0.03,
+    seed: int = 0,
+    log_every: int = 10,
+    device: str | None = None,
+) -> TrainResult:
+    """Fine-tune `model` on `data` (a FingER-Instruct JSONL path or records) and save it to `out`.
+
+    `reason=True` trains `<think>reason</think><answer>..</answer>` (records without a reason fall back
+    to the answer alone); `reason=False` trains `<answer>..</answer>`. `video_config` must be the one
+    the answerer will use at scoring time. `lr=None` picks 2e-4 for LoRA, 1e-5 for full fine-tuning.
+    """
+    from datasets import Dataset
+    from trl import SFTConfig, SFTTrainer
+
+    rows = training_rows(data)
+    net, processor, device = load_for_training(model, device)
+    lr = lr if lr is not None else (DEFAULT_LR_LORA if lora else DEFAULT_LR_FULL)
+    args = SFTConfig(
+        output_dir=str(out), num_train_epochs=epochs, learning_rate=lr, per_device_train_batch_size=batch_size,
+        gradient_accumulation_steps=grad_accum, warmup_steps=warmup, lr_scheduler_type="cosine", weight_decay=0.0,
+        logging_steps=log_every, logging_first_step=True, save_strategy="no", report_to="none",
+        gradient_checkpointing=False, bf16=device.startswith("cuda"), use_cpu=device == "cpu", seed=seed,
+        # the collator needs every column, and builds the tokens itself (see fingereval.train.collate)
+        remove_unused_columns=False, dataset_kwargs={"skip_prepare_dataset": True}, max_length=None,
+        dataloader_num_workers=0, dataloader_pin_memory=False, disable_tqdm=True,
+    )
+    trainer = SFTTrainer(
+        model=net, args=args, train_dataset=Dataset.from_list(rows), processing_class=processor,
+        data_collator=SFTCollator(processor, ClipCache(video_config), reason=reason),
+        peft_config=lora_config(lora_rank) if lora else None,
+    )
+    use_rich_log(trainer, "SFT")
+    start = time.perf_counter()
+    trainer.train()
+    seconds = time.perf_counter() - start
+    settings = {"stage": "sft", "base_model": str(model), "reason": reason, "lora": lora, "epochs": epochs, "lr": lr,
+                "batch_size": batch_size, "grad_accum": grad_accum, "video_config": asdict(video_config),
+                "examples": len(rows), "seed": seed, "seconds": round(seconds, 1)}
+    out_dir = save_checkpoint(trainer.model, processor, out, trainer.state.log_history, settings)
+    return TrainResult(out_dir=out_dir, log_history=list(trainer.state.log_history), seconds=seconds)

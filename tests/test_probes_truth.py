@@ -1,0 +1,261 @@
+"""The probe world's true answers hold in the DECODED frames (2 fps, as every model path samples).
+
+One probe set is rendered per module; each check reads qa.jsonl, decodes the video with
+fingereval.video.load_video and measures the asked entity by its colour. The plan (plan_probe with
+the same seed and index) supplies only what the record does not say, such as the new colour.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fingereval.probes import make_probes, plan_probe
+from fingereval.probes.render import shape_template
+from fingereval.probes.world import BACKGROUND, COLOURS, SHAPES, ProbeEntity, ProbeSpec
+from fingereval.video import VideoConfig, load_video
+
+SEED = 3
+N = 36
+
+
+@pytest.fixture(scope="module")
+def probe_dir(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("probes")
+    make_probes(root, N, seed=SEED)
+    return root
+
+
+@pytest.fixture(scope="module")
+def records(probe_dir) -> list[dict]:
+    return [json.loads(line) for line in (probe_dir / "qa.jsonl").read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def decoded(probe_dir) -> dict[str, np.ndarray]:
+    clips = {}
+    for path in sorted((probe_dir / "videos").glob("*.mp4")):
+        clip = load_video(path, VideoConfig(fps=2.0, max_frames=32, size=112))
+        clips[path.stem] = clip.frames.astype(np.float32)
+    return clips
+
+
+def _spec(record: dict) -> ProbeSpec:
+    return plan_probe(SEED, int(record["video_id"][1:]))
+
+
+def _entity(spec: ProbeSpec, record: dict) -> ProbeEntity:
+    return next(e for e in spec.entities if e.named and e.name == record["entity"])
+
+
+def _coverage(frames: np.ndarray, colour: str) -> np.ndarray:
+    """(T, H, W) estimated coverage of a colour over the background, 0 where the pixel is another colour."""
+    bg = np.asarray(BACKGROUND, np.float32)
+    direction = np.asarray(COLOURS[colour], np.float32) - bg
+    x = frames - bg
+    a = (x @ direction) / (direction @ direction)
+    off_line = np.linalg.norm(x - a[..., None] * direction, axis=-1)
+    return np.where(off_line < 40, a, 0.0)
+
+
+def _count(frames: np.ndarray, colour: str) -> np.ndarray:
+    """Pixels per frame that are clearly this colour."""
+    return (_coverage(frames, colour) > 0.5).sum(axis=(1, 2))
+
+
+def _centroids(frames: np.ndarray, colour: str) -> list[tuple[float, float] | None]:
+    out = []
+    for cov in _coverage(frames, colour) > 0.5:
+        ys, xs = np.nonzero(cov)
+        out.append((float(xs.mean()), float(ys.mean())) if len(xs) >= 20 else None)
+    return out
+
+
+def _of_form(records: list[dict], form: str) -> list[dict]:
+    found = [r for r in records if r["form"] == form]
+    assert found, f"no {form} questions in the probe set"
+    return found
+
+
+def _colours_of(e: ProbeEntity) -> list[str]:
+    return [e.drawn_colour] + ([e.new_colour] if e.change == "colour" else [])
+
+
+def test_appear_answers_match_colour_pixels(records, decoded):
+    answers = set()
+    for r in _of_form(records, "appear"):
+        colour = r["entity"].split()[0]
+        pixels = _count(decoded[r["video_id"]], colour)
+        if r["answer"] == "yes":
+            assert pixels.max() > 40, r
+        else:  # neither drawn nor recoloured into another entity's colour
+            assert pixels.max() < 15, (r, pixels)  # a few stray halo pixels at most
+        answers.add(r["answer"])
+    assert answers == {"yes", "no"}
+
+
+def test_static_answers_match_entity_motion(records, decoded):
+    for r in _of_form(records, "static"):
+        spec = _spec(r)
+        frames = decoded[r["video_id"]]
+        travels = [np.ptp(_track(frames, e), axis=0).max() for e in spec.entities if e.drawn]
+        if r["answer"] == "yes":
+            assert max(travels) < 1.5, (r, travels)
+        else:  # a flickering entity may be seen over part of its path only
+            assert max(travels) > 25 and min(travels) > 10, (r, travels)
+
+
+def test_static_video_has_no_frame_differences(records, decoded):
+    checked = 0
+    for r in _of_form(records, "static"):
+        spec = _spec(r)
+        if r["answer"] == "yes" and all(e.change == "steady" for e in spec.entities):
+            frames = decoded[r["video_id"]]
+            assert np.abs(frames - frames[0]).mean() < 0.5
+            checked += 1
+        elif r["answer"] == "no":
+            frames = decoded[r["video_id"]]
+            assert np.abs(frames[-1] - frames[0]).mean() > 2.0
+    assert checked
+
+
+def _track(frames: np.ndarray, e: ProbeEntity) -> np.ndarray:
+    """(n, 2) centroids of the entity in the frames where it is seen, in any colour it takes."""
+    by_frame: list[tuple[float, float] | None] = [None] * len(frames)
+    for colour in _colours_of(e):
+        for i, p in enumerate(_centroids(frames, colour)):
+            by_frame[i] = by_frame[i] or p
+    return np.asarray([p for p in by_frame if p is not None])
+
+
+def test_direction_answers_match_horizontal_travel(records, decoded):
+    answers = set()
+    for r in _of_form(records, "direction"):
+        track = _track(decoded[r["video_id"]], _entity(_spec(r), r))
+        dx = track[-1, 0] - track[0, 0]
+        assert abs(dx) > 15, (r, dx)
+        asked_right = r["question"].endswith("to the right?")
+        assert (r["answer"] == "yes") == ((dx > 0) == asked_right), (r, dx)
+        answers.add(r["answer"])
+    assert answers == {"yes", "no"}
+
+
+def test_gravity_answers_match_vertical_travel(records, decoded):
+    answers = set()
+    for r in _of_form(records, "gravity"):
+        track = _track(decoded[r["video_id"]], _entity(_spec(r), r))
+        dy = track[-1, 1] - track[0, 1]
+        if r["answer"] == "yes":
+            assert dy < -15, (r, dy)  # image y grows downward: rising is negative
+        else:
+            assert dy > -3, (r, dy)
+        answers.add(r["answer"])
+    assert answers == {"yes", "no"}
+
+
+def test_flicker_answers_match_visibility(records, decoded):
+    for r in _of_form(records, "flicker"):
+        pixels = _count(decoded[r["video_id"]], r["entity"].split()[0])
+        if r["answer"] == "yes":
+            assert (pixels < 5).sum() >= 2 and (pixels > 30).sum() >= 3, (r, pixels)
+        else:
+            assert pixels.min() > 30, (r, pixels)
+
+
+def test_change_answers_match_colour_or_shape(records, decoded):
+    kinds = set()
+    for r in _of_form(records, "change"):
+        e = _entity(_spec(r), r)
+        frames = decoded[r["video_id"]]
+        old = _count(frames, e.colour)
+        if r["answer"] == "no":
+            assert old.min() > 30, (r, old)
+            continue
+        kinds.add(e.change)
+        if e.change == "colour":
+            new = _count(frames, e.new_colour)
+            assert old[: e.change_slot].min() > 30 and old[e.change_slot:].max() < 15, (r, old)
+            assert new[e.change_slot:].min() > 30 and new[: e.change_slot].max() < 15, (r, new)
+        else:  # same colour, a different outline
+            shapes = [_shape_seen(frame, e.colour, _spec(r).radius) for frame in frames]
+            assert shapes[: e.change_slot] == [e.shape] * e.change_slot, (r, shapes)
+            assert shapes[e.change_slot:] == [e.new_shape] * (len(frames) - e.change_slot), (r, shapes)
+    assert kinds  # at least one planted change was checked
+
+
+def _shape_seen(frame: np.ndarray, colour: str, radius: float, half: int = 20) -> str:
+    """The shape whose outline best overlaps the colour's mask, both centred on their centroids."""
+    cov = _coverage(frame[None], colour)[0] > 0.5
+    ys, xs = np.nonzero(cov)
+    cy, cx = int(round(ys.mean())), int(round(xs.mean()))
+    seen = np.pad(cov, half)[cy:cy + 2 * half + 1, cx:cx + 2 * half + 1]
+
+    def iou(shape: str) -> float:
+        template = shape_template(shape, radius, 2 * half + 1)
+        return float((template & seen).sum() / (template | seen).sum())
+
+    return max(SHAPES, key=iou)
+
+
+def test_steady_shapes_keep_their_outline(records, decoded):
+    checked = 0
+    for r in _of_form(records, "change"):
+        e = _entity(_spec(r), r)
+        if r["answer"] == "no" and e.quality != "blur":
+            frames = decoded[r["video_id"]]
+            assert {_shape_seen(f, e.colour, _spec(r).radius) for f in frames} == {e.shape}, r
+            checked += 1
+    assert checked
+
+
+def _softness(frames: np.ndarray, spec: ProbeSpec, e: ProbeEntity) -> float:
+    """Half-covered pixels per fully covered pixel near the entity: a blurred outline is a wide soft ring."""
+    ratios = []
+    for i, frame in enumerate(frames):
+        t = _sample_time(i, len(frames), spec)
+        look = e.look(int(t / 0.5))
+        if look is None:
+            continue
+        cx, cy = e.centre(t, spec.seconds)
+        yy, xx = np.mgrid[: frame.shape[0], : frame.shape[1]]
+        near = np.hypot(xx - cx, yy - cy) < 2.2 * spec.radius
+        cov = _coverage(frame[None], look[0])[0][near]
+        ratios.append(((cov > 0.15) & (cov < 0.85)).sum() / max(1, (cov >= 0.85).sum()))
+    return float(np.median(ratios))
+
+
+def _sample_time(i: int, n: int, spec: ProbeSpec) -> float:
+    """When the i-th of n frames sampled at 2 fps was rendered (the frame at or before the instant)."""
+    return float(np.floor((i + 0.5) * spec.seconds / n * spec.fps + 1e-9) / spec.fps)
+
+
+def test_blurred_entities_are_softer_than_sharp_ones(records, decoded):
+    sharp, blurred = [], []
+    for r in _of_form(records, "blur"):
+        spec = _spec(r)
+        (sharp if r["answer"] == "yes" else blurred).append(_softness(decoded[r["video_id"]], spec, _entity(spec, r)))
+    assert sharp and blurred
+    assert max(sharp) < 1.0 < 2.0 < min(blurred), (sorted(sharp), sorted(blurred))
+
+
+def test_noisy_entities_have_speckle_and_clean_ones_do_not(records, decoded):
+    noisy, clean = [], []
+    for r in _of_form(records, "noise"):
+        spec = _spec(r)
+        e = _entity(spec, r)
+        frames = decoded[r["video_id"]]
+        # luminance spread inside the shape's inner disc, at the planned centre, in frames where it is drawn
+        spreads = []
+        for i, frame in enumerate(frames):
+            t = _sample_time(i, len(frames), spec)
+            if e.look(int(t / 0.5)) is None:
+                continue
+            cx, cy = e.centre(t, spec.seconds)
+            yy, xx = np.mgrid[: frame.shape[0], : frame.shape[1]]
+            inner = np.hypot(xx - cx, yy - cy) < 0.4 * spec.radius
+            spreads.append(frame.mean(axis=-1)[inner].std())
+        (noisy if r["answer"] == "yes" else clean).append(float(np.median(spreads)))
+    assert noisy and clean
+    assert max(clean) < 10 < 25 < min(noisy), (sorted(clean), sorted(noisy))
