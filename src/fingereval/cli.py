@@ -150,7 +150,7 @@ def tiny_model(out_dir: Path = typer.Argument(..., help="folder to write the che
 
 def _mount() -> None:
     """Sub-commands owned by their role's package."""
-    from fingereval.measure.cli import bench_app, fit_weights_app
+    from fingereval.measure.cli import bench_app, fit_weights
     from fingereval.probes.cli import probes_app
     from fingereval.train.cli import train_app
     from fingereval.data.cli import data_app
@@ -160,7 +160,7 @@ def _mount() -> None:
     app.add_typer(data_app, name="data", help="FingER-Instruct question/answer/reason data tools.")
     app.add_typer(train_app, name="train", help="Train your own evaluator: SFT with reasons, then GRPO.")
     app.add_typer(bench_app, name="bench", help="Benchmarks and the field's metrics.")
-    app.registered_commands += fit_weights_app.registered_commands
+    app.command("fit-weights", help="Fit dimension weights to human ratings or preferences.")(fit_weights)
 
 
 @app.command()

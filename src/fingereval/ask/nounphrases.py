@@ -73,7 +73,8 @@ META_HEADS = frozenset(
     "composition motion motions movement movements pan zoom tilt focus depth resolution quality "
     "detail details effect effects render rendering animation timelapse time-lapse handheld fpv".split())
 # Nouns that name the camera or the shot: a word ending in -s after them is their verb ("the camera pans").
-CAMERA_HEADS = frozenset("camera cameras shot lens video footage clip scene view pan zoom frame sequence".split())
+CAMERA_HEADS = frozenset("camera cameras shot lens video footage clip scene view pan zoom frame sequence close-up "
+                         "closeup zoom-in zoom-out tilt tilt-up dolly".split())
 NON_ENTITY_HEADS = META_HEADS | ABSTRACT_HEADS | frozenset(
     "left right front back side sides top bottom middle center centre foreground distance position "
     "positions direction way ways time times moment moments beginning end year years day days second "
@@ -107,6 +108,9 @@ COLLECTIVE_HEADS = frozenset(
 CONTAINER_HEADS = frozenset("cup glass bowl plate bottle jar basket box bag bucket mug pot pitcher tray "
                             "piece slice".split())
 
+# Camera words the lexicon knows only as verbs ("a dolly zoom captures ...").
+READING_OVERRIDES: dict[str, frozenset[str]] = {
+    word: frozenset({"NOUN", "VERB"}) for word in ("zoom", "pan", "tilt", "dolly", "crane")}
 _ADJECTIVE_SUFFIXES = ("ible", "able", "ous", "ful", "ive", "al", "ic", "less", "ish", "ary")
 _TOKEN = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*|[^\w\s]")
 _POSSESSIVE_SUFFIX = re.compile(r"^(.+?)['’]s$", re.I)
@@ -175,7 +179,7 @@ class Analysis:
             before = self.tokens[phrase.first:phrase.head]
             if any(t.tag == "NUM" and t.lower != "one" for t in before):
                 return True
-        return token.tag == "NOUN" and token.lemma.lower() != token.lower and token.lower.endswith(("s", "men", "ren", "eople"))
+        return token.tag == "NOUN" and _plural_noun(token)
 
     def slice(self, first: int, last: int) -> str:
         return " ".join(self.prompt[self.tokens[first].start:self.tokens[last].end].split())
@@ -225,6 +229,8 @@ def _open_readings(token: Token) -> tuple[frozenset[str], str]:
     word = token.text
     if word[0].isupper() and not token.sentence_start:
         return frozenset({"PROPN"}), word  # "Border Collie", "Tokyo", "Parisian café"
+    if word.lower() in READING_OVERRIDES:
+        return READING_OVERRIDES[word.lower()], word.lower()
     lookup = word.split("-")[-1] if "-" in word else word
     entries = _lexicon(lookup) or _lexicon(lookup.lower())
     if token.sentence_start and word[0].isupper() and not _lexicon(lookup.lower()) and not entries \
@@ -414,7 +420,7 @@ def _decide(tokens: list[Token], i: int) -> str:
         return "ADJ"  # "a dark, mystical swamp"
     if prev_tag == "ADV" and next_noun and tags and tags <= {"VBD", "VBN"}:
         return "ADJ"  # "neatly combed hair"
-    verb_first = prev_tag in ("PRON", "ADV") or (prev is not None and prev.lower in AUXILIARIES - BE_FORMS
+    verb_first = prev_tag in ("PRON", "ADV") or (prev is not None and prev.tag == "AUX" and prev.lower not in BE_FORMS
                                                   and prev.lower not in ("has", "have", "had", "having"))
     if "VERB" in readings and (verb_first or (prev is not None and prev.lower == "to" and "VB" in tags)):
         return "VERB"
@@ -453,8 +459,10 @@ def _decide(tokens: list[Token], i: int) -> str:
             next_readings = _open_readings(tokens[i + 1])[0] if next_class == "OPEN" else frozenset()
             if "VBZ" in tags and not _plural_noun(prev) and (
                     next_class in ("DET", "POSS", "NUM", "PREP", "ADV", "PRON")
-                    or next_readings & {"ADJ", "ADV"} or (next_readings and "VERB" not in next_readings)):
-                # "a man stands in ...", "the camera remains still", "his face shows amusement"
+                    or next_readings & {"ADJ", "ADV"} or (next_readings and "VERB" not in next_readings)
+                    or (next_readings == {"VERB"} and "VBN" in verb_tags(tokens[i + 1].text))):
+                # "a man stands in ...", "the camera remains still", "his face shows amusement",
+                # "the background remains blurred"
                 return "VERB"
             if tags & {"VBP"} and _plural_noun(prev) and token.lower in _lexicon(token.lower).get("NOUN", ()):
                 return "VERB"  # "her lips tremble": a compound would be "lip trembles"
@@ -518,8 +526,13 @@ def _plural_noun(token: Token | None) -> bool:
         return False
     if token.tag == "PROPN":
         return token.lower.endswith("s")
-    return token.lower in ("people", "police", "cattle") or (token.lemma.lower() != token.lower
-                                                            and token.lower.endswith(("s", "men", "ren")))
+    word = token.lower
+    if word in ("people", "police", "cattle"):
+        return True
+    if token.lemma.lower() != word:
+        return word.endswith(("s", "men", "ren"))
+    # A word the lexicon does not know ("skydivers"): trust its ending.
+    return not _lexicon(word) and word.endswith("s") and not word.endswith(("ss", "us", "is"))
 
 
 _ALL_CLOSED = (DETERMINERS | POSSESSIVES | NUMBERS | PREPOSITIONS | CONJUNCTIONS | PRONOUNS | AUXILIARIES

@@ -157,8 +157,9 @@ def _subject(analysis: Analysis, phrase: NounPhrase) -> Subject:
     tokens = analysis.tokens[phrase.first:phrase.last + 1]
     if name.lower().startswith("one ") and len(tokens) > 1:
         name = name[4:]  # "one man" -> "the man"
-    proper = all(t.tag == "PROPN" for t in tokens) and not analysis.tokens[phrase.head].readings - {"PROPN"}
-    text = name if proper and analysis.tokens[phrase.head].lemma == analysis.tokens[phrase.head].text else f"the {name}"
+    # A bare proper name ("Gwen Stacy", "Mars") takes no article; "the Eiffel Tower" keeps its own.
+    proper = all(t.tag == "PROPN" for t in tokens) and phrase.det_start == phrase.first
+    text = name if proper else f"the {name}"
     return Subject(text=text, plural=analysis.is_plural(phrase))
 
 
