@@ -117,7 +117,7 @@ def test_cli_sft_with_lora_merges_the_adapter(tiny_model_dir, records, tmp_path)
     data = write_instruct(tmp_path / "qa.jsonl", [InstructRecord.model_validate(r) for r in records])
     out = tmp_path / "lora"
     result = CliRunner().invoke(train_app, ["sft", "--data", str(data), "--model", str(tiny_model_dir), "--out", str(out),
-                                            "--lora", "--no-reason", "--epochs", "1", "--lr", "1e-3", "--size", "112",
+                                            "--lora", "--no-reason", "--epochs", "2", "--lr", "1e-3", "--size", "112",
                                             "--max-frames", "4", "--log-every", "1"])
     assert result.exit_code == 0, result.output
     answerer = TransformersAnswerer(out, video_config=VIDEO)

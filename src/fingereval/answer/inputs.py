@@ -24,7 +24,7 @@ def video_metadata(clip: VideoClip) -> dict:
 def process(processor, texts: Sequence[str], clips: Sequence[VideoClip]):
     """Run the real processor on chat texts (one video placeholder each) and their clips."""
     return processor(text=list(texts), videos=[c.frames for c in clips], video_metadata=[video_metadata(c) for c in clips],
-                     do_sample_frames=False, padding=True, return_tensors="pt")
+                     do_sample_frames=False, cap_pixels_per_frame=True, padding=True, return_tensors="pt")
 
 
 def chat_text(processor, user: str, assistant: str = "", *, add_generation_prompt: bool = True) -> str:

@@ -44,6 +44,9 @@ def pick_dtype(dtype: str | None, device: str) -> torch.dtype:
 def load_model_and_processor(model: str | Path, device: str = "cpu", dtype: torch.dtype = torch.float32):
     """Load a hub id or a local checkpoint directory through the same code path."""
     from transformers import AutoModelForImageTextToText, AutoProcessor
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # keep stderr for our own messages
 
     path = Path(model)
     local = path.is_dir()
@@ -104,7 +107,8 @@ class TransformersAnswerer(Answerer):
         outputs = self._generate(video, users, [assistant_prefix(True)] * len(users), ANSWER_OPEN)
         slots = [text_before_answer_slot(o) for o in outputs]
         p = self._p_yes(video, users, [s for s, _ in slots])  # same video tensors and prefix cache
-        return [RawAnswer(q.id, pi, reason=parse_output(o).reason, forced=f, output=o)
+        # in reason mode every answer carries its reason text, even when the model wrote no tags
+        return [RawAnswer(q.id, pi, reason=parse_output(o).reason or o.strip(), forced=f, output=o)
                 for q, pi, o, (_, f) in zip(questions, p, outputs, slots)]
 
     def explain(self, clip: VideoClip, questions: Sequence[Question], answers: Sequence[str]) -> list[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fingereval.errors import DataError
+from fingereval.errors import ConfigError, DataError
 from fingereval.schema import Entity, QuestionSet
 
 from fingereval.ask.base import QuestionGenerator, build_question_set, check_prompt
@@ -74,6 +74,8 @@ MOTION_VERBS = frozenset(
     "race speed rush hurry swing sway wave shake bounce climb descend ascend rise sink crash pour "
     "splash ride sail chase cross approach enter leave circle orbit travel march stroll gallop crawl "
     "hop leap dive burst explode collapse melt swirl ripple flutter blow".split())
+MAX_ENTITIES = 6
+PER_ENTITY_QUESTIONS = 4  # per dimension, for visual quality, temporal and factual consistency
 MAX_ATTRIBUTE_QUESTIONS = 2
 MAX_ACTION_QUESTIONS = 3
 
@@ -93,9 +95,10 @@ class Candidate:
 
 class TemplateQuestionGenerator(QuestionGenerator):
     def __init__(self, max_entities: int = 4):
-        if max_entities < 1:
-            raise ValueError("max_entities must be at least 1")
-        self.max_entities = max_entities
+        if not 1 <= int(max_entities) <= MAX_ENTITIES:
+            # More entities would push a set past 30 questions, and the extra ones are minor parts.
+            raise ConfigError(f"max_entities must be between 1 and {MAX_ENTITIES}, got {max_entities}")
+        self.max_entities = int(max_entities)
 
     @property
     def label(self) -> str:
@@ -167,7 +170,8 @@ def _questions(analysis: Analysis, chosen: list[Candidate]) -> list[DraftQuestio
     subjects = [_subject(analysis, c.first) for c in chosen]
     names = [c.first.name for c in chosen]
     living = [analysis.head_word(c.first) in LIVING_HEADS or c.key in LIVING_HEADS for c in chosen]
-    per_entity = max(len(chosen), 2)  # one entity gets two different templates
+    # One entity gets two different templates; past four entities only alignment asks about the rest.
+    per_entity = min(max(len(chosen), 2), PER_ENTITY_QUESTIONS)
     drafts: list[DraftQuestion] = []
 
     def add(dimension: str, text: str, good: str, entity: str | None) -> None:

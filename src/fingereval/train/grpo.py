@@ -176,7 +176,7 @@ def train_grpo(
         gradient_accumulation_steps=1, max_completion_length=max_completion,
         # a sampled video placeholder would have no frames behind it; TRL suppresses only the image one
         generation_kwargs={"suppress_tokens": [config.image_token_id, config.video_token_id]},
-        logging_steps=log_every, save_strategy="no", report_to="none", gradient_checkpointing=False,
+        logging_steps=log_every, save_strategy="no", report_to="none", activation_checkpointing=False,
         bf16=device.startswith("cuda"), use_cpu=device == "cpu", seed=seed,
         remove_unused_columns=False,  # keep `video` and `answer` for the trainer and the rewards
         dataloader_num_workers=0, dataloader_pin_memory=False, disable_tqdm=True, log_completions=False,

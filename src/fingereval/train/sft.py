@@ -63,7 +63,7 @@ def train_sft(
         output_dir=str(out), num_train_epochs=epochs, learning_rate=lr, per_device_train_batch_size=batch_size,
         gradient_accumulation_steps=grad_accum, warmup_steps=warmup, lr_scheduler_type="cosine", weight_decay=0.0,
         logging_steps=log_every, logging_first_step=True, save_strategy="no", report_to="none",
-        gradient_checkpointing=False, bf16=device.startswith("cuda"), use_cpu=device == "cpu", seed=seed,
+        activation_checkpointing=False, bf16=device.startswith("cuda"), use_cpu=device == "cpu", seed=seed,
         # the collator needs every column, and builds the tokens itself (see fingereval.train.collate)
         remove_unused_columns=False, dataset_kwargs={"skip_prepare_dataset": True}, max_length=None,
         dataloader_num_workers=0, dataloader_pin_memory=False, disable_tqdm=True,

@@ -1,0 +1,104 @@
+"""GRPO with video: every log-prob forward sees the video, and one step runs end to end."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from fingereval.answer.transformers_backend import TransformersAnswerer
+from fingereval.video import VideoConfig
+
+VIDEO = VideoConfig(size=112, max_frames=4)
+TEMPERATURE = 0.9
+
+
+def _records(red_video, blue_static_video) -> list[dict]:
+    return [
+        {"video": str(red_video), "question": "Does the square move?", "answer": "yes", "reason": "It slides right."},
+        # a longer question: the two prompts differ in length, so the batch is left-padded
+        {"video": str(blue_static_video), "question": "Does the blue square move across the frame at any time?",
+         "answer": "no", "reason": "It stays put."},
+    ]
+
+
+def _trainer(model_dir, records, out_dir, group_size: int, max_completion: int):
+    from datasets import Dataset
+    from trl import GRPOConfig
+
+    from fingereval.train.checkpoint import load_for_training
+    from fingereval.train.examples import ClipCache
+    from fingereval.train.grpo import VideoGRPOTrainer, grpo_rows
+    from fingereval.train.rewards import accuracy_reward, format_reward
+
+    net, processor, _ = load_for_training(model_dir, "cpu")
+    args = GRPOConfig(output_dir=str(out_dir), max_steps=1, num_generations=group_size,
+                      per_device_train_batch_size=group_size, max_completion_length=max_completion,
+                      temperature=TEMPERATURE, beta=0.04, report_to="none", save_strategy="no", use_cpu=True,
+                      bf16=False, activation_checkpointing=False, remove_unused_columns=False, disable_tqdm=True,
+                      generation_kwargs={"suppress_tokens": [net.config.image_token_id, net.config.video_token_id]})
+    return VideoGRPOTrainer(model=net, reward_funcs=[accuracy_reward, format_reward], args=args,
+                            train_dataset=Dataset.from_list(grpo_rows(records, processor)), processing_class=processor,
+                            clips=ClipCache(VIDEO))
+
+
+def _plain_forward_logps(model, prompt_ids, completion_ids, video: dict | None, video_token_id: int) -> torch.Tensor:
+    """Log-probs of the completion tokens from one unpadded forward through the model's own code."""
+    from fingereval.answer.inputs import mm_token_type_ids
+
+    ids = torch.tensor([prompt_ids + completion_ids])
+    kwargs = {}
+    if video is not None:
+        kwargs = {k: video[k] for k in ("pixel_values_videos", "video_grid_thw", "second_per_grid_ts")}
+        kwargs["mm_token_type_ids"] = mm_token_type_ids(ids, video_token_id)
+    model.model.rope_deltas = None
+    logits = model(input_ids=ids, attention_mask=torch.ones_like(ids), use_cache=False, **kwargs).logits[0].float()
+    logp = torch.log_softmax(logits[:-1] / TEMPERATURE, dim=-1)
+    targets = ids[0, 1:]
+    return logp.gather(-1, targets[:, None])[:, 0][-len(completion_ids):]
+
+
+def test_training_logprobs_see_the_video(tiny_model_dir, red_video, blue_static_video, tmp_path):
+    from trl import GRPOTrainer
+
+    records = _records(red_video, blue_static_video)
+    trainer = _trainer(tiny_model_dir, records, tmp_path / "grpo", group_size=2, max_completion=6)
+    rows = [row for row in trainer.train_dataset for _ in range(2)]  # as the sampler groups them
+    torch.manual_seed(0)
+    batch = trainer._generate_and_score_completions(rows)
+    assert len(batch["videos"]) == 4 and "ref_per_token_logps" in batch  # the reference forward ran (with video)
+
+    ids = torch.cat([batch["prompt_ids"], batch["completion_ids"]], dim=1)
+    mask = torch.cat([batch["prompt_mask"], batch["completion_mask"]], dim=1)
+    n_completion = batch["completion_ids"].size(1)
+    model = trainer.model
+    with torch.no_grad(), trainer.forwards_see(batch["videos"]):
+        trained, _, _ = trainer._get_per_token_logps_and_entropies(model, ids, mask, n_completion, batch_size=3)
+        stock, _, _ = GRPOTrainer._get_per_token_logps_and_entropies(trainer, model, ids, mask, n_completion)
+    with pytest.raises(RuntimeError, match="without their videos"):  # no silent text-only forward
+        trainer._get_per_token_logps_and_entropies(model, ids, mask, n_completion)
+
+    video_id = trainer.video_token_id
+    for i, video in enumerate(batch["videos"]):
+        prompt = batch["prompt_ids"][i][batch["prompt_mask"][i].bool()].tolist()
+        completion = batch["completion_ids"][i][batch["completion_mask"][i].bool()].tolist()
+        assert completion and video_id not in completion  # the video token is never sampled
+        n = len(completion)
+        with torch.no_grad():
+            plain = _plain_forward_logps(model, prompt, completion, video, video_id)
+            no_video = _plain_forward_logps(model, prompt, completion, None, video_id)
+        assert torch.allclose(trained[i, :n], plain, atol=1e-4), (trained[i, :n], plain)
+        assert (trained[i, :n] - no_video).abs().max() > 1e-2  # the video matters to these log-probs
+        assert (stock[i, :n] - plain).abs().max() > 1e-2  # TRL's own forward (no video) would be wrong
+        assert torch.allclose(batch["ref_per_token_logps"][i, :n], plain, atol=1e-4)  # ref = start model, with video
+
+
+def test_one_grpo_step_end_to_end_saves_a_loadable_checkpoint(tiny_model_dir, red_video, blue_static_video, tmp_path):
+    from fingereval.train import train_grpo
+
+    records = _records(red_video, blue_static_video)
+    result = train_grpo(records, tiny_model_dir, tmp_path / "grpo", steps=1, group_size=4, max_completion=8,
+                        lr=1e-3, video_config=VIDEO, device="cpu")
+    log = result.log_history[0]
+    for key in ("loss", "reward", "rewards/accuracy_reward/mean", "rewards/format_reward/mean", "kl"):
+        assert key in log, key
+    answerer = TransformersAnswerer(result.out_dir, video_config=VIDEO)
+    assert answerer.model.config.video_token_id == answerer.video_token_id
