@@ -205,3 +205,40 @@ def test_unknown_model_is_a_config_error(server):
     server.replies = [("status", 404)]
     with pytest.raises(ConfigError, match="has no model 'test-model'"):
         _generator(server).generate(PROMPT)
+
+
+# ---------------------------------------------------------------- reply parsing, without a server
+
+
+@pytest.mark.parametrize("reply", [
+    '{"entities": ["fox"]}',
+    '```json\n{"entities": ["fox"]}\n```',
+    '<think>The prompt names a fox.</think>\n{"entities": [{"name": "fox"}]}',
+    'Here is the JSON you asked for: {"entities": ["fox"]} Hope it helps!',
+    '["fox"]',
+])
+def test_replies_in_common_wrappings_parse(reply):
+    from fingereval.ask.replies import EntitiesReply, parse_reply
+
+    assert [e.name for e in parse_reply(reply, EntitiesReply).entities] == ["fox"]
+
+
+@pytest.mark.parametrize("reply, error", [
+    ("", "empty"),
+    ("no json here", "not valid JSON"),
+    ('{"entities": []}', "entities: List should have at least 1 item"),
+    ('{"entities": [""]}', "empty name"),
+])
+def test_unusable_entity_replies_say_what_is_wrong(reply, error):
+    from fingereval.ask.replies import EntitiesReply, ReplyError, parse_reply
+
+    with pytest.raises(ReplyError, match=error):
+        parse_reply(reply, EntitiesReply)
+
+
+def test_question_reply_errors_name_the_field():
+    from fingereval.ask.replies import QuestionsReply, ReplyError, parse_reply
+
+    bad = dict(QUESTIONS[0], good_answer="maybe")
+    with pytest.raises(ReplyError, match=r"questions\.0\.good_answer: Value error, expected yes or no"):
+        parse_reply(json.dumps({"questions": [bad, *QUESTIONS[1:]]}), QuestionsReply)

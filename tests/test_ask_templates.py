@@ -141,6 +141,17 @@ def test_max_entities_caps_the_entity_questions():
         get_generator("templates", max_entities=0)
 
 
+@pytest.mark.parametrize("prompt", ["flying fast", "Pure joy.", "The camera pans slowly.", "A close-up shot", "2024",
+                                    "Ein Hund läuft über die Wiese"])
+def test_prompts_without_a_plain_thing_still_get_all_dimensions(generator, prompt):
+    _check_set(generator.generate(prompt), prompt)
+
+
+def test_prompt_without_words_is_a_data_error(generator):
+    with pytest.raises(DataError, match="no words"):
+        generator.generate("!!! ...")
+
+
 def test_empty_prompt_is_a_data_error(generator):
     with pytest.raises(DataError, match="empty"):
         generator.generate("   ")

@@ -112,9 +112,9 @@ def test_appear_answers_match_colour_pixels(records, decoded):
         colour = r["entity"].split()[0]
         pixels = _count(decoded[r["video_id"]], colour)
         if r["answer"] == "yes":
-            assert pixels.max() > 40, r
+            assert pixels.max() > 100, r
         else:  # neither drawn nor recoloured into another entity's colour
-            assert pixels.max() < 10, (r, pixels)  # a few stray edge pixels at most
+            assert pixels.max() < 30, (r, pixels)  # a few stray noise pixels at most
         answers.add(r["answer"])
     assert answers == {"yes", "no"}
 
@@ -125,7 +125,7 @@ def test_static_answers_match_entity_motion(records, decoded):
         frames = decoded[r["video_id"]]
         travels = [np.ptp(_track(frames, e), axis=0).max() for e in spec.entities if e.drawn]
         if r["answer"] == "yes":
-            assert max(travels) < 1.5, (r, travels)
+            assert max(travels) < 6, (r, travels)  # centroid wobble of a noisy or changing shape
         else:  # a flickering entity may be seen over part of its path only
             assert max(travels) > 25 and min(travels) > 10, (r, travels)
 
@@ -182,15 +182,16 @@ def test_flicker_answers_match_visibility(records, decoded):
     for r in _of_form(records, "flicker"):
         pixels = _count(decoded[r["video_id"]], r["entity"].split()[0])
         if r["answer"] == "yes":
-            assert (pixels < 5).sum() >= 2 and (pixels > 30).sum() >= 3, (r, pixels)
+            assert (pixels < 30).sum() >= 2 and (pixels > 100).sum() >= 3, (r, pixels)
         else:
-            assert pixels.min() > 30, (r, pixels)
+            assert pixels.min() > 100, (r, pixels)
 
 
 def test_change_answers_match_colour_or_shape(records, decoded):
     kinds = set()
     for r in _of_form(records, "change"):
-        e = _entity(_spec(r), r)
+        spec = _spec(r)
+        e = _entity(spec, r)
         frames = decoded[r["video_id"]]
         old = _count(frames, e.colour)
         if r["answer"] == "no":
@@ -202,24 +203,32 @@ def test_change_answers_match_colour_or_shape(records, decoded):
             assert old[: e.change_slot].min() > 30 and old[e.change_slot:].max() < 10, (r, old)
             assert new[e.change_slot:].min() > 30 and new[: e.change_slot].max() < 10, (r, new)
         else:  # same colour, a different outline
-            shapes = _shapes_seen(_spec(r), e, frames)
+            shapes = _shapes_seen(spec, e, frames)
             assert shapes[: e.change_slot] == [e.shape] * e.change_slot, (r, shapes)
             assert shapes[e.change_slot:] == [e.new_shape] * (len(frames) - e.change_slot), (r, shapes)
     assert kinds  # at least one planted change was checked
 
 
+def _own_region(spec: ProbeSpec, e: ProbeEntity, t: float, reach: float) -> np.ndarray:
+    """(H, W) pixels within `reach` radii of the entity's planned centre and nearer it than any other's."""
+    yy, xx = np.mgrid[: spec.size, : spec.size]
+
+    def distance(x: ProbeEntity) -> np.ndarray:
+        cx, cy = x.centre(t, spec.seconds)
+        return np.hypot(xx - cx, yy - cy)
+
+    mine = distance(e)
+    others = [distance(x) for x in spec.entities if x.drawn and x is not e]
+    return (mine < reach * spec.radius) & np.all([mine <= d for d in others], axis=0)
+
+
 def _shape_seen(spec: ProbeSpec, e: ProbeEntity, frame: np.ndarray, t: float, half: int = 20) -> str:
     """The shape whose sharp outline best overlaps what is drawn around the entity's planned place.
 
-    "Drawn" is any pixel far from the background that lies nearer this entity's planned centre than
-    any other's, so grey noise inside the shape does not punch holes in it.
+    "Drawn" is any pixel far from the background in the entity's own region, so grey noise inside
+    the shape does not punch holes in it.
     """
-    yy, xx = np.mgrid[: frame.shape[0], : frame.shape[1]]
-    distances = {id(x): np.hypot(xx - x.centre(t, spec.seconds)[0], yy - x.centre(t, spec.seconds)[1])
-                 for x in spec.entities if x.drawn}
-    mine = distances[id(e)]
-    nearest = np.all([mine <= d for d in distances.values()], axis=0)
-    drawn = (np.linalg.norm(frame - np.asarray(BACKGROUND, np.float32), axis=-1) > 50) & nearest & (mine < 1.6 * spec.radius)
+    drawn = (np.linalg.norm(frame - np.asarray(BACKGROUND, np.float32), axis=-1) > 50) & _own_region(spec, e, t, 1.6)
     ys, xs = np.nonzero(drawn)
     cy, cx = int(round(ys.mean())), int(round(xs.mean()))
     seen = np.pad(drawn, half)[cy:cy + 2 * half + 1, cx:cx + 2 * half + 1]
@@ -238,28 +247,26 @@ def _shapes_seen(spec: ProbeSpec, e: ProbeEntity, frames: np.ndarray) -> list[st
 def test_steady_shapes_keep_their_outline(records, decoded):
     checked = 0
     for r in _of_form(records, "change"):
-        e = _entity(_spec(r), r)
+        spec = _spec(r)
+        e = _entity(spec, r)
         if r["answer"] == "no" and e.quality != "blur":
-            frames = decoded[r["video_id"]]
-            assert set(_shapes_seen(_spec(r), e, frames)) == {e.shape}, r
+            assert set(_shapes_seen(spec, e, decoded[r["video_id"]])) == {e.shape}, r
             checked += 1
     assert checked
 
 
-def _softness(frames: np.ndarray, spec: ProbeSpec, e: ProbeEntity) -> float:
-    """Half-covered pixels per fully covered pixel near the entity: a blurred outline is a wide soft ring."""
-    ratios = []
+def _steepness(frames: np.ndarray, spec: ProbeSpec, e: ProbeEntity) -> float:
+    """Steepest edge around the entity, as a share of its contrast: about 1/2 sharp, far less blurred."""
+    values = []
     for i, frame in enumerate(frames):
         t = _sample_time(i, len(frames), spec)
-        look = e.look(int(t / 0.5))
-        if look is None:
+        if e.look(int(t / 0.5)) is None:
             continue
-        cx, cy = e.centre(t, spec.seconds)
-        yy, xx = np.mgrid[: frame.shape[0], : frame.shape[1]]
-        near = np.hypot(xx - cx, yy - cy) < 2.2 * spec.radius
-        cov = _coverage(frame[None], look[0])[0][near]
-        ratios.append(((cov > 0.15) & (cov < 0.85)).sum() / max(1, (cov >= 0.85).sum()))
-    return float(np.median(ratios))
+        contrast = np.linalg.norm(frame - np.asarray(BACKGROUND, np.float32), axis=-1)
+        gy, gx = np.gradient(contrast)
+        region = _own_region(spec, e, t, 2.2)
+        values.append(np.hypot(gx, gy)[region].max() / contrast[region].max())
+    return float(np.median(values))
 
 
 def _sample_time(i: int, n: int, spec: ProbeSpec) -> float:
@@ -267,13 +274,13 @@ def _sample_time(i: int, n: int, spec: ProbeSpec) -> float:
     return float(np.floor((i + 0.5) * spec.seconds / n * spec.fps + 1e-9) / spec.fps)
 
 
-def test_blurred_entities_are_softer_than_sharp_ones(records, decoded):
+def test_blurred_entities_have_softer_edges_than_sharp_ones(records, decoded):
     sharp, blurred = [], []
     for r in _of_form(records, "blur"):
         spec = _spec(r)
-        (sharp if r["answer"] == "yes" else blurred).append(_softness(decoded[r["video_id"]], spec, _entity(spec, r)))
+        (sharp if r["answer"] == "yes" else blurred).append(_steepness(decoded[r["video_id"]], spec, _entity(spec, r)))
     assert sharp and blurred
-    assert max(sharp) < 1.0 < 2.0 < min(blurred), (sorted(sharp), sorted(blurred))
+    assert max(blurred) < 0.2 < 0.3 < min(sharp), (sorted(blurred), sorted(sharp))
 
 
 def test_noisy_entities_have_speckle_and_clean_ones_do_not(records, decoded):

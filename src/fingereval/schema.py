@@ -70,6 +70,8 @@ class QuestionSet(BaseModel):
             raw = {"prompt": prompt or "", "questions": raw}
         try:
             return cls.model_validate(raw)
+        except DataError as e:  # raised by a field validator (e.g. an unknown dimension)
+            raise DataError(f"questions file {p}: {e}") from None
         except ValidationError as e:
             first = e.errors()[0]
             where = ".".join(str(x) for x in first["loc"])

@@ -1,7 +1,7 @@
 """Offline, deterministic questions: entities from a rule-based chunker, filled into per-dimension templates.
 
 Every prompt, from "windmill" to a detailed paragraph, gets questions in all five dimensions
-(13 to 27 in total): per entity for visual quality, temporal consistency, text alignment and
+(13 to 27 with the default four entities): per entity for visual quality, temporal consistency, text alignment and
 factual consistency (the top `max_entities` entities), about the whole video for dynamic degree,
 plus alignment questions for the prompt's attributes ("Is the hoodie colorful?") and actions
 ("Are the two men shaking hands?").
@@ -14,8 +14,8 @@ from fingereval.errors import ConfigError, DataError
 from fingereval.schema import Entity, QuestionSet
 
 from fingereval.ask.base import QuestionGenerator, build_question_set, check_prompt
-from fingereval.ask.nounphrases import (LIVING_HEADS, META_HEADS, NON_ENTITY_HEADS, PART_HEADS, Action,
-                                        Analysis, NounPhrase, analyse, gerund)
+from fingereval.ask.nounphrases import Action, Analysis, NounPhrase, analyse
+from fingereval.ask.words import LIVING_HEADS, NON_ENTITY_HEADS, PART_HEADS, gerund
 from fingereval.ask.replies import DraftQuestion
 
 Template = tuple[str, str]  # (text with {Be} {Do} {the} placeholders, good answer)
@@ -125,10 +125,10 @@ def rank_entities(analysis: Analysis) -> list[Candidate]:
         if key in NON_ENTITY_HEADS or word in NON_ENTITY_HEADS:
             continue
         by_key.setdefault(key, Candidate(key=key, mentions=[])).mentions.append(phrase)
-    if not by_key:  # only camera words ("A close-up shot"): better those than nothing
+    if not by_key:  # only camera words or feelings ("A close-up shot", "Pure joy"): better those than nothing
         for phrase in analysis.phrases:
-            if analysis.head_word(phrase) in META_HEADS:
-                by_key.setdefault(analysis.head_key(phrase), Candidate(analysis.head_key(phrase), [])).mentions.append(phrase)
+            key = analysis.head_key(phrase)
+            by_key.setdefault(key, Candidate(key=key, mentions=[])).mentions.append(phrase)
     candidates = list(by_key.values())
     for rank, c in enumerate(candidates):
         word = analysis.head_word(c.first)

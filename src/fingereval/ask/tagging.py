@@ -1,0 +1,367 @@
+"""Tokenise a prompt and tag each word (DET, NUM, ADJ, NOUN, PROPN, VERB, ...) from its lexicon
+readings and its neighbours.
+
+Why rules and not a trained tagger: the usual NLP pipelines do not install offline from PyPI with
+their models (spaCy's en_core_web_sm is not on PyPI; NLTK and TextBlob download their taggers and
+corpora at run time). lemminflect ships its English lexicon inside the wheel, so we use it for what
+a word *can* be (noun, verb, adjective, with its inflections) and decide which it *is* from its
+neighbours. Video prompts are simple descriptive English, where these rules do well.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from fingereval.ask.words import (ADJECTIVE_SUFFIXES, ADVERBS, ALL_CLOSED, AUXILIARIES, BE_FORMS, CAMERA_HEADS,
+                                  CONJUNCTIONS, DETERMINERS, GERUND_PREPOSITIONS, NOUN_ING, NUMBERS, POSSESSIVES,
+                                  PREPOSITIONS, PRONOUNS, READING_OVERRIDES, lexicon, verb_tags)
+
+_TOKEN = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*|[^\w\s]")
+_POSSESSIVE_SUFFIX = re.compile(r"^(.+?)['’]s$", re.I)
+SENTENCE_END = frozenset(".!?;:")
+NOMINAL = frozenset({"NOUN", "PROPN"})
+_PRENOMINAL = frozenset({"DET", "POSS", "NUM", "ADJ"})
+_OBJECT_STARTERS = frozenset({"DET", "POSS", "NUM", "PRON"})
+
+
+@dataclass
+class Token:
+    text: str
+    start: int
+    end: int
+    sentence_start: bool
+    tag: str = ""
+    readings: frozenset[str] = frozenset()
+    lemma: str = ""
+
+    @property
+    def lower(self) -> str:
+        return self.text.lower()
+
+
+def open_readings(token: Token) -> tuple[frozenset[str], str]:
+    """(possible tags, lemma) of an open-class word, from the lexicon or from its shape."""
+    word = token.text
+    if word.isdigit():
+        return frozenset({"NUM"}), word
+    if word[0].isupper() and not token.sentence_start:
+        return frozenset({"PROPN"}), word  # "Border Collie", "Tokyo", "Parisian café"
+    if word.lower() in READING_OVERRIDES:
+        return READING_OVERRIDES[word.lower()], word.lower()
+    lookup = word.split("-")[-1] if "-" in word else word
+    entries = lexicon(lookup) or lexicon(lookup.lower())
+    if token.sentence_start and word[0].isupper() and not lexicon(lookup.lower()) and not entries \
+            and not word.lower().endswith(("ly", "ing", "ed")):
+        return frozenset({"PROPN"}), word
+    readings = {tag for tag in entries if tag in ("NOUN", "VERB", "ADJ", "ADV")}
+    lemma = ""
+    if "NOUN" in entries:
+        lemma = entries["NOUN"][0]
+    elif "VERB" in entries:
+        lemma = entries["VERB"][0]
+    if "-" in word:
+        if entries.keys() & {"ADJ", "ADV"}:
+            readings = {"ADJ"}  # "hyper-fast", "10-year-old"
+        readings.discard("ADV")
+        if not word.lower().endswith(("ed", "ing", "lit")):
+            readings.discard("VERB")  # "time-lapse" is a thing, "well-lit" a participle
+        lemma = word if "NOUN" in readings else lemma
+        if not readings:
+            readings = {"NOUN", "ADJ"}
+    if not readings:  # out of vocabulary: guess from the suffix
+        lower = word.lower()
+        if lower.endswith("ly"):
+            readings = {"ADV"}
+        elif lower.endswith(("ing", "ed")):
+            readings = {"VERB"}
+        elif lower.endswith(("ous", "ful", "ive", "ic", "ish", "less", "able", "ible", "al", "esque")):
+            readings = {"ADJ"}
+        else:
+            readings = {"NOUN"}
+        lemma = lower
+    if readings == {"NOUN"} and word.lower().endswith(ADJECTIVE_SUFFIXES):
+        readings = {"NOUN", "ADJ"}  # the lexicon lacks many adjectives ("visible"); the chunk is the same
+    if "ADV" in readings and word.lower().endswith("ly") and len(readings) > 1:
+        readings = {"ADV"}
+    return frozenset(readings), lemma or word.lower()
+
+
+def tokenize(prompt: str) -> list[Token]:
+    tokens: list[Token] = []
+    sentence_start = True
+    for match in _TOKEN.finditer(prompt):
+        text = match.group(0)
+        if text in SENTENCE_END:
+            tokens.append(Token(text, match.start(), match.end(), False, tag="PUNCT"))
+            sentence_start = True
+            continue
+        if not text[0].isalnum():
+            tokens.append(Token(text, match.start(), match.end(), False, tag="PUNCT"))
+            continue
+        possessive = _POSSESSIVE_SUFFIX.match(text)
+        if possessive and possessive.group(1).lower() not in ("it", "that", "there", "what", "he", "she"):
+            stem = possessive.group(1)
+            tokens.append(Token(stem, match.start(), match.start() + len(stem), sentence_start))
+            tokens.append(Token(text[len(stem):], match.start() + len(stem), match.end(), False, tag="POSS"))
+        else:
+            tokens.append(Token(text, match.start(), match.end(), sentence_start))
+        sentence_start = False
+    return tokens
+
+
+def _closed_tag(tokens: list[Token], i: int) -> str:
+    word = tokens[i].lower
+    nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+    prev_tag = tokens[i - 1].tag if i > 0 else ""
+    if word == "that":
+        if prev_tag in NOMINAL or nxt is None or nxt.lower in AUXILIARIES or nxt.lower in ADVERBS:
+            return "CONJ"
+        return "DET"
+    if word == "her":
+        return "POSS" if nxt is not None and _could_be_nominal(nxt) else "PRON"
+    if word.endswith(("n't", "n’t")):
+        return "AUX"  # "can't", "doesn't"
+    if word in NUMBERS or word.isdigit():
+        return "NUM"
+    if word in POSSESSIVES:
+        return "POSS"
+    if word in DETERMINERS:
+        return "DET"
+    if word in AUXILIARIES:
+        return "AUX"
+    if word in PRONOUNS:
+        return "PRON"
+    if word in CONJUNCTIONS:
+        return "CONJ"
+    if word in PREPOSITIONS:
+        return "PREP"
+    if word in ADVERBS:
+        return "ADV"
+    return ""
+
+
+def _could_be_nominal(token: Token) -> bool:
+    if token.tag:
+        return token.tag in NOMINAL or token.tag == "ADJ"
+    if token.lower in ALL_CLOSED:
+        return False
+    readings, _ = open_readings(token)
+    return bool(readings & {"NOUN", "PROPN", "ADJ"})
+
+
+def _next_is_noun(tokens: list[Token], i: int) -> bool:
+    """Whether the word after i starts or continues a noun (used to spot adjectives and compounds)."""
+    if i + 1 >= len(tokens):
+        return False
+    nxt = tokens[i + 1]
+    if nxt.tag == "PUNCT" or nxt.lower in ALL_CLOSED:
+        return nxt.lower in NUMBERS
+    readings, _ = open_readings(nxt)
+    if "VERB" in readings and verb_tags(nxt.text) & {"VBZ", "VBP", "VBD"} and _next_tag_class(tokens, i + 1) in (
+            "DET", "POSS", "NUM"):
+        return False  # "a close-up shot captures a boy": a verb with its object, not a compound noun
+    if nxt.lower in NOUN_ING:
+        return True
+    if "VERB" in readings and nxt.lower.endswith("ing"):
+        # "stands facing away" is a second verb; "a steady tracking camera" goes on to a noun
+        return _next_is_noun(tokens, i + 1)
+    if "VBZ" in verb_tags(nxt.text) and nxt.lower.endswith("s") and _singular_determiner_before(tokens, i) \
+            and not _next_is_noun(tokens, i + 1):
+        return False  # "an individual struggles with": after "an", "struggles" cannot be the plural head
+    if tokens[i].lower in CAMERA_HEADS and "VBZ" in verb_tags(nxt.text):
+        return False  # "a macro camera captures water droplets"
+    if "VERB" in readings and verb_tags(nxt.text) & {"VBZ", "VBP"} and i + 2 < len(tokens) \
+            and _looks_like_verb_follower(tokens[i + 2]):
+        return False  # "the subject stands facing away": "stands" is the verb
+    if readings == {"VERB"}:
+        # An attributive participle before a noun ("a beaming smile") still continues the noun phrase.
+        return "VBN" in verb_tags(nxt.text) and _next_is_noun(tokens, i + 1)
+    if readings & {"NOUN", "PROPN"}:
+        return True
+    return "ADJ" in readings and _next_is_noun(tokens, i + 1)
+
+
+def _singular_determiner_before(tokens: list[Token], i: int) -> bool:
+    j = i
+    while j >= 0 and (tokens[j].tag in ("ADJ", "NOUN", "PROPN")
+                      or (not tokens[j].tag and tokens[j].lower not in ALL_CLOSED)):
+        j -= 1  # back over the untagged open words of this phrase
+    return j >= 0 and tokens[j].lower in ("a", "an", "each", "every", "one", "this")
+
+
+def _looks_like_verb_follower(token: Token) -> bool:
+    """An adverb: what follows a verb, never a noun ("the subject stands still", "moves slowly")."""
+    word = token.lower
+    return word in ADVERBS or (word.endswith("ly") and word not in ("family", "belly", "jelly"))
+
+
+def _next_tag_class(tokens: list[Token], i: int) -> str:
+    if i + 1 >= len(tokens):
+        return "END"
+    nxt = tokens[i + 1]
+    if nxt.tag == "PUNCT":
+        return "END"
+    closed = _closed_tag(tokens, i + 1)
+    return closed or "OPEN"
+
+
+def _decide(tokens: list[Token], i: int) -> str:
+    token = tokens[i]
+    readings = token.readings
+    prev = tokens[i - 1] if i > 0 else None
+    prev_tag = prev.tag if prev is not None and not token.sentence_start else "START"
+    if prev_tag == "PUNCT":
+        prev_tag = "START"
+    next_class = _next_tag_class(tokens, i)
+    next_noun = _next_is_noun(tokens, i)
+    tags = verb_tags(token.text) if "VERB" in readings else set()
+
+    if readings == {"PROPN"} or readings == {"NUM"} or readings == {"ADV"}:
+        return next(iter(readings))
+    if token.lower == "close" and i + 1 < len(tokens) and tokens[i + 1].lower == "up":
+        return "ADJ"  # "Close up shot"
+    if prev is not None and prev.lower in CAMERA_HEADS and "VBZ" in tags:
+        return "VERB"  # "the camera pans", "a slow pan captures"
+    before_conj = tokens[i - 2] if prev is not None and prev.lower in ("and", "or") and i >= 2 else None
+    if before_conj is not None and before_conj.tag == "ADJ" and readings & {"ADJ", "VERB"} and next_noun:
+        return "ADJ"  # "a lively and engaging atmosphere"
+    if before_conj is not None and before_conj.tag == "VERB" and "VERB" in readings and not next_noun \
+            and tags & verb_tags(before_conj.text):
+        return "VERB"  # "as they whip and flow"
+    if "ADJ" in readings and i + 2 < len(tokens) and tokens[i + 1].lower in (",", "and", "or") \
+            and open_readings(tokens[i + 2])[0] & {"ADJ"} and tokens[i + 2].lower not in ALL_CLOSED:
+        return "ADJ"  # "a dark, mystical swamp"
+    if prev_tag == "ADV" and next_noun and tags and tags <= {"VBD", "VBN"}:
+        return "ADJ"  # "neatly combed hair"
+    verb_first = prev_tag in ("PRON", "ADV") or (prev is not None and prev.tag == "AUX" and prev.lower not in BE_FORMS
+                                                  and prev.lower not in ("has", "have", "had", "having"))
+    if "VERB" in readings and (verb_first or (prev is not None and prev.lower == "to" and "VB" in tags)):
+        return "VERB"
+    if prev is not None and prev.lower in BE_FORMS and tags & {"VBG", "VBN"}:
+        return "VERB"  # "is running", "are dressed"
+    if prev is not None and prev.lower in ("has", "have", "had") and tags & {"VBN", "VBG"}:
+        # "has stopped", but "has tousled hair" and "has shimmering scales" are adjectives
+        return "ADJ" if next_noun else "VERB"
+    if prev is not None and prev.lower in ("both", "each", "all") and "VBG" in tags and not next_noun:
+        return "VERB"  # "both facing forward"
+
+    if "VERB" in readings and tags & {"VBN", "VBG"} and not readings & {"NOUN", "ADJ"}:
+        # A participle before a noun modifies it ("tousled hair", "a beaming smile"), except a verb
+        # with its object ("a man painting walls", "by shaking hands").
+        if not next_noun and "VBG" in tags and prev_tag in ("DET", "ADJ", "POSS"):
+            return "NOUN"  # "intricate stitching", "the docking"
+        if next_noun:
+            if "VBN" in tags and prev_tag not in ("NOUN", "PROPN", "PRON"):
+                return "ADJ"
+            if "VBG" in tags and (prev_tag in _PRENOMINAL or
+                                  (prev_tag == "PREP" and prev.lower not in GERUND_PREPOSITIONS)):
+                return "ADJ"
+        return "VERB"
+
+    if prev_tag == "START" and not token.sentence_start and "VBG" in tags and token.lower not in NOUN_ING \
+            and not (i >= 2 and tokens[i - 2].tag == "ADJ"):
+        return "VERB"  # ", revealing intricate carvings", but "soft, flowing hair"
+    reduced_relative = (prev_tag in ("NOUN", "PROPN") and "VBG" in tags
+                        and (token.lower not in NOUN_ING or next_class in _OBJECT_STARTERS or next_noun))
+    if "ADJ" in readings and next_noun and not reduced_relative:
+        return "ADJ"
+    if "VERB" in readings and readings & {"NOUN", "ADJ", "ADV"}:
+        if prev_tag in _PRENOMINAL:
+            return "NOUN" if "NOUN" in readings else "ADJ"
+        if prev_tag in ("NOUN", "PROPN"):
+            next_readings = open_readings(tokens[i + 1])[0] if next_class == "OPEN" else frozenset()
+            if "VBZ" in tags and not plural_noun(prev) and (
+                    next_class in ("DET", "POSS", "NUM", "PREP", "ADV", "PRON")
+                    or next_readings & {"ADJ", "ADV"} or (next_readings and "VERB" not in next_readings)
+                    or (next_readings == {"VERB"} and "VBN" in verb_tags(tokens[i + 1].text))):
+                # "a man stands in ...", "the camera remains still", "his face shows amusement",
+                # "the background remains blurred"
+                return "VERB"
+            if tags & {"VBP"} and plural_noun(prev) and token.lower in lexicon(token.lower).get("NOUN", ()):
+                return "VERB"  # "her lips tremble": a compound would be "lip trembles"
+            if tags & {"VB", "VBP"} and plural_noun(prev) and (next_class != "END" and next_class != "CONJ"):
+                return "VERB"  # "two men shake hands"
+            if "VBG" in tags:
+                if token.lower in NOUN_ING and next_class not in _OBJECT_STARTERS and not next_noun:
+                    return "NOUN"  # "an office setting", but "a person lighting incense"
+                return "VERB"  # "a girl running"
+            if tags & {"VBD", "VBN"} and "NOUN" not in readings:
+                return "VERB"
+            if "VBZ" in tags and next_class == "END" and _after_clause_word(tokens, i):
+                return "VERB"  # "as the model moves."
+            return "NOUN"
+        if prev_tag in ("VERB", "AUX"):
+            if "ADJ" in readings and not next_noun:
+                return "ADJ"  # "remains still"
+            return "NOUN" if "NOUN" in readings else "ADJ"
+        if prev_tag == "PREP":
+            if "VBG" in tags and prev.lower in GERUND_PREPOSITIONS:
+                return "VERB"
+            return "NOUN" if "NOUN" in readings else "ADJ"
+        # At the start of a clause: an imperative ("Capture a time-lapse video") or a participle
+        # after "and" ("... and wearing a blue t-shirt").
+        if prev_tag == "START" and token.sentence_start and "VB" in tags and next_class in _OBJECT_STARTERS:
+            return "VERB"
+        if prev_tag == "START" and "VBG" in tags and token.lower not in NOUN_ING and (
+                next_class in _OBJECT_STARTERS | {"PREP", "ADV"} or _looks_like_verb_follower(tokens[i + 1])):
+            return "VERB"  # ", holding a steaming cup", ", standing proudly"
+        if prev_tag == "START" and not token.sentence_start and "VBZ" in tags and i + 1 < len(tokens) and (
+                open_readings(tokens[i + 1])[0] == {"ADJ"} or next_class in _OBJECT_STARTERS | {"PREP"}
+                or _looks_like_verb_follower(tokens[i + 1])):
+            return "VERB"  # "is steaming, looks delicious", "The person, wearing a suit, moves their fingers"
+        if prev_tag == "CONJ" and "VBG" in tags and token.lower not in NOUN_ING:
+            return "VERB"  # "wearing armor and holding katanas"
+        if prev_tag == "CONJ" and tags & {"VBZ", "VBD", "VB", "VBP"} and (
+                next_class in _OBJECT_STARTERS or (next_class == "PREP" and tokens[i + 1].lower != "of")):
+            return "VERB"  # "... and sits on", "... and showcase the details", not "the hem and cuffs of"
+        return "NOUN" if "NOUN" in readings else "ADJ"
+    if "NOUN" in readings:
+        if "ADJ" in readings and prev_tag in ("AUX", "VERB") and not next_noun:
+            return "ADJ"
+        return "NOUN"
+    if "ADJ" in readings:
+        return "ADJ"
+    if "VERB" in readings:
+        return "VERB"
+    return "ADV"
+
+
+def _after_clause_word(tokens: list[Token], i: int) -> bool:
+    """Whether the noun phrase before token i starts right after "as", "while", "when", ..."""
+    j = i - 1
+    while j >= 0 and tokens[j].tag in ("NOUN", "PROPN", "ADJ", "DET", "POSS", "NUM"):
+        j -= 1
+    return j >= 0 and tokens[j].tag == "CONJ" and tokens[j].lower not in ("and", "or")
+
+
+def plural_noun(token: Token | None) -> bool:
+    if token is None:
+        return False
+    if token.tag == "PROPN":
+        return token.lower.endswith("s")
+    word = token.lower
+    if word in ("people", "police", "cattle"):
+        return True
+    if token.lemma.lower() != word:
+        return word.endswith(("s", "men", "ren"))
+    # A word the lexicon does not know ("skydivers"): trust its ending.
+    return not lexicon(word) and word.endswith("s") and not word.endswith(("ss", "us", "is"))
+
+
+def tag(tokens: list[Token]) -> list[Token]:
+    for i, token in enumerate(tokens):
+        if token.tag:  # punctuation and possessive 's
+            continue
+        closed = _closed_tag(tokens, i)
+        if closed:
+            token.tag, token.lemma = closed, token.lower
+            continue
+        token.readings, token.lemma = open_readings(token)
+        token.tag = _decide(tokens, i)
+        if token.tag == "VERB":
+            verb_lemmas = lexicon(token.lower).get("VERB", ())
+            token.lemma = verb_lemmas[0] if verb_lemmas else token.lower
+        elif token.tag == "NOUN":
+            noun_lemmas = lexicon(token.text).get("NOUN", ()) or lexicon(token.lower).get("NOUN", ())
+            token.lemma = noun_lemmas[0] if noun_lemmas else token.lower
+    return tokens
