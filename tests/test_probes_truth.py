@@ -34,6 +34,11 @@ def records(probe_dir) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
+def colours(decoded) -> dict[str, np.ndarray]:
+    return {video_id: _colour_map(frames) for video_id, frames in decoded.items()}
+
+
+@pytest.fixture(scope="module")
 def decoded(probe_dir) -> dict[str, np.ndarray]:
     clips = {}
     for path in sorted((probe_dir / "videos").glob("*.mp4")):
@@ -50,16 +55,6 @@ def _entity(spec: ProbeSpec, record: dict) -> ProbeEntity:
     return next(e for e in spec.entities if e.named and e.name == record["entity"])
 
 
-def _coverage(frames: np.ndarray, colour: str) -> np.ndarray:
-    """(T, H, W) estimated coverage of a colour over the background, 0 where the pixel is another colour."""
-    bg = np.asarray(BACKGROUND, np.float32)
-    direction = np.asarray(COLOURS[colour], np.float32) - bg
-    x = frames - bg
-    a = (x @ direction) / (direction @ direction)
-    off_line = np.linalg.norm(x - a[..., None] * direction, axis=-1)
-    return np.where(off_line < 40, a, 0.0)
-
-
 def _hue(rgb: np.ndarray) -> np.ndarray:
     """Hue in degrees; grey noise adds the same to every channel, which leaves hue (nearly) alone."""
     r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
@@ -67,30 +62,30 @@ def _hue(rgb: np.ndarray) -> np.ndarray:
 
 
 _PALETTE_HUES = {name: float(_hue(np.asarray(rgb, np.float32))) for name, rgb in COLOURS.items() if name != "white"}
+_CODES = {name: code for code, name in enumerate(["", "white", *_PALETTE_HUES])}  # 0: background or dark
 
 
 def _colour_map(frames: np.ndarray) -> np.ndarray:
-    """(T, H, W) palette name per pixel by hue ('white', or '' for background and dark pixels)."""
+    """(T, H, W) palette code per pixel (see _CODES): by hue where saturated, else white or background."""
     spread = frames.max(axis=-1) - frames.min(axis=-1)
-    names = np.full(frames.shape[:-1], "", dtype=object)
-    names[(spread < 60) & (frames.mean(axis=-1) > 150)] = "white"
-    coloured = spread >= 60
+    codes = np.zeros(frames.shape[:-1], dtype=np.int8)
+    codes[(spread < 60) & (frames.mean(axis=-1) > 150)] = _CODES["white"]
     hue = _hue(frames)
-    names_list = list(_PALETTE_HUES)
     gaps = np.stack([np.abs((hue - h + 180) % 360 - 180) for h in _PALETTE_HUES.values()])
-    nearest = np.asarray(names_list, dtype=object)[gaps.argmin(axis=0)]
-    names[coloured] = nearest[coloured]
-    return names
+    nearest = np.asarray([_CODES[name] for name in _PALETTE_HUES], dtype=np.int8)[gaps.argmin(axis=0)]
+    coloured = spread >= 60
+    codes[coloured] = nearest[coloured]
+    return codes
 
 
-def _count(frames: np.ndarray, colour: str) -> np.ndarray:
-    """Pixels per frame that are this colour."""
-    return (_colour_map(frames) == colour).sum(axis=(1, 2))
+def _count(codes: np.ndarray, colour: str) -> np.ndarray:
+    """Pixels per frame of this colour, from a colour map."""
+    return (codes == _CODES[colour]).sum(axis=(1, 2))
 
 
-def _centroids(frames: np.ndarray, colour: str) -> list[tuple[float, float] | None]:
+def _centroids(codes: np.ndarray, colour: str) -> list[tuple[float, float] | None]:
     out = []
-    for mask in _colour_map(frames) == colour:
+    for mask in codes == _CODES[colour]:
         ys, xs = np.nonzero(mask)
         out.append((float(xs.mean()), float(ys.mean())) if len(xs) >= 20 else None)
     return out
@@ -106,11 +101,11 @@ def _colours_of(e: ProbeEntity) -> list[str]:
     return [e.drawn_colour] + ([e.new_colour] if e.change == "colour" else [])
 
 
-def test_appear_answers_match_colour_pixels(records, decoded):
+def test_appear_answers_match_colour_pixels(records, colours):
     answers = set()
     for r in _of_form(records, "appear"):
         colour = r["entity"].split()[0]
-        pixels = _count(decoded[r["video_id"]], colour)
+        pixels = _count(colours[r["video_id"]], colour)
         if r["answer"] == "yes":
             assert pixels.max() > 100, r
         else:  # neither drawn nor recoloured into another entity's colour
@@ -119,15 +114,14 @@ def test_appear_answers_match_colour_pixels(records, decoded):
     assert answers == {"yes", "no"}
 
 
-def test_static_answers_match_entity_motion(records, decoded):
+def test_static_answers_match_entity_motion(records, colours):
     for r in _of_form(records, "static"):
         spec = _spec(r)
-        frames = decoded[r["video_id"]]
-        travels = [np.ptp(_track(frames, e), axis=0).max() for e in spec.entities if e.drawn]
+        travels = [np.ptp(_track(colours[r["video_id"]], e), axis=0).max() for e in spec.entities if e.drawn]
         if r["answer"] == "yes":
             assert max(travels) < 6, (r, travels)  # centroid wobble of a noisy or changing shape
         else:  # a flickering entity may be seen over part of its path only
-            assert max(travels) > 25 and min(travels) > 10, (r, travels)
+            assert max(travels) > 18 and min(travels) > 8, (r, travels)
 
 
 def test_static_video_has_no_frame_differences(records, decoded):
@@ -144,19 +138,19 @@ def test_static_video_has_no_frame_differences(records, decoded):
     assert checked
 
 
-def _track(frames: np.ndarray, e: ProbeEntity) -> np.ndarray:
+def _track(codes: np.ndarray, e: ProbeEntity) -> np.ndarray:
     """(n, 2) centroids of the entity in the frames where it is seen, in any colour it takes."""
-    by_frame: list[tuple[float, float] | None] = [None] * len(frames)
+    by_frame: list[tuple[float, float] | None] = [None] * len(codes)
     for colour in _colours_of(e):
-        for i, p in enumerate(_centroids(frames, colour)):
+        for i, p in enumerate(_centroids(codes, colour)):
             by_frame[i] = by_frame[i] or p
     return np.asarray([p for p in by_frame if p is not None])
 
 
-def test_direction_answers_match_horizontal_travel(records, decoded):
+def test_direction_answers_match_horizontal_travel(records, colours):
     answers = set()
     for r in _of_form(records, "direction"):
-        track = _track(decoded[r["video_id"]], _entity(_spec(r), r))
+        track = _track(colours[r["video_id"]], _entity(_spec(r), r))
         dx = track[-1, 0] - track[0, 0]
         assert abs(dx) > 15, (r, dx)
         asked_right = r["question"].endswith("to the right?")
@@ -165,10 +159,10 @@ def test_direction_answers_match_horizontal_travel(records, decoded):
     assert answers == {"yes", "no"}
 
 
-def test_gravity_answers_match_vertical_travel(records, decoded):
+def test_gravity_answers_match_vertical_travel(records, colours):
     answers = set()
     for r in _of_form(records, "gravity"):
-        track = _track(decoded[r["video_id"]], _entity(_spec(r), r))
+        track = _track(colours[r["video_id"]], _entity(_spec(r), r))
         dy = track[-1, 1] - track[0, 1]
         if r["answer"] == "yes":
             assert dy < -15, (r, dy)  # image y grows downward: rising is negative
@@ -178,30 +172,30 @@ def test_gravity_answers_match_vertical_travel(records, decoded):
     assert answers == {"yes", "no"}
 
 
-def test_flicker_answers_match_visibility(records, decoded):
+def test_flicker_answers_match_visibility(records, colours):
     for r in _of_form(records, "flicker"):
-        pixels = _count(decoded[r["video_id"]], r["entity"].split()[0])
+        pixels = _count(colours[r["video_id"]], r["entity"].split()[0])
         if r["answer"] == "yes":
-            assert (pixels < 30).sum() >= 2 and (pixels > 100).sum() >= 3, (r, pixels)
+            assert (pixels < 30).sum() >= 2 and (pixels > 50).sum() >= 3, (r, pixels)
         else:
-            assert pixels.min() > 100, (r, pixels)
+            assert pixels.min() > 50, (r, pixels)
 
 
-def test_change_answers_match_colour_or_shape(records, decoded):
+def test_change_answers_match_colour_or_shape(records, decoded, colours):
     kinds = set()
     for r in _of_form(records, "change"):
         spec = _spec(r)
         e = _entity(spec, r)
         frames = decoded[r["video_id"]]
-        old = _count(frames, e.colour)
+        old = _count(colours[r["video_id"]], e.colour)
         if r["answer"] == "no":
-            assert old.min() > 30, (r, old)
+            assert old.min() > 50, (r, old)
             continue
         kinds.add(e.change)
         if e.change == "colour":
-            new = _count(frames, e.new_colour)
-            assert old[: e.change_slot].min() > 30 and old[e.change_slot:].max() < 10, (r, old)
-            assert new[e.change_slot:].min() > 30 and new[: e.change_slot].max() < 10, (r, new)
+            new = _count(colours[r["video_id"]], e.new_colour)
+            assert old[: e.change_slot].min() > 50 and old[e.change_slot:].max() < 30, (r, old)
+            assert new[e.change_slot:].min() > 50 and new[: e.change_slot].max() < 30, (r, new)
         else:  # same colour, a different outline
             shapes = _shapes_seen(spec, e, frames)
             assert shapes[: e.change_slot] == [e.shape] * e.change_slot, (r, shapes)

@@ -19,8 +19,9 @@ def make(
     size: int = typer.Option(112, "--size", min=32, help="Frame side in pixels (even)."),
     seconds: float = typer.Option(4.0, "--seconds", help="Clip length, a multiple of 0.5 s, at least 2 s."),
     fps: int = typer.Option(8, "--fps", min=2, help="Rendered frames per second."),
-    held_out: float = typer.Option(0.2, "--held-out", min=0.0, max=0.95,
-                                   help="Share of videos for qa_heldout.jsonl (the rest go to qa_train.jsonl); 0 skips the split."),
+    held_out: float = typer.Option(
+        0.2, "--held-out", min=0.0, max=0.95,
+        help="Share of videos for qa_heldout.jsonl (the rest go to qa_train.jsonl); 0 skips the split."),
 ) -> None:
     """Render N probe videos and write their FingER-Instruct questions and ground-truth ratings."""
     from fingereval.probes.make import make_probes, split_probes
@@ -35,7 +36,8 @@ def make(
     except ValueError as e:
         raise typer.BadParameter(str(e)) from None
     elapsed = time.perf_counter() - start
-    console.print(f"{probe_set.n_videos} videos, {probe_set.n_questions} questions in {elapsed:.1f}s -> {probe_set.qa_path}, {probe_set.ratings_path}")
+    console.print(f"{probe_set.n_videos} videos, {probe_set.n_questions} questions in {elapsed:.1f}s "
+                  f"-> {probe_set.qa_path}, {probe_set.ratings_path}")
     if held_out > 0:
         train_path, held_path = split_probes(out_dir, held_out=held_out, seed=seed)
         console.print(f"split by video -> {train_path}, {held_path}")

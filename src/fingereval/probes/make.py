@@ -68,7 +68,7 @@ def make_probes(
         videos.append(write_mp4(root / relative, render_frames(spec), fps=fps, codec=codec))
         qa_rows += qa_records(spec, relative)
         rating_rows.append({"video_id": spec.video_id, "video": relative, "prompt": spec.prompt,
-                            **ratings(spec), "defects": defect_notes(spec)})
+                            **ratings(spec), "defects": "; ".join(defect_notes(spec))})  # text: rating loaders skip it
         if progress is not None:
             progress(index + 1, n)
     qa_path, ratings_path, manifest_path = root / QA_FILE, root / RATINGS_FILE, root / MANIFEST_FILE

@@ -8,7 +8,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fingereval.dimensions import DIMENSION_KEYS
-from fingereval.probes.world import FORM_DIMENSIONS, SLOT_SECONDS, AskedQuestion, ProbeEntity, ProbeSpec
+from fingereval.probes.world import (
+    FORM_DIMENSIONS,
+    HORIZONTAL_TRAVEL,
+    RISE_TRAVEL,
+    SLOT_SECONDS,
+    AskedQuestion,
+    ProbeEntity,
+    ProbeSpec,
+)
 
 
 @dataclass(frozen=True)
@@ -155,7 +163,7 @@ def ratings(spec: ProbeSpec) -> dict[str, float]:
             tc.append(0.25 * len(e.hidden_slots))
         else:
             tc.append(0.0)
-        fc.append(0.5 + 0.4 * _unit(-e.dy / spec.size, 0.25, 0.35) if e.vertical == "rising" else 0.0)
+        fc.append(0.5 + 0.4 * _unit(-e.dy / spec.size, *RISE_TRAVEL) if e.vertical == "rising" else 0.0)
     for e in spec.named:
         if e.presence == "absent":
             ta.append(1.0)
@@ -169,7 +177,7 @@ def ratings(spec: ProbeSpec) -> dict[str, float]:
         dynamic = 0.0
     else:
         speeds = [abs(e.dx) / spec.size for e in spec.entities if e.drawn]
-        dynamic = 0.6 + 0.4 * _unit(sum(speeds) / len(speeds), 0.30, 0.55)
+        dynamic = 0.6 + 0.4 * _unit(sum(speeds) / len(speeds), *HORIZONTAL_TRAVEL)
     out = {
         "visual_quality": _quality(vq),
         "temporal_consistency": _quality(tc),

@@ -5,9 +5,10 @@ questions are asked) and rendered afterwards (render.py), so that its true answe
 plan and tests can check the plan against the decoded frames.
 
 Why the plan looks the way it does:
-- Every asked (question form, entity) pair gets its own fair coin, and an entity is asked at most
-  one form per dimension, so each form's true answers are about half yes and half no and no
-  question text predicts its answer.
+- Every asked (question form, entity) pair gets its own fair coin, paired antithetically with a
+  neighbouring probe's (see _PairedCoins), and an entity is asked at most one form per dimension,
+  so each form's true answers are close to half yes and half no and no question text predicts its
+  answer: a model has to look at the frames.
 - Defects that would blur each other's evidence never share an entity: blur and noise are
   exclusive (noise on a blurred shape looks sharp), and so are flicker and a colour/shape change.
 - Timed defects (flicker, change) start and stop on half-second boundaries, so that sampling at
@@ -50,6 +51,12 @@ FORM_DIMENSIONS: dict[str, str] = {
 SLOT_SECONDS = 0.5  # timed defects switch on these boundaries: one 2 fps sample per slot
 ENTITY_COUNT_WEIGHTS = {1: 0.15, 2: 0.4, 3: 0.45}
 MAX_ASKED_PER_DIMENSION = 2  # entity-level questions per dimension and video (keeps 5-10 per video)
+# travel over the whole clip, as a share of the frame side: at least 22 px at 112, seen over 7/8
+# of it by 2 fps sampling, so moving, direction and rising are plain to see; small enough that three
+# moving shapes nearly always fit in the frame without touching
+HORIZONTAL_TRAVEL = (0.25, 0.45)
+RISE_TRAVEL = (0.2, 0.3)
+FALL_TRAVEL = (0.15, 0.22)
 
 Presence = Literal["shown", "absent", "recoloured"]
 Quality = Literal["clean", "blur", "noise"]
@@ -157,7 +164,7 @@ class ProbeSpec:
 
 
 def entity_radius(size: int) -> float:
-    return 0.11 * size
+    return 0.1 * size
 
 
 def _coin(rng: np.random.Generator) -> bool:
@@ -185,7 +192,8 @@ def plan_probe(seed: int, index: int, size: int = 112, seconds: float = 4.0, fps
     k = int(rng.choice(counts, p=list(ENTITY_COUNT_WEIGHTS.values())))
     colours = [str(c) for c in rng.choice(list(COLOURS), size=k, replace=False)]
     shapes = [str(s) for s in rng.choice(SHAPES, size=k, replace=False)]
-    entities = [ProbeEntity(colour=c, shape=s, prompt_direction=str(rng.choice(DIRECTIONS))) for c, s in zip(colours, shapes)]
+    entities = [ProbeEntity(colour=c, shape=s, prompt_direction=str(rng.choice(DIRECTIONS)))
+                for c, s in zip(colours, shapes)]
     spec = ProbeSpec(video_id=f"p{index:04d}", index=index, seed=seed, size=size, seconds=seconds, fps=fps,
                      static=defect("static"), entities=entities)
     taken_colours = set(colours)
@@ -231,7 +239,8 @@ def plan_probe(seed: int, index: int, size: int = 112, seconds: float = 4.0, fps
             e.change = "flicker" if change_form[i] == "flicker" else str(rng.choice(kinds))  # type: ignore[assignment]
         if not spec.static:
             e.direction = _opposite(e.prompt_direction) if planted("direction", i) else e.prompt_direction
-            e.vertical = "rising" if planted("gravity", i) else str(rng.choice(("level", "falling")))  # type: ignore[assignment]
+            rising = planted("gravity", i)
+            e.vertical = "rising" if rising else str(rng.choice(("level", "falling")))  # type: ignore[assignment]
         e.noise_seed = int(rng.integers(2**31))
     for e in entities:
         if e.presence == "recoloured" and not spec.static:
@@ -255,10 +264,11 @@ class _PairedCoins:
 
     Probe 2m and 2m+1 read the same bits, one of them flipped, so the forms asked once per video
     ("appear", "static") are exactly half yes over each pair, and the entity-level forms are
-    nearly so (the pair also shares which form its k-th question of a dimension uses). The paired static coin leaves exactly one moving probe per pair, so the forms asked
-    only of moving probes ("direction", "gravity") pair probes across neighbouring pairs instead.
-    Each probe still depends only on (seed, index): its partner's bits come from a shared seed, not
-    from the partner's plan.
+    nearly so (the pair also shares which form its k-th question of a dimension uses). The paired
+    static coin leaves exactly one moving probe per pair, so the forms asked only of moving probes
+    ("direction", "gravity") pair the moving probes of neighbouring pairs instead. Each probe
+    still depends only on (seed, index): its partner's bits come from a shared seed, not from the
+    partner's plan.
     """
 
     _MOTION_FORMS = ("direction", "gravity")
@@ -270,7 +280,10 @@ class _PairedCoins:
 
     def __call__(self, form: str) -> bool:
         if form not in self._bits:
-            group, flip = (self._index // 4, (self._index // 2) % 2) if form in self._MOTION_FORMS else (self._index // 2, self._index % 2)
+            if form in self._MOTION_FORMS:
+                group, flip = self._index // 4, (self._index // 2) % 2
+            else:
+                group, flip = self._index // 2, self._index % 2
             form_id = sorted(FORM_DIMENSIONS).index(form)
             bits = np.random.default_rng([self._seed, group, form_id, 0x5EED]).random(16) < 0.5
             self._bits[form] = bits ^ bool(flip)
@@ -299,7 +312,7 @@ def _pick(rng: np.random.Generator, present: list[int]) -> list[int]:
 def _set_severities(rng: np.random.Generator, spec: ProbeSpec, taken_colours: set[str]) -> None:
     """How strong each planted defect is, so ground-truth ratings are graded, not binary."""
     scale = spec.size / 112
-    used_shapes = {e.shape for e in spec.entities}
+    free_shapes = [s for s in SHAPES if s not in {e.shape for e in spec.entities}]
     change_colours = [c for c in COLOURS if c not in taken_colours]
     for e in spec.entities:
         if e.quality == "blur":
@@ -313,52 +326,75 @@ def _set_severities(rng: np.random.Generator, spec: ProbeSpec, taken_colours: se
                 e.new_colour = str(rng.choice(change_colours))
                 change_colours.remove(e.new_colour)
             else:
-                e.new_shape = _spare(rng, SHAPES, used_shapes) if len(used_shapes) < len(SHAPES) else _spare(rng, SHAPES, {e.shape})
+                # a shape nobody else has, while one is left
+                e.new_shape = str(rng.choice(free_shapes)) if free_shapes else _spare(rng, SHAPES, {e.shape})
+                if e.new_shape in free_shapes:
+                    free_shapes.remove(e.new_shape)
         elif e.change == "flicker":
             # hidden for 2-3 slots (never the first, so it is introduced), visible in the rest
             n_hidden = int(rng.integers(2, 4))
             slots = rng.choice(np.arange(1, spec.n_slots), size=min(n_hidden, spec.n_slots - 2), replace=False)
             e.hidden_slots = tuple(sorted(int(s) for s in slots))
-        if e.direction is not None:
-            sign = 1.0 if e.direction == "right" else -1.0
-            e.dx = sign * float(rng.uniform(0.30, 0.55)) * spec.size
-            if e.vertical == "rising":
-                e.dy = -float(rng.uniform(0.25, 0.35)) * spec.size
-            elif e.vertical == "falling":
-                e.dy = float(rng.uniform(0.18, 0.28)) * spec.size
 
 
-def _place(rng: np.random.Generator, spec: ProbeSpec, tries: int = 200) -> None:
-    """Start positions that keep every entity inside the frame and apart from the others.
+# how far a shape reaches from its centre, in radii (the star's points and the square's corners stick out)
+_REACH = {"ball": 1.0, "square": 1.2, "triangle": 1.1, "star": 1.2}
 
-    Rejection sampling over start points only (speeds and directions are already fixed), keeping
-    the best try; overlapping shapes would make colour and presence ambiguous.
+
+def _reach(e: ProbeEntity, r: float) -> float:
+    shapes = [e.shape] + ([e.new_shape] if e.change == "shape" else [])
+    return max(_REACH[s] for s in shapes) * r + e.blur_sigma
+
+
+def _place(rng: np.random.Generator, spec: ProbeSpec, tries: int = 400) -> None:
+    """Travel distances and start points that keep every entity inside the frame and clear of the others.
+
+    Rejection sampling (directions and rising/falling are already fixed; distances are drawn within
+    their ranges) keeping the best try: touching shapes would make colour and presence ambiguous.
     """
     drawn = [e for e in spec.entities if e.drawn]
     r = spec.radius
-    margin = r + 2
     times = np.arange(spec.n_frames) / spec.fps
-    best, best_gap = None, -np.inf
+    reach = np.asarray([_reach(e, r) for e in drawn])
+    needed = reach[:, None] + reach[None, :] + 2.0
+    best, best_slack = None, -np.inf
     for _ in range(tries):
+        moves = [_travel(rng, e, spec.size) for e in drawn]
         starts = []
-        for e in drawn:
-            lo_x, hi_x = margin - min(0.0, e.dx), spec.size - margin - max(0.0, e.dx)
-            lo_y, hi_y = margin - min(0.0, e.dy), spec.size - margin - max(0.0, e.dy)
+        for e, (dx, dy) in zip(drawn, moves):
+            margin = _REACH[e.shape] * r + 1
+            lo_x, hi_x = margin - min(0.0, dx), spec.size - margin - max(0.0, dx)
+            lo_y, hi_y = margin - min(0.0, dy), spec.size - margin - max(0.0, dy)
             starts.append((rng.uniform(lo_x, max(lo_x, hi_x)), rng.uniform(lo_y, max(lo_y, hi_y))))
-        gap = _min_gap(drawn, starts, times, spec.seconds)
-        if gap > best_gap:
-            best, best_gap = starts, gap
-        if gap >= 2.3 * r:
+        slack = _min_slack(starts, moves, needed, times, spec.seconds)
+        if slack > best_slack:
+            best, best_slack = (starts, moves), slack
+        if slack >= 0:
             break
-    for e, (x, y) in zip(drawn, best):
-        e.x0, e.y0 = float(x), float(y)
+    for e, (x, y), (dx, dy) in zip(drawn, *best):
+        e.x0, e.y0, e.dx, e.dy = float(x), float(y), float(dx), float(dy)
 
 
-def _min_gap(drawn: list[ProbeEntity], starts: list[tuple[float, float]], times: np.ndarray, seconds: float) -> float:
-    if len(drawn) < 2:
+def _travel(rng: np.random.Generator, e: ProbeEntity, size: int) -> tuple[float, float]:
+    """(dx, dy) over the clip: clearly visible at 2 fps, within each motion's range."""
+    if e.direction is None:
+        return 0.0, 0.0
+    sign = 1.0 if e.direction == "right" else -1.0
+    dx = sign * float(rng.uniform(*HORIZONTAL_TRAVEL)) * size
+    if e.vertical == "rising":
+        return dx, -float(rng.uniform(*RISE_TRAVEL)) * size
+    if e.vertical == "falling":
+        return dx, float(rng.uniform(*FALL_TRAVEL)) * size
+    return dx, 0.0
+
+
+def _min_slack(starts, moves, needed: np.ndarray, times: np.ndarray, seconds: float) -> float:
+    """Smallest (distance - needed distance) over all pairs of entities and all frames."""
+    if len(starts) < 2:
         return np.inf
     frac = np.clip(times / seconds, 0.0, 1.0)
-    xs = np.stack([x + e.dx * frac for e, (x, _) in zip(drawn, starts)])
-    ys = np.stack([y + e.dy * frac for e, (_, y) in zip(drawn, starts)])
-    gaps = [np.hypot(xs[i] - xs[j], ys[i] - ys[j]).min() for i in range(len(drawn)) for j in range(i + 1, len(drawn))]
-    return float(min(gaps))
+    xs = np.stack([x + dx * frac for (x, _), (dx, _) in zip(starts, moves)])
+    ys = np.stack([y + dy * frac for (_, y), (_, dy) in zip(starts, moves)])
+    slack = [np.hypot(xs[i] - xs[j], ys[i] - ys[j]).min() - needed[i, j]
+             for i in range(len(starts)) for j in range(i + 1, len(starts))]
+    return float(min(slack))

@@ -174,6 +174,7 @@ def train_grpo(
         output_dir=str(out), max_steps=steps, learning_rate=lr, beta=beta, temperature=temperature,
         num_generations=group_size, per_device_train_batch_size=group_size * prompts_per_step,
         gradient_accumulation_steps=1, max_completion_length=max_completion,
+        loss_type="grpo",  # the paper's objective (VLM-R1 / R1-V recipe); TRL 1.16 defaults to "dapo"
         # a sampled video placeholder would have no frames behind it; TRL suppresses only the image one
         generation_kwargs={"suppress_tokens": [config.image_token_id, config.video_token_id]},
         logging_steps=log_every, save_strategy="no", report_to="none", activation_checkpointing=False,

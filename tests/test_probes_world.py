@@ -1,0 +1,148 @@
+"""The probe plans: balanced answers, regular questions, sound ratings. No rendering, so n can be large."""
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pytest
+
+from fingereval.dimensions import DIMENSION_KEYS
+from fingereval.probes import FORMS, plan_probe
+from fingereval.probes.questions import qa_records, ratings, true_answer
+from fingereval.probes.world import COLOURS, SHAPES
+
+
+def _records(seed: int, n: int) -> list[dict]:
+    return [r for i in range(n) for r in qa_records(plan_probe(seed, i), f"videos/p{i:04d}.mp4")]
+
+
+def _yes_share(records: list[dict], key: str) -> dict[str, tuple[int, float]]:
+    answers = defaultdict(list)
+    for r in records:
+        answers[r[key]].append(r["answer"] == "yes")
+    return {k: (len(v), sum(v) / len(v)) for k, v in answers.items()}
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_answers_are_balanced_per_dimension_and_per_question_form(seed):
+    records = _records(seed, 200)
+    per_dimension = _yes_share(records, "dimension")
+    per_form = _yes_share(records, "form")
+    assert set(per_dimension) == set(DIMENSION_KEYS)
+    assert set(per_form) == set(FORMS)
+    for name, (count, share) in {**per_dimension, **per_form}.items():
+        assert count >= 100, (name, count)
+        assert 0.4 <= share <= 0.6, (name, share)
+    # always-yes is no better than a coin
+    assert 0.45 <= sum(r["answer"] == "yes" for r in records) / len(records) <= 0.55
+
+
+def test_no_question_text_predicts_its_answer():
+    """Only entity and direction vary inside a form; neither may carry the answer."""
+    records = _records(0, 400)
+    by_colour = defaultdict(list)
+    for r in records:
+        if r["entity"]:
+            by_colour[(r["form"], r["entity"].split()[0])].append(r["answer"] == "yes")
+    for key, answers in by_colour.items():
+        if len(answers) >= 30:
+            assert 0.25 <= sum(answers) / len(answers) <= 0.75, (key, len(answers))
+
+
+def test_questions_per_video_cover_the_dimensions():
+    counts = []
+    for i in range(100):
+        spec = plan_probe(0, i)
+        records = qa_records(spec, "v.mp4")
+        counts.append(len(records))
+        dims = {r["dimension"] for r in records}
+        assert {"dynamic_degree", "text_alignment"} <= dims
+        shown = [e for e in spec.entities if e.named and e.presence == "shown"]
+        if shown:
+            assert {"visual_quality", "temporal_consistency"} <= dims
+        if shown and not spec.static:
+            assert dims == set(DIMENSION_KEYS)
+        # never two questions alike; an entity is asked one form per dimension in VQ and TC
+        assert len({(r["form"], r["entity"]) for r in records}) == len(records)
+        exclusive = [(r["dimension"], r["entity"]) for r in records if r["dimension"] in ("visual_quality", "temporal_consistency")]
+        assert len(set(exclusive)) == len(exclusive)
+        assert len({r["question"] for r in records}) == len(records)
+        assert len({r["id"] for r in records}) == len(records)
+    assert 5 <= sum(counts) / len(counts) <= 10
+    assert max(counts) <= 10
+
+
+def test_question_text_follows_the_fixed_forms():
+    for r in _records(0, 50):
+        form = FORMS[r["form"]]
+        assert r["dimension"] == form.dimension
+        assert r["good_answer"] == form.good_answer
+        prefix = form.template.split("{")[0]
+        assert r["question"].startswith(prefix)
+        assert r["answer"] in ("yes", "no") and r["reason"].endswith(".")
+        if r["entity"]:
+            assert r["entity"] in r["question"] and r["entity"] in r["prompt"]
+
+
+def test_entities_are_unique_by_colour_and_shape_and_named_in_the_prompt():
+    for i in range(100):
+        spec = plan_probe(0, i)
+        drawn_colours = [c for e in spec.entities if e.drawn for c in [e.drawn_colour, e.new_colour] if c]
+        assert len(drawn_colours) == len(set(drawn_colours)), spec.entities
+        named = spec.named
+        assert len({e.colour for e in named}) == len(named) and len({e.shape for e in named}) == len(named)
+        assert all(e.colour in COLOURS and e.shape in SHAPES for e in spec.entities)
+        for e in named:
+            assert f"{e.name} " in spec.prompt and f"to the {e.prompt_direction}" in spec.prompt
+        missing = [e for e in named if e.presence != "shown"]
+        assert len(missing) <= 1
+        if missing:  # the missing entity's colour is nowhere in the video
+            assert missing[0].colour not in drawn_colours
+        assert any(e.drawn for e in spec.entities)  # never a blank video
+
+
+def test_reasons_state_the_planted_facts():
+    spec = next(s for s in (plan_probe(0, i) for i in range(200))
+                if any(e.change == "colour" for e in s.entities if e.named))
+    e_index = next(i for i, e in enumerate(spec.entities) if e.named and e.change == "colour")
+    e = spec.entities[e_index]
+    from fingereval.probes.world import AskedQuestion
+
+    truth = true_answer(spec, AskedQuestion("change", e_index))
+    assert truth.answer == "yes"
+    assert e.new_colour in truth.reason and e.name in truth.reason
+
+
+def test_plans_are_deterministic_and_independent_of_the_set_size():
+    assert plan_probe(5, 7) == plan_probe(5, 7)
+    assert plan_probe(5, 7) != plan_probe(6, 7)
+    assert plan_probe(5, 7) != plan_probe(5, 8)
+
+
+def test_ratings_are_graded_and_follow_the_defects():
+    overall, per_dim = [], defaultdict(set)
+    for i in range(200):
+        spec = plan_probe(0, i)
+        rating = ratings(spec)
+        assert set(rating) == {*DIMENSION_KEYS, "overall"}
+        assert all(0.0 <= v <= 1.0 for v in rating.values())
+        assert rating["overall"] == pytest.approx(sum(rating[k] for k in DIMENSION_KEYS) / 5, abs=1e-3)
+        for k in DIMENSION_KEYS:
+            per_dim[k].add(rating[k])
+        shown = [e for e in spec.entities if e.named and e.presence == "shown"]
+        assert (rating["dynamic_degree"] == 0.0) == spec.static
+        assert (rating["visual_quality"] == 1.0) == all(e.quality == "clean" for e in shown)
+        assert (rating["temporal_consistency"] == 1.0) == all(e.change == "steady" for e in shown)
+        assert (rating["factual_consistency"] == 1.0) == all(e.vertical != "rising" for e in shown)
+        all_right = all(e.presence == "shown" and (e.direction in (None, e.prompt_direction)) for e in spec.named)
+        assert (rating["text_alignment"] == 1.0) == all_right
+        overall.append(rating["overall"])
+    for k, values in per_dim.items():
+        assert len(values) >= 5, (k, values)  # severities vary, not just pass/fail
+    assert len(set(overall)) > 100
+
+
+def test_bad_settings_are_refused():
+    with pytest.raises(ValueError, match="multiple of"):
+        plan_probe(0, 0, seconds=3.3)
+    with pytest.raises(ValueError, match="fps"):
+        plan_probe(0, 0, fps=1)
