@@ -66,3 +66,15 @@ def test_bad_inputs_give_one_clear_line(tiny_model_dir, tmp_path):
     assert r.exit_code == 2 and len(r.stderr.strip().splitlines()) == 1
     r = runner.invoke(app, ["score", "--prompt", "x"])
     assert r.exit_code == 2 and "VIDEO" in r.stderr
+
+
+def test_weights_file_sets_the_overall(tiny_model_dir, red_video, tmp_path):
+    w = {"visual_quality": 0.7, "temporal_consistency": 0.3, "dynamic_degree": 0, "text_alignment": 0,
+         "factual_consistency": 0}
+    (tmp_path / "w.json").write_text(json.dumps({"weights": w}))
+    r = runner.invoke(app, ["score", str(red_video), "--prompt", "A red square slides to the right", "--model",
+                            str(tiny_model_dir), "--size", "112", "--json", "--weights", str(tmp_path / "w.json")])
+    assert r.exit_code == 0, r.output
+    res = json.loads(r.stdout)
+    d = res["dimensions"]
+    assert res["overall"] == pytest.approx(0.7 * d["visual_quality"] + 0.3 * d["temporal_consistency"], abs=1e-9)
