@@ -15,7 +15,8 @@ from fingereval.dimensions import DIMENSION_KEYS
 from fingereval.errors import ConfigError, DataError
 from fingereval.schema import QuestionSet
 
-PROMPTS_FILE = Path(__file__).resolve().parents[2] / "shared" / "data" / "videogen_eval_t2v_prompts.jsonl"
+# the project's bundled copy of ../shared/data/videogen_eval_t2v_prompts.jsonl (attribution beside it)
+PROMPTS_FILE = Path(__file__).resolve().parents[1] / "src" / "fingereval" / "resources" / "t2v_prompts.jsonl"
 
 
 def _real_prompts() -> list[str]:
