@@ -129,3 +129,16 @@ def test_missing_model_folder_is_a_clear_error(tmp_path):
 
     with pytest.raises(ConfigError, match="no such directory"):
         TransformersAnswerer(tmp_path / "nope")
+
+
+def test_folder_without_a_processor_is_a_clear_error(tiny_model_dir, tmp_path):
+    import shutil
+
+    from fingereval.errors import ConfigError
+
+    only_weights = tmp_path / "weights-only"
+    only_weights.mkdir()
+    for name in ("config.json", "model.safetensors"):
+        shutil.copy(tiny_model_dir / name, only_weights / name)
+    with pytest.raises(ConfigError, match="cannot load"):
+        TransformersAnswerer(only_weights)

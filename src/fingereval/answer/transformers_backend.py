@@ -55,9 +55,10 @@ def load_model_and_processor(model: str | Path, device: str = "cpu", dtype: torc
     try:
         processor = AutoProcessor.from_pretrained(str(model), local_files_only=local)
         net = AutoModelForImageTextToText.from_pretrained(str(model), dtype=dtype, local_files_only=local)
-    except OSError as e:
+    except (OSError, ValueError) as e:  # no weights / no processor files / unknown architecture
         raise ConfigError(
-            f"model {model}: cannot load ({str(e).splitlines()[0][:160]}); download it first or pass a local folder"
+            f"model {model}: cannot load ({str(e).splitlines()[0][:160]}); give a checkpoint folder saved with "
+            "save_pretrained (model and processor) or a hub id that is downloaded"
         ) from None
     if not hasattr(getattr(net, "model", None), "get_rope_index"):
         raise ConfigError(f"model {model}: {type(net).__name__} is not a Qwen2-VL-family model; this backend needs M-RoPE")
