@@ -102,3 +102,19 @@ def test_one_grpo_step_end_to_end_saves_a_loadable_checkpoint(tiny_model_dir, re
         assert key in log, key
     answerer = TransformersAnswerer(result.out_dir, video_config=VIDEO)
     assert answerer.model.config.video_token_id == answerer.video_token_id
+
+
+def test_cli_grpo_runs_one_step(tiny_model_dir, red_video, blue_static_video, tmp_path):
+    from typer.testing import CliRunner
+
+    from fingereval.data.instruct import InstructRecord, write_instruct
+    from fingereval.train.cli import train_app
+
+    records = [InstructRecord.model_validate({**r, "prompt": "a square", "dimension": "dynamic_degree", "good_answer": "yes"})
+               for r in _records(red_video, blue_static_video)]
+    data = write_instruct(tmp_path / "qa.jsonl", records)
+    result = CliRunner().invoke(train_app, ["grpo", "--data", str(data), "--model", str(tiny_model_dir),
+                                            "--out", str(tmp_path / "g"), "--steps", "1", "--group-size", "2",
+                                            "--max-completion", "4", "--size", "112", "--max-frames", "4"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "g" / "model.safetensors").exists() and (tmp_path / "g" / "train_log.json").exists()

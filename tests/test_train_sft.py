@@ -5,12 +5,13 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from fingereval.answer.format import target_text
-from fingereval.answer.inputs import VIDEO_PAD
+from fingereval.answer.format import ANSWER_OPEN, assistant_prefix, target_text, user_text
+from fingereval.answer.inputs import VIDEO_PAD, chat_text
+from fingereval.answer.tokens import yes_no_token_ids
 from fingereval.answer.transformers_backend import TransformersAnswerer, load_model_and_processor
 from fingereval.data.instruct import InstructRecord, load_instruct, write_instruct
 from fingereval.schema import Question
-from fingereval.train.collate import END_OF_TURN, IGNORE_INDEX, SFTCollator, assistant_labels
+from fingereval.train.collate import END_OF_TURN, IGNORE_INDEX, SFTCollator, padded_batch
 from fingereval.train.examples import ClipCache, training_rows
 from fingereval.video import VideoConfig, load_video
 
@@ -78,13 +79,43 @@ def test_labels_cover_exactly_the_assistant_turn_and_the_video_reaches_the_batch
         assert (labels[i][~real] == IGNORE_INDEX).all()
 
 
-def test_assistant_labels_with_left_padding_and_a_bad_prefix():
-    ids = torch.tensor([[0, 0, 5, 6, 7, 8], [5, 6, 9, 7, 8, 4]])
-    mask = torch.tensor([[0, 0, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1]])
-    labels = assistant_labels(ids, mask, [[5, 6], [5, 6, 9]])
-    assert labels.tolist() == [[-100, -100, -100, -100, 7, 8], [-100, -100, -100, 7, 8, 4]]
-    with pytest.raises(ValueError, match="prompt tokens"):
-        assistant_labels(ids, mask, [[5, 7], [5, 6, 9]])
+def test_clip_cache_decodes_each_video_once_within_its_budget(red_video, blue_static_video):
+    cache = ClipCache(VIDEO)
+    for _ in range(3):  # three epochs
+        assert cache(red_video) is cache(str(red_video))
+        cache(blue_static_video)
+    assert cache.decoded == 2 and len(cache) == 2
+    small = ClipCache(VIDEO, max_bytes=1)  # room for one clip: the other is decoded again when asked for
+    small(red_video), small(blue_static_video), small(red_video)
+    assert small.decoded == 3 and len(small) == 1
+
+
+def test_padded_batch_masks_prompts_and_padding():
+    batch = padded_batch([[5, 6, 7, 8], [5, 6, 9, 7, 8, 4]], [2, 3], pad_id=0)
+    assert batch["input_ids"].tolist() == [[5, 6, 7, 8, 0, 0], [5, 6, 9, 7, 8, 4]]
+    assert batch["attention_mask"].tolist() == [[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1]]
+    assert batch["labels"].tolist() == [[-100, -100, 7, 8, -100, -100], [-100, -100, -100, 7, 8, 4]]
+    with pytest.raises(ValueError, match="no assistant tokens"):
+        padded_batch([[5, 6]], [2], pad_id=0)
+
+
+@pytest.mark.parametrize("reason", [True, False])
+def test_training_ids_at_the_answer_slot_are_the_ids_the_answerer_scores(records, processor, reason):
+    """Guards a silent failure: BPE merges `<answer>Yes` into `<answer` + `>Yes`, so a target tokenised in one
+    piece never puts `Yes` after the `>` where the answerer reads P(yes); the loss falls, p_yes stays at chance."""
+    rows = training_rows(records)
+    batch = SFTCollator(processor, ClipCache(VIDEO), reason=reason)(rows)
+    tokenizer = processor.tokenizer
+    yes_ids, no_ids = yes_no_token_ids(tokenizer)
+    n_video = int((batch["input_ids"][0] == tokenizer.convert_tokens_to_ids(VIDEO_PAD)).sum())
+    for i, row in enumerate(rows):
+        prefix = f"<think>{row['reason']}</think>{ANSWER_OPEN}" if reason else assistant_prefix(False)
+        scored = chat_text(processor, user_text(row["question"]), prefix).replace(VIDEO_PAD, VIDEO_PAD * n_video, 1)
+        slot = tokenizer(scored, add_special_tokens=False)["input_ids"]  # what the answerer feeds the model
+        ids = batch["input_ids"][i].tolist()
+        assert ids[:len(slot)] == slot
+        assert ids[len(slot)] in (yes_ids if row["answer"] == "yes" else no_ids)
+        assert batch["labels"][i, len(slot)] == ids[len(slot)]  # the answer word is trained
 
 
 def _p_yes(model_dir, records) -> list[float]:

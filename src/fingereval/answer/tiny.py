@@ -38,6 +38,9 @@ class TinyShape:
     vision_heads: int = 2
     vocab: int = 2048
     init_std: float = 0.02  # tests raise it so that outputs depend strongly on every input token
+    # Fewest pixels per video frame before the processor upscales it. Qwen's default (128*28*28) blows a
+    # 112-px probe frame up to 336 px (144 tokens per frame pair); 56*56 keeps it at 112 px (16 tokens).
+    video_min_pixels: int = 128 * 28 * 28
 
 
 def chat_template() -> str:
@@ -130,7 +133,9 @@ def build_tiny_model(out_dir: str | Path, shape: TinyShape = TinyShape(), seed: 
     model.generation_config.pad_token_id = ids["<|endoftext|>"]
     model.save_pretrained(out)
     processor = Qwen2_5_VLProcessor(
-        image_processor=Qwen2VLImageProcessor(), video_processor=Qwen2VLVideoProcessor(),
+        image_processor=Qwen2VLImageProcessor(),
+        video_processor=Qwen2VLVideoProcessor(size={"shortest_edge": shape.video_min_pixels,
+                                                    "longest_edge": Qwen2VLVideoProcessor().size.longest_edge}),
         tokenizer=tokenizer, chat_template=chat_template(),
     )
     processor.save_pretrained(out)

@@ -55,6 +55,8 @@ def sft(
     batch_size: int = typer.Option(4, "--batch-size", min=1),
     grad_accum: int = typer.Option(1, "--grad-accum", min=1, help="gradient accumulation steps"),
     lora_rank: int = typer.Option(16, "--lora-rank", min=1),
+    schedule: str = typer.Option("cosine", "--schedule", help="learning-rate schedule: cosine, linear or constant"),
+    warmup: float = typer.Option(0.03, "--warmup", min=0.0, help="warmup: a share of the steps (< 1) or a step count"),
     max_frames: int = typer.Option(VIDEO_DEFAULTS["max_frames"], "--max-frames", help="must match scoring"),
     size: int = typer.Option(VIDEO_DEFAULTS["size"], "--size", help="frame side in pixels; must match scoring"),
     fps: float = typer.Option(VIDEO_DEFAULTS["fps"], "--fps", help="sampled frames per second; must match scoring"),
@@ -63,10 +65,13 @@ def sft(
     device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:1 [default: cuda if available]"),
 ):
     """Supervised fine-tuning with the video: targets are exactly the format the answerer parses."""
-    from fingereval.train.sft import train_sft
+    from fingereval.train.sft import SCHEDULES, train_sft
+
+    if schedule not in SCHEDULES:
+        raise typer.BadParameter(f"--schedule must be one of {', '.join(SCHEDULES)}, got {schedule!r}")
 
     result = _run(train_sft, data=data, model=model, out=out, reason=reason, lora=lora, epochs=epochs, lr=lr,
-                  batch_size=batch_size, grad_accum=grad_accum, lora_rank=lora_rank,
+                  batch_size=batch_size, grad_accum=grad_accum, lora_rank=lora_rank, schedule=schedule, warmup=warmup,
                   video_config=_video_config(fps, max_frames, size), seed=seed, log_every=log_every, device=device)
     _report(result, [("loss", "loss"), ("mean_token_accuracy", "token accuracy")])
 

@@ -7,7 +7,8 @@ part every key (`"video": None` on text parts), which Qwen's chat template rende
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from fingereval.data.instruct import InstructRecord, load_instruct
@@ -47,26 +48,34 @@ def without_none(row: Mapping) -> dict:
 
 
 class ClipCache:
-    """Decodes each video once for the whole run and keeps the sampled frames in memory.
+    """Decodes each video once and keeps the sampled frames in memory, up to `max_bytes`.
 
-    Every question of a video, in every epoch, reuses the same frames; probe clips are a few
-    hundred kilobytes each once sampled.
+    Every question of a video, in every epoch, reuses the same frames (a 112-px probe clip of 8 frames
+    is 0.3 MB). Past `max_bytes` the least recently used clips are dropped and decoded again when next
+    asked for, so a large real dataset does not exhaust memory.
     """
 
-    def __init__(self, config: VideoConfig):
+    def __init__(self, config: VideoConfig, max_bytes: int = 2 << 30):
         self.config = config
-        self._clips: dict[str, VideoClip] = {}
+        self.max_bytes = max_bytes
+        self._clips: OrderedDict[str, VideoClip] = OrderedDict()
+        self._bytes = 0
+        self.decoded = 0  # how many times a video was decoded (tests check the cache works)
 
     def __call__(self, path: str | Path) -> VideoClip:
         key = str(path)
         clip = self._clips.get(key)
-        if clip is None:
-            clip = self._clips[key] = load_video(key, self.config)
+        if clip is not None:
+            self._clips.move_to_end(key)
+            return clip
+        clip = load_video(key, self.config)
+        self.decoded += 1
+        self._clips[key] = clip
+        self._bytes += clip.frames.nbytes
+        while self._bytes > self.max_bytes and len(self._clips) > 1:
+            _, old = self._clips.popitem(last=False)
+            self._bytes -= old.frames.nbytes
         return clip
 
     def __len__(self) -> int:
         return len(self._clips)
-
-    def preload(self, paths: Sequence[str]) -> None:
-        for p in dict.fromkeys(paths):
-            self(p)

@@ -46,24 +46,29 @@ class VideoGRPOTrainer(GRPOTrainer):
         super().__init__(*args, **kwargs)
         self.clips = clips
         self.video_token_id = self._tokenizer.convert_tokens_to_ids(VIDEO_PAD)
-        self._prompt_videos: dict[tuple[str, str], dict] = {}
         self._videos_in_flight: list[dict] | None = None  # per-row video tensors of the forwards running now
 
-    # ---- prompt tokenisation, once per (video, prompt) -----------------------------------------
+    # ---- prompt tokenisation through the real processor ----------------------------------------
 
-    def prompt_video(self, row: Mapping) -> dict:
-        """Prompt token ids and video tensors (batch of one) for a dataset row, from the real processor."""
-        key = (str(row["video"]), row["prompt"])
-        cached = self._prompt_videos.get(key)
-        if cached is None:
-            enc = process(self.processing_class, [row["prompt"]], [self.clips(row["video"])])
-            cached = self._prompt_videos[key] = {
-                "prompt_ids": enc["input_ids"][0].tolist(),
-                "pixel_values_videos": enc["pixel_values_videos"],
-                "video_grid_thw": enc["video_grid_thw"],
-                "second_per_grid_ts": torch.as_tensor(enc["second_per_grid_ts"], dtype=torch.float32).reshape(1),
-            }
-        return cached
+    def prompt_videos(self, rows: Sequence[Mapping]) -> list[dict]:
+        """Per row: prompt token ids and video tensors (batch of one) from the real processor.
+
+        The group's copies of a row share one entry, so each distinct question is processed once per batch.
+        """
+        done: dict[tuple[str, str], dict] = {}
+        out = []
+        for row in rows:
+            key = (str(row["video"]), row["prompt"])
+            if key not in done:
+                enc = process(self.processing_class, [row["prompt"]], [self.clips(row["video"])])
+                done[key] = {
+                    "prompt_ids": enc["input_ids"][0].tolist(),
+                    "pixel_values_videos": enc["pixel_values_videos"],
+                    "video_grid_thw": enc["video_grid_thw"],
+                    "second_per_grid_ts": torch.as_tensor(enc["second_per_grid_ts"], dtype=torch.float32).reshape(1),
+                }
+            out.append(done[key])
+        return out
 
     @contextmanager
     def forwards_see(self, videos: Sequence[dict]) -> Iterator[None]:
@@ -77,7 +82,7 @@ class VideoGRPOTrainer(GRPOTrainer):
     # ---- hooks into GRPOTrainer ----------------------------------------------------------------
 
     def _generate_and_score_completions(self, inputs: list[dict]) -> dict:
-        videos = [self.prompt_video(row) for row in inputs]
+        videos = self.prompt_videos(inputs)
         with self.forwards_see(videos):  # generation (via _tokenize_prompts), old and reference log-probs
             output = super()._generate_and_score_completions(inputs)
         output["videos"] = videos  # a per-sample list: shuffled and split with the other rows

@@ -21,6 +21,7 @@ from fingereval.video import VideoConfig
 LORA_TARGETS = r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)"
 DEFAULT_LR_LORA = 2e-4
 DEFAULT_LR_FULL = 1e-5
+SCHEDULES = {"cosine": "cosine", "linear": "linear", "constant": "constant_with_warmup"}
 
 
 def lora_config(rank: int = 16):
@@ -43,6 +44,7 @@ def train_sft(
     video_config: VideoConfig = VideoConfig(),
     lora_rank: int = 16,
     warmup: float = 0.03,
+    schedule: str = "cosine",
     seed: int = 0,
     log_every: int = 10,
     device: str | None = None,
@@ -52,16 +54,20 @@ def train_sft(
     `reason=True` trains `<think>reason</think><answer>..</answer>` (records without a reason fall back
     to the answer alone); `reason=False` trains `<answer>..</answer>`. `video_config` must be the one
     the answerer will use at scoring time. `lr=None` picks 2e-4 for LoRA, 1e-5 for full fine-tuning.
+    `warmup` is a share of the steps (< 1) or a step count; `schedule` is cosine, linear or constant.
     """
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {schedule!r}")
     rows = training_rows(data)
     net, processor, device = load_for_training(model, device)
     lr = lr if lr is not None else (DEFAULT_LR_LORA if lora else DEFAULT_LR_FULL)
     args = SFTConfig(
         output_dir=str(out), num_train_epochs=epochs, learning_rate=lr, per_device_train_batch_size=batch_size,
-        gradient_accumulation_steps=grad_accum, warmup_steps=warmup, lr_scheduler_type="cosine", weight_decay=0.0,
+        gradient_accumulation_steps=grad_accum, warmup_steps=warmup, lr_scheduler_type=SCHEDULES[schedule],
+        weight_decay=0.0,
         logging_steps=log_every, logging_first_step=True, save_strategy="no", report_to="none",
         activation_checkpointing=False, bf16=device.startswith("cuda"), use_cpu=device == "cpu", seed=seed,
         # the collator needs every column, and builds the tokens itself (see fingereval.train.collate)
@@ -78,7 +84,8 @@ def train_sft(
     trainer.train()
     seconds = time.perf_counter() - start
     settings = {"stage": "sft", "base_model": str(model), "reason": reason, "lora": lora, "epochs": epochs, "lr": lr,
-                "batch_size": batch_size, "grad_accum": grad_accum, "video_config": asdict(video_config),
+                "batch_size": batch_size, "grad_accum": grad_accum, "schedule": schedule, "warmup": warmup,
+                "video_config": asdict(video_config),
                 "examples": len(rows), "seed": seed, "seconds": round(seconds, 1)}
     out_dir = save_checkpoint(trainer.model, processor, out, trainer.state.log_history, settings)
     return TrainResult(out_dir=out_dir, log_history=list(trainer.state.log_history), seconds=seconds)
