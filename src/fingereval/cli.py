@@ -165,13 +165,14 @@ def _mount() -> None:
 
 @app.command()
 def demo(out_dir: Path = typer.Option(Path("demo_out"), help="where the probes, models and results go"),
-         n_videos: int = typer.Option(240, help="probe videos to make (80 % train, 20 % held out)"),
-         seed: int = typer.Option(0)):
+         n_videos: int = typer.Option(120, help="probe videos to make (80 % train, 20 % held out)"),
+         seed: int = typer.Option(0),
+         epochs: Optional[float] = typer.Option(None, help="SFT epochs (default 6)")):
     """The whole method offline on CPU: probes, tiny model, accuracy before, SFT with reasons, accuracy after."""
     from fingereval.demo import run_demo
 
     try:
-        run_demo(out_dir, n_videos=n_videos, seed=seed, console=out)
+        run_demo(out_dir, n_videos=n_videos, seed=seed, console=out, epochs=epochs)
     except FingerEvalError as e:
         fail(e)
 
