@@ -140,11 +140,12 @@ def score(
 
 @app.command("tiny-model")
 def tiny_model(out_dir: Path = typer.Argument(..., help="folder to write the checkpoint to"),
-               seed: int = typer.Option(0, help="random seed of the weights")):
+               seed: int = typer.Option(0, help="random seed of the weights"),
+               probes: bool = typer.Option(False, "--probes", help="the shape the demo trains on 112-px probe videos")):
     """Write a tiny random Qwen2.5-VL checkpoint (real classes, tokenizer, processor) for tests and demos."""
-    from fingereval.answer.tiny import build_tiny_model
+    from fingereval.answer.tiny import PROBE_SHAPE, TinyShape, build_tiny_model
 
-    path = build_tiny_model(out_dir, seed=seed)
+    path = build_tiny_model(out_dir, PROBE_SHAPE if probes else TinyShape(), seed=seed)
     err.print(f"wrote tiny Qwen2.5-VL checkpoint to {path}; use it with --model {path}")
 
 

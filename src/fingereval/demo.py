@@ -20,14 +20,6 @@ DEMO_VIDEO = VideoConfig(fps=2.0, max_frames=8, size=112)
 DEMO_SFT = dict(epochs=6.0, lr=3e-3, batch_size=8, schedule="constant")
 
 
-def demo_shape():
-    from fingereval.answer.tiny import TinyShape
-
-    # init 0.1: at 0.02 the random vision tower cannot tell two videos apart; 56*56 keeps 112-px frames at
-    # 112 px (Qwen's default minimum would upscale them to 336 px, 9x the video tokens).
-    return TinyShape(init_std=0.1, video_min_pixels=56 * 56)
-
-
 def _accuracy(model_dir: Path, held_out: Path, reason: bool, console: Console) -> dict:
     from fingereval.answer.transformers_backend import TransformersAnswerer
     from fingereval.data.instruct import load_instruct
@@ -65,7 +57,7 @@ def _explain_two(model_dir: Path, held_out: Path, console: Console) -> list:
 
 def run_demo(out_dir: Path, n_videos: int = 120, seed: int = 0, console: Console | None = None,
              epochs: float | None = None) -> dict:
-    from fingereval.answer.tiny import build_tiny_model
+    from fingereval.answer.tiny import PROBE_SHAPE, build_tiny_model
     from fingereval.probes.make import make_probes, split_probes
     from fingereval.train.sft import train_sft
 
@@ -78,7 +70,7 @@ def run_demo(out_dir: Path, n_videos: int = 120, seed: int = 0, console: Console
     console.print(f"{probes.n_videos} videos, {probes.n_questions} questions with planted true answers -> {probes.root}")
 
     console.rule("[bold]2. tiny Qwen2.5-VL (random weights)")
-    base = build_tiny_model(out_dir / "tiny-base", demo_shape(), seed=seed)
+    base = build_tiny_model(out_dir / "tiny-base", PROBE_SHAPE, seed=seed)
     console.print(f"checkpoint -> {base}")
 
     console.rule("[bold]3. held-out accuracy before training")

@@ -43,6 +43,11 @@ class TinyShape:
     video_min_pixels: int = 128 * 28 * 28
 
 
+# For the 112-px probe world: init 0.1 (at 0.02 the random vision tower cannot tell two videos apart) and
+# 56*56 minimum pixels (Qwen's default minimum would upscale 112-px frames to 336 px, 9x the video tokens).
+PROBE_SHAPE = TinyShape(init_std=0.1, video_min_pixels=56 * 56)
+
+
 def chat_template() -> str:
     return resources.files("fingereval.resources").joinpath("qwen2_5_vl_chat_template.jinja").read_text()
 
