@@ -30,12 +30,11 @@ def _questions(records: Sequence[InstructRecord]) -> list[Question]:
                      good_answer=r.good_answer) for i, r in enumerate(records)]
 
 
-def _progress(total: int, label: str, enabled: bool):
+def _progress(label: str, enabled: bool):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    bar = Progress(TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                   disable=not enabled, transient=True)
-    return bar, total
+    return Progress(TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    disable=not enabled, transient=True)
 
 
 def predict_qa(answerer: Answerer, records: Iterable[InstructRecord], reason: bool = False,
@@ -43,9 +42,8 @@ def predict_qa(answerer: Answerer, records: Iterable[InstructRecord], reason: bo
     """The model's p_yes for every record, video by video; unreadable videos are reported and skipped."""
     groups = group_by_video(records)
     rows, failures = [], []
-    bar, total = _progress(len(groups), "answering", progress)
-    with bar:
-        task = bar.add_task("qa", total=total)
+    with _progress("answering", progress) as bar:
+        task = bar.add_task("qa", total=len(groups))
         for video, recs in groups.items():
             try:
                 clip = load_video(video, answerer.video_config)
@@ -87,9 +85,8 @@ def evaluate_levels(answerer: Answerer, records: Sequence[InstructRecord], ratin
     ratings = {video_name(r.video): r.scores.get("overall") for r in load_ratings(ratings_path)}
     groups = group_by_video(records)
     human, entity, overall_level = [], [], []
-    bar, total = _progress(len(groups), "levels", progress)
-    with bar:
-        task = bar.add_task("levels", total=total)
+    with _progress("levels", progress) as bar:
+        task = bar.add_task("levels", total=len(groups))
         for video, recs in groups.items():
             bar.advance(task)
             target = ratings.get(video_name(video))
