@@ -26,11 +26,6 @@ def user_text(question: str) -> str:
     return f"{INSTRUCTION}\nQuestion: {question}"
 
 
-def build_messages(question: str) -> list[dict]:
-    """Chat messages with the video first (its placeholder is filled by the processor)."""
-    return [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": user_text(question)}]}]
-
-
 def assistant_prefix(reason: bool) -> str:
     """What the assistant turn starts with before the model speaks: direct scoring starts at the answer slot."""
     return "" if reason else ANSWER_OPEN
