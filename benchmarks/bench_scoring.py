@@ -4,7 +4,7 @@ A random-weight Qwen2.5-VL shaped to give realistic token counts (448x448 at 2 f
 1,000 video tokens; 20 questions of about 40-50 tokens). Prints the speed-up; `--json` prints one object.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_scoring.py            # CPU, about a minute
-    .venv/bin/python benchmarks/bench_scoring.py --shape 7b --device cuda --dtype bfloat16   # on a GPU
+    .venv/bin/python benchmarks/bench_scoring.py --shape 7b --device cuda --dtype bfloat16 --in-memory  # on a GPU
 """
 from __future__ import annotations
 
@@ -76,22 +76,30 @@ def main(argv=None) -> int:
     ap.add_argument("--reason", action="store_true", help="also time reason mode (greedy think, then the slot)")
     ap.add_argument("--max-new-tokens", type=int, default=32)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--in-memory", action="store_true",
+                    help="build the random model on --device and skip the checkpoint on disk (for the 7b shape)")
     args = ap.parse_args(argv)
 
     import torch
 
-    from fingereval.answer.tiny import TinyShape, build_tiny_model
+    from fingereval.answer.tiny import TinyShape, build_tiny_in_memory, build_tiny_model
     from fingereval.answer.transformers_backend import TransformersAnswerer
     from fingereval.video import VideoConfig, load_video
 
     torch.manual_seed(0)
     tmp = Path(tempfile.mkdtemp(prefix="fingereval-bench-"))
-    model_dir = build_tiny_model(tmp / "model", TinyShape(**SHAPES[args.shape]))
+    shape = TinyShape(**SHAPES[args.shape])
     vc = VideoConfig(fps=2.0, max_frames=64, size=args.size)
     clip = load_video(write_clip(tmp / "clip.mp4", args.seconds, args.size), vc)
     qs = questions_for("Two men shake hands in a modern office while a dog runs past the window", args.questions)
-    ans = TransformersAnswerer(model_dir, device=args.device, dtype=args.dtype, video_config=vc, suffix_batch=args.questions,
-                               max_new_tokens=args.max_new_tokens)
+    opts = dict(video_config=vc, suffix_batch=args.questions, max_new_tokens=args.max_new_tokens)
+    if args.in_memory:
+        dtype = getattr(torch, args.dtype)
+        model, processor = build_tiny_in_memory(shape, device=args.device, dtype=dtype)
+        ans = TransformersAnswerer.from_loaded(model, processor, **opts)
+    else:  # through the same loading path as a real checkpoint
+        model_dir = build_tiny_model(tmp / "model", shape)
+        ans = TransformersAnswerer(model_dir, device=args.device, dtype=args.dtype, **opts)
     video_tokens = ans._video_inputs(clip)["n_video_tokens"]
 
     def run(shared: bool, reason: bool):
@@ -99,7 +107,8 @@ def main(argv=None) -> int:
         return ans.answer(clip, qs, reason=reason)
 
     report = {"questions": len(qs), "video_tokens": video_tokens, "frames": clip.num_frames, "shape": args.shape,
-              "device": args.device, "dtype": args.dtype, "torch_threads": torch.get_num_threads()}
+              "device": args.device, "dtype": args.dtype, "torch_threads": torch.get_num_threads(),
+              "gpu": torch.cuda.get_device_name() if args.device.startswith("cuda") else None}
     modes = [False, True] if args.reason else [False]
     for reason in modes:
         run(True, reason), run(False, reason)  # warm-up both paths

@@ -11,7 +11,7 @@ from fingereval.answer.tokens import yes_no_token_ids
 from fingereval.answer.transformers_backend import TransformersAnswerer, load_model_and_processor
 from fingereval.data.instruct import InstructRecord, load_instruct, write_instruct
 from fingereval.schema import Question
-from fingereval.train.collate import END_OF_TURN, IGNORE_INDEX, SFTCollator, padded_batch
+from fingereval.train.collate import END_OF_TURN, IGNORE_INDEX, PackedSFTCollator, SFTCollator, padded_batch, video_groups
 from fingereval.train.examples import ClipCache, training_rows
 from fingereval.video import VideoConfig, load_video
 
@@ -169,3 +169,64 @@ def test_cli_sft_reports_a_missing_data_file(tiny_model_dir, tmp_path):
                                             "--out", str(tmp_path / "o")])
     assert result.exit_code == 2
     assert "not found" in result.output
+
+
+# ---- packed rows: one video, all its questions, laid out as shared-prefix scoring reads it ----
+
+@pytest.mark.parametrize("reason", [True, False])
+def test_packed_rows_train_each_question_on_its_own_assistant_turn(tiny_model_dir, records, processor, reason):
+    groups = video_groups(training_rows(records))
+    assert [len(g["items"]) for g in groups] == [2, 2]
+    rope_index = load_model_and_processor(tiny_model_dir)[0].model.get_rope_index
+    batch = PackedSFTCollator(processor, ClipCache(VIDEO), reason=reason, rope_index=rope_index)(groups)
+    video_id = processor.tokenizer.convert_tokens_to_ids(VIDEO_PAD)
+    for i, group in enumerate(groups):
+        ids, labels = batch["input_ids"][i], batch["labels"][i]
+        assert int((ids == video_id).sum()) == int(batch["video_grid_thw"][i].prod()) // 4  # the video once per row
+        trained = (labels != IGNORE_INDEX).int()
+        starts = ((trained[1:] - trained[:-1]) == 1).nonzero().flatten() + 1
+        ends = ((trained[1:] - trained[:-1]) == -1).nonzero().flatten() + 1
+        assert len(starts) == len(group["items"])  # one trained span per question ...
+        for start, end, item in zip(starts, ends, group["items"]):
+            want = target_text(item["answer"], item["reason"] if reason else None) + END_OF_TURN
+            assert processor.tokenizer.decode(labels[start:end]) == want  # ... exactly its assistant turn
+        mask = batch["attention_mask"][i, 0]
+        video = (ids == video_id).nonzero().flatten()
+        second = int(starts[1])  # the second answer sees the whole video, and nothing of the first question's turn
+        assert mask[second, video].all() and not mask[second, int(starts[0]):int(ends[0])].any()
+        # and its positions continue from the prefix as if the first question were not there
+        assert batch["position_ids"][0, i, second] - batch["position_ids"][0, i, int(starts[0])] < second - int(starts[0])
+
+
+def test_packed_training_forward_gives_the_answerers_p_yes(tiny_model_dir, records):
+    """The packed layout is the scoring layout: its logits at each answer slot are what the answerer reads."""
+    answerer = TransformersAnswerer(tiny_model_dir, video_config=VIDEO)
+    groups = video_groups(training_rows(records))
+    collator = PackedSFTCollator(answerer.processor, ClipCache(VIDEO), reason=False,
+                                 rope_index=answerer.model.model.get_rope_index)
+    batch = collator(groups)
+    with torch.no_grad():
+        logits = answerer.model(**{k: v for k, v in batch.items() if k != "labels"}).logits
+    yes_ids, no_ids = answerer.yes_ids, answerer.no_ids
+    for i, group in enumerate(groups):
+        labels = batch["labels"][i]
+        slots = [j for j in range(len(labels)) if int(labels[j]) in yes_ids + no_ids]  # answer-only: the answer words
+        logp = torch.log_softmax(logits[i, [j - 1 for j in slots]].float(), dim=-1)
+        packed = torch.sigmoid(torch.logsumexp(logp[:, yes_ids], -1) - torch.logsumexp(logp[:, no_ids], -1))
+        qs = [Question(id=str(k), dimension="dynamic_degree", text=it["question"], good_answer="yes")
+              for k, it in enumerate(group["items"])]
+        scored = answerer.answer(load_video(group["video"], VIDEO), qs, reason=False)
+        assert torch.allclose(packed, torch.tensor([a.p_yes for a in scored]), atol=1e-4)
+        assert (packed - 0.5).abs().max() > 1e-3  # a real comparison: the tiny model is not at exactly 0.5
+
+
+def test_sft_packed_and_per_question_both_train(tiny_model_dir, records, tmp_path):
+    from fingereval.train import train_sft
+
+    for pack in (True, False):
+        result = train_sft(records, tiny_model_dir, tmp_path / f"sft-{pack}", reason=False, lora=False, epochs=4,
+                           lr=2e-3, batch_size=2, video_config=VIDEO, log_every=1, pack=pack)
+        losses = result.logged("loss")
+        assert losses[-1] < 0.7 * losses[0], (pack, losses)
+        settings = __import__("json").loads((result.out_dir / "train_log.json").read_text())["settings"]
+        assert settings["packed"] is pack and settings["videos"] == 2

@@ -99,15 +99,10 @@ def build_tokenizer(vocab_size: int = 2048):
     return fast
 
 
-def build_tiny_model(out_dir: str | Path, shape: TinyShape = TinyShape(), seed: int = 0) -> Path:
-    """Write a tiny random Qwen2.5-VL checkpoint (model, tokenizer, processor) to `out_dir`."""
-    import torch
-    from transformers import (Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration, Qwen2_5_VLProcessor,
-                              Qwen2VLImageProcessor, Qwen2VLVideoProcessor)
+def tiny_config(shape: TinyShape, tokenizer):
+    """A real Qwen2_5_VLConfig with the tiny sizes, its special-token ids taken from `tokenizer`."""
+    from transformers import Qwen2_5_VLConfig
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    tokenizer = build_tokenizer(shape.vocab)
     ids = {t: tokenizer.convert_tokens_to_ids(t) for t in QWEN_SPECIAL_TOKENS}
     config = Qwen2_5_VLConfig(
         text_config=dict(
@@ -132,17 +127,42 @@ def build_tiny_model(out_dir: str | Path, shape: TinyShape = TinyShape(), seed: 
     )
     config.text_config.initializer_range = shape.init_std
     config.vision_config.initializer_range = shape.init_std
-    torch.manual_seed(seed)
-    model = Qwen2_5_VLForConditionalGeneration(config)
-    model.generation_config.eos_token_id = ids["<|im_end|>"]
-    model.generation_config.pad_token_id = ids["<|endoftext|>"]
-    model.save_pretrained(out)
-    processor = Qwen2_5_VLProcessor(
+    return config
+
+
+def tiny_processor(shape: TinyShape, tokenizer):
+    """The real Qwen2_5_VLProcessor around `tokenizer`, with the shape's minimum pixels per video frame."""
+    from transformers import Qwen2_5_VLProcessor, Qwen2VLImageProcessor, Qwen2VLVideoProcessor
+
+    return Qwen2_5_VLProcessor(
         image_processor=Qwen2VLImageProcessor(),
         video_processor=Qwen2VLVideoProcessor(size={"shortest_edge": shape.video_min_pixels,
                                                     "longest_edge": Qwen2VLVideoProcessor().size.longest_edge}),
         tokenizer=tokenizer, chat_template=chat_template(),
     )
+
+
+def build_tiny_in_memory(shape: TinyShape = TinyShape(), seed: int = 0, device: str = "cpu", dtype=None):
+    """(model, processor) built straight on `device` in `dtype`: a 7B-shaped random model never touches disk."""
+    import torch
+    from transformers import Qwen2_5_VLForConditionalGeneration
+
+    tokenizer = build_tokenizer(shape.vocab)
+    config = tiny_config(shape, tokenizer)
+    torch.manual_seed(seed)
+    with torch.device(device):
+        model = Qwen2_5_VLForConditionalGeneration._from_config(config, dtype=dtype or torch.float32)
+    model.generation_config.eos_token_id = tokenizer.convert_tokens_to_ids("<|im_end|>")
+    model.generation_config.pad_token_id = tokenizer.convert_tokens_to_ids("<|endoftext|>")
+    return model, tiny_processor(shape, tokenizer)
+
+
+def build_tiny_model(out_dir: str | Path, shape: TinyShape = TinyShape(), seed: int = 0) -> Path:
+    """Write a tiny random Qwen2.5-VL checkpoint (model, tokenizer, processor) to `out_dir`."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    model, processor = build_tiny_in_memory(shape, seed)
+    model.save_pretrained(out)
     processor.save_pretrained(out)
     return out
 

@@ -84,7 +84,22 @@ class TransformersAnswerer(Answerer):
         self.model_id = str(model)
         self.device = pick_device(device)
         self.dtype = pick_dtype(dtype, self.device)
-        self.model, self.processor = load_model_and_processor(model, self.device, self.dtype)
+        net, processor = load_model_and_processor(model, self.device, self.dtype)
+        self._setup(net, processor, video_config, shared_prefix, suffix_batch, max_new_tokens)
+
+    @classmethod
+    def from_loaded(cls, model, processor, *, video_config: VideoConfig = VideoConfig(), shared_prefix: bool = True,
+                    suffix_batch: int = 16, max_new_tokens: int = 128) -> "TransformersAnswerer":
+        """An answerer on a model already in memory (a trainer's, or one built on the GPU for a benchmark)."""
+        self = cls.__new__(cls)
+        self.model_id = getattr(model, "name_or_path", "") or type(model).__name__
+        self.device, self.dtype = str(model.device), model.dtype
+        self._setup(model.eval(), processor, video_config, shared_prefix, suffix_batch, max_new_tokens)
+        return self
+
+    def _setup(self, net, processor, video_config: VideoConfig, shared_prefix: bool, suffix_batch: int,
+               max_new_tokens: int) -> None:
+        self.model, self.processor = net, processor
         self.tokenizer = self.processor.tokenizer
         self.video_config = video_config
         self.shared_prefix = shared_prefix

@@ -52,8 +52,10 @@ def sft(
     lora: bool = typer.Option(True, "--lora/--full", help="LoRA on the language model (merged on save), or all weights"),
     epochs: float = typer.Option(2.0, "--epochs", min=0.01),
     lr: Optional[float] = typer.Option(None, "--lr", help="learning rate [default: 2e-4 LoRA, 1e-5 full]"),
-    batch_size: int = typer.Option(4, "--batch-size", min=1),
+    batch_size: int = typer.Option(4, "--batch-size", min=1, help="rows per step: videos when packed, else questions"),
     grad_accum: int = typer.Option(1, "--grad-accum", min=1, help="gradient accumulation steps"),
+    pack: bool = typer.Option(True, "--pack/--no-pack",
+                              help="all questions of a video in one row, laid out as shared-prefix scoring reads it"),
     lora_rank: int = typer.Option(16, "--lora-rank", min=1),
     schedule: str = typer.Option("cosine", "--schedule", help="learning-rate schedule: cosine, linear or constant"),
     warmup: float = typer.Option(0.03, "--warmup", min=0.0, help="warmup: a share of the steps (< 1) or a step count"),
@@ -72,7 +74,8 @@ def sft(
 
     result = _run(train_sft, data=data, model=model, out=out, reason=reason, lora=lora, epochs=epochs, lr=lr,
                   batch_size=batch_size, grad_accum=grad_accum, lora_rank=lora_rank, schedule=schedule, warmup=warmup,
-                  video_config=_video_config(fps, max_frames, size), seed=seed, log_every=log_every, device=device)
+                  video_config=_video_config(fps, max_frames, size), seed=seed, log_every=log_every, device=device,
+                  pack=pack)
     _report(result, [("loss", "loss"), ("mean_token_accuracy", "token accuracy")])
 
 

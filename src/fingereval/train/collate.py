@@ -113,3 +113,100 @@ def padded_batch(sequences: Sequence[Sequence[int]], prompt_lengths: Sequence[in
         attention_mask[i, :len(ids)] = 1
         labels[i, n_prompt:len(ids)] = input_ids[i, n_prompt:len(ids)]
     return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
+
+
+# ---- one video, all its questions, one row -------------------------------------------------
+
+def video_groups(rows: Sequence[Mapping]) -> list[dict]:
+    """Flat question rows -> one row per video: {video, items: [{question, answer, reason}, ...]}."""
+    groups: dict[str, dict] = {}
+    for r in rows:
+        g = groups.setdefault(r["video"], {"video": r["video"], "items": []})
+        g["items"].append({k: r.get(k) for k in ("question", "answer", "reason")})
+    return list(groups.values())
+
+
+@dataclass
+class PackedSFTCollator(SFTCollator):
+    """Rows {video, items} -> one packed row per video, laid out exactly as shared-prefix scoring reads it.
+
+    The shared prefix (system turn, the video, the instruction) appears once; each question's suffix
+    (question, assistant turn) follows it, seeing the prefix and itself only (a block attention mask),
+    at the positions the answerer gives it (prefix end + rope delta). A video's 5-10 questions then cost
+    one pass of the vision tower and of the prefix instead of 5-10, with no train/score mismatch.
+    `rope_index` is the model's own `get_rope_index`, so prefix positions are the model's.
+    """
+
+    rope_index: object = None
+
+    def __call__(self, rows: Sequence[Mapping]) -> dict[str, torch.Tensor]:
+        firsts = [prompt_text(self.processor, g["items"][0]["question"]) for g in rows]
+        video = process(self.processor, firsts, [self.clips(g["video"]) for g in rows])
+        merge = self.processor.video_processor.merge_size
+        packed = [self.pack(g, grid, video["second_per_grid_ts"][i])
+                  for i, (g, grid) in enumerate(zip(rows, video["video_grid_thw"]))]
+        width = max(len(p["ids"]) for p in packed)
+        n = len(packed)
+        batch = {
+            "input_ids": torch.full((n, width), self.pad_id, dtype=torch.long),
+            "labels": torch.full((n, width), IGNORE_INDEX, dtype=torch.long),
+            "position_ids": torch.zeros((3, n, width), dtype=torch.long),
+            "attention_mask": torch.eye(width, dtype=torch.bool).repeat(n, 1, 1, 1),  # pads see themselves: no NaN rows
+        }
+        for i, p in enumerate(packed):
+            k = len(p["ids"])
+            batch["input_ids"][i, :k] = torch.tensor(p["ids"])
+            batch["labels"][i, :k] = torch.tensor(p["labels"])
+            batch["position_ids"][:, i, :k] = p["positions"]
+            batch["attention_mask"][i, 0, :k, :k] = p["allowed"]
+        n_video = [video_token_count(g, merge) for g in video["video_grid_thw"]]
+        if [int((batch["input_ids"][i] == self.video_id).sum()) for i in range(n)] != n_video:
+            raise ValueError("our token ids and the processor disagree on the number of video tokens")
+        batch["mm_token_type_ids"] = mm_token_type_ids(batch["input_ids"], self.video_id)
+        batch["pixel_values_videos"] = video["pixel_values_videos"]
+        batch["video_grid_thw"] = video["video_grid_thw"]
+        batch["second_per_grid_ts"] = torch.as_tensor(video["second_per_grid_ts"], dtype=torch.float32)
+        return batch
+
+    def pack(self, group: Mapping, grid: torch.Tensor, second_per_grid: float) -> dict:
+        """ids, labels, 3-D positions and the boolean attention pattern of one video's packed row."""
+        merge = self.processor.video_processor.merge_size
+        n_video = video_token_count(grid, merge)
+        seqs = [self.token_ids(prompt_text(self.processor, it["question"]), assistant_text(without_none(it), self.reason),
+                               n_video) for it in group["items"]]
+        p = common_prefix_length([s for s, _ in seqs])
+        # every suffix keeps at least one untrained prompt token, so that the shifted loss never reads
+        # a suffix's first trained token off the end of the suffix before it
+        p = min([p] + [n_prompt - 1 for _, n_prompt in seqs])
+        ids = torch.tensor([seqs[0][0][:p]])
+        positions, delta = self.rope_index(ids, mm_token_type_ids=mm_token_type_ids(ids, self.video_id),
+                                           video_grid_thw=grid.view(1, 3),
+                                           second_per_grid_ts=torch.tensor([second_per_grid], dtype=torch.float32))
+        if int((ids == self.video_id).sum()) != n_video:
+            raise ValueError("the questions of a video differ before the end of its video tokens")
+        out_ids, labels, offsets, segments = list(seqs[0][0][:p]), [IGNORE_INDEX] * p, [], []
+        for j, (s, n_prompt) in enumerate(seqs):
+            tail = s[p:]
+            out_ids += tail
+            labels += [IGNORE_INDEX] * (n_prompt - p) + tail[n_prompt - p:]
+            offsets += range(len(tail))
+            segments += [j] * len(tail)
+        off, seg = torch.tensor(offsets), torch.tensor(segments)
+        own = (seg.view(-1, 1) == seg.view(1, -1)) & (off.view(1, -1) <= off.view(-1, 1))
+        k = len(out_ids)
+        allowed = torch.zeros((k, k), dtype=torch.bool)
+        allowed[:p, :p] = torch.tril(torch.ones((p, p), dtype=torch.bool))
+        allowed[p:, :p] = True
+        allowed[p:, p:] = own
+        suffix_pos = (p + off + int(delta.reshape(-1)[0])).view(1, -1).expand(3, -1)
+        pos = torch.cat([positions[:, 0, :p], suffix_pos], dim=1)
+        return {"ids": out_ids, "labels": labels, "positions": pos, "allowed": allowed}
+
+
+def common_prefix_length(seqs: Sequence[Sequence[int]]) -> int:
+    first = seqs[0]
+    n = min(len(s) for s in seqs)
+    for i in range(n):
+        if any(s[i] != first[i] for s in seqs[1:]):
+            return i
+    return n

@@ -11,7 +11,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from fingereval.train.checkpoint import TrainResult, load_for_training, save_checkpoint
-from fingereval.train.collate import SFTCollator
+from fingereval.train.collate import PackedSFTCollator, SFTCollator, video_groups
 from fingereval.train.examples import ClipCache, TrainData, training_rows
 from fingereval.train.progress import use_rich_log
 from fingereval.video import VideoConfig
@@ -48,6 +48,7 @@ def train_sft(
     seed: int = 0,
     log_every: int = 10,
     device: str | None = None,
+    pack: bool = True,
 ) -> TrainResult:
     """Fine-tune `model` on `data` (a FingER-Instruct JSONL path or records) and save it to `out`.
 
@@ -55,6 +56,9 @@ def train_sft(
     to the answer alone); `reason=False` trains `<answer>..</answer>`. `video_config` must be the one
     the answerer will use at scoring time. `lr=None` picks 2e-4 for LoRA, 1e-5 for full fine-tuning.
     `warmup` is a share of the steps (< 1) or a step count; `schedule` is cosine, linear or constant.
+    `pack=True` trains all questions of a video in one row laid out as shared-prefix scoring reads it
+    (`batch_size` then counts videos, an epoch is every video once); it needs sdpa or eager attention
+    (block masks) and falls back to one question per row otherwise.
     """
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
@@ -64,6 +68,13 @@ def train_sft(
     rows = training_rows(data)
     net, processor, device = load_for_training(model, device)
     lr = lr if lr is not None else (DEFAULT_LR_LORA if lora else DEFAULT_LR_FULL)
+    pack = pack and net.config._attn_implementation == "sdpa"  # sdpa takes the boolean block mask as it is
+    clips = ClipCache(video_config)
+    if pack:
+        dataset, collator = video_groups(rows), PackedSFTCollator(processor, clips, reason=reason,
+                                                                  rope_index=net.model.get_rope_index)
+    else:
+        dataset, collator = rows, SFTCollator(processor, clips, reason=reason)
     args = SFTConfig(
         output_dir=str(out), num_train_epochs=epochs, learning_rate=lr, per_device_train_batch_size=batch_size,
         gradient_accumulation_steps=grad_accum, warmup_steps=warmup, lr_scheduler_type=SCHEDULES[schedule],
@@ -75,8 +86,8 @@ def train_sft(
         dataloader_num_workers=0, dataloader_pin_memory=False, disable_tqdm=True,
     )
     trainer = SFTTrainer(
-        model=net, args=args, train_dataset=Dataset.from_list(rows), processing_class=processor,
-        data_collator=SFTCollator(processor, ClipCache(video_config), reason=reason),
+        model=net, args=args, train_dataset=Dataset.from_list(dataset), processing_class=processor,
+        data_collator=collator,
         peft_config=lora_config(lora_rank) if lora else None,
     )
     use_rich_log(trainer, "SFT")
@@ -86,6 +97,6 @@ def train_sft(
     settings = {"stage": "sft", "base_model": str(model), "reason": reason, "lora": lora, "epochs": epochs, "lr": lr,
                 "batch_size": batch_size, "grad_accum": grad_accum, "schedule": schedule, "warmup": warmup,
                 "video_config": asdict(video_config),
-                "examples": len(rows), "seed": seed, "seconds": round(seconds, 1)}
+                "examples": len(rows), "videos": len(video_groups(rows)), "packed": pack, "seed": seed, "seconds": round(seconds, 1)}
     out_dir = save_checkpoint(trainer.model, processor, out, trainer.state.log_history, settings)
     return TrainResult(out_dir=out_dir, log_history=list(trainer.state.log_history), seconds=seconds)
