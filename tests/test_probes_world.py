@@ -146,3 +146,29 @@ def test_bad_settings_are_refused():
         plan_probe(0, 0, seconds=3.3)
     with pytest.raises(ValueError, match="fps"):
         plan_probe(0, 0, fps=1)
+
+
+def test_every_reason_opens_with_a_finding_true_to_the_plan():
+    from fingereval.probes.questions import FINDINGS
+
+    seen = set()
+    for i in range(60):
+        spec = plan_probe(0, i)
+        for asked in spec.questions:
+            truth = true_answer(spec, asked)
+            word, value = truth.reason.split(".")[0].split(" ")
+            assert word == FINDINGS[asked.form][0]  # the first word follows from the question alone
+            e = spec.entities[asked.entity] if asked.entity is not None else None
+            expected = {
+                "blur": e and ("blurred" if e.quality == "blur" else "sharp"),
+                "noise": e and ("noisy" if e.quality == "noise" else "clean"),
+                "change": e and ("changes" if e.change in ("colour", "shape") else "steady"),
+                "flicker": e and ("flickers" if e.change == "flicker" else "steady"),
+                "static": "still" if spec.static else "moves",
+                "gravity": e and {"rising": "rises", "falling": "sinks", "level": "steady"}[e.vertical],
+                "direction": e and e.direction,
+                "appear": e and ("none" if e.presence == "absent" else e.drawn_colour),
+            }[asked.form]
+            assert value == expected, (asked, truth.reason)
+            seen.add(asked.form)
+    assert seen == set(FINDINGS)

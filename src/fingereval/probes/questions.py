@@ -103,11 +103,40 @@ def _truth(spec: ProbeSpec, form: str, e: ProbeEntity | None) -> tuple[bool, str
     raise ValueError(f"unknown question form {form!r}")
 
 
+# Each reason opens with a short finding, "<what was looked at> <what was seen>.", then the sentence.
+# The finding is the step-by-step part: its first word follows from the question alone, and the word
+# after it is read off the video, so a model that writes the finding first decides while looking at a
+# word that says what to look for (a from-scratch tiny model learns this; with the decision hidden
+# mid-sentence it stays at chance). Per form: the word, then what is seen for a literal yes / no.
+FINDINGS: dict[str, tuple[str, str, str]] = {
+    "blur": ("Edges", "sharp", "blurred"),
+    "noise": ("Texture", "noisy", "clean"),
+    "change": ("Look", "changes", "steady"),
+    "flicker": ("Visibility", "flickers", "steady"),
+    "static": ("Scene", "still", "moves"),
+    "gravity": ("Height", "rises", "steady"),  # "sinks" when it falls
+    "direction": ("Heading", "", ""),  # the direction it really moves
+    "appear": ("Colour", "", ""),  # the colour its shape is drawn in, or none
+}
+
+
+def finding(spec: ProbeSpec, form: str, e: ProbeEntity | None, is_yes: bool) -> str:
+    word, yes_seen, no_seen = FINDINGS[form]
+    if form == "direction":
+        return f"{word} {e.direction}"
+    if form == "appear":
+        return f"{word} {e.drawn_colour if e.presence != 'absent' else 'none'}"
+    if form == "gravity" and e.vertical == "falling":
+        return f"{word} sinks"
+    return f"{word} {yes_seen if is_yes else no_seen}"
+
+
 def true_answer(spec: ProbeSpec, asked: AskedQuestion) -> TrueAnswer:
     form = FORMS[asked.form]
     e = spec.entities[asked.entity] if asked.entity is not None else None
     question = form.template.format(entity=e.name if e else "", direction=e.prompt_direction if e else "")
-    is_yes, reason = _truth(spec, asked.form, e)
+    is_yes, sentence = _truth(spec, asked.form, e)
+    reason = f"{finding(spec, asked.form, e, is_yes)}. {sentence}"
     return TrueAnswer(question=question, answer="yes" if is_yes else "no", reason=reason)
 
 
