@@ -1,4 +1,4 @@
-"""Reformat probe reasons as '<Attr> <value>: sentence' and measure value-token accuracy (teacher forced)."""
+"""Diagnostics only: reformat probe reasons as '<Attr> <value>: sentence' and measure value-token accuracy (teacher forced)."""
 import json, random
 VALUES = {  # form -> (attr, value if literal answer yes, value if no)
     "blur": ("Edges", "sharp", "blurred"), "noise": ("Texture", "noisy", "clean"),
@@ -23,5 +23,8 @@ def cot(r):
             val = seen[0] if seen else "none"; alt = asked
     else:
         val, alt = (yv, nv) if r["answer"] == "yes" else (nv, yv)
-    body = r["reason"][0].lower() + r["reason"][1:]
+    reason = r["reason"]
+    if reason.split(" ")[0] == attr:  # probes now write the finding themselves: keep only the sentence
+        reason = reason.split(". ", 1)[1]
+    body = reason[0].lower() + reason[1:]
     return f"{attr} {val}: {body}", f"{attr} {alt}: {body}"
