@@ -172,3 +172,21 @@ def test_every_reason_opens_with_a_finding_true_to_the_plan():
             assert value == expected, (asked, truth.reason)
             seen.add(asked.form)
     assert seen == set(FINDINGS)
+
+
+def test_one_large_shape_world_keeps_every_shape_in_the_frame():
+    for i in range(80):
+        spec = plan_probe(0, i, max_entities=1, radius=0.2)
+        drawn = [e for e in spec.entities if e.drawn]
+        assert len(drawn) == 1 and spec.radius == pytest.approx(0.2 * spec.size)
+        e = drawn[0]
+        reach = {"ball": 1.0, "square": 1.2, "triangle": 1.1, "star": 1.2}[e.shape] * spec.radius  # corners, points
+        for x in (e.x0, e.x0 + e.dx):
+            assert reach - 1 <= x <= spec.size - reach + 1
+        for y in (e.y0, e.y0 + e.dy):
+            assert reach - 1 <= y <= spec.size - reach + 1
+    assert plan_probe(0, 3) == plan_probe(0, 3, max_entities=3, radius=0.1)  # the defaults are the default world
+    with pytest.raises(ValueError, match="max_entities"):
+        plan_probe(0, 0, max_entities=4)
+    with pytest.raises(ValueError, match="radius"):
+        plan_probe(0, 0, radius=0.3)

@@ -42,6 +42,8 @@ def make_probes(
     seconds: float = 4.0,
     fps: int = 8,
     progress: Callable[[int, int], None] | None = None,
+    max_entities: int = 3,
+    radius: float = 0.1,
 ) -> ProbeSet:
     """Render `n` probe videos with planted defects and write their questions and ratings.
 
@@ -62,7 +64,7 @@ def make_probes(
     rating_rows: list[dict] = []
     videos: list[Path] = []
     for index in range(n):
-        spec = plan_probe(seed, index, size=size, seconds=seconds, fps=fps)
+        spec = plan_probe(seed, index, size=size, seconds=seconds, fps=fps, max_entities=max_entities, radius=radius)
         spec.video_id = f"p{index:0{width}d}"
         relative = f"videos/{spec.video_id}.mp4"
         videos.append(write_mp4(root / relative, render_frames(spec), fps=fps, codec=codec))
@@ -75,6 +77,7 @@ def make_probes(
     _write_jsonl(qa_path, qa_rows)
     _write_jsonl(ratings_path, rating_rows)
     manifest = {"n": n, "seed": seed, "size": size, "seconds": seconds, "fps": fps, "codec": codec,
+                "max_entities": max_entities, "radius": radius,
                 "question_forms": {k: {"dimension": f.dimension, "question": f.template, "good_answer": f.good_answer}
                                    for k, f in FORMS.items()}}
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

@@ -134,10 +134,11 @@ class ProbeSpec:
     static: bool
     entities: list[ProbeEntity]
     questions: list[AskedQuestion] = field(default_factory=list)
+    radius_share: float = 0.1  # entity radius as a share of the frame side
 
     @property
     def radius(self) -> float:
-        return entity_radius(self.size)
+        return entity_radius(self.size, self.radius_share)
 
     @property
     def n_frames(self) -> int:
@@ -163,8 +164,8 @@ class ProbeSpec:
         return text[0].upper() + text[1:] + " on a plain dark background."
 
 
-def entity_radius(size: int) -> float:
-    return 0.1 * size
+def entity_radius(size: int, share: float = 0.1) -> float:
+    return share * size
 
 
 def _coin(rng: np.random.Generator) -> bool:
@@ -176,26 +177,33 @@ def _spare(rng: np.random.Generator, options: tuple[str, ...] | list[str], taken
     return str(rng.choice(free))
 
 
-def plan_probe(seed: int, index: int, size: int = 112, seconds: float = 4.0, fps: int = 8) -> ProbeSpec:
+def plan_probe(seed: int, index: int, size: int = 112, seconds: float = 4.0, fps: int = 8,
+               max_entities: int = 3, radius: float = 0.1) -> ProbeSpec:
     """Plan probe `index` of a set: entities, planted defects, motion and the questions to ask.
 
     Each probe draws from its own generator seeded by (seed, index), so a probe does not depend
-    on how many others are made.
+    on how many others are made. `max_entities` (1-3) caps the shapes per video and `radius` sets
+    their size as a share of the frame side: one large shape is an easier world for small models.
     """
+    if not 1 <= max_entities <= max(ENTITY_COUNT_WEIGHTS):
+        raise ValueError(f"max_entities must be 1 to {max(ENTITY_COUNT_WEIGHTS)}, got {max_entities}")
+    if not 0.05 <= radius <= 0.2:
+        raise ValueError(f"radius must be 0.05 to 0.2 of the frame side (moving shapes must fit), got {radius}")
     if seconds < 4 * SLOT_SECONDS or abs(seconds / SLOT_SECONDS - round(seconds / SLOT_SECONDS)) > 1e-9:
         raise ValueError(f"seconds must be a multiple of {SLOT_SECONDS} and at least {4 * SLOT_SECONDS}, got {seconds}")
     if fps < 2:
         raise ValueError(f"render fps must be at least 2, got {fps}")
     rng = np.random.default_rng([seed, index])
     defect = _PairedCoins(seed, index)
-    counts = list(ENTITY_COUNT_WEIGHTS)
-    k = int(rng.choice(counts, p=list(ENTITY_COUNT_WEIGHTS.values())))
+    weights = {k: w for k, w in ENTITY_COUNT_WEIGHTS.items() if k <= max_entities}
+    total = sum(weights.values())
+    k = int(rng.choice(list(weights), p=[w / total for w in weights.values()]))
     colours = [str(c) for c in rng.choice(list(COLOURS), size=k, replace=False)]
     shapes = [str(s) for s in rng.choice(SHAPES, size=k, replace=False)]
     entities = [ProbeEntity(colour=c, shape=s, prompt_direction=str(rng.choice(DIRECTIONS)))
                 for c, s in zip(colours, shapes)]
     spec = ProbeSpec(video_id=f"p{index:04d}", index=index, seed=seed, size=size, seconds=seconds, fps=fps,
-                     static=defect("static"), entities=entities)
+                     static=defect("static"), entities=entities, radius_share=radius)
     taken_colours = set(colours)
 
     # text alignment: one named entity is asked about; half the time it is not in the video
@@ -245,7 +253,7 @@ def plan_probe(seed: int, index: int, size: int = 112, seconds: float = 4.0, fps
     for e in entities:
         if e.presence == "recoloured" and not spec.static:
             e.direction = e.prompt_direction
-    if not present:  # a one-entity prompt whose entity is absent: show an unnamed stand-in, not a blank screen
+    if not any(e.drawn for e in entities):  # a one-entity prompt whose entity is absent: an unnamed stand-in, not a blank screen
         stand_in = ProbeEntity(colour=_spare(rng, list(COLOURS), taken_colours), shape=_spare(rng, SHAPES, set(shapes)),
                                prompt_direction=str(rng.choice(DIRECTIONS)), named=False)
         stand_in.direction = None if spec.static else stand_in.prompt_direction
