@@ -50,6 +50,10 @@ def test_bench_levels_compares_entity_and_overall_level(probes, tiny_model_dir):
     assert rep["n_videos"] == 6
     for level in ("entity_level", "overall_level"):
         assert -1.0 <= rep[level]["srcc"] <= 1.0 or rep[level]["srcc"] != rep[level]["srcc"]
+    per_dim = rep["entity_level_per_dimension"]
+    assert "text_alignment" in per_dim and per_dim["text_alignment"]["n"] == 6  # every probe asks an appear question
+    assert set(per_dim) <= {"visual_quality", "temporal_consistency", "dynamic_degree", "text_alignment",
+                            "factual_consistency"}
 
 
 def test_data_reasons_writes_a_reason_for_every_record(probes, tiny_model_dir, tmp_path):

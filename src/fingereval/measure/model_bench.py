@@ -12,6 +12,7 @@ import numpy as np
 import typer
 
 from fingereval.answer.base import Answerer
+from fingereval.dimensions import DIMENSION_KEYS
 from fingereval.data.instruct import InstructRecord, group_by_video, load_instruct
 from fingereval.errors import FingerEvalError
 from fingereval.measure.cli import _print_json, bench_app, reports_errors
@@ -82,9 +83,11 @@ def evaluate_qa(answerer: Answerer, records: Sequence[InstructRecord], reason: b
 def evaluate_levels(answerer: Answerer, records: Sequence[InstructRecord], ratings_path: Path, *,
                     reason: bool = False, n_resamples: int = 1000, progress: bool = False) -> dict:
     """SRCC against human (or planted) overall ratings: entity-level questions vs one overall question."""
-    ratings = {video_name(r.video): r.scores.get("overall") for r in load_ratings(ratings_path)}
+    rated = {video_name(r.video): r.scores for r in load_ratings(ratings_path)}
+    ratings = {name: scores.get("overall") for name, scores in rated.items()}
     groups = group_by_video(records)
     human, entity, overall_level = [], [], []
+    per_dim: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k in DIMENSION_KEYS}
     with _progress("levels", progress) as bar:
         task = bar.add_task("levels", total=len(groups))
         for video, recs in groups.items():
@@ -101,17 +104,24 @@ def evaluate_levels(answerer: Answerer, records: Sequence[InstructRecord], ratin
             human.append(target)
             entity.append(overall_score(dims))
             overall_level.append(answers[-1].p_yes)
+            for k, (h_k, m_k) in per_dim.items():  # each dimension's questions against that dimension's rating
+                if dims.get(k) is not None and rated[video_name(video)].get(k) is not None:
+                    h_k.append(rated[video_name(video)][k])
+                    m_k.append(dims[k])
     if len(human) < 3:
         raise FingerEvalError(f"only {len(human)} videos have both ratings and questions; need at least 3")
     h, e, o = map(np.asarray, (human, entity, overall_level))
 
-    def srcc_with_ci(model: np.ndarray) -> dict:
-        value = correlations(h, model).srcc if np.ptp(model) > 0 else float("nan")
-        ci = bootstrap_ci(lambda a, b: correlations(a, b).srcc, h, model, n_resamples=n_resamples) if np.ptp(model) > 0 else None
+    def srcc_with_ci(model: np.ndarray, target: np.ndarray = h) -> dict:
+        usable = np.ptp(model) > 0 and np.ptp(target) > 0
+        value = correlations(target, model).srcc if usable else float("nan")
+        ci = bootstrap_ci(lambda a, b: correlations(a, b).srcc, target, model, n_resamples=n_resamples) if usable else None
         return {"srcc": value, "ci95": [ci.low, ci.high] if ci else None}
 
+    dimensions = {k: srcc_with_ci(np.asarray(m_k), np.asarray(h_k)) | {"n": len(h_k)}
+                  for k, (h_k, m_k) in per_dim.items() if len(h_k) >= 3}
     return {"n_videos": len(human), "entity_level": srcc_with_ci(e), "overall_level": srcc_with_ci(o),
-            "overall_question": OVERALL_QUESTION}
+            "entity_level_per_dimension": dimensions, "overall_question": OVERALL_QUESTION}
 
 
 def _answerer(model: str, reason_tokens: int, size: int, fps: float, max_frames: int, device: str | None):
@@ -175,3 +185,6 @@ def levels_command(model: Model,
         r = report[level]
         ci = r["ci95"] or [float("nan")] * 2
         typer.echo(f"{level:14s} SRCC {r['srcc']:.3f}  95% CI [{ci[0]:.3f}, {ci[1]:.3f}]  (n={report['n_videos']})")
+    for dim, r in report["entity_level_per_dimension"].items():
+        ci = r["ci95"] or [float("nan")] * 2
+        typer.echo(f"  {dim:22s} SRCC {r['srcc']:.3f}  95% CI [{ci[0]:.3f}, {ci[1]:.3f}]  (n={r['n']}, against its own rating)")
