@@ -28,11 +28,8 @@ torch.manual_seed(a.seed); random.seed(a.seed)
 out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
 cfg = VideoConfig(fps=2.0, max_frames=8, size=112)
 probes_dir = Path(a.probes_dir or f"/tmp/fingereval-probes{a.n}")
-import fingereval.probes.world as W
-if a.one_entity: W.ENTITY_COUNT_WEIGHTS = {1: 1.0}
-W.entity_radius = lambda size: a.radius * size
 if not (probes_dir / "qa_heldout.jsonl").exists():
-    pr = make_probes(probes_dir, a.n, seed=0, size=112, seconds=4.0); split_probes(pr.root, held_out=0.2, seed=0)
+    pr = make_probes(probes_dir, a.n, seed=0, size=112, seconds=4.0, max_entities=1 if a.one_entity else 3, radius=a.radius); split_probes(pr.root, held_out=0.2, seed=0)
 def rows(f):
     rs = [json.loads(l) for l in open(probes_dir / f)]
     for r in rs: r["video"] = str(probes_dir / r["video"])

@@ -39,3 +39,27 @@ def mm_token_type_ids(input_ids: torch.Tensor, video_token_id: int, image_token_
     if image_token_id is not None:
         types = types + (input_ids == image_token_id).to(torch.int32)
     return types
+
+
+def common_prefix_length(rows: Sequence[Sequence[int]]) -> int:
+    """Longest common token prefix: tokenising prefix and suffix separately can split BPE differently."""
+    first = rows[0]
+    n = min(len(r) for r in rows)
+    for i in range(n):
+        if any(r[i] != first[i] for r in rows[1:]):
+            return i
+    return n
+
+
+def packed_suffixes(prefix_length: int, lengths: Sequence[int], rope_delta: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Suffixes laid one after another behind a shared prefix, each seeing the prefix and itself only.
+
+    Returns each suffix token's text position (it continues the prefix as if it were the only suffix:
+    index + rope delta on all three M-RoPE axes) and the boolean mask (suffix tokens x prefix + suffix
+    tokens). Scoring (the answerer) and packed training use this one layout, so they cannot drift apart.
+    """
+    offset = torch.cat([torch.arange(n) for n in lengths])  # position of each token inside its suffix
+    segment = torch.repeat_interleave(torch.arange(len(lengths)), torch.tensor(list(lengths)))
+    own = (segment.view(-1, 1) == segment.view(1, -1)) & (offset.view(1, -1) <= offset.view(-1, 1))
+    allowed = torch.cat([torch.ones(len(offset), prefix_length, dtype=torch.bool), own], dim=1)
+    return prefix_length + offset + rope_delta, allowed

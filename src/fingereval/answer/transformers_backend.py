@@ -20,7 +20,7 @@ import torch
 
 from fingereval.answer.base import Answerer, RawAnswer
 from fingereval.answer.format import ANSWER_OPEN, assistant_prefix, parse_output, text_before_answer_slot, user_text
-from fingereval.answer.inputs import chat_text, mm_token_type_ids, process
+from fingereval.answer.inputs import chat_text, common_prefix_length, mm_token_type_ids, packed_suffixes, process
 from fingereval.answer.tokens import yes_no_token_ids
 from fingereval.errors import ConfigError
 from fingereval.schema import Question
@@ -236,7 +236,7 @@ class TransformersAnswerer(Answerer):
         return video["prefix"]
 
     def _prefill(self, rows: list[list[int]], video: dict) -> _Prefix:
-        p = _common_prefix_len(rows)
+        p = common_prefix_length(rows)
         p = min(p, min(len(r) for r in rows[:-1]) - 1)  # every prompt keeps at least its last token as suffix
         first = torch.tensor([rows[0]], device=self.device)
         positions, delta = self.model.model.get_rope_index(
@@ -286,14 +286,10 @@ class TransformersAnswerer(Answerer):
         would be about 1.2 GB.
         """
         lengths = [len(s) for s in suffixes]
-        total = sum(lengths)
         ids = torch.tensor([[t for s in suffixes for t in s]], device=self.device)
         starts = torch.tensor([0] + lengths[:-1]).cumsum(0)
-        offset = torch.cat([torch.arange(n) for n in lengths])  # position of each token inside its suffix
-        pos = (prefix.length + offset + prefix.rope_delta).view(1, 1, -1).expand(3, 1, -1).to(self.device)
-        seg = torch.repeat_interleave(torch.arange(len(suffixes)), torch.tensor(lengths))
-        own = (seg.view(-1, 1) == seg.view(1, -1)) & (offset.view(1, -1) <= offset.view(-1, 1))
-        allowed = torch.cat([torch.ones(total, prefix.length, dtype=torch.bool), own], dim=1).to(self.device)
+        pos, allowed = packed_suffixes(prefix.length, lengths, prefix.rope_delta)
+        pos, allowed = pos.view(1, 1, -1).expand(3, 1, -1).to(self.device), allowed.to(self.device)
         if self.model.config._attn_implementation == "eager":  # eager adds the mask; sdpa takes booleans
             mask = torch.zeros(allowed.shape, dtype=self.dtype, device=self.device).masked_fill(~allowed, torch.finfo(self.dtype).min)
         else:
@@ -352,14 +348,3 @@ class TransformersAnswerer(Answerer):
         return text if i < 0 else text[: i + len(stop)]
 
 
-def _common_prefix_len(rows: list[list[int]]) -> int:
-    """Longest common token prefix: tokenising prefix and suffix separately can split BPE differently."""
-    first = rows[0]
-    n = len(first)
-    for r in rows[1:]:
-        m = min(n, len(r))
-        i = 0
-        while i < m and r[i] == first[i]:
-            i += 1
-        n = i
-    return n

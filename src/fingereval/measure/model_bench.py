@@ -12,8 +12,8 @@ import numpy as np
 import typer
 
 from fingereval.answer.base import Answerer
-from fingereval.dimensions import DIMENSION_KEYS
 from fingereval.data.instruct import InstructRecord, group_by_video, load_instruct
+from fingereval.dimensions import DIMENSION_KEYS
 from fingereval.errors import FingerEvalError
 from fingereval.measure.cli import _print_json, bench_app, reports_errors
 from fingereval.measure.metrics import bootstrap_ci, correlations, qa_accuracy
@@ -84,7 +84,6 @@ def evaluate_levels(answerer: Answerer, records: Sequence[InstructRecord], ratin
                     reason: bool = False, n_resamples: int = 1000, progress: bool = False) -> dict:
     """SRCC against human (or planted) overall ratings: entity-level questions vs one overall question."""
     rated = {video_name(r.video): r.scores for r in load_ratings(ratings_path)}
-    ratings = {name: scores.get("overall") for name, scores in rated.items()}
     groups = group_by_video(records)
     human, entity, overall_level = [], [], []
     per_dim: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k in DIMENSION_KEYS}
@@ -92,7 +91,8 @@ def evaluate_levels(answerer: Answerer, records: Sequence[InstructRecord], ratin
         task = bar.add_task("levels", total=len(groups))
         for video, recs in groups.items():
             bar.advance(task)
-            target = ratings.get(video_name(video))
+            scores = rated.get(video_name(video), {})
+            target = scores.get("overall")
             if target is None:
                 continue
             clip = load_video(video, answerer.video_config)
@@ -105,8 +105,8 @@ def evaluate_levels(answerer: Answerer, records: Sequence[InstructRecord], ratin
             entity.append(overall_score(dims))
             overall_level.append(answers[-1].p_yes)
             for k, (h_k, m_k) in per_dim.items():  # each dimension's questions against that dimension's rating
-                if dims.get(k) is not None and rated[video_name(video)].get(k) is not None:
-                    h_k.append(rated[video_name(video)][k])
+                if dims.get(k) is not None and scores.get(k) is not None:
+                    h_k.append(scores[k])
                     m_k.append(dims[k])
     if len(human) < 3:
         raise FingerEvalError(f"only {len(human)} videos have both ratings and questions; need at least 3")

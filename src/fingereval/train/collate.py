@@ -22,7 +22,8 @@ from dataclasses import dataclass
 import torch
 
 from fingereval.answer.format import ANSWER_OPEN, target_text, user_text
-from fingereval.answer.inputs import VIDEO_PAD, chat_text, mm_token_type_ids, process
+from fingereval.answer.inputs import (VIDEO_PAD, chat_text, common_prefix_length, mm_token_type_ids,
+                                      packed_suffixes, process)
 from fingereval.train.examples import ClipCache, without_none
 
 IGNORE_INDEX = -100
@@ -184,29 +185,17 @@ class PackedSFTCollator(SFTCollator):
                                            second_per_grid_ts=torch.tensor([second_per_grid], dtype=torch.float32))
         if int((ids == self.video_id).sum()) != n_video:
             raise ValueError("the questions of a video differ before the end of its video tokens")
-        out_ids, labels, offsets, segments = list(seqs[0][0][:p]), [IGNORE_INDEX] * p, [], []
-        for j, (s, n_prompt) in enumerate(seqs):
+        out_ids, labels, lengths = list(seqs[0][0][:p]), [IGNORE_INDEX] * p, []
+        for s, n_prompt in seqs:
             tail = s[p:]
             out_ids += tail
             labels += [IGNORE_INDEX] * (n_prompt - p) + tail[n_prompt - p:]
-            offsets += range(len(tail))
-            segments += [j] * len(tail)
-        off, seg = torch.tensor(offsets), torch.tensor(segments)
-        own = (seg.view(-1, 1) == seg.view(1, -1)) & (off.view(1, -1) <= off.view(-1, 1))
+            lengths.append(len(tail))
+        suffix_pos, suffix_allowed = packed_suffixes(p, lengths, int(delta.reshape(-1)[0]))  # the answerer's layout
         k = len(out_ids)
         allowed = torch.zeros((k, k), dtype=torch.bool)
         allowed[:p, :p] = torch.tril(torch.ones((p, p), dtype=torch.bool))
-        allowed[p:, :p] = True
-        allowed[p:, p:] = own
-        suffix_pos = (p + off + int(delta.reshape(-1)[0])).view(1, -1).expand(3, -1)
-        pos = torch.cat([positions[:, 0, :p], suffix_pos], dim=1)
+        allowed[p:] = suffix_allowed
+        pos = torch.cat([positions[:, 0, :p], suffix_pos.view(1, -1).expand(3, -1)], dim=1)
         return {"ids": out_ids, "labels": labels, "positions": pos, "allowed": allowed}
 
-
-def common_prefix_length(seqs: Sequence[Sequence[int]]) -> int:
-    first = seqs[0]
-    n = min(len(s) for s in seqs)
-    for i in range(n):
-        if any(s[i] != first[i] for s in seqs[1:]):
-            return i
-    return n

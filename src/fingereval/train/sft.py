@@ -70,8 +70,9 @@ def train_sft(
     lr = lr if lr is not None else (DEFAULT_LR_LORA if lora else DEFAULT_LR_FULL)
     pack = pack and net.config._attn_implementation == "sdpa"  # sdpa takes the boolean block mask as it is
     clips = ClipCache(video_config)
+    groups = video_groups(rows)
     if pack:
-        dataset, collator = video_groups(rows), PackedSFTCollator(processor, clips, reason=reason,
+        dataset, collator = groups, PackedSFTCollator(processor, clips, reason=reason,
                                                                   rope_index=net.model.get_rope_index)
     else:
         dataset, collator = rows, SFTCollator(processor, clips, reason=reason)
@@ -97,6 +98,6 @@ def train_sft(
     settings = {"stage": "sft", "base_model": str(model), "reason": reason, "lora": lora, "epochs": epochs, "lr": lr,
                 "batch_size": batch_size, "grad_accum": grad_accum, "schedule": schedule, "warmup": warmup,
                 "video_config": asdict(video_config),
-                "examples": len(rows), "videos": len(video_groups(rows)), "packed": pack, "seed": seed, "seconds": round(seconds, 1)}
+                "examples": len(rows), "videos": len(groups), "packed": pack, "seed": seed, "seconds": round(seconds, 1)}
     out_dir = save_checkpoint(trainer.model, processor, out, trainer.state.log_history, settings)
     return TrainResult(out_dir=out_dir, log_history=list(trainer.state.log_history), seconds=seconds)
