@@ -11,7 +11,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from pydantic import BaseModel, ValidationError
 
@@ -118,12 +118,9 @@ def item_questions(item: ManifestItem, questions_dir: Path | None, manifest_dir:
     return None
 
 
-def run_manifest(evaluator, manifest: Path, out: Path, *, questions_dir: Path | None = None, retry_failed: bool = False,
-                 on_event: Callable[[str], None] = print, progress: bool = True) -> BatchSummary:
-    """Score every manifest item not yet in `out`; the model stays loaded for the whole run."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-    summary = BatchSummary()
+def pending_items(manifest: Path, out: Path, summary: BatchSummary, *, retry_failed: bool = False,
+                  on_event: Callable[[str], None] = print) -> list[ManifestItem]:
+    """Manifest items not yet in `out` (bad lines are reported and counted, duplicates scored once)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     if retry_failed:
         drop_failed(out)
@@ -138,24 +135,50 @@ def run_manifest(evaluator, manifest: Path, out: Path, *, questions_dir: Path | 
         else:
             seen.add(item.key)  # a duplicate id later in the manifest is not scored twice
             items.append(item)
+    return items
+
+
+def failure_result(item: ManifestItem, error: Exception, model: str) -> VideoResult:
+    kind = error.kind if isinstance(error, FingerEvalError) else type(error).__name__
+    return VideoResult(id=item.key, video=item.video, prompt=item.prompt, model=model,
+                       error=ErrorInfo(type=kind, message=str(error)))
+
+
+def score_item(evaluator, item: ManifestItem, questions_dir: Path | None, manifest_dir: Path) -> VideoResult:
+    """One item's result; a failure becomes an error record instead of an exception."""
+    try:
+        qs = item_questions(item, questions_dir, manifest_dir)
+        return evaluator.score(item.video, item.prompt, qs, item_id=item.key)
+    except Exception as e:  # record any item failure and go on; finished results stay on disk
+        return failure_result(item, e, evaluator.model_id)
+
+
+def write_results(out: Path, results: Iterable[VideoResult], total: int, summary: BatchSummary, *,
+                  on_event: Callable[[str], None] = print, progress: bool = True) -> BatchSummary:
+    """Append each result to `out` as it arrives, flushed and fsynced, with a progress bar."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
     columns = (TextColumn("[bold]scoring"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
                TextColumn("{task.fields[current]}"))
     with open(out, "a", encoding="utf-8") as sink, Progress(*columns, disable=not progress, transient=False) as bar:
-        task = bar.add_task("score", total=len(items), current="")
-        for item in items:
-            bar.update(task, current=Path(item.video).name)
-            try:
-                qs = item_questions(item, questions_dir, manifest.parent)
-                result = evaluator.score(item.video, item.prompt, qs, item_id=item.key)
-                summary.done += 1
-            except Exception as e:  # record any item failure and go on; finished results stay on disk
-                kind = e.kind if isinstance(e, FingerEvalError) else type(e).__name__
-                result = VideoResult(id=item.key, video=item.video, prompt=item.prompt, model=evaluator.model_id,
-                                     error=ErrorInfo(type=kind, message=str(e)))
+        task = bar.add_task("score", total=total, current="")
+        for result in results:
+            if result.error is not None:
                 summary.failed += 1
-                on_event(f"{item.key}: {e}")
+                on_event(f"{result.id}: {result.error.message}")
+            else:
+                summary.done += 1
             sink.write(result.to_json() + "\n")
             sink.flush()
             os.fsync(sink.fileno())  # a finished result survives a kill -9 of the next item
-            bar.advance(task)
+            bar.update(task, advance=1, current=Path(result.video).name)
     return summary
+
+
+def run_manifest(evaluator, manifest: Path, out: Path, *, questions_dir: Path | None = None, retry_failed: bool = False,
+                 on_event: Callable[[str], None] = print, progress: bool = True) -> BatchSummary:
+    """Score every manifest item not yet in `out` in this process; the model stays loaded for the whole run."""
+    summary = BatchSummary()
+    items = pending_items(manifest, out, summary, retry_failed=retry_failed, on_event=on_event)
+    results = (score_item(evaluator, item, questions_dir, manifest.parent) for item in items)
+    return write_results(out, results, len(items), summary, on_event=on_event, progress=progress)

@@ -90,6 +90,9 @@ def score(
     out_path: Optional[Path] = typer.Option(None, "--out", "-o", help="results JSONL for a batch (appended, resumable)"),
     questions_dir: Optional[Path] = typer.Option(None, help="folder of <id>.json question files for a batch"),
     retry_failed: bool = typer.Option(False, help="in a batch, score again the items that failed before"),
+    workers: int = typer.Option(0, help="in a batch, score on N Ray workers, each holding the model (0: in this process)"),
+    ray_address: Optional[str] = typer.Option(None, help="Ray cluster to join ('auto', or HEAD:6379); default: Ray on this machine"),
+    gpus_per_worker: Optional[float] = typer.Option(None, help="GPUs per Ray worker (default: 1 if this machine has CUDA, else 0)"),
     generator: str = typer.Option("templates", "--generator", "-g", help=GEN_HELP),
     weights: Optional[Path] = typer.Option(None, help="dimension weights JSON (from fit-weights)"),
     fps: float = typer.Option(2.0, help="frames per second sampled"),
@@ -117,10 +120,24 @@ def score(
             raise ValueError("give --prompt (or --questions with a prompt in it)")
         from fingereval.evaluator import Evaluator
 
-        ev = Evaluator(model, reason=reason, generator=generator, weights=weights, device=device, dtype=dtype,
-                       generator_options=_generator_options(generator, llm_base_url, llm_model, llm_api_key, None),
-                       video_config=VideoConfig(fps=fps, max_frames=max_frames, size=size), shared_prefix=not naive,
-                       max_new_tokens=max_new_tokens)
+        settings = dict(model=model, reason=reason, generator=generator, weights=weights, device=device, dtype=dtype,
+                        generator_options=_generator_options(generator, llm_base_url, llm_model, llm_api_key, None),
+                        video_config=VideoConfig(fps=fps, max_frames=max_frames, size=size), shared_prefix=not naive,
+                        max_new_tokens=max_new_tokens)
+        if manifest is not None and workers > 0:
+            from fingereval.ray_batch import run_manifest_ray
+
+            if gpus_per_worker is None:
+                import torch
+
+                gpus_per_worker = 1.0 if torch.cuda.is_available() else 0.0
+            s = run_manifest_ray(settings, manifest, out_path, workers=workers, gpus_per_worker=gpus_per_worker,
+                                 address=ray_address, questions_dir=questions_dir, retry_failed=retry_failed,
+                                 on_event=lambda m: err.print(m, highlight=False, markup=False))
+            err.print(f"done {s.done}, failed {s.failed}, already there {s.skipped_existing}, "
+                      f"bad manifest lines {len(s.bad_lines)} -> {out_path} ({workers} Ray workers)")
+            return
+        ev = Evaluator(**settings)
         if manifest is not None:
             from fingereval.batch import run_manifest
 

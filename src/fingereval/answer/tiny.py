@@ -41,6 +41,7 @@ class TinyShape:
     # Fewest pixels per video frame before the processor upscales it. Qwen's default (128*28*28) blows a
     # 112-px probe frame up to 336 px (144 tokens per frame pair); 56*56 keeps it at 112 px (16 tokens).
     video_min_pixels: int = 128 * 28 * 28
+    temporal_patch: int = 2  # frames per video patch (Qwen uses 2)
 
 
 # For the 112-px probe world: init 0.1 (at 0.02 the random vision tower cannot tell two videos apart) and
@@ -117,7 +118,7 @@ def tiny_config(shape: TinyShape, tokenizer):
         vision_config=dict(
             depth=shape.vision_depth, hidden_size=shape.vision_hidden, num_heads=shape.vision_heads,
             intermediate_size=shape.vision_hidden * 2, out_hidden_size=shape.hidden, patch_size=14,
-            spatial_merge_size=2, temporal_patch_size=2, window_size=112,
+            spatial_merge_size=2, temporal_patch_size=shape.temporal_patch, window_size=112,
             fullatt_block_indexes=[shape.vision_depth - 1], tokens_per_second=2,
         ),
         image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
@@ -135,9 +136,10 @@ def tiny_processor(shape: TinyShape, tokenizer):
     from transformers import Qwen2_5_VLProcessor, Qwen2VLImageProcessor, Qwen2VLVideoProcessor
 
     return Qwen2_5_VLProcessor(
-        image_processor=Qwen2VLImageProcessor(),
+        image_processor=Qwen2VLImageProcessor(temporal_patch_size=shape.temporal_patch),
         video_processor=Qwen2VLVideoProcessor(size={"shortest_edge": shape.video_min_pixels,
-                                                    "longest_edge": Qwen2VLVideoProcessor().size.longest_edge}),
+                                                    "longest_edge": Qwen2VLVideoProcessor().size.longest_edge},
+                                              temporal_patch_size=shape.temporal_patch),
         tokenizer=tokenizer, chat_template=chat_template(),
     )
 
