@@ -296,3 +296,47 @@ def test_noisy_entities_have_speckle_and_clean_ones_do_not(records, decoded):
         (noisy if r["answer"] == "yes" else clean).append(float(np.median(spreads)))
     assert noisy and clean
     assert max(clean) < 10 < 25 < min(noisy), (sorted(clean), sorted(noisy))
+
+
+# --- scene labels (scenes.jsonl), the targets of vision pretraining --------------------------------
+
+def _scenes(probe_dir) -> dict[str, list[str]]:
+    return {row["video_id"]: row["labels"] for row in map(json.loads, (probe_dir / "scenes.jsonl").read_text().splitlines())}
+
+
+def test_scene_colours_and_motion_hold_in_the_decoded_frames(probe_dir, colours):
+    scenes = _scenes(probe_dir)
+    assert len(scenes) == N
+    for video_id, labels in scenes.items():
+        codes = colours[video_id]
+        for colour in COLOURS:
+            seen = _count(codes, colour).max()
+            if f"colour:{colour}" in labels:
+                assert seen > 100, (video_id, colour, labels)
+        spec = plan_probe(SEED, int(video_id[1:]))
+        for e in spec.entities:
+            if not e.drawn or e.change == "colour":
+                continue
+            track = _track(codes, e)
+            dx = track[-1, 0] - track[0, 0]
+            if "static" in labels:
+                assert abs(dx) < 6, (video_id, labels)
+            elif f"moves_{e.direction}" in labels and e.change != "flicker":
+                assert (dx < -8) if e.direction == "left" else (dx > 8), (video_id, dx, labels)
+
+
+def test_scene_labels_agree_with_every_true_answer(probe_dir, records):
+    scenes = _scenes(probe_dir)
+    events = {"noise": "noise", "flicker": "flicker"}
+    for r in records:
+        labels = scenes[r["video_id"]]
+        if r["form"] == "static":
+            assert ("static" in labels) == (r["answer"] == "yes"), r
+        elif r["form"] in events and r["answer"] == "yes":
+            assert events[r["form"]] in labels, r
+        elif r["form"] == "blur" and r["answer"] == "no":  # "clearly visible without blur?" no: it is blurred
+            assert "blur" in labels, r
+        elif r["form"] == "gravity" and r["answer"] == "yes":
+            assert "rises" in labels, r
+        elif r["form"] == "appear" and r["answer"] == "yes":
+            assert f"colour:{r['entity'].split()[0]}" in labels and f"shape:{r['entity'].split()[1]}" in labels, r

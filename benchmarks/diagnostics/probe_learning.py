@@ -22,7 +22,7 @@ p.add_argument("--forms", default=""); p.add_argument("--shape", default="{}")
 p.add_argument("--eval-every", type=int, default=200); p.add_argument("--out", default="/tmp/fingereval-diag")
 p.add_argument("--vlr", type=float, default=None); p.add_argument("--wd", type=float, default=0.0)
 p.add_argument("--reason", action="store_true"); p.add_argument("--seed", type=int, default=0)
-p.add_argument("--curriculum", type=int, default=0); p.add_argument("--device", default="cpu"); p.add_argument("--seconds", type=float, default=1e9); p.add_argument("--probes-dir", default=""); p.add_argument("--one-entity", action="store_true"); p.add_argument("--radius", type=float, default=0.1); p.add_argument("--cot", action="store_true"); p.add_argument("--packed", action="store_true"); p.add_argument("--limit-train", type=int, default=0); p.add_argument("--merger-scale", type=float, default=1.0)
+p.add_argument("--curriculum", type=int, default=0); p.add_argument("--device", default="cpu"); p.add_argument("--seconds", type=float, default=1e9); p.add_argument("--probes-dir", default=""); p.add_argument("--one-entity", action="store_true"); p.add_argument("--radius", type=float, default=0.1); p.add_argument("--cot", action="store_true"); p.add_argument("--packed", action="store_true"); p.add_argument("--limit-train", type=int, default=0); p.add_argument("--merger-scale", type=float, default=1.0); p.add_argument("--base", default="", help="start from this checkpoint instead of a fresh tiny model")
 a = p.parse_args()
 torch.manual_seed(a.seed); random.seed(a.seed)
 out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
@@ -41,7 +41,7 @@ if a.cot:
     for r in train + held: r["reason"], r["alt_reason"] = cot(r)
 if a.limit_train: train = train[:a.limit_train]
 shape = dataclasses.replace(PROBE_SHAPE, **json.loads(a.shape))
-md = build_tiny_model(out / "base", shape, seed=a.seed)
+md = a.base or build_tiny_model(out / "base", shape, seed=a.seed)
 proc = AutoProcessor.from_pretrained(md)
 model = Qwen2_5_VLForConditionalGeneration.from_pretrained(md).to(a.device)
 def dev(b): return {k: (v.to(a.device) if hasattr(v, 'to') else v) for k, v in b.items()}

@@ -27,6 +27,13 @@ def process(processor, texts: Sequence[str], clips: Sequence[VideoClip]):
                      do_sample_frames=False, cap_pixels_per_frame=True, padding=True, return_tensors="pt")
 
 
+def video_pixels(processor, clip: VideoClip):
+    """(pixel_values_videos, video_grid_thw) of one clip, exactly as `process` makes them (no text)."""
+    out = processor.video_processor(videos=[clip.frames], video_metadata=[video_metadata(clip)], do_sample_frames=False,
+                                    cap_pixels_per_frame=True, return_tensors="pt")
+    return out["pixel_values_videos"], out["video_grid_thw"]
+
+
 def chat_text(processor, user: str, assistant: str = "", *, add_generation_prompt: bool = True) -> str:
     """The chat-templated prompt for one question (video first), optionally with an assistant turn start."""
     msgs = [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": user}]}]

@@ -46,7 +46,7 @@ class TinyShape:
 
 # For the 112-px probe world: init 0.1 (at 0.02 the random vision tower cannot tell two videos apart) and
 # 56*56 minimum pixels (Qwen's default minimum would upscale 112-px frames to 336 px, 9x the video tokens).
-PROBE_SHAPE = TinyShape(init_std=0.1, video_min_pixels=56 * 56)
+PROBE_SHAPE = TinyShape(init_std=0.1, video_min_pixels=56 * 56, temporal_patch=8)
 
 
 def chat_template() -> str:

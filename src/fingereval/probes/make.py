@@ -1,4 +1,4 @@
-"""Make a probe set on disk: videos/*.mp4, qa.jsonl (FingER-Instruct), ratings.jsonl, manifest.json."""
+"""Make a probe set on disk: videos/*.mp4, qa.jsonl (FingER-Instruct), ratings.jsonl, scenes.jsonl, manifest.json."""
 from __future__ import annotations
 
 import json
@@ -9,11 +9,13 @@ from pathlib import Path
 from fingereval.data.instruct import load_instruct, split_by_video, write_instruct
 from fingereval.errors import DataError
 from fingereval.probes.questions import FORMS, defect_notes, qa_records, ratings
+from fingereval.probes.scene import scene_labels
 from fingereval.probes.render import pick_codec, render_frames, write_mp4
 from fingereval.probes.world import plan_probe
 
 QA_FILE = "qa.jsonl"
 RATINGS_FILE = "ratings.jsonl"
+SCENES_FILE = "scenes.jsonl"  # per-video scene labels, for pretraining a vision tower
 MANIFEST_FILE = "manifest.json"
 TRAIN_FILE = "qa_train.jsonl"
 HELD_OUT_FILE = "qa_heldout.jsonl"
@@ -62,6 +64,7 @@ def make_probes(
     width = max(4, len(str(n - 1)))
     qa_rows: list[dict] = []
     rating_rows: list[dict] = []
+    scene_rows: list[dict] = []
     videos: list[Path] = []
     for index in range(n):
         spec = plan_probe(seed, index, size=size, seconds=seconds, fps=fps, max_entities=max_entities, radius=radius)
@@ -71,11 +74,13 @@ def make_probes(
         qa_rows += qa_records(spec, relative)
         rating_rows.append({"video_id": spec.video_id, "video": relative, "prompt": spec.prompt,
                             **ratings(spec), "defects": "; ".join(defect_notes(spec))})  # text: rating loaders skip it
+        scene_rows.append({"video_id": spec.video_id, "video": relative, "labels": scene_labels(spec)})
         if progress is not None:
             progress(index + 1, n)
     qa_path, ratings_path, manifest_path = root / QA_FILE, root / RATINGS_FILE, root / MANIFEST_FILE
     _write_jsonl(qa_path, qa_rows)
     _write_jsonl(ratings_path, rating_rows)
+    _write_jsonl(root / SCENES_FILE, scene_rows)
     manifest = {"n": n, "seed": seed, "size": size, "seconds": seconds, "fps": fps, "codec": codec,
                 "max_entities": max_entities, "radius": radius,
                 "question_forms": {k: {"dimension": f.dimension, "question": f.template, "good_answer": f.good_answer}

@@ -79,6 +79,31 @@ def sft(
     _report(result, [("loss", "loss"), ("mean_token_accuracy", "token accuracy")])
 
 
+@train_app.command("vision")
+def vision(
+    probes: Path = typer.Option(..., "--probes", help="a probe folder (scenes.jsonl; qa_heldout.jsonl videos are held out)"),
+    model: str = typer.Option(..., "--model", help="checkpoint whose vision tower to pretrain (e.g. from `tiny-model --probes`)"),
+    out: Path = typer.Option(..., "--out", help="folder to save the whole checkpoint with the pretrained tower"),
+    epochs: int = typer.Option(6, "--epochs", min=1),
+    lr: float = typer.Option(1e-3, "--lr"),
+    batch_size: int = typer.Option(16, "--batch-size", min=1, help="videos per step"),
+    max_frames: int = typer.Option(8, "--max-frames", help="must match SFT and scoring"),
+    size: int = typer.Option(112, "--size", help="frame side in pixels; must match SFT and scoring"),
+    fps: float = typer.Option(2.0, "--fps", help="sampled frames per second; must match SFT and scoring"),
+    seed: int = typer.Option(0, "--seed"),
+    device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:1 [default: cuda if available]"),
+):
+    """Pretrain a tiny model's vision tower on the probe videos' scene labels (the language model is not touched)."""
+    from fingereval.train.vision import pretrain_vision
+
+    result = _run(pretrain_vision, model=model, probe_dir=probes, out_dir=out, epochs=epochs, lr=lr, batch_size=batch_size,
+                  video_config=_video_config(fps, max_frames, size), seed=seed, device=device,
+                  on_log=lambda m: err.print(m, highlight=False))
+    acc = "" if result.held_out_accuracy is None else f"; held-out scene-label accuracy {result.held_out_accuracy:.3f}"
+    err.print(f"saved to {result.out_dir} in {result.seconds:.0f}s{acc}; next: train sft --model {result.out_dir}",
+              soft_wrap=True)
+
+
 @train_app.command("grpo")
 def grpo(
     data: Path = typer.Option(..., "--data", help="FingER-Instruct JSONL (video, question, answer)"),

@@ -1,0 +1,128 @@
+"""Pretrain a checkpoint's vision tower on per-video scene labels, before it ever sees a question.
+
+A real evaluator starts from an MLLM whose vision encoder was pretrained on huge data; our tiny stand-in
+starts from random weights. Its random vision tower gives nearly the same tokens for every probe video
+(most patches are background), and a random language model does not learn to pick the few telling
+tokens out within a CPU budget: SFT alone stayed at chance (README, "Training the tiny model"). So we
+pretrain the tower the way encoders are pretrained: a linear head on its mean-pooled output predicts
+the video's scene labels (colours, shapes, blur, noise, changes, motion; fingereval.probes.scene) of
+the training videos only. The language model is not touched, so the model still answers questions at
+chance; only the head is thrown away. A plain torch loop: the tower runs alone, without text, which
+TRL's trainers do not cover.
+"""
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from fingereval.answer.inputs import video_pixels
+from fingereval.errors import DataError
+from fingereval.probes.make import HELD_OUT_FILE, SCENES_FILE
+from fingereval.probes.scene import SCENE_LABELS
+from fingereval.train.checkpoint import TRAIN_LOG_FILE, load_for_training
+from fingereval.train.examples import ClipCache
+from fingereval.video import VideoConfig
+
+
+@dataclass
+class VisionResult:
+    out_dir: Path
+    seconds: float
+    held_out_accuracy: float | None  # mean over labels of per-label accuracy on held-out videos
+    per_label: dict[str, float] = field(default_factory=dict)
+    log: list[dict] = field(default_factory=list)
+
+
+def _scene_rows(probe_dir: Path) -> tuple[list[dict], list[dict]]:
+    """(train, held-out) rows {video: absolute path, target: 0/1 tensor}; held out = the videos in qa_heldout.jsonl."""
+    path = probe_dir / SCENES_FILE
+    if not path.exists():
+        raise DataError(f"{probe_dir} has no {SCENES_FILE}; make probes with `fingereval probes make {probe_dir} --n 200`")
+    held_path = probe_dir / HELD_OUT_FILE
+    held = {json.loads(x)["video"] for x in held_path.read_text().splitlines() if x.strip()} if held_path.exists() else set()
+    train, test = [], []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        unknown = set(row["labels"]) - set(SCENE_LABELS)
+        if unknown:
+            raise DataError(f"{path} line {n}: unknown scene labels {sorted(unknown)}; remake the probes")
+        target = torch.tensor([float(label in row["labels"]) for label in SCENE_LABELS])
+        (test if row["video"] in held else train).append({"video": str(probe_dir / row["video"]), "target": target})
+    if not train:
+        raise DataError(f"{path}: no training videos (every video is held out)")
+    return train, test
+
+
+def pretrain_vision(model: str | Path, probe_dir: str | Path, out_dir: str | Path, *, epochs: int = 6, lr: float = 1e-3,
+                    batch_size: int = 16, video_config: VideoConfig | None = None, seed: int = 0,
+                    device: str | None = None, on_log: Callable[[str], None] = print) -> VisionResult:
+    """Train `model`'s vision tower (and merger) on the probe set's scene labels; save the whole checkpoint."""
+    torch.manual_seed(seed)
+    rng = random.Random(seed)
+    probe_dir = Path(probe_dir)
+    train, test = _scene_rows(probe_dir)
+    net, processor, device = load_for_training(model, device)
+    tower = net.model.visual
+    head = torch.nn.Linear(net.config.text_config.hidden_size, len(SCENE_LABELS), device=device)
+    opt = torch.optim.AdamW(list(tower.parameters()) + list(head.parameters()), lr=lr)
+    clips = ClipCache(video_config or VideoConfig(fps=2.0, max_frames=8, size=112))
+    pixels: dict[str, tuple] = {}
+
+    def pooled(path: str) -> torch.Tensor:
+        if path not in pixels:
+            pixels[path] = video_pixels(processor, clips(path))
+        values, grid = pixels[path]
+        tokens = tower(values.to(device, next(tower.parameters()).dtype), grid_thw=grid.to(device)).pooler_output
+        tokens = tokens / tokens.float().pow(2).mean(-1, keepdim=True).sqrt().to(tokens.dtype)  # the LM's RMSNorm view
+        return tokens.mean(0).float()
+
+    @torch.no_grad()
+    def accuracy(rows: list[dict]) -> dict[str, float]:
+        tower.eval()
+        hits = torch.zeros(len(SCENE_LABELS))
+        for row in rows:
+            hits += ((head(pooled(row["video"])) > 0).float().cpu() == row["target"]).float()
+        tower.train()
+        return {label: round(float(h) / len(rows), 4) for label, h in zip(SCENE_LABELS, hits)}
+
+    t0 = time.perf_counter()
+    log: list[dict] = []
+    for epoch in range(1, epochs + 1):
+        rng.shuffle(train)
+        losses = []
+        for i in range(0, len(train), batch_size):
+            batch = train[i:i + batch_size]
+            logits = head(torch.stack([pooled(r["video"]) for r in batch]))
+            target = torch.stack([r["target"] for r in batch]).to(device)
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, target)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            losses.append(loss.item())
+        entry = {"epoch": epoch, "loss": round(sum(losses) / len(losses), 4), "seconds": round(time.perf_counter() - t0, 1)}
+        if test:
+            per = accuracy(test)
+            entry["held_out_accuracy"] = round(sum(per.values()) / len(per), 4)
+        log.append(entry)
+        on_log(f"vision epoch {epoch}/{epochs}: loss {entry['loss']:.4f}"
+               + (f", held-out label accuracy {entry['held_out_accuracy']:.3f}" if test else ""))
+    per_label = accuracy(test) if test else {}
+    seconds = time.perf_counter() - t0
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    net.save_pretrained(out)
+    processor.save_pretrained(out)
+    settings = {"stage": "vision", "base_model": str(model), "probes": str(probe_dir), "epochs": epochs, "lr": lr,
+                "batch_size": batch_size, "train_videos": len(train), "held_out_videos": len(test), "seed": seed,
+                "seconds": round(seconds, 1), "held_out_per_label": per_label}
+    (out / TRAIN_LOG_FILE).write_text(json.dumps({"settings": settings, "log_history": log}, indent=2) + "\n")
+    mean = round(sum(per_label.values()) / len(per_label), 4) if per_label else None
+    return VisionResult(out_dir=out, seconds=seconds, held_out_accuracy=mean, per_label=per_label, log=log)

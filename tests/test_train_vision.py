@@ -1,0 +1,67 @@
+"""Vision pretraining on scene labels: only the tower (and merger) learn, the checkpoint loads like any other."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from fingereval.answer.tiny import PROBE_SHAPE, build_tiny_model
+from fingereval.answer.transformers_backend import TransformersAnswerer
+from fingereval.errors import DataError
+from fingereval.probes import make_probes, split_probes
+from fingereval.probes.scene import SCENE_LABELS
+from fingereval.train.vision import pretrain_vision
+from fingereval.video import VideoConfig, load_video
+
+VC = VideoConfig(fps=2.0, max_frames=8, size=112)
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    root = tmp_path_factory.mktemp("vision")
+    probes = make_probes(root / "probes", 16, seed=5, max_entities=1, radius=0.2)
+    split_probes(probes.root, held_out=0.25, seed=0)
+    base = build_tiny_model(root / "base", PROBE_SHAPE, seed=0)
+    return root, probes.root, base
+
+
+def test_pretraining_fits_the_labels_and_leaves_the_language_model_alone(setup):
+    root, probes, base = setup
+    result = pretrain_vision(base, probes, root / "vis", epochs=4, lr=3e-3, batch_size=4, video_config=VC,
+                             device="cpu", on_log=lambda m: None)
+    losses = [e["loss"] for e in result.log]
+    assert losses[-1] < losses[0]
+    assert result.per_label and set(result.per_label) == set(SCENE_LABELS) and 0 <= result.held_out_accuracy <= 1
+    settings = json.loads((result.out_dir / "train_log.json").read_text())["settings"]
+    assert (settings["train_videos"], settings["held_out_videos"]) == (12, 4)  # held-out videos never trained on
+
+    from safetensors.torch import load_file
+
+    before, after = load_file(base / "model.safetensors"), load_file(result.out_dir / "model.safetensors")
+    assert set(before) == set(after)
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert changed and all(".visual." in k or k.startswith("visual.") for k in changed), sorted(changed)[:5]
+    assert any("merger" in k for k in changed) and any("patch_embed" in k for k in changed)
+
+
+def test_pretrained_checkpoint_answers_through_the_answerer(setup):
+    root, probes, base = setup
+    out = root / "vis2"
+    pretrain_vision(base, probes, out, epochs=1, batch_size=8, video_config=VC, device="cpu", on_log=lambda m: None)
+    answerer = TransformersAnswerer(out, video_config=VC)
+    clip = load_video(next((probes / "videos").glob("*.mp4")), VC)
+    from fingereval.schema import Question
+
+    answers = answerer.answer(clip, [Question(id="q", dimension="dynamic_degree", text="Is the video nearly static?",
+                                              good_answer="no")])
+    assert 0.0 < answers[0].p_yes < 1.0
+
+
+def test_missing_scene_labels_are_a_clear_error(setup, tmp_path):
+    root, probes, base = setup
+    with pytest.raises(DataError, match="no scenes.jsonl.*probes make"):
+        pretrain_vision(base, tmp_path, tmp_path / "out", on_log=lambda m: None)
+    (tmp_path / "scenes.jsonl").write_text(json.dumps({"video": "v.mp4", "labels": ["colour:red", "wings"]}) + "\n")
+    with pytest.raises(DataError, match="line 1: unknown scene labels \\['wings'\\]"):
+        pretrain_vision(base, tmp_path, tmp_path / "out", on_log=lambda m: None)
