@@ -32,7 +32,7 @@ def test_pretraining_fits_the_labels_and_leaves_the_language_model_alone(setup):
                              device="cpu", on_log=lambda m: None)
     losses = [e["loss"] for e in result.log]
     assert losses[-1] < losses[0]
-    assert result.per_label and set(result.per_label) == set(SCENE_LABELS) and 0 <= result.held_out_accuracy <= 1
+    assert result.per_label and set(result.per_label) <= set(SCENE_LABELS) and 0 <= result.held_out_accuracy <= 1
     settings = json.loads((result.out_dir / "train_log.json").read_text())["settings"]
     assert (settings["train_videos"], settings["held_out_videos"]) == (12, 4)  # held-out videos never trained on
 

@@ -158,7 +158,7 @@ def score(
 @app.command("tiny-model")
 def tiny_model(out_dir: Path = typer.Argument(..., help="folder to write the checkpoint to"),
                seed: int = typer.Option(0, help="random seed of the weights"),
-               probes: bool = typer.Option(False, "--probes", help="the shape the demo trains on 112-px probe videos")):
+               probes: bool = typer.Option(False, "--probes", help="the shape the demo trains on 112-px probe videos (8 frames per video patch)")):
     """Write a tiny random Qwen2.5-VL checkpoint (real classes, tokenizer, processor) for tests and demos."""
     from fingereval.answer.tiny import PROBE_SHAPE, TinyShape, build_tiny_model
 

@@ -44,8 +44,10 @@ class TinyShape:
     temporal_patch: int = 2  # frames per video patch (Qwen uses 2)
 
 
-# For the 112-px probe world: init 0.1 (at 0.02 the random vision tower cannot tell two videos apart) and
-# 56*56 minimum pixels (Qwen's default minimum would upscale 112-px frames to 336 px, 9x the video tokens).
+# For the 112-px probe world: init 0.1 (at 0.02 the random vision tower cannot tell two videos apart),
+# 56*56 minimum pixels (Qwen's default minimum would upscale 112-px frames to 336 px, 9x the video tokens),
+# and 8 frames per video patch (Qwen: 2): Qwen's tower never attends across patches in time, so with 8 a
+# 2-layer tower sees motion, flicker and changes inside each token, and an 8-frame clip is 16 tokens.
 PROBE_SHAPE = TinyShape(init_std=0.1, video_min_pixels=56 * 56, temporal_patch=8)
 
 

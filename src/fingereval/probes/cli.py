@@ -13,7 +13,7 @@ probes_app = typer.Typer(help="Synthetic probe videos with planted defects and k
 
 @probes_app.command("make")
 def make(
-    out_dir: Path = typer.Argument(..., help="Folder to write videos/, qa.jsonl, ratings.jsonl into."),
+    out_dir: Path = typer.Argument(..., help="Folder to write videos/, qa.jsonl, ratings.jsonl, scenes.jsonl into."),
     n: int = typer.Option(200, "--n", min=1, help="Number of videos."),
     seed: int = typer.Option(0, "--seed", help="Same seed, same probes."),
     size: int = typer.Option(112, "--size", min=32, help="Frame side in pixels (even)."),

@@ -99,7 +99,7 @@ def vision(
     result = _run(pretrain_vision, model=model, probe_dir=probes, out_dir=out, epochs=epochs, lr=lr, batch_size=batch_size,
                   video_config=_video_config(fps, max_frames, size), seed=seed, device=device,
                   on_log=lambda m: err.print(m, highlight=False))
-    acc = "" if result.held_out_accuracy is None else f"; held-out scene-label accuracy {result.held_out_accuracy:.3f}"
+    acc = "" if result.held_out_accuracy is None else f"; held-out scene-label balanced accuracy {result.held_out_accuracy:.3f}"
     err.print(f"saved to {result.out_dir} in {result.seconds:.0f}s{acc}; next: train sft --model {result.out_dir}",
               soft_wrap=True)
 

@@ -34,7 +34,7 @@ from fingereval.video import VideoConfig
 class VisionResult:
     out_dir: Path
     seconds: float
-    held_out_accuracy: float | None  # mean over labels of per-label accuracy on held-out videos
+    held_out_accuracy: float | None  # mean over labels of balanced accuracy on held-out videos (0.5 = chance)
     per_label: dict[str, float] = field(default_factory=dict)
     log: list[dict] = field(default_factory=list)
 
@@ -73,6 +73,9 @@ def pretrain_vision(model: str | Path, probe_dir: str | Path, out_dir: str | Pat
     tower = net.model.visual
     head = torch.nn.Linear(net.config.text_config.hidden_size, len(SCENE_LABELS), device=device)
     opt = torch.optim.AdamW(list(tower.parameters()) + list(head.parameters()), lr=lr)
+    # Rare labels (blur is on one video in eight) would be learned as "never"; weigh positives up to balance them.
+    positives = torch.stack([r["target"] for r in train]).sum(0)
+    pos_weight = ((len(train) - positives) / positives.clamp(min=1)).clamp(max=20).to(device)
     clips = ClipCache(video_config or VideoConfig(fps=2.0, max_frames=8, size=112))
     pixels: dict[str, tuple] = {}
 
@@ -86,12 +89,15 @@ def pretrain_vision(model: str | Path, probe_dir: str | Path, out_dir: str | Pat
 
     @torch.no_grad()
     def accuracy(rows: list[dict]) -> dict[str, float]:
+        """Balanced accuracy per label (mean of the hit rates on videos with and without it; 0.5 = chance)."""
         tower.eval()
-        hits = torch.zeros(len(SCENE_LABELS))
-        for row in rows:
-            hits += ((head(pooled(row["video"])) > 0).float().cpu() == row["target"]).float()
+        said = torch.stack([(head(pooled(row["video"])) > 0).float().cpu() for row in rows])
         tower.train()
-        return {label: round(float(h) / len(rows), 4) for label, h in zip(SCENE_LABELS, hits)}
+        truth = torch.stack([row["target"] for row in rows])
+        hit_pos = ((said == 1) & (truth == 1)).sum(0) / truth.sum(0).clamp(min=1)
+        hit_neg = ((said == 0) & (truth == 0)).sum(0) / (1 - truth).sum(0).clamp(min=1)
+        has_both = (truth.sum(0) > 0) & (truth.sum(0) < len(rows))
+        return {label: round(float((p + n) / 2), 4) for label, p, n, ok in zip(SCENE_LABELS, hit_pos, hit_neg, has_both) if ok}
 
     t0 = time.perf_counter()
     log: list[dict] = []
@@ -102,7 +108,7 @@ def pretrain_vision(model: str | Path, probe_dir: str | Path, out_dir: str | Pat
             batch = train[i:i + batch_size]
             logits = head(torch.stack([pooled(r["video"]) for r in batch]))
             target = torch.stack([r["target"] for r in batch]).to(device)
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, target)
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, target, pos_weight=pos_weight)
             loss.backward()
             opt.step()
             opt.zero_grad()
@@ -113,7 +119,7 @@ def pretrain_vision(model: str | Path, probe_dir: str | Path, out_dir: str | Pat
             entry["held_out_accuracy"] = round(sum(per.values()) / len(per), 4)
         log.append(entry)
         on_log(f"vision epoch {epoch}/{epochs}: loss {entry['loss']:.4f}"
-               + (f", held-out label accuracy {entry['held_out_accuracy']:.3f}" if test else ""))
+               + (f", held-out balanced label accuracy {entry['held_out_accuracy']:.3f}" if test else ""))
     per_label = accuracy(test) if test else {}
     seconds = time.perf_counter() - t0
     out = Path(out_dir)
