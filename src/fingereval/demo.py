@@ -23,7 +23,7 @@ DEMO_WORLD = dict(max_entities=1, radius=0.2)
 DEMO_VISION = dict(epochs=8, lr=3e-3, batch_size=16)
 # Packed SFT (all questions of a video in one row): 8 videos (about 28 questions) a step, constant lr 1e-3
 # (3e-3 was slower); see the README's "Training the tiny model".
-DEMO_SFT = dict(epochs=10.0, lr=1e-3, batch_size=8, schedule="constant")
+DEMO_SFT = dict(epochs=5.0, lr=1e-3, batch_size=8, schedule="constant")
 REASON_TOKENS = 80  # the longest probe reason with its tags is 70 tiny-tokenizer tokens; 48 cut one in ten
 
 
@@ -62,7 +62,7 @@ def _explain_two(model_dir: Path, held_out: Path, console: Console) -> list:
     return results
 
 
-def run_demo(out_dir: Path, n_videos: int = 600, seed: int = 0, console: Console | None = None,
+def run_demo(out_dir: Path, n_videos: int = 1000, seed: int = 0, console: Console | None = None,
              epochs: float | None = None, vision_epochs: int | None = None) -> dict:
     from fingereval.answer.tiny import PROBE_SHAPE, build_tiny_model
     from fingereval.probes.make import make_probes, split_probes
