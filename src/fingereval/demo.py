@@ -20,7 +20,7 @@ DEMO_VIDEO = VideoConfig(fps=2.0, max_frames=8, size=112)
 # One large shape per video: pooled scene labels then say what that shape does (with several shapes the
 # model would also have to bind each label to its shape, which takes far more training than a CPU demo has).
 DEMO_WORLD = dict(max_entities=1, radius=0.2)
-DEMO_VISION = dict(epochs=8, lr=3e-3, batch_size=16)
+DEMO_VISION = dict(epochs=12, lr=3e-3, batch_size=16)
 # Packed SFT (all questions of a video in one row): 8 videos (about 28 questions) a step, constant lr 1e-3
 # (3e-3 was slower); see the README's "Training the tiny model".
 DEMO_SFT = dict(epochs=5.0, lr=1e-3, batch_size=8, schedule="constant")

@@ -46,9 +46,10 @@ class TinyShape:
 
 # For the 112-px probe world: init 0.1 (at 0.02 the random vision tower cannot tell two videos apart),
 # 56*56 minimum pixels (Qwen's default minimum would upscale 112-px frames to 336 px, 9x the video tokens),
-# and 8 frames per video patch (Qwen: 2): Qwen's tower never attends across patches in time, so with 8 a
-# 2-layer tower sees motion, flicker and changes inside each token, and an 8-frame clip is 16 tokens.
-PROBE_SHAPE = TinyShape(init_std=0.1, video_min_pixels=56 * 56, temporal_patch=8)
+# 8 frames per video patch (Qwen: 2): Qwen's tower never attends across patches in time, so with 8 a
+# 2-layer tower sees motion, flicker and changes inside each token, and an 8-frame clip is 16 tokens;
+# and a 128-wide tower (64 saw colour changes at 0.61 balanced accuracy after pretraining, 128 at 0.85).
+PROBE_SHAPE = TinyShape(init_std=0.1, video_min_pixels=56 * 56, temporal_patch=8, vision_hidden=128, vision_heads=4)
 
 
 def chat_template() -> str:
