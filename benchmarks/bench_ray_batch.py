@@ -1,9 +1,9 @@
 """A manifest scored in one process (all cores to torch) vs on N Ray workers (one core each), same run.
 
 Both score the same probe videos with the same tiny checkpoint and questions; times include loading the
-model (and starting Ray and its workers), so the ratio is what a user sees end to end. On one machine
-the gain comes from running whole videos side by side instead of splitting each op over threads; on a
-cluster `--address auto` adds the other machines' workers.
+model (and starting Ray and its workers), so the ratio is what a user sees end to end, and the p_yes of
+the two runs are compared. On one small machine Ray only adds its start-up; its gain is more machines
+(`--address auto` joins a cluster) or one worker per GPU, which a CPU sandbox cannot show.
 
     .venv/bin/python benchmarks/bench_ray_batch.py --videos 24 --workers 2       # CPU, a few minutes
 """
