@@ -65,3 +65,15 @@ def test_missing_scene_labels_are_a_clear_error(setup, tmp_path):
     (tmp_path / "scenes.jsonl").write_text(json.dumps({"video": "v.mp4", "labels": ["colour:red", "wings"]}) + "\n")
     with pytest.raises(DataError, match="line 1: unknown scene labels \\['wings'\\]"):
         pretrain_vision(base, tmp_path, tmp_path / "out", on_log=lambda m: None)
+
+
+def test_pixel_cache_is_bounded_and_changes_nothing(setup, monkeypatch):
+    import fingereval.train.vision as vision
+
+    root, probes, base = setup
+    cached = pretrain_vision(base, probes, root / "cached", epochs=2, batch_size=4, video_config=VC, device="cpu",
+                             on_log=lambda m: None)
+    monkeypatch.setattr(vision, "PIXEL_CACHE_BYTES", 0)  # nothing cached: pixels made again every epoch
+    uncached = pretrain_vision(base, probes, root / "uncached", epochs=2, batch_size=4, video_config=VC, device="cpu",
+                               on_log=lambda m: None)
+    assert [e["loss"] for e in cached.log] == pytest.approx([e["loss"] for e in uncached.log], rel=1e-5)

@@ -29,6 +29,8 @@ from fingereval.train.checkpoint import TRAIN_LOG_FILE, load_for_training
 from fingereval.train.examples import ClipCache
 from fingereval.video import VideoConfig
 
+PIXEL_CACHE_BYTES = 2 << 30  # a 112-px, 8-frame probe clip is about 1.2 MB of processed pixels
+
 
 @dataclass
 class VisionResult:
@@ -77,12 +79,15 @@ def pretrain_vision(model: str | Path, probe_dir: str | Path, out_dir: str | Pat
     positives = torch.stack([r["target"] for r in train]).sum(0)
     pos_weight = ((len(train) - positives) / positives.clamp(min=1)).clamp(max=20).to(device)
     clips = ClipCache(video_config or VideoConfig(fps=2.0, max_frames=8, size=112))
-    pixels: dict[str, tuple] = {}
+    pixels: dict[str, tuple] = {}  # processed once per video while under PIXEL_CACHE_BYTES, else again each epoch
+    cached_bytes = 0
 
     def pooled(path: str) -> torch.Tensor:
-        if path not in pixels:
-            pixels[path] = video_pixels(processor, clips(path))
-        values, grid = pixels[path]
+        nonlocal cached_bytes
+        values, grid = pixels.get(path) or video_pixels(processor, clips(path))
+        if path not in pixels and cached_bytes + values.nbytes <= PIXEL_CACHE_BYTES:
+            pixels[path] = (values, grid)
+            cached_bytes += values.nbytes
         tokens = tower(values.to(device, next(tower.parameters()).dtype), grid_thw=grid.to(device)).pooler_output
         tokens = tokens / tokens.float().pow(2).mean(-1, keepdim=True).sqrt().to(tokens.dtype)  # the LM's RMSNorm view
         return tokens.mean(0).float()
