@@ -31,6 +31,7 @@ def main(argv=None) -> int:
 
     from fingereval.answer.tiny import TinyShape, build_tiny_model
     from fingereval.batch import run_manifest
+    from fingereval.data.instruct import group_by_video, load_instruct
     from fingereval.evaluator import Evaluator
     from fingereval.probes.make import make_probes
     from fingereval.ray_batch import run_manifest_ray
@@ -38,13 +39,10 @@ def main(argv=None) -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="fingereval-ray-"))
     probes = make_probes(tmp / "probes", args.videos, seed=0, size=args.size)
-    by_video: dict[str, dict] = {}
-    for line in probes.qa_path.read_text().splitlines():
-        r = json.loads(line)
-        item = by_video.setdefault(r["video"], {"id": Path(r["video"]).stem, "video": r["video"], "prompt": r["prompt"],
-                                                "questions": []})
-        item["questions"].append({"id": r["id"], "dimension": r["dimension"], "entity": r.get("entity"),
-                                  "text": r["question"], "good_answer": r["good_answer"]})
+    by_video = {video: {"id": Path(video).stem, "video": video, "prompt": recs[0].prompt,
+                        "questions": [{"id": r.id, "dimension": r.dimension, "entity": r.entity, "text": r.question,
+                                       "good_answer": r.good_answer} for r in recs]}
+                for video, recs in group_by_video(load_instruct(probes.qa_path)).items()}
     manifest = probes.root / "manifest.jsonl"
     manifest.write_text("".join(json.dumps(x) + "\n" for x in by_video.values()))
     model = build_tiny_model(tmp / "model", TinyShape(init_std=0.1))

@@ -29,5 +29,5 @@ def scene_labels(spec: ProbeSpec) -> list[str]:
         if e.direction is not None:
             on.add(f"moves_{e.direction}")
         if e.vertical != "level":
-            on.add(e.vertical.replace("rising", "rises").replace("falling", "falls"))
+            on.add({"rising": "rises", "falling": "falls"}[e.vertical])
     return [label for label in SCENE_LABELS if label in on]

@@ -25,7 +25,7 @@ from fingereval.answer.inputs import video_pixels
 from fingereval.errors import DataError
 from fingereval.probes.make import HELD_OUT_FILE, SCENES_FILE
 from fingereval.probes.scene import SCENE_LABELS
-from fingereval.train.checkpoint import TRAIN_LOG_FILE, load_for_training
+from fingereval.train.checkpoint import load_for_training, save_checkpoint
 from fingereval.train.examples import ClipCache
 from fingereval.video import VideoConfig
 
@@ -106,6 +106,7 @@ def pretrain_vision(model: str | Path, probe_dir: str | Path, out_dir: str | Pat
 
     t0 = time.perf_counter()
     log: list[dict] = []
+    per_label: dict[str, float] = {}
     for epoch in range(1, epochs + 1):
         rng.shuffle(train)
         losses = []
@@ -120,20 +121,15 @@ def pretrain_vision(model: str | Path, probe_dir: str | Path, out_dir: str | Pat
             losses.append(loss.item())
         entry = {"epoch": epoch, "loss": round(sum(losses) / len(losses), 4), "seconds": round(time.perf_counter() - t0, 1)}
         if test:
-            per = accuracy(test)
-            entry["held_out_accuracy"] = round(sum(per.values()) / len(per), 4)
+            per_label = accuracy(test)
+            entry["held_out_accuracy"] = round(sum(per_label.values()) / len(per_label), 4)
         log.append(entry)
         on_log(f"vision epoch {epoch}/{epochs}: loss {entry['loss']:.4f}"
                + (f", held-out balanced label accuracy {entry['held_out_accuracy']:.3f}" if test else ""))
-    per_label = accuracy(test) if test else {}
     seconds = time.perf_counter() - t0
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    net.save_pretrained(out)
-    processor.save_pretrained(out)
     settings = {"stage": "vision", "base_model": str(model), "probes": str(probe_dir), "epochs": epochs, "lr": lr,
                 "batch_size": batch_size, "train_videos": len(train), "held_out_videos": len(test), "seed": seed,
                 "seconds": round(seconds, 1), "held_out_per_label": per_label}
-    (out / TRAIN_LOG_FILE).write_text(json.dumps({"settings": settings, "log_history": log}, indent=2) + "\n")
+    out = save_checkpoint(net, processor, out_dir, log, settings)
     mean = round(sum(per_label.values()) / len(per_label), 4) if per_label else None
     return VisionResult(out_dir=out, seconds=seconds, held_out_accuracy=mean, per_label=per_label, log=log)
