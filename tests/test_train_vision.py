@@ -77,3 +77,10 @@ def test_pixel_cache_is_bounded_and_changes_nothing(setup, monkeypatch):
     uncached = pretrain_vision(base, probes, root / "uncached", epochs=2, batch_size=4, video_config=VC, device="cpu",
                                on_log=lambda m: None)
     assert [e["loss"] for e in cached.log] == pytest.approx([e["loss"] for e in uncached.log], rel=1e-5)
+
+
+def test_malformed_scene_line_names_its_line(setup, tmp_path):
+    root, probes, base = setup
+    (tmp_path / "scenes.jsonl").write_text(json.dumps({"video": "v.mp4", "labels": ["static"]}) + "\n{oops\n")
+    with pytest.raises(DataError, match="line 2: not a scene row"):
+        pretrain_vision(base, tmp_path, tmp_path / "out", on_log=lambda m: None)

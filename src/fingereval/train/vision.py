@@ -52,8 +52,11 @@ def _scene_rows(probe_dir: Path) -> tuple[list[dict], list[dict]]:
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
-        row = json.loads(line)
-        unknown = set(row["labels"]) - set(SCENE_LABELS)
+        try:
+            row = json.loads(line)
+            unknown = set(row["labels"]) - set(SCENE_LABELS)
+        except (json.JSONDecodeError, KeyError, TypeError) as e:
+            raise DataError(f"{path} line {n}: not a scene row ({e}); each line is {{\"video\": ..., \"labels\": [...]}}") from None
         if unknown:
             raise DataError(f"{path} line {n}: unknown scene labels {sorted(unknown)}; remake the probes")
         target = torch.tensor([float(label in row["labels"]) for label in SCENE_LABELS])
