@@ -1,6 +1,8 @@
 """SFT: labels on the assistant turn only, the video in every batch, loss goes down, answers change."""
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 from typer.testing import CliRunner
@@ -160,6 +162,24 @@ def test_cli_sft_with_lora_merges_the_adapter(tiny_model_dir, records, tmp_path)
     trained, start = dict(answerer.model.named_parameters()), dict(base.named_parameters())
     assert not torch.equal(trained[q_proj], start[q_proj])  # the merged adapter changed the language model
     assert torch.equal(trained[visual], start[visual])  # and left the vision tower alone
+
+
+def test_full_sft_with_a_frozen_vision_tower_trains_the_language_model_only(tiny_model_dir, records, tmp_path):
+    from fingereval.train.cli import train_app
+
+    data = write_instruct(tmp_path / "qa.jsonl", [InstructRecord.model_validate(r) for r in records])
+    out = tmp_path / "frozen"
+    result = CliRunner().invoke(train_app, ["sft", "--data", str(data), "--model", str(tiny_model_dir), "--out", str(out),
+                                            "--full", "--freeze-vision", "--epochs", "2", "--lr", "1e-3", "--size", "112",
+                                            "--max-frames", "4", "--log-every", "1"])
+    assert result.exit_code == 0, result.output
+    trained = dict(load_model_and_processor(out)[0].named_parameters())
+    start = dict(load_model_and_processor(tiny_model_dir)[0].named_parameters())
+    visual = [n for n in start if n.startswith("model.visual.")]
+    assert visual and all(torch.equal(trained[n], start[n]) for n in visual)  # tower and merger untouched
+    lm = "model.language_model.layers.0.mlp.down_proj.weight"
+    assert not torch.equal(trained[lm], start[lm])
+    assert json.loads((out / "train_log.json").read_text())["settings"]["freeze_vision"] is True
 
 
 def test_cli_sft_reports_a_missing_data_file(tiny_model_dir, tmp_path):

@@ -57,6 +57,8 @@ def sft(
     pack: bool = typer.Option(True, "--pack/--no-pack",
                               help="all questions of a video in one row, laid out as shared-prefix scoring reads it"),
     lora_rank: int = typer.Option(16, "--lora-rank", min=1),
+    freeze_vision: bool = typer.Option(False, "--freeze-vision/--train-vision",
+                                       help="with --full: keep the vision tower and merger as they are"),
     schedule: str = typer.Option("cosine", "--schedule", help="learning-rate schedule: cosine, linear or constant"),
     warmup: float = typer.Option(0.03, "--warmup", min=0.0, help="warmup: a share of the steps (< 1) or a step count"),
     max_frames: int = typer.Option(VIDEO_DEFAULTS["max_frames"], "--max-frames", help="must match scoring"),
@@ -75,7 +77,7 @@ def sft(
     result = _run(train_sft, data=data, model=model, out=out, reason=reason, lora=lora, epochs=epochs, lr=lr,
                   batch_size=batch_size, grad_accum=grad_accum, lora_rank=lora_rank, schedule=schedule, warmup=warmup,
                   video_config=_video_config(fps, max_frames, size), seed=seed, log_every=log_every, device=device,
-                  pack=pack)
+                  pack=pack, freeze_vision=freeze_vision)
     _report(result, [("loss", "loss"), ("mean_token_accuracy", "token accuracy")])
 
 

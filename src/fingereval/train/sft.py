@@ -24,6 +24,12 @@ DEFAULT_LR_FULL = 1e-5
 SCHEDULES = {"cosine": "cosine", "linear": "linear", "constant": "constant_with_warmup"}
 
 
+def freeze(module) -> None:
+    """No gradients for `module`: autograd then never builds a graph through it (the step gets cheaper too)."""
+    for p in module.parameters():
+        p.requires_grad_(False)
+
+
 def lora_config(rank: int = 16):
     from peft import LoraConfig
 
@@ -49,6 +55,7 @@ def train_sft(
     log_every: int = 10,
     device: str | None = None,
     pack: bool = True,
+    freeze_vision: bool = False,
 ) -> TrainResult:
     """Fine-tune `model` on `data` (a FingER-Instruct JSONL path or records) and save it to `out`.
 
@@ -58,7 +65,9 @@ def train_sft(
     `warmup` is a share of the steps (< 1) or a step count; `schedule` is cosine, linear or constant.
     `pack=True` trains all questions of a video in one row laid out as shared-prefix scoring reads it
     (`batch_size` then counts videos, an epoch is every video once); it needs sdpa or eager attention
-    (block masks) and falls back to one question per row otherwise.
+    (block masks) and falls back to one question per row otherwise. `freeze_vision=True` keeps the vision
+    tower and its merger as they are (full fine-tuning then trains the language model only, as Qwen's own
+    fine-tuning recipe does by default; LoRA already leaves the tower alone).
     """
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
@@ -68,6 +77,8 @@ def train_sft(
     rows = training_rows(data)
     net, processor, device = load_for_training(model, device)
     lr = lr if lr is not None else (DEFAULT_LR_LORA if lora else DEFAULT_LR_FULL)
+    if freeze_vision:
+        freeze(net.model.visual)
     pack = pack and net.config._attn_implementation == "sdpa"  # sdpa takes the boolean block mask as it is
     clips = ClipCache(video_config)
     groups = video_groups(rows)
@@ -98,6 +109,6 @@ def train_sft(
     settings = {"stage": "sft", "base_model": str(model), "reason": reason, "lora": lora, "epochs": epochs, "lr": lr,
                 "batch_size": batch_size, "grad_accum": grad_accum, "schedule": schedule, "warmup": warmup,
                 "video_config": asdict(video_config),
-                "examples": len(rows), "videos": len(groups), "packed": pack, "seed": seed, "seconds": round(seconds, 1)}
+                "examples": len(rows), "videos": len(groups), "packed": pack, "freeze_vision": freeze_vision, "seed": seed, "seconds": round(seconds, 1)}
     out_dir = save_checkpoint(trainer.model, processor, out, trainer.state.log_history, settings)
     return TrainResult(out_dir=out_dir, log_history=list(trainer.state.log_history), seconds=seconds)
