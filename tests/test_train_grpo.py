@@ -118,3 +118,28 @@ def test_cli_grpo_runs_one_step(tiny_model_dir, red_video, blue_static_video, tm
                                             "--max-completion", "4", "--size", "112", "--max-frames", "4"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "g" / "model.safetensors").exists() and (tmp_path / "g" / "train_log.json").exists()
+
+
+def test_grpo_rewards_the_same_fixed_questions_before_the_first_step_and_after_the_last(
+        tiny_model_dir, red_video, blue_static_video, tmp_path):
+    import json
+
+    from fingereval.train import train_grpo
+
+    records = _records(red_video, blue_static_video)
+    result = train_grpo(records, tiny_model_dir, tmp_path / "grpo", steps=2, group_size=2, max_completion=6,
+                        lr=1e-3, video_config=VIDEO, device="cpu", eval_data=records, eval_questions=1)
+    evals = [e for e in result.log_history if "eval_reward" in e]
+    assert [e["step"] for e in evals] == [0, 2]  # before training and after the last step
+    assert all(0 <= e["eval_rewards/format_reward/mean"] <= 1 for e in evals)
+    settings = json.loads((result.out_dir / "train_log.json").read_text())["settings"]
+    assert settings["eval_questions"] == 1
+
+
+def test_the_fixed_sample_is_seeded_and_never_larger_than_its_source():
+    from fingereval.train.grpo import fixed_sample
+
+    rows = [{"i": i} for i in range(50)]
+    assert fixed_sample(rows, 8, seed=3) == fixed_sample(rows, 8, seed=3) != fixed_sample(rows, 8, seed=4)
+    assert len({r["i"] for r in fixed_sample(rows, 8, seed=3)}) == 8
+    assert fixed_sample(rows[:5], 8, seed=3) == rows[:5]

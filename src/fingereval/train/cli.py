@@ -118,6 +118,9 @@ def grpo(
     lr: float = typer.Option(1e-6, "--lr"),
     temperature: float = typer.Option(0.9, "--temperature", min=0.01),
     max_completion: int = typer.Option(128, "--max-completion", min=1, help="max new tokens per completion"),
+    eval_data: Optional[Path] = typer.Option(None, "--eval-data",
+                                             help="JSONL whose questions (a fixed sample) are rewarded before and after"),
+    eval_questions: int = typer.Option(64, "--eval-questions", min=1, help="size of that fixed sample"),
     max_frames: int = typer.Option(VIDEO_DEFAULTS["max_frames"], "--max-frames", help="must match scoring"),
     size: int = typer.Option(VIDEO_DEFAULTS["size"], "--size", help="frame side in pixels; must match scoring"),
     fps: float = typer.Option(VIDEO_DEFAULTS["fps"], "--fps", help="sampled frames per second; must match scoring"),
@@ -131,6 +134,8 @@ def grpo(
     result = _run(train_grpo, data=data, model=model, out=out, steps=steps, group_size=group_size,
                   prompts_per_step=prompts_per_step, beta=beta, lr=lr, temperature=temperature,
                   max_completion=max_completion, video_config=_video_config(fps, max_frames, size), seed=seed,
-                  log_every=log_every, device=device)
+                  log_every=log_every, device=device, eval_data=eval_data, eval_questions=eval_questions)
     _report(result, [("reward", "reward"), ("rewards/accuracy_reward/mean", "accuracy"),
-                     ("rewards/format_reward/mean", "format"), ("kl", "kl")])
+                     ("rewards/format_reward/mean", "format"), ("kl", "kl"),
+                     ("eval_reward", "reward on the fixed questions, before -> after"),
+                     ("eval_rewards/accuracy_reward/mean", "its accuracy"), ("eval_rewards/format_reward/mean", "its format")])

@@ -147,6 +147,13 @@ def grpo_rows(data: TrainData, processor) -> list[dict]:
             for r in training_rows(data)]
 
 
+def fixed_sample(rows: list[dict], n: int, seed: int) -> list[dict]:
+    """`n` rows drawn without replacement by a seeded generator (all of them when there are fewer)."""
+    import random
+
+    return rows if len(rows) <= n else random.Random(seed).sample(rows, n)
+
+
 def train_grpo(
     data: TrainData,
     model: str | Path,
@@ -163,17 +170,23 @@ def train_grpo(
     seed: int = 0,
     log_every: int = 1,
     device: str | None = None,
+    eval_data: TrainData | None = None,
+    eval_questions: int = 64,
 ) -> TrainResult:
     """GRPO from `model` (an SFT checkpoint: cold start; the base model: zero) on `data`; saves to `out`.
 
     Each step samples `group_size` completions for each of `prompts_per_step` questions and rewards
     accuracy + format. `video_config` must be the one the answerer will use at scoring time.
+    With `eval_data`, the same `eval_questions` questions drawn from it (seeded) are sampled and rewarded
+    before the first step and after the last (TRL's evaluation: `eval_reward` in the log). The training
+    reward of a step is over other questions every step, so only this fixed set shows whether GRPO raised it.
     """
     from datasets import Dataset
     from trl import GRPOConfig
 
     net, processor, device = load_for_training(model, device)
     rows = grpo_rows(data, processor)
+    eval_rows = fixed_sample(grpo_rows(eval_data, processor), eval_questions, seed) if eval_data is not None else []
     config = net.config
     args = GRPOConfig(
         output_dir=str(out), max_steps=steps, learning_rate=lr, beta=beta, temperature=temperature,
@@ -186,10 +199,13 @@ def train_grpo(
         bf16=device.startswith("cuda"), use_cpu=device == "cpu", seed=seed,
         remove_unused_columns=False,  # keep `video` and `answer` for the trainer and the rewards
         dataloader_num_workers=0, dataloader_pin_memory=False, disable_tqdm=True, log_completions=False,
+        **(dict(eval_strategy="steps", eval_steps=steps, eval_on_start=True, num_generations_eval=group_size,
+                per_device_eval_batch_size=group_size * prompts_per_step) if eval_rows else {}),
     )
     trainer = VideoGRPOTrainer(
         model=net, reward_funcs=[accuracy_reward, format_reward], args=args, train_dataset=Dataset.from_list(rows),
         processing_class=processor, clips=ClipCache(video_config),
+        eval_dataset=Dataset.from_list(eval_rows) if eval_rows else None,
     )
     use_rich_log(trainer, "GRPO")
     start = time.perf_counter()
@@ -198,6 +214,6 @@ def train_grpo(
     settings = {"stage": "grpo", "start_model": str(model), "steps": steps, "group_size": group_size,
                 "prompts_per_step": prompts_per_step, "beta": beta, "lr": lr, "temperature": temperature,
                 "max_completion": max_completion, "video_config": asdict(video_config), "examples": len(rows),
-                "seed": seed, "seconds": round(seconds, 1)}
+                "seed": seed, "eval_questions": len(eval_rows), "seconds": round(seconds, 1)}
     out_dir = save_checkpoint(trainer.model, processor, out, trainer.state.log_history, settings)
     return TrainResult(out_dir=out_dir, log_history=list(trainer.state.log_history), seconds=seconds)
