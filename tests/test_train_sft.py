@@ -250,13 +250,3 @@ def test_sft_packed_and_per_question_both_train(tiny_model_dir, records, tmp_pat
         assert losses[-1] < 0.7 * losses[0], (pack, losses)
         settings = __import__("json").loads((result.out_dir / "train_log.json").read_text())["settings"]
         assert settings["packed"] is pack and settings["videos"] == 2
-
-
-def test_rows_are_measured_for_the_length_grouped_sampler(records):
-    from fingereval.train.sft import text_length
-
-    rows = training_rows(records)
-    groups = video_groups(rows)
-    assert all(text_length(g) == sum(text_length(r) for r in rows if r["video"] == g["video"]) for g in groups)
-    short, long_ = {"question": "Q?", "answer": "yes"}, {"question": "Q?", "answer": "yes", "reason": "A reason."}
-    assert text_length({"items": [long_, long_]}) > text_length({"items": [short, short]}) > text_length(short) > 0

@@ -24,15 +24,6 @@ DEFAULT_LR_FULL = 1e-5
 SCHEDULES = {"cosine": "cosine", "linear": "linear", "constant": "constant_with_warmup"}
 
 
-LENGTH = "length"  # the column the length-grouped sampler reads
-
-
-def text_length(row: dict) -> int:
-    """Characters of a row's training text (its questions and reasons): a proxy for its token count."""
-    items = row.get("items") or [row]
-    return sum(len(it["question"]) + len(it.get("reason") or "") + len(it["answer"]) for it in items)
-
-
 def freeze(module) -> None:
     """No gradients for `module`: autograd then never builds a graph through it (the step gets cheaper too)."""
     for p in module.parameters():
@@ -65,7 +56,6 @@ def train_sft(
     device: str | None = None,
     pack: bool = True,
     freeze_vision: bool = False,
-    group_by_length: bool = True,
 ) -> TrainResult:
     """Fine-tune `model` on `data` (a FingER-Instruct JSONL path or records) and save it to `out`.
 
@@ -77,8 +67,7 @@ def train_sft(
     (`batch_size` then counts videos, an epoch is every video once); it needs sdpa or eager attention
     (block masks) and falls back to one question per row otherwise. `freeze_vision=True` keeps the vision
     tower and its merger as they are (full fine-tuning then trains the language model only, as Qwen's own
-    fine-tuning recipe does by default; LoRA already leaves the tower alone). `group_by_length` batches
-    rows of similar length (transformers' LengthGroupedSampler), so less of each step is padding.
+    fine-tuning recipe does by default; LoRA already leaves the tower alone).
     """
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
@@ -98,12 +87,10 @@ def train_sft(
                                                                   rope_index=net.model.get_rope_index)
     else:
         dataset, collator = rows, SFTCollator(processor, clips, reason=reason)
-    dataset = [{**row, LENGTH: text_length(row)} for row in dataset]
     args = SFTConfig(
         output_dir=str(out), num_train_epochs=epochs, learning_rate=lr, per_device_train_batch_size=batch_size,
         gradient_accumulation_steps=grad_accum, warmup_steps=warmup, lr_scheduler_type=SCHEDULES[schedule],
         weight_decay=0.0,
-        train_sampling_strategy="group_by_length" if group_by_length else "random", length_column_name=LENGTH,
         logging_steps=log_every, logging_first_step=True, save_strategy="no", report_to="none",
         activation_checkpointing=False, bf16=device.startswith("cuda"), use_cpu=device == "cpu", seed=seed,
         # the collator needs every column, and builds the tokens itself (see fingereval.train.collate)
@@ -122,7 +109,6 @@ def train_sft(
     settings = {"stage": "sft", "base_model": str(model), "reason": reason, "lora": lora, "epochs": epochs, "lr": lr,
                 "batch_size": batch_size, "grad_accum": grad_accum, "schedule": schedule, "warmup": warmup,
                 "video_config": asdict(video_config),
-                "examples": len(rows), "videos": len(groups), "packed": pack, "freeze_vision": freeze_vision,
-                "group_by_length": group_by_length, "seed": seed, "seconds": round(seconds, 1)}
+                "examples": len(rows), "videos": len(groups), "packed": pack, "freeze_vision": freeze_vision, "seed": seed, "seconds": round(seconds, 1)}
     out_dir = save_checkpoint(trainer.model, processor, out, trainer.state.log_history, settings)
     return TrainResult(out_dir=out_dir, log_history=list(trainer.state.log_history), seconds=seconds)
