@@ -106,6 +106,29 @@ def vision(
               soft_wrap=True)
 
 
+@train_app.command("align")
+def align(
+    probes: Path = typer.Option(..., "--probes", help="a probe folder (scenes.jsonl; qa_heldout.jsonl videos are held out)"),
+    model: str = typer.Option(..., "--model", help="checkpoint to align (e.g. from `train vision`)"),
+    out: Path = typer.Option(..., "--out", help="folder to save the aligned checkpoint"),
+    epochs: float = typer.Option(4.0, "--epochs", min=0.01),
+    lr: float = typer.Option(1e-3, "--lr"),
+    batch_size: int = typer.Option(16, "--batch-size", min=1, help="videos per step"),
+    max_frames: int = typer.Option(8, "--max-frames", help="must match SFT and scoring"),
+    size: int = typer.Option(112, "--size", help="frame side in pixels; must match SFT and scoring"),
+    fps: float = typer.Option(2.0, "--fps", help="sampled frames per second; must match SFT and scoring"),
+    seed: int = typer.Option(0, "--seed"),
+    log_every: int = typer.Option(10, "--log-every", min=1, help="log every N optimiser steps"),
+    device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:1 [default: cuda if available]"),
+):
+    """Teach a tiny model's language model to caption the probe videos (its vision tower frozen; no questions)."""
+    from fingereval.train.align import align_captions
+
+    result = _run(align_captions, model=model, probe_dir=probes, out=out, epochs=epochs, lr=lr, batch_size=batch_size,
+                  video_config=_video_config(fps, max_frames, size), seed=seed, log_every=log_every, device=device)
+    _report(result, [("loss", "loss"), ("mean_token_accuracy", "token accuracy")])
+
+
 @train_app.command("grpo")
 def grpo(
     data: Path = typer.Option(..., "--data", help="FingER-Instruct JSONL (video, question, answer)"),

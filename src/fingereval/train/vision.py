@@ -41,8 +41,8 @@ class VisionResult:
     log: list[dict] = field(default_factory=list)
 
 
-def _scene_rows(probe_dir: Path) -> tuple[list[dict], list[dict]]:
-    """(train, held-out) rows {video: absolute path, target: 0/1 tensor}; held out = the videos in qa_heldout.jsonl."""
+def scene_rows(probe_dir: Path) -> tuple[list[dict], list[dict]]:
+    """(train, held-out) rows {video: absolute path, labels, target: 0/1 tensor}; held out = the videos in qa_heldout.jsonl."""
     path = probe_dir / SCENES_FILE
     if not path.exists():
         raise DataError(f"{probe_dir} has no {SCENES_FILE}; make probes with `fingereval probes make {probe_dir} --n 200`")
@@ -60,7 +60,8 @@ def _scene_rows(probe_dir: Path) -> tuple[list[dict], list[dict]]:
         if unknown:
             raise DataError(f"{path} line {n}: unknown scene labels {sorted(unknown)}; remake the probes")
         target = torch.tensor([float(label in row["labels"]) for label in SCENE_LABELS])
-        (test if row["video"] in held else train).append({"video": str(probe_dir / row["video"]), "target": target})
+        (test if row["video"] in held else train).append({"video": str(probe_dir / row["video"]), "labels": row["labels"],
+                                                          "target": target})
     if not train:
         raise DataError(f"{path}: no training videos (every video is held out)")
     return train, test
@@ -73,7 +74,7 @@ def pretrain_vision(model: str | Path, probe_dir: str | Path, out_dir: str | Pat
     torch.manual_seed(seed)
     rng = random.Random(seed)
     probe_dir = Path(probe_dir)
-    train, test = _scene_rows(probe_dir)
+    train, test = scene_rows(probe_dir)
     net, processor, device = load_for_training(model, device)
     tower = net.model.visual
     head = torch.nn.Linear(net.config.text_config.hidden_size, len(SCENE_LABELS), device=device)

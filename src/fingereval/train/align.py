@@ -1,0 +1,93 @@
+"""Align a checkpoint's language model to its vision tower on scene captions, before it sees a question.
+
+Real MLLMs are trained in this order: a pretrained vision encoder, then an alignment stage in which the
+language model learns to describe what the encoder sees (captions), then instruction tuning. Our tiny
+stand-in gets the same: `train vision` pretrains its tower, this stage teaches its random language
+model to read that tower by writing each training video's caption (fingereval.probes.scene.scene_caption:
+"Colour red. Shape ball. Edges blurred. ..."), and only then does SFT show it a question. A caption
+states every finding of a video in about 40 tokens, where SFT's reasons state one per 80 tokens, so
+the language model learns to read the video several times faster. The tower and merger stay frozen;
+held-out videos (those in qa_heldout.jsonl) are never used; no question, yes/no or answer format is
+trained, so the model still answers questions at chance. TRL's SFTTrainer runs the loop.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from fingereval.answer.inputs import VIDEO_PAD, chat_text, mm_token_type_ids, process
+from fingereval.probes.scene import scene_caption
+from fingereval.train.checkpoint import TrainResult, load_for_training, save_checkpoint
+from fingereval.train.collate import END_OF_TURN, SFTCollator, padded_batch, video_token_count
+from fingereval.train.examples import ClipCache
+from fingereval.train.progress import use_rich_log
+from fingereval.train.sft import SCHEDULES, freeze
+from fingereval.train.vision import scene_rows
+from fingereval.video import VideoConfig
+
+CAPTION_REQUEST = "Describe what you see in the video, finding by finding."
+
+
+@dataclass
+class CaptionCollator(SFTCollator):
+    """Rows {video, caption} -> model inputs: the request prompt (masked), then the caption (trained)."""
+
+    def __call__(self, rows: Sequence[Mapping]) -> dict[str, torch.Tensor]:
+        prompt = chat_text(self.processor, CAPTION_REQUEST)
+        video = process(self.processor, [prompt] * len(rows), [self.clips(r["video"]) for r in rows])
+        merge = self.processor.video_processor.merge_size
+        sequences, prompt_lengths = [], []
+        for row, grid in zip(rows, video["video_grid_thw"]):
+            prompt_ids = self._encode(prompt.replace(VIDEO_PAD, VIDEO_PAD * video_token_count(grid, merge), 1))
+            sequences.append(prompt_ids + self._encode(row["caption"] + END_OF_TURN))
+            prompt_lengths.append(len(prompt_ids))
+        batch = padded_batch(sequences, prompt_lengths, self.pad_id)
+        batch["mm_token_type_ids"] = mm_token_type_ids(batch["input_ids"], self.video_id)
+        batch["pixel_values_videos"] = video["pixel_values_videos"]
+        batch["video_grid_thw"] = video["video_grid_thw"]
+        batch["second_per_grid_ts"] = torch.as_tensor(video["second_per_grid_ts"], dtype=torch.float32)
+        return batch
+
+
+def caption_rows(probe_dir: str | Path) -> tuple[list[dict], list[dict]]:
+    """(train, held-out) rows {video, caption} from the probe set's scenes.jsonl."""
+    train, held = scene_rows(Path(probe_dir))
+    return ([{"video": r["video"], "caption": scene_caption(r["labels"])} for r in rows] for rows in (train, held))
+
+
+def align_captions(model: str | Path, probe_dir: str | Path, out: str | Path, *, epochs: float = 4.0,
+                   lr: float = 1e-3, batch_size: int = 16, schedule: str = "constant", warmup: float = 0.03,
+                   video_config: VideoConfig = VideoConfig(), seed: int = 0, log_every: int = 10,
+                   device: str | None = None) -> TrainResult:
+    """Train `model`'s language model to caption the probe set's training videos; save to `out`."""
+    from datasets import Dataset
+    from trl import SFTConfig, SFTTrainer
+
+    train, held = caption_rows(probe_dir)
+    net, processor, device = load_for_training(model, device)
+    freeze(net.model.visual)
+    args = SFTConfig(
+        output_dir=str(out), num_train_epochs=epochs, learning_rate=lr, per_device_train_batch_size=batch_size,
+        warmup_steps=warmup, lr_scheduler_type=SCHEDULES[schedule], weight_decay=0.0,
+        logging_steps=log_every, logging_first_step=True, save_strategy="no", report_to="none",
+        activation_checkpointing=False, bf16=device.startswith("cuda"), use_cpu=device == "cpu", seed=seed,
+        # the collator builds every batch (see fingereval.train.collate for why)
+        remove_unused_columns=False, dataset_kwargs={"skip_prepare_dataset": True}, max_length=None,
+        dataloader_num_workers=0, dataloader_pin_memory=False, disable_tqdm=True,
+    )
+    trainer = SFTTrainer(model=net, args=args, train_dataset=Dataset.from_list(train), processing_class=processor,
+                         data_collator=CaptionCollator(processor, ClipCache(video_config)))
+    use_rich_log(trainer, "align")
+    start = time.perf_counter()
+    trainer.train()
+    seconds = time.perf_counter() - start
+    settings = {"stage": "align", "base_model": str(model), "probes": str(probe_dir), "epochs": epochs, "lr": lr,
+                "batch_size": batch_size, "schedule": schedule, "video_config": asdict(video_config),
+                "train_videos": len(train), "held_out_videos_left_out": len(held), "seed": seed,
+                "seconds": round(seconds, 1)}
+    out_dir = save_checkpoint(trainer.model, processor, out, trainer.state.log_history, settings)
+    return TrainResult(out_dir=out_dir, log_history=list(trainer.state.log_history), seconds=seconds)

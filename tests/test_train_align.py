@@ -1,0 +1,84 @@
+"""Caption alignment: captions say what every probe reason's finding says; only the language model learns."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from fingereval.answer.tiny import PROBE_SHAPE, build_tiny_model
+from fingereval.answer.transformers_backend import TransformersAnswerer
+from fingereval.data.instruct import load_instruct
+from fingereval.probes import make_probes, split_probes
+from fingereval.probes.scene import scene_caption
+from fingereval.video import VideoConfig
+
+VC = VideoConfig(fps=2.0, max_frames=8, size=112)
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    root = tmp_path_factory.mktemp("align")
+    probes = make_probes(root / "probes", 12, seed=7, max_entities=1, radius=0.2)
+    split_probes(probes.root, held_out=0.25, seed=0)
+    base = build_tiny_model(root / "base", PROBE_SHAPE, seed=0)
+    return root, probes.root, base
+
+
+def test_every_reason_opens_with_a_finding_its_videos_caption_states(setup):
+    _, probes, _ = setup
+    captions = {}
+    for line in (probes / "scenes.jsonl").read_text().splitlines():
+        row = json.loads(line)
+        captions[str(probes / row["video"])] = scene_caption(row["labels"]).split(". ")
+    records = load_instruct(probes / "qa.jsonl")
+    assert records
+    for r in records:
+        opening, caption = r.reason.split(". ")[0], [c.rstrip(".") for c in captions[str(r.video)]]
+        if opening == "Colour none":  # the asked shape is not drawn: a finding about the question, not the scene
+            colour, shape = r.entity.split()[-2:]
+            assert not (f"Colour {colour}" in caption and f"Shape {shape}" in caption), (r.question, caption)
+            continue
+        assert opening in caption, (r.question, r.reason, caption)
+
+
+def test_scene_caption_states_each_finding_once_in_a_fixed_order():
+    still = scene_caption(["colour:red", "shape:ball", "static"])
+    assert still == ("Colour red. Shape ball. Edges sharp. Texture clean. Look steady. Visibility steady. "
+                     "Scene still. Height steady. Heading none.")
+    moving = scene_caption(["colour:blue", "shape:star", "noise", "flicker", "moves_left", "falls"])
+    assert "Texture noisy" in moving and "Visibility flickers" in moving and "Scene moves" in moving
+    assert "Height sinks" in moving and moving.endswith("Heading left.")
+
+
+def test_alignment_trains_the_language_model_only_on_training_videos(setup):
+    from safetensors.torch import load_file
+
+    from fingereval.train.align import align_captions, caption_rows
+
+    root, probes, base = setup
+    result = align_captions(base, probes, root / "aligned", epochs=3, lr=3e-3, batch_size=3, video_config=VC,
+                            device="cpu", log_every=1)
+    losses = result.logged("loss")
+    assert losses[-1] < 0.7 * losses[0], losses
+    train, held = caption_rows(probes)
+    held_videos = {json.loads(x)["video"] for x in (probes / "qa_heldout.jsonl").read_text().splitlines() if x.strip()}
+    assert held and {r["video"] for r in held} == {str(probes / v) for v in held_videos}
+    assert not {r["video"] for r in train} & {r["video"] for r in held}
+    settings = json.loads((result.out_dir / "train_log.json").read_text())["settings"]
+    assert settings["train_videos"] == len(train) == 9
+    before, after = load_file(base / "model.safetensors"), load_file(result.out_dir / "model.safetensors")
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert changed and not any("visual" in k for k in changed), sorted(changed)[:5]
+    assert TransformersAnswerer(result.out_dir, video_config=VC).model is not None  # loads like any checkpoint
+
+
+def test_cli_align_reports_a_probe_folder_without_scenes(setup, tmp_path):
+    from fingereval.train.cli import train_app
+
+    _, _, base = setup
+    result = CliRunner().invoke(train_app, ["align", "--probes", str(tmp_path), "--model", str(base),
+                                            "--out", str(tmp_path / "o")])
+    assert result.exit_code != 0
+    assert "scenes.jsonl" in result.output and "probes make" in result.output
