@@ -25,7 +25,7 @@ SCHEDULES = {"cosine": "cosine", "linear": "linear", "constant": "constant_with_
 
 
 def freeze(module) -> None:
-    """No gradients for `module`: autograd then never builds a graph through it (the step gets cheaper too)."""
+    """No gradients for `module`: the optimiser leaves it as it is, and autograd builds no graph through it."""
     for p in module.parameters():
         p.requires_grad_(False)
 
