@@ -52,6 +52,34 @@ def test_scene_caption_states_each_finding_once_in_a_fixed_order():
     assert "Height sinks" in moving and moving.endswith("Heading left.")
 
 
+def test_caption_batches_carry_the_video_and_train_the_caption_only(setup):
+    from fingereval.answer.inputs import VIDEO_PAD
+    from fingereval.answer.transformers_backend import load_model_and_processor
+    from fingereval.train.align import CaptionCollator, caption_rows
+    from fingereval.train.collate import END_OF_TURN, IGNORE_INDEX
+    from fingereval.train.examples import ClipCache
+
+    _, probes, base = setup
+    processor = load_model_and_processor(base)[1]
+    rows = caption_rows(probes)[0][:2]
+    batch = CaptionCollator(processor, ClipCache(VC))(rows)
+    video_id = processor.tokenizer.convert_tokens_to_ids(VIDEO_PAD)
+    assert batch["pixel_values_videos"].numel() > 0 and batch["video_grid_thw"].shape[0] == 2
+    for i, row in enumerate(rows):
+        ids, labels = batch["input_ids"][i], batch["labels"][i]
+        assert int((batch["mm_token_type_ids"][i] == 2).sum()) == int((ids == video_id).sum()) > 0  # 3-D positions
+        trained = processor.tokenizer.decode(ids[labels != IGNORE_INDEX])
+        assert trained == row["caption"] + END_OF_TURN  # no prompt token, no padding, nothing cut off
+        assert not (labels[ids == video_id] != IGNORE_INDEX).any()
+
+    from fingereval.train.collate import with_video
+
+    short = {"input_ids": batch["input_ids"].masked_fill(batch["input_ids"] == video_id, 0)[:, :]}
+    with pytest.raises(ValueError, match="number of video tokens"):  # frames that would land on the wrong tokens
+        with_video(short, {k: batch[k] for k in ("pixel_values_videos", "video_grid_thw", "second_per_grid_ts")},
+                   video_id, processor.video_processor.merge_size)
+
+
 def test_alignment_trains_the_language_model_only_on_training_videos(setup):
     from safetensors.torch import load_file
 

@@ -65,7 +65,7 @@ def _explain_two(model_dir: Path, held_out: Path, console: Console) -> list:
 
 
 def run_demo(out_dir: Path, n_videos: int = 1000, seed: int = 0, console: Console | None = None,
-             epochs: float | None = None, vision_epochs: int | None = None, held_out: float = 0.2) -> dict:
+             epochs: float | None = None, vision_epochs: int | None = None) -> dict:
     from fingereval.answer.tiny import PROBE_SHAPE, build_tiny_model
     from fingereval.probes.make import make_probes, split_probes
     from fingereval.train.sft import train_sft
@@ -76,7 +76,7 @@ def run_demo(out_dir: Path, n_videos: int = 1000, seed: int = 0, console: Consol
     t0 = time.perf_counter()
     console.rule("[bold]1. probe world")
     probes = make_probes(out_dir / "probes", n_videos, seed=seed, size=DEMO_VIDEO.size, seconds=4.0, **DEMO_WORLD)
-    train_path, held_path = split_probes(probes.root, held_out=held_out, seed=seed)
+    train_path, held_path = split_probes(probes.root, held_out=0.2, seed=seed)
     console.print(f"{probes.n_videos} videos, {probes.n_questions} questions with planted true answers -> {probes.root}")
 
     console.rule("[bold]2. tiny Qwen2.5-VL (random weights), vision tower pretrained on scene labels")

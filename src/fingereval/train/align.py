@@ -19,13 +19,13 @@ from pathlib import Path
 
 import torch
 
-from fingereval.answer.inputs import VIDEO_PAD, chat_text, mm_token_type_ids, process
+from fingereval.answer.inputs import VIDEO_PAD, chat_text, process
 from fingereval.probes.scene import scene_caption
 from fingereval.train.checkpoint import TrainResult, load_for_training, save_checkpoint
-from fingereval.train.collate import END_OF_TURN, SFTCollator, padded_batch, video_token_count
+from fingereval.train.collate import END_OF_TURN, SFTCollator, padded_batch, video_token_count, with_video
 from fingereval.train.examples import ClipCache
 from fingereval.train.progress import use_rich_log
-from fingereval.train.sft import SCHEDULES, freeze
+from fingereval.train.sft import collator_sft_config, freeze
 from fingereval.train.vision import scene_rows
 from fingereval.video import VideoConfig
 
@@ -45,18 +45,14 @@ class CaptionCollator(SFTCollator):
             prompt_ids = self._encode(prompt.replace(VIDEO_PAD, VIDEO_PAD * video_token_count(grid, merge), 1))
             sequences.append(prompt_ids + self._encode(row["caption"] + END_OF_TURN))
             prompt_lengths.append(len(prompt_ids))
-        batch = padded_batch(sequences, prompt_lengths, self.pad_id)
-        batch["mm_token_type_ids"] = mm_token_type_ids(batch["input_ids"], self.video_id)
-        batch["pixel_values_videos"] = video["pixel_values_videos"]
-        batch["video_grid_thw"] = video["video_grid_thw"]
-        batch["second_per_grid_ts"] = torch.as_tensor(video["second_per_grid_ts"], dtype=torch.float32)
-        return batch
+        return with_video(padded_batch(sequences, prompt_lengths, self.pad_id), video, self.video_id, merge)
 
 
 def caption_rows(probe_dir: str | Path) -> tuple[list[dict], list[dict]]:
     """(train, held-out) rows {video, caption} from the probe set's scenes.jsonl."""
     train, held = scene_rows(Path(probe_dir))
-    return ([{"video": r["video"], "caption": scene_caption(r["labels"])} for r in rows] for rows in (train, held))
+    train, held = ([{"video": r["video"], "caption": scene_caption(r["labels"])} for r in rows] for rows in (train, held))
+    return train, held
 
 
 def align_captions(model: str | Path, probe_dir: str | Path, out: str | Path, *, epochs: float = 4.0,
@@ -65,20 +61,13 @@ def align_captions(model: str | Path, probe_dir: str | Path, out: str | Path, *,
                    device: str | None = None) -> TrainResult:
     """Train `model`'s language model to caption the probe set's training videos; save to `out`."""
     from datasets import Dataset
-    from trl import SFTConfig, SFTTrainer
+    from trl import SFTTrainer
 
     train, held = caption_rows(probe_dir)
     net, processor, device = load_for_training(model, device)
     freeze(net.model.visual)
-    args = SFTConfig(
-        output_dir=str(out), num_train_epochs=epochs, learning_rate=lr, per_device_train_batch_size=batch_size,
-        warmup_steps=warmup, lr_scheduler_type=SCHEDULES[schedule], weight_decay=0.0,
-        logging_steps=log_every, logging_first_step=True, save_strategy="no", report_to="none",
-        activation_checkpointing=False, bf16=device.startswith("cuda"), use_cpu=device == "cpu", seed=seed,
-        # the collator builds every batch (see fingereval.train.collate for why)
-        remove_unused_columns=False, dataset_kwargs={"skip_prepare_dataset": True}, max_length=None,
-        dataloader_num_workers=0, dataloader_pin_memory=False, disable_tqdm=True,
-    )
+    args = collator_sft_config(out, epochs=epochs, lr=lr, batch_size=batch_size, warmup=warmup, schedule=schedule,
+                               log_every=log_every, device=device, seed=seed)
     trainer = SFTTrainer(model=net, args=args, train_dataset=Dataset.from_list(train), processing_class=processor,
                          data_collator=CaptionCollator(processor, ClipCache(video_config)))
     use_rich_log(trainer, "align")

@@ -68,14 +68,7 @@ class SFTCollator:
             ids, n_prompt = self.token_ids(prompt, assistant_text(row, self.reason), video_token_count(grid, merge))
             sequences.append(ids)
             prompt_lengths.append(n_prompt)
-        batch = padded_batch(sequences, prompt_lengths, self.pad_id)
-        batch["mm_token_type_ids"] = mm_token_type_ids(batch["input_ids"], self.video_id)
-        if not torch.equal((batch["input_ids"] == self.video_id).sum(), (video["input_ids"] == self.video_id).sum()):
-            raise ValueError("our token ids and the processor disagree on the number of video tokens")
-        batch["pixel_values_videos"] = video["pixel_values_videos"]
-        batch["video_grid_thw"] = video["video_grid_thw"]
-        batch["second_per_grid_ts"] = torch.as_tensor(video["second_per_grid_ts"], dtype=torch.float32)
-        return batch
+        return with_video(padded_batch(sequences, prompt_lengths, self.pad_id), video, self.video_id, merge)
 
     @property
     def video_id(self) -> int:
@@ -99,6 +92,19 @@ class SFTCollator:
 
     def _encode(self, text: str) -> list[int]:
         return self.processor.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+
+def with_video(batch: dict, video: Mapping, video_id: int, merge_size: int) -> dict:
+    """`batch` plus the processor's video tensors and mm_token_type_ids (3-D positions), after checking that
+    every row holds exactly as many video tokens as its clip gives: a mismatch would misplace the frames."""
+    want = [video_token_count(g, merge_size) for g in video["video_grid_thw"]]
+    if [int((row == video_id).sum()) for row in batch["input_ids"]] != want:
+        raise ValueError("our token ids and the processor disagree on the number of video tokens")
+    batch["mm_token_type_ids"] = mm_token_type_ids(batch["input_ids"], video_id)
+    batch["pixel_values_videos"] = video["pixel_values_videos"]
+    batch["video_grid_thw"] = video["video_grid_thw"]
+    batch["second_per_grid_ts"] = torch.as_tensor(video["second_per_grid_ts"], dtype=torch.float32)
+    return batch
 
 
 def padded_batch(sequences: Sequence[Sequence[int]], prompt_lengths: Sequence[int], pad_id: int) -> dict[str, torch.Tensor]:
@@ -160,14 +166,7 @@ class PackedSFTCollator(SFTCollator):
             batch["labels"][i, :k] = torch.tensor(p["labels"])
             batch["position_ids"][:, i, :k] = p["positions"]
             batch["attention_mask"][i, 0, :k, :k] = p["allowed"]
-        n_video = [video_token_count(g, merge) for g in video["video_grid_thw"]]
-        if [int((batch["input_ids"][i] == self.video_id).sum()) for i in range(n)] != n_video:
-            raise ValueError("our token ids and the processor disagree on the number of video tokens")
-        batch["mm_token_type_ids"] = mm_token_type_ids(batch["input_ids"], self.video_id)
-        batch["pixel_values_videos"] = video["pixel_values_videos"]
-        batch["video_grid_thw"] = video["video_grid_thw"]
-        batch["second_per_grid_ts"] = torch.as_tensor(video["second_per_grid_ts"], dtype=torch.float32)
-        return batch
+        return with_video(batch, video, self.video_id, merge)
 
     def pack(self, group: Mapping, grid: torch.Tensor, second_per_grid: float) -> dict:
         """ids, labels, 3-D positions and the boolean attention pattern of one video's packed row."""

@@ -30,6 +30,23 @@ def freeze(module) -> None:
         p.requires_grad_(False)
 
 
+def collator_sft_config(out: str | Path, *, epochs: float, lr: float, batch_size: int, warmup: float, schedule: str,
+                        log_every: int, device: str, seed: int, grad_accum: int = 1):
+    """TRL's SFTConfig for a trainer whose data collator builds every batch (ours, with the video)."""
+    from trl import SFTConfig
+
+    return SFTConfig(
+        output_dir=str(out), num_train_epochs=epochs, learning_rate=lr, per_device_train_batch_size=batch_size,
+        gradient_accumulation_steps=grad_accum, warmup_steps=warmup, lr_scheduler_type=SCHEDULES[schedule],
+        weight_decay=0.0,
+        logging_steps=log_every, logging_first_step=True, save_strategy="no", report_to="none",
+        activation_checkpointing=False, bf16=device.startswith("cuda"), use_cpu=device == "cpu", seed=seed,
+        # the collator needs every column, and builds the tokens itself (see fingereval.train.collate)
+        remove_unused_columns=False, dataset_kwargs={"skip_prepare_dataset": True}, max_length=None,
+        dataloader_num_workers=0, dataloader_pin_memory=False, disable_tqdm=True,
+    )
+
+
 def lora_config(rank: int = 16):
     from peft import LoraConfig
 
@@ -70,7 +87,7 @@ def train_sft(
     fine-tuning recipe does by default; LoRA already leaves the tower alone).
     """
     from datasets import Dataset
-    from trl import SFTConfig, SFTTrainer
+    from trl import SFTTrainer
 
     if schedule not in SCHEDULES:
         raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {schedule!r}")
@@ -87,16 +104,8 @@ def train_sft(
                                                                   rope_index=net.model.get_rope_index)
     else:
         dataset, collator = rows, SFTCollator(processor, clips, reason=reason)
-    args = SFTConfig(
-        output_dir=str(out), num_train_epochs=epochs, learning_rate=lr, per_device_train_batch_size=batch_size,
-        gradient_accumulation_steps=grad_accum, warmup_steps=warmup, lr_scheduler_type=SCHEDULES[schedule],
-        weight_decay=0.0,
-        logging_steps=log_every, logging_first_step=True, save_strategy="no", report_to="none",
-        activation_checkpointing=False, bf16=device.startswith("cuda"), use_cpu=device == "cpu", seed=seed,
-        # the collator needs every column, and builds the tokens itself (see fingereval.train.collate)
-        remove_unused_columns=False, dataset_kwargs={"skip_prepare_dataset": True}, max_length=None,
-        dataloader_num_workers=0, dataloader_pin_memory=False, disable_tqdm=True,
-    )
+    args = collator_sft_config(out, epochs=epochs, lr=lr, batch_size=batch_size, grad_accum=grad_accum, warmup=warmup,
+                               schedule=schedule, log_every=log_every, device=device, seed=seed)
     trainer = SFTTrainer(
         model=net, args=args, train_dataset=Dataset.from_list(dataset), processing_class=processor,
         data_collator=collator,
