@@ -156,9 +156,10 @@ def test_every_reason_opens_with_a_finding_true_to_the_plan():
         spec = plan_probe(0, i)
         for asked in spec.questions:
             truth = true_answer(spec, asked)
-            word, value = truth.reason.split(".")[0].split(" ")
+            word, value = truth.reason.split(".")[0].split(" ", 1)
             assert word == FINDINGS[asked.form][0]  # the first word follows from the question alone
             e = spec.entities[asked.entity] if asked.entity is not None else None
+            drawn = [c for c in COLOURS if c in {x.drawn_colour for x in spec.entities if x.drawn}]
             expected = {
                 "blur": e and ("blurred" if e.quality == "blur" else "sharp"),
                 "noise": e and ("noisy" if e.quality == "noise" else "clean"),
@@ -167,7 +168,7 @@ def test_every_reason_opens_with_a_finding_true_to_the_plan():
                 "static": "still" if spec.static else "moves",
                 "gravity": e and {"rising": "rises", "falling": "sinks", "level": "steady"}[e.vertical],
                 "direction": e and e.direction,
-                "appear": e and ("none" if e.presence == "absent" else e.drawn_colour),
+                "appear": e and f"{e.colour} vs {' '.join(drawn)}",  # never "none": a shape is always drawn
             }[asked.form]
             assert value == expected, (asked, truth.reason)
             seen.add(asked.form)

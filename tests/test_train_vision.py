@@ -84,3 +84,19 @@ def test_malformed_scene_line_names_its_line(setup, tmp_path):
     (tmp_path / "scenes.jsonl").write_text(json.dumps({"video": "v.mp4", "labels": ["static"]}) + "\n{oops\n")
     with pytest.raises(DataError, match="line 2: not a scene row"):
         pretrain_vision(base, tmp_path, tmp_path / "out", on_log=lambda m: None)
+
+
+def test_one_tower_call_pools_each_video_as_if_alone(setup):
+    from fingereval.answer.inputs import video_pixels
+    from fingereval.train.checkpoint import load_for_training
+    from fingereval.train.vision import pooled_videos
+
+    root, probes, base = setup
+    net, processor, _ = load_for_training(base, "cpu")
+    videos = [video_pixels(processor, load_video(p, VC)) for p in sorted((probes / "videos").glob("*.mp4"))[:3]]
+    with torch.no_grad():
+        batched = pooled_videos(net.model.visual, videos, "cpu")
+        alone = torch.cat([pooled_videos(net.model.visual, [v], "cpu") for v in videos])
+    assert batched.shape == (3, net.config.text_config.hidden_size)
+    torch.testing.assert_close(batched, alone, rtol=1e-4, atol=1e-5)  # the tower's attention never crosses videos
+    assert not torch.allclose(batched[0], batched[1])

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from fingereval.dimensions import DIMENSION_KEYS
 from fingereval.probes.world import (
+    COLOURS,
     FORM_DIMENSIONS,
     HORIZONTAL_TRAVEL,
     RISE_TRAVEL,
@@ -116,7 +117,7 @@ FINDINGS: dict[str, tuple[str, str, str]] = {
     "static": ("Scene", "still", "moves"),
     "gravity": ("Height", "rises", "steady"),  # "sinks" when it falls
     "direction": ("Heading", "", ""),  # the direction it really moves
-    "appear": ("Colour", "", ""),  # the colour its shape is drawn in, or none
+    "appear": ("Colour", "", ""),  # the asked colour "vs" the colours drawn (see `finding`)
 }
 
 
@@ -125,7 +126,11 @@ def finding(spec: ProbeSpec, form: str, e: ProbeEntity | None, is_yes: bool) -> 
     if form == "direction":
         return f"{word} {e.direction}"
     if form == "appear":
-        return f"{word} {e.drawn_colour if e.presence != 'absent' else 'none'}"
+        # "Colour red vs green": the asked colour copied from the question beside the colours really drawn, so
+        # the answer is a comparison of two nearby words. An earlier "Colour none" for an absent shape let the
+        # tiny model answer from "none" alone (a shape judgement it sees poorly) and never learn the comparison.
+        drawn = {x.drawn_colour for x in spec.entities if x.drawn}
+        return f"{word} {e.colour} vs {' '.join(c for c in COLOURS if c in drawn)}"
     if form == "gravity" and e.vertical == "falling":
         return f"{word} sinks"
     return f"{word} {yes_seen if is_yes else no_seen}"

@@ -67,6 +67,20 @@ def scene_rows(probe_dir: Path) -> tuple[list[dict], list[dict]]:
     return train, test
 
 
+def pooled_videos(tower: torch.nn.Module, videos: list[tuple[torch.Tensor, torch.Tensor]], device: str) -> torch.Tensor:
+    """Mean of each video's RMS-normalised tower tokens (the LM's RMSNorm view), one row per (pixels, grid) video.
+
+    One tower call for the whole batch: the tower keeps videos apart by grid_thw, and one call is about 2.5x
+    faster on CPU than one call per video.
+    """
+    values, grids = zip(*videos)
+    grid = torch.cat(grids)
+    tokens = tower(torch.cat(values).to(device, next(tower.parameters()).dtype), grid_thw=grid.to(device)).pooler_output
+    tokens = tokens / tokens.float().pow(2).mean(-1, keepdim=True).sqrt().to(tokens.dtype)
+    per_video = (grid.prod(-1) // tower.spatial_merge_size ** 2).tolist()
+    return torch.stack([t.mean(0) for t in tokens.split(per_video)]).float()
+
+
 def pretrain_vision(model: str | Path, probe_dir: str | Path, out_dir: str | Path, *, epochs: int = 6, lr: float = 1e-3,
                     batch_size: int = 16, video_config: VideoConfig | None = None, seed: int = 0,
                     device: str | None = None, on_log: Callable[[str], None] = print) -> VisionResult:
@@ -86,21 +100,23 @@ def pretrain_vision(model: str | Path, probe_dir: str | Path, out_dir: str | Pat
     pixels: dict[str, tuple] = {}  # processed once per video while under PIXEL_CACHE_BYTES, else again each epoch
     cached_bytes = 0
 
-    def pooled(path: str) -> torch.Tensor:
+    def processed(path: str) -> tuple[torch.Tensor, torch.Tensor]:
         nonlocal cached_bytes
         values, grid = pixels.get(path) or video_pixels(processor, clips(path))
         if path not in pixels and cached_bytes + values.nbytes <= PIXEL_CACHE_BYTES:
             pixels[path] = (values, grid)
             cached_bytes += values.nbytes
-        tokens = tower(values.to(device, next(tower.parameters()).dtype), grid_thw=grid.to(device)).pooler_output
-        tokens = tokens / tokens.float().pow(2).mean(-1, keepdim=True).sqrt().to(tokens.dtype)  # the LM's RMSNorm view
-        return tokens.mean(0).float()
+        return values, grid
+
+    def pooled(paths: list[str]) -> torch.Tensor:
+        return pooled_videos(tower, [processed(p) for p in paths], device)
 
     @torch.no_grad()
     def accuracy(rows: list[dict]) -> dict[str, float]:
         """Balanced accuracy per label (mean of the hit rates on videos with and without it; 0.5 = chance)."""
         tower.eval()
-        said = torch.stack([(head(pooled(row["video"])) > 0).float().cpu() for row in rows])
+        said = torch.cat([(head(pooled([r["video"] for r in rows[i:i + batch_size]])) > 0).float().cpu()
+                          for i in range(0, len(rows), batch_size)])
         tower.train()
         truth = torch.stack([row["target"] for row in rows])
         hit_pos = ((said == 1) & (truth == 1)).sum(0) / truth.sum(0).clamp(min=1)
@@ -116,7 +132,7 @@ def pretrain_vision(model: str | Path, probe_dir: str | Path, out_dir: str | Pat
         losses = []
         for i in range(0, len(train), batch_size):
             batch = train[i:i + batch_size]
-            logits = head(torch.stack([pooled(r["video"]) for r in batch]))
+            logits = head(pooled([r["video"] for r in batch]))
             target = torch.stack([r["target"] for r in batch]).to(device)
             loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, target, pos_weight=pos_weight)
             loss.backward()
