@@ -70,7 +70,9 @@ def _truth(spec: ProbeSpec, form: str, e: ProbeEntity | None) -> tuple[bool, str
         if e.presence == "shown":
             return True, f"A {e.name} is visible in the video."
         if e.presence == "recoloured":
-            return False, f"The {e.shape} in the video is {e.drawn_colour}, not {e.colour}, so no {e.name} appears."
+            # both "no" sentences open with "There": a greedy decoder that split its "no" between two openings
+            # would pick the single "yes" opening ("A") whenever it was less than two-thirds sure of "no"
+            return False, f"There is no {e.name}: the {e.shape} in the video is {e.drawn_colour}, not {e.colour}."
         return False, f"There is no {e.name} anywhere in the video."
     if form == "blur":
         if e.quality == "blur":
