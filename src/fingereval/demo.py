@@ -20,7 +20,9 @@ DEMO_VIDEO = VideoConfig(fps=2.0, max_frames=8, size=112)
 # One large shape per video: pooled scene labels then say what that shape does (with several shapes the
 # model would also have to bind each label to its shape, which takes far more training than a CPU demo has).
 DEMO_WORLD = dict(max_entities=1, radius=0.2)
-DEMO_VISION = dict(epochs=12, lr=3e-3, batch_size=16)
+# 24 epochs: still rising at 12 (held-out label accuracy 0.82 -> 0.86-0.88 at 24), and one tower call per batch
+# makes 24 epochs (about 160 s) cheaper than 12 used to be.
+DEMO_VISION = dict(epochs=24, lr=3e-3, batch_size=16)
 # Packed SFT (all questions of a video in one row): 8 videos (about 28 questions) a step, constant lr 1e-3
 # (3e-3 was slower); see the README's "Training the tiny model".
 # All weights train, the vision tower too: freezing it (`freeze_vision`) or adding a caption-alignment stage
