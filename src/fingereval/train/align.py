@@ -50,9 +50,11 @@ class CaptionCollator(SFTCollator):
 
 def caption_rows(probe_dir: str | Path) -> tuple[list[dict], list[dict]]:
     """(train, held-out) rows {video, caption} from the probe set's scenes.jsonl."""
+    def captioned(rows: list[dict]) -> list[dict]:
+        return [{"video": r["video"], "caption": scene_caption(r["labels"])} for r in rows]
+
     train, held = scene_rows(Path(probe_dir))
-    train, held = ([{"video": r["video"], "caption": scene_caption(r["labels"])} for r in rows] for rows in (train, held))
-    return train, held
+    return captioned(train), captioned(held)
 
 
 def align_captions(model: str | Path, probe_dir: str | Path, out: str | Path, *, epochs: float = 4.0,
