@@ -250,3 +250,45 @@ def test_sft_packed_and_per_question_both_train(tiny_model_dir, records, tmp_pat
         assert losses[-1] < 0.7 * losses[0], (pack, losses)
         settings = __import__("json").loads((result.out_dir / "train_log.json").read_text())["settings"]
         assert settings["packed"] is pack and settings["videos"] == 2
+
+
+@pytest.mark.parametrize("pack", [True, False])
+def test_length_is_the_collated_width_less_the_video_tokens(tiny_model_dir, records, processor, pack):
+    rows = training_rows(records)
+    if pack:
+        rope_index = load_model_and_processor(tiny_model_dir)[0].model.get_rope_index
+        collator, rows = PackedSFTCollator(processor, ClipCache(VIDEO), reason=True, rope_index=rope_index), video_groups(rows)
+    else:
+        collator = SFTCollator(processor, ClipCache(VIDEO), reason=True)
+    video_id = processor.tokenizer.convert_tokens_to_ids(VIDEO_PAD)
+    for row in rows:
+        ids = collator([row])["input_ids"][0]
+        assert collator.length(row) == len(ids) - int((ids == video_id).sum())
+    assert len({collator.length(r) for r in rows}) > 1  # the rows do differ in length
+
+
+def test_micro_batches_take_the_same_step_as_one_batch(tiny_model_dir, records, tmp_path, monkeypatch):
+    """Length-sorted micro-batches change the padding, not the step: the same gradient reaches the optimiser."""
+    from transformers import TrainerCallback
+
+    import fingereval.train.sft as sft
+
+    grads = []
+
+    class GradAtStep(TrainerCallback):
+        def on_pre_optimizer_step(self, args, state, control, model=None, **kwargs):
+            grads.append(torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None]).clone())
+
+    rows = [dict(r) for r in records]
+    rows[0]["reason"] = " ".join([rows[0]["reason"]] * 6)  # rows far apart in length: the step must weigh tokens
+    rich_log = sft.use_rich_log
+    monkeypatch.setattr(sft, "use_rich_log", lambda trainer, name: (rich_log(trainer, name), trainer.add_callback(GradAtStep())))
+    for micro in (1, 2):
+        sft.train_sft(rows, tiny_model_dir, tmp_path / f"mb{micro}", reason=True, lora=False, epochs=1, lr=1e-3,
+                      batch_size=4, video_config=VIDEO, log_every=1, pack=False, micro_batches=micro)
+    assert len(grads) == 2  # one optimiser step each, over the same four rows
+    one, two = grads
+    assert one.norm() > 0 and torch.allclose(two.norm(), one.norm(), rtol=1e-3)
+    assert torch.nn.functional.cosine_similarity(one, two, dim=0) > 0.9999
+    with pytest.raises(ValueError, match="micro_batches must divide"):
+        sft.train_sft(records, tiny_model_dir, tmp_path / "bad", batch_size=4, micro_batches=3, video_config=VIDEO)

@@ -48,8 +48,10 @@ class TinyShape:
 # 56*56 minimum pixels (Qwen's default minimum would upscale 112-px frames to 336 px, 9x the video tokens),
 # 8 frames per video patch (Qwen: 2): Qwen's tower never attends across patches in time, so with 8 a
 # 2-layer tower sees motion, flicker and changes inside each token, and an 8-frame clip is 16 tokens;
-# and a 128-wide tower (64 saw colour changes at 0.61 balanced accuracy after pretraining, 128 at 0.85).
-PROBE_SHAPE = TinyShape(init_std=0.1, video_min_pixels=56 * 56, temporal_patch=8, vision_hidden=128, vision_heads=4)
+# a 128-wide tower (64 saw colour changes at 0.61 balanced accuracy after pretraining, 128 at 0.85), and a
+# 6-layer language model (4 layers: 83.2/76.7/77.4 % held-out after the demo's SFT for seeds 0/1/2; 6: 83.1/81.3/80.0).
+PROBE_SHAPE = TinyShape(init_std=0.1, video_min_pixels=56 * 56, temporal_patch=8, vision_hidden=128, vision_heads=4,
+                        layers=6)
 
 
 def chat_template() -> str:

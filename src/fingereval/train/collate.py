@@ -93,6 +93,11 @@ class SFTCollator:
     def _encode(self, text: str) -> list[int]:
         return self.processor.tokenizer(text, add_special_tokens=False)["input_ids"]
 
+    def length(self, row: Mapping) -> int:
+        """Text tokens of `row` (its video's tokens left out: they are the same for every clip of a size)."""
+        row = without_none(row)
+        return len(self.token_ids(prompt_text(self.processor, row["question"]), assistant_text(row, self.reason), 0)[0])
+
 
 def with_video(batch: dict, video: Mapping, video_id: int, merge_size: int) -> dict:
     """`batch` plus the processor's video tensors and mm_token_type_ids (3-D positions), after checking that
@@ -167,6 +172,13 @@ class PackedSFTCollator(SFTCollator):
             batch["position_ids"][:, i, :k] = p["positions"]
             batch["attention_mask"][i, 0, :k, :k] = p["allowed"]
         return with_video(batch, video, self.video_id, merge)
+
+    def length(self, group: Mapping) -> int:
+        """Text tokens of the packed row: the shared prefix once, then every question's suffix."""
+        seqs = [self.token_ids(prompt_text(self.processor, it["question"]), assistant_text(without_none(it), self.reason),
+                               0)[0] for it in group["items"]]
+        p = common_prefix_length(seqs)
+        return p + sum(len(s) - p for s in seqs)
 
     def pack(self, group: Mapping, grid: torch.Tensor, second_per_grid: float) -> dict:
         """ids, labels, 3-D positions and the boolean attention pattern of one video's packed row."""
