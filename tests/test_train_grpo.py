@@ -143,3 +143,24 @@ def test_the_fixed_sample_is_seeded_and_never_larger_than_its_source():
     assert fixed_sample(rows, 8, seed=3) == fixed_sample(rows, 8, seed=3) != fixed_sample(rows, 8, seed=4)
     assert len({r["i"] for r in fixed_sample(rows, 8, seed=3)}) == 8
     assert fixed_sample(rows[:5], 8, seed=3) == rows[:5]
+
+
+def test_grpo_on_a_fixed_sample_trains_on_exactly_the_questions_it_is_evaluated_on(
+        tiny_model_dir, red_video, blue_static_video, tmp_path, monkeypatch):
+    import fingereval.train.grpo as grpo
+
+    built, from_list = [], __import__("datasets").Dataset.from_list
+
+    def spy(rows):  # the trainer's train and eval datasets, in the order train_grpo builds them
+        built.append(rows)
+        return from_list(rows)
+
+    monkeypatch.setattr("datasets.Dataset.from_list", spy)
+    records = _records(red_video, blue_static_video) + [
+        {"video": str(red_video), "question": "Is the square red?", "answer": "yes", "reason": "It is red."}]
+    result = grpo.train_grpo(records, tiny_model_dir, tmp_path / "grpo", steps=1, group_size=2, max_completion=4,
+                             lr=1e-3, video_config=VIDEO, device="cpu", questions=2, eval_data=records,
+                             eval_questions=2, seed=5)
+    train, held = built
+    assert len(train) == 2 and train == held  # two of the three questions, the same two
+    assert __import__("json").loads((result.out_dir / "train_log.json").read_text())["settings"]["questions"] == 2

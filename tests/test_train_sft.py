@@ -292,3 +292,14 @@ def test_micro_batches_take_the_same_step_as_one_batch(tiny_model_dir, records, 
     assert torch.nn.functional.cosine_similarity(one, two, dim=0) > 0.9999
     with pytest.raises(ValueError, match="micro_batches must divide"):
         sft.train_sft(records, tiny_model_dir, tmp_path / "bad", batch_size=4, micro_batches=3, video_config=VIDEO)
+
+
+def test_cli_sft_refuses_micro_batches_that_do_not_divide_the_batch(tiny_model_dir, records, tmp_path):
+    from fingereval.train.cli import train_app
+
+    data = write_instruct(tmp_path / "qa.jsonl", [InstructRecord.model_validate(r) for r in records])
+    result = CliRunner().invoke(train_app, ["sft", "--data", str(data), "--model", str(tiny_model_dir), "--out",
+                                            str(tmp_path / "o"), "--batch-size", "4", "--micro-batches", "3"])
+    assert result.exit_code == 2
+    assert "--micro-batches (3) must divide --batch-size (4)" in result.output
+    assert not (tmp_path / "o").exists()

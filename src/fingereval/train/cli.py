@@ -54,6 +54,9 @@ def sft(
     lr: Optional[float] = typer.Option(None, "--lr", help="learning rate [default: 2e-4 LoRA, 1e-5 full]"),
     batch_size: int = typer.Option(4, "--batch-size", min=1, help="rows per step: videos when packed, else questions"),
     grad_accum: int = typer.Option(1, "--grad-accum", min=1, help="gradient accumulation steps"),
+    micro_batches: int = typer.Option(1, "--micro-batches", min=1,
+                                      help="split each step's rows into N micro-batches of similar length: "
+                                           "the same step, less padding (N must divide --batch-size)"),
     pack: bool = typer.Option(True, "--pack/--no-pack",
                               help="all questions of a video in one row, laid out as shared-prefix scoring reads it"),
     lora_rank: int = typer.Option(16, "--lora-rank", min=1),
@@ -73,11 +76,13 @@ def sft(
 
     if schedule not in SCHEDULES:
         raise typer.BadParameter(f"--schedule must be one of {', '.join(SCHEDULES)}, got {schedule!r}")
+    if batch_size % micro_batches:
+        raise typer.BadParameter(f"--micro-batches ({micro_batches}) must divide --batch-size ({batch_size})")
 
     result = _run(train_sft, data=data, model=model, out=out, reason=reason, lora=lora, epochs=epochs, lr=lr,
                   batch_size=batch_size, grad_accum=grad_accum, lora_rank=lora_rank, schedule=schedule, warmup=warmup,
                   video_config=_video_config(fps, max_frames, size), seed=seed, log_every=log_every, device=device,
-                  pack=pack, freeze_vision=freeze_vision)
+                  pack=pack, freeze_vision=freeze_vision, micro_batches=micro_batches)
     _report(result, [("loss", "loss"), ("mean_token_accuracy", "token accuracy")])
 
 
@@ -141,6 +146,8 @@ def grpo(
     lr: float = typer.Option(1e-6, "--lr"),
     temperature: float = typer.Option(0.9, "--temperature", min=0.01),
     max_completion: int = typer.Option(128, "--max-completion", min=1, help="max new tokens per completion"),
+    questions: Optional[int] = typer.Option(None, "--questions", min=1,
+                                            help="train on a fixed, seeded sample of N questions of --data [default: all]"),
     eval_data: Optional[Path] = typer.Option(None, "--eval-data",
                                              help="JSONL whose questions (a fixed sample) are rewarded before and after"),
     eval_questions: int = typer.Option(64, "--eval-questions", min=1, help="size of that fixed sample"),
@@ -157,6 +164,7 @@ def grpo(
     result = _run(train_grpo, data=data, model=model, out=out, steps=steps, group_size=group_size,
                   prompts_per_step=prompts_per_step, beta=beta, lr=lr, temperature=temperature,
                   max_completion=max_completion, video_config=_video_config(fps, max_frames, size), seed=seed,
+                  questions=questions,
                   log_every=log_every, device=device, eval_data=eval_data, eval_questions=eval_questions)
     _report(result, [("reward", "reward"), ("rewards/accuracy_reward/mean", "accuracy"),
                      ("rewards/format_reward/mean", "format"), ("kl", "kl"),

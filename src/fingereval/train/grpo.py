@@ -172,6 +172,7 @@ def train_grpo(
     device: str | None = None,
     eval_data: TrainData | None = None,
     eval_questions: int = 64,
+    questions: int | None = None,
 ) -> TrainResult:
     """GRPO from `model` (an SFT checkpoint: cold start; the base model: zero) on `data`; saves to `out`.
 
@@ -180,12 +181,15 @@ def train_grpo(
     With `eval_data`, the same `eval_questions` questions drawn from it (seeded) are sampled and rewarded
     before the first step and after the last (TRL's evaluation: `eval_reward` in the log). The training
     reward of a step is over other questions every step, so only this fixed set shows whether GRPO raised it.
+    `questions` trains on a fixed, seeded sample of that many questions of `data` (the same sample as
+    `eval_questions` of the same file with the same seed), so that every epoch revisits them.
     """
     from datasets import Dataset
     from trl import GRPOConfig
 
     net, processor, device = load_for_training(model, device)
     rows = grpo_rows(data, processor)
+    rows = fixed_sample(rows, questions, seed) if questions else rows
     eval_rows = fixed_sample(grpo_rows(eval_data, processor), eval_questions, seed) if eval_data is not None else []
     config = net.config
     args = GRPOConfig(
@@ -214,6 +218,7 @@ def train_grpo(
     settings = {"stage": "grpo", "start_model": str(model), "steps": steps, "group_size": group_size,
                 "prompts_per_step": prompts_per_step, "beta": beta, "lr": lr, "temperature": temperature,
                 "max_completion": max_completion, "video_config": asdict(video_config), "examples": len(rows),
+                "questions": questions,
                 "seed": seed, "eval_questions": len(eval_rows), "seconds": round(seconds, 1)}
     out_dir = save_checkpoint(trainer.model, processor, out, trainer.state.log_history, settings)
     return TrainResult(out_dir=out_dir, log_history=list(trainer.state.log_history), seconds=seconds)
