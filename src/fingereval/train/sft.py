@@ -90,7 +90,8 @@ def train_sft(
     fine-tuning recipe does by default; LoRA already leaves the tower alone).
     `micro_batches > 1` splits each step's `batch_size` rows into that many micro-batches of similar
     length (transformers' `batch_rebalance` sampler) and accumulates them: the loss is still normalised
-    by the step's label-token count, so the step is the same, with less padding (the demo's SFT: 365 -> 299 s).
+    by the step's label-token count, so the step is the same, with less padding (1.17x faster in
+    benchmarks/bench_sft_micro_batches.py).
     """
     from datasets import Dataset
     from trl import SFTTrainer
@@ -132,6 +133,7 @@ def train_sft(
     settings = {"stage": "sft", "base_model": str(model), "reason": reason, "lora": lora, "epochs": epochs, "lr": lr,
                 "batch_size": batch_size, "grad_accum": grad_accum, "schedule": schedule, "warmup": warmup,
                 "video_config": asdict(video_config),
-                "examples": len(rows), "videos": len(groups), "packed": pack, "freeze_vision": freeze_vision, "micro_batches": micro_batches, "seed": seed, "seconds": round(seconds, 1)}
+                "examples": len(rows), "videos": len(groups), "packed": pack, "freeze_vision": freeze_vision,
+                "micro_batches": micro_batches, "seed": seed, "seconds": round(seconds, 1)}
     out_dir = save_checkpoint(trainer.model, processor, out, trainer.state.log_history, settings)
     return TrainResult(out_dir=out_dir, log_history=list(trainer.state.log_history), seconds=seconds)
