@@ -147,9 +147,13 @@ def test_the_fixed_sample_is_seeded_and_never_larger_than_its_source():
 
 def test_grpo_on_a_fixed_sample_trains_on_exactly_the_questions_it_is_evaluated_on(
         tiny_model_dir, red_video, blue_static_video, tmp_path, monkeypatch):
+    import json
+
+    from datasets import Dataset
+
     import fingereval.train.grpo as grpo
 
-    built, from_list = [], __import__("datasets").Dataset.from_list
+    built, from_list = [], Dataset.from_list
 
     def spy(rows):  # the trainer's train and eval datasets, in the order train_grpo builds them
         built.append(rows)
@@ -163,4 +167,4 @@ def test_grpo_on_a_fixed_sample_trains_on_exactly_the_questions_it_is_evaluated_
                              eval_questions=2, seed=5)
     train, held = built
     assert len(train) == 2 and train == held  # two of the three questions, the same two
-    assert __import__("json").loads((result.out_dir / "train_log.json").read_text())["settings"]["questions"] == 2
+    assert json.loads((result.out_dir / "train_log.json").read_text())["settings"]["questions"] == 2

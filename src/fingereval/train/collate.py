@@ -173,10 +173,14 @@ class PackedSFTCollator(SFTCollator):
             batch["attention_mask"][i, 0, :k, :k] = p["allowed"]
         return with_video(batch, video, self.video_id, merge)
 
+    def sequences(self, group: Mapping, n_video_tokens: int) -> list[tuple[list[int], int]]:
+        """(ids, prompt length) of each question of the video, as if it were alone in its row."""
+        return [self.token_ids(prompt_text(self.processor, it["question"]), assistant_text(without_none(it), self.reason),
+                               n_video_tokens) for it in group["items"]]
+
     def length(self, group: Mapping) -> int:
         """Text tokens of the packed row: the shared prefix once, then every question's suffix."""
-        seqs = [self.token_ids(prompt_text(self.processor, it["question"]), assistant_text(without_none(it), self.reason),
-                               0)[0] for it in group["items"]]
+        seqs = [ids for ids, _ in self.sequences(group, 0)]
         p = common_prefix_length(seqs)
         return p + sum(len(s) - p for s in seqs)
 
@@ -184,8 +188,7 @@ class PackedSFTCollator(SFTCollator):
         """ids, labels, 3-D positions and the boolean attention pattern of one video's packed row."""
         merge = self.processor.video_processor.merge_size
         n_video = video_token_count(grid, merge)
-        seqs = [self.token_ids(prompt_text(self.processor, it["question"]), assistant_text(without_none(it), self.reason),
-                               n_video) for it in group["items"]]
+        seqs = self.sequences(group, n_video)
         p = common_prefix_length([s for s, _ in seqs])
         # every suffix keeps at least one untrained prompt token, so that the shifted loss never reads
         # a suffix's first trained token off the end of the suffix before it
