@@ -46,19 +46,21 @@ def test_shared_prefix_matches_naive(shared, naive, clip):
     b = naive.answer(clip, QUESTIONS)
     assert [x.question_id for x in a] == [q.id for q in QUESTIONS]
     np.testing.assert_allclose([x.p_yes for x in a], [x.p_yes for x in b], atol=1e-4)
-    la = shared.slot_logprobs(clip, _users(), ["<answer>"] * len(QUESTIONS))
-    lb = naive.slot_logprobs(clip, _users(), ["<answer>"] * len(QUESTIONS))
-    assert (la - lb).abs().max().item() < 1e-3
+    (ba, la), (bb, lb) = (m.slot_distributions(clip, _users(), ["<answer>"] * len(QUESTIONS)) for m in (shared, naive))
+    assert (la - lb).abs().max().item() < 1e-3 and (ba - bb).abs().max().item() < 1e-3
     # the answers really differ between questions: the equality above is not a constant model
     assert la.std(dim=0).max().item() > 1e-2
 
 
 def test_padded_batch_path_matches_naive_too(shared, naive, clip, monkeypatch):
     """The right-padded batch path (used with flash attention) agrees with the packed path and naive."""
+    packed = [x.p_yes for x in shared.answer(clip, QUESTIONS)]
     monkeypatch.setattr(TransformersAnswerer, "_suffix_last_logprobs", TransformersAnswerer._batched_last_logprobs)
-    la = shared.slot_logprobs(clip, _users(), ["<answer>"] * len(QUESTIONS))
-    lb = naive.slot_logprobs(clip, _users(), ["<answer>"] * len(QUESTIONS))
-    assert (la - lb).abs().max().item() < 1e-3
+    (ba, la), (bb, lb) = (m.slot_distributions(clip, _users(), ["<answer>"] * len(QUESTIONS)) for m in (shared, naive))
+    assert (la - lb).abs().max().item() < 1e-3 and (ba - bb).abs().max().item() < 1e-3
+    padded = [x.p_yes for x in shared.answer(clip, QUESTIONS)]
+    np.testing.assert_allclose(padded, packed, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(padded, [x.p_yes for x in naive.answer(clip, QUESTIONS)], rtol=1e-4, atol=1e-5)
 
 
 def test_wrong_rope_positions_would_be_caught(shared, clip, monkeypatch):
@@ -110,10 +112,17 @@ def test_forced_slot_reads_the_same_distribution_as_a_written_tag(shared, clip):
     assert 0.0 < a[0] < 1.0
 
 
-def test_p_yes_is_normalised_over_yes_and_no_sets(shared, clip):
-    logp = shared.slot_logprobs(clip, _users()[:1], ["<answer>"])[0]
-    py, pn = logp[shared.yes_ids].exp().sum(), logp[shared.no_ids].exp().sum()
-    assert shared.p_yes(clip, _users()[:1], ["<answer>"])[0] == pytest.approx((py / (py + pn)).item(), abs=1e-6)
+def test_p_yes_marginalises_the_merged_and_the_split_slot(shared, clip):
+    """p_yes = (P(>) P(yes|>) + P(>Yes..)) / (that + P(>No) + P(>) P(no|>)), from the two slot rows."""
+    before, at = (x[0].double().exp() for x in shared.slot_distributions(clip, _users()[:1], ["<answer>"]))
+    slot = shared.slot
+    assert shared.tokenizer.decode(list(slot.merged_no)) == ">No" and not slot.merged_yes
+    yes = before[slot.last] * at[list(slot.yes)].sum() + before[list(slot.merged_yes)].sum()
+    no = before[slot.last] * at[list(slot.no)].sum() + before[list(slot.merged_no)].sum()
+    assert shared.p_yes(clip, _users()[:1], ["<answer>"])[0] == pytest.approx((yes / (yes + no)).item(), rel=1e-4)
+    # the old reading (the split path alone) is a different number on this model
+    split = at[list(slot.yes)].sum() / (at[list(slot.yes)].sum() + at[list(slot.no)].sum())
+    assert abs(split.item() - (yes / (yes + no)).item()) > 1e-3
 
 
 def test_prefix_is_reused_across_calls_on_one_video(shared, clip, monkeypatch):

@@ -20,6 +20,7 @@ from fingereval.measure.leaderboard import (
     render_markdown,
     render_table,
 )
+from fingereval.measure.join import VideoJoin
 from fingereval.measure.metrics import correlations
 from fingereval.measure.pairs import Benchmark, evaluate_pairs, join_pairs, load_pairs, write_manifest
 from fingereval.measure.pointwise import evaluate_pointwise, load_ratings
@@ -151,6 +152,42 @@ def test_find_by_path_then_by_unique_file_name(tmp_path):
     assert results.find("other.mp4") is None
 
 
+def test_video_join_by_path_then_by_a_name_only_one_video_on_each_side_has():
+    known = {f"/r/{v}": v for v in ("a/x.mp4", "b/x.mp4", "y.mp4", "z.mp4", "k.mp4")}
+    join = VideoJoin(known, ["/r/a/x.mp4", "c/x.mp4", "y.mp4", "p/z.mp4", "q/z.mp4", "w.mp4", "/r/k.mp4", "k.mp4"])
+    assert join.find("/r/a/x.mp4") == "a/x.mp4"  # the full path still joins
+    assert join.find("c/x.mp4") is None  # x.mp4 names two results
+    assert join.find("y.mp4") == "y.mp4"  # one result, one benchmark video
+    assert join.find("p/z.mp4") is None and join.find("q/z.mp4") is None  # two benchmark videos, one result
+    assert join.find("w.mp4") is None
+    assert join.find("/r/k.mp4") == "k.mp4" and join.find("k.mp4") is None  # k.mp4 would be /r/k.mp4 twice
+    assert join.find("y.mp4") == "y.mp4"  # a second lookup of one video counts once
+    assert join.summary() == {"videos": 8, "by_path": 2, "by_name": 1, "ambiguous_videos": 4, "ambiguous_names": 3,
+                              "ambiguous_examples": ["k.mp4", "x.mp4", "z.mp4"], "not_found": 1}
+
+
+def test_pairs_and_ratings_do_not_join_a_bare_name_two_benchmark_videos_share(tmp_path):
+    """Two benchmark videos named clip.mp4 in different folders used to get the one result named clip.mp4."""
+    results = load_results(write_lines(tmp_path / "r.jsonl", [
+        result_line(f"/run/{n}.mp4", same_scores(s)) for n, s in (("clip", 0.9), ("b", 0.1), ("c", 0.5))]))
+    pairs = load_pairs(_pairs_file(tmp_path, [("gen1/clip.mp4", "b.mp4", "leftvote"),
+                                              ("gen2/clip.mp4", "c.mp4", "rightvote"), ("b.mp4", "c.mp4", "tievote")]),
+                       "genai-bench")
+    joined = join_pairs(pairs, results)
+    assert [p.id for p, _, _ in joined.joined] == ["2"]
+    assert joined.unjoined_examples() == [{"id": "0", "missing": ["gen1/clip.mp4"]},
+                                          {"id": "1", "missing": ["gen2/clip.mp4"]}]
+    assert joined.join == {"videos": 4, "by_path": 0, "by_name": 2, "ambiguous_videos": 2, "ambiguous_names": 1,
+                           "ambiguous_examples": ["clip.mp4"], "not_found": 0}
+    ratings = load_ratings(write_lines(tmp_path / "ratings.jsonl", [
+        json.dumps({"video": v, "visual_quality": q}) for v, q in
+        (("gen1/clip.mp4", 4), ("gen2/clip.mp4", 1), ("/run/b.mp4", 1), ("c.mp4", 3))]))
+    report = evaluate_pointwise(ratings, results, n_resamples=20)
+    assert report["n_joined"] == 2 and report["unjoined_examples"] == ["gen1/clip.mp4", "gen2/clip.mp4"]
+    assert report["join"] == {"videos": 4, "by_path": 1, "by_name": 1, "ambiguous_videos": 2, "ambiguous_names": 1,
+                              "ambiguous_examples": ["clip.mp4"], "not_found": 0}
+
+
 # ----------------------------------------------------------------------------------------------
 # joining and pairwise measurement
 
@@ -194,7 +231,11 @@ def test_evaluate_pairs_perfect_agreement_and_missing_dimensions(tmp_path):
     assert report["metrics"]["factual_consistency"] == {"n_pairs": 0, "n_pairs_without_ties": 0,
                                                         "tau": None, "diff": None}
     assert report["n_unjoined"] == 0 and report["human_votes"] == {"first": 2, "second": 1, "tie": 2}
-    assert report["bootstrap"] == {"resamples": 50, "confidence": 0.95, "seed": 0, "unit": "pair"}
+    assert report["bootstrap"] == {"resamples": 50, "confidence": 0.95, "seed": 0, "unit": "pair",
+                                   "videos_in_several_pairs": 0}
+    assert report["join"] == {
+        "videos": 10, "by_path": 0, "by_name": 10, "ambiguous_videos": 0, "ambiguous_names": 0,
+        "ambiguous_examples": [], "not_found": 0}
 
 
 def test_evaluate_pairs_with_nothing_joined_says_so(tmp_path):

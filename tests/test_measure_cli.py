@@ -141,6 +141,7 @@ def test_bench_pointwise_json_and_table(tmp_path):
     assert run.exit_code == 0, run.stderr
     report = _one_json_object(run.stdout)
     assert report["n_joined"] == 30 and list(report["metrics"]) == ["overall", *DIMENSION_KEYS]
+    assert report["join"]["by_name"] == 30 and report["join"]["by_path"] == 0  # clips/v0.mp4 is /run/v0.mp4
     for target, m in report["metrics"].items():
         assert set(m) >= {"n", "srcc", "krcc", "plcc", "plcc_logistic"} and m["n"] == 30
         if target != "overall":  # each human dimension rating follows our score on it
@@ -148,6 +149,41 @@ def test_bench_pointwise_json_and_table(tmp_path):
     run = runner.invoke(bench_app, ["pointwise", "--ratings", str(ratings), "--scores", str(results),
                                     "--resamples", "50"], env={"COLUMNS": "200"})
     assert run.exit_code == 0 and "SRCC" in run.stdout and "30 videos joined" in run.stdout
+
+
+def test_bench_pointwise_reports_targets_with_2_or_3_videos_as_undefined_and_goes_on(tmp_path):
+    """2 or 3 videos on a dimension used to raise TypeError in the logistic fit (3) or abort the whole
+    report in the bootstrap (2); those targets are now null with the reason, the others measured."""
+    rng = np.random.default_rng(1)
+    ours = rng.random((12, 5))
+    ratings, results = [], []
+    for i in range(12):
+        human = {"overall": 1 + 3 * ours[i].mean(), "visual_quality": 1 + 3 * ours[i, 0],
+                 "text_alignment": 1 + 3 * ours[i, 3] if i < 4 else None,  # 4 videos: enough
+                 "dynamic_degree": 1 + 3 * ours[i, 2] if i < 3 else None,  # 3 videos
+                 "temporal_consistency": 1 + 3 * ours[i, 1] if i < 2 else None}  # 2 videos
+        ratings.append(json.dumps({"video": f"v{i}.mp4", **human}))
+        results.append(json.dumps({"video": f"/run/v{i}.mp4", "prompt": "p", "overall": float(ours[i].mean()),
+                                   "dimensions": dict(zip(DIMENSION_KEYS, ours[i].tolist()))}))
+    (tmp_path / "ratings.jsonl").write_text("\n".join(ratings) + "\n")
+    (tmp_path / "results.jsonl").write_text("\n".join(results) + "\n")
+    args = ["pointwise", "--ratings", str(tmp_path / "ratings.jsonl"), "--scores", str(tmp_path / "results.jsonl"),
+            "--resamples", "100"]
+    run = runner.invoke(bench_app, [*args, "--json"])
+    assert run.exit_code == 0, run.output
+    metrics = _one_json_object(run.stdout)["metrics"]
+    for target, n in (("dynamic_degree", 3), ("temporal_consistency", 2)):
+        m = metrics[target]
+        assert m["n"] == n and m["srcc"] is None and m["plcc_logistic"] is None
+        assert m["error"].startswith("needs >= 4 videos") and "logistic fit" in m["error"]
+    assert metrics["factual_consistency"]["n"] == 0 and metrics["factual_consistency"]["srcc"] is None
+    for target, n in (("overall", 12), ("visual_quality", 12), ("text_alignment", 4)):
+        assert metrics[target]["n"] == n and "error" not in metrics[target]
+        assert metrics[target]["srcc"]["value"] == pytest.approx(1.0)  # humans follow our score exactly
+        assert metrics[target]["plcc_logistic"] is not None
+    run = runner.invoke(bench_app, args, env={"COLUMNS": "250"})
+    assert run.exit_code == 0, run.output
+    assert "needs >= 4 videos" in run.stdout and "12 videos joined" in run.stdout
 
 
 def test_fit_weights_from_ratings_and_from_pairs(tmp_path, genai_results):

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from fingereval.errors import DataError, FingerEvalError
 from fingereval.schema import ErrorInfo, QuestionSet, VideoResult
+from fingereval.text import decode_bytes, not_utf8_message, repair, repair_json, warn_stderr
 
 
 class ManifestItem(BaseModel):
@@ -36,12 +37,29 @@ class BatchSummary:
     failed: int = 0
     skipped_existing: int = 0
     bad_lines: list[str] = field(default_factory=list)
+    truncated: int = 0  # scored, but the video ended early (VideoResult.video_truncated)
+
+    @property
+    def ok(self) -> bool:
+        """Every manifest item is in the results with scores (a bad line or a failure is not)."""
+        return not self.failed and not self.bad_lines
+
+    def report(self, out: Path, how: str = "") -> str:
+        """The one line a batch ends with: counts, where the results are, and what to do about failures."""
+        line = (f"scored {self.done}, failed {self.failed}, already in the results {self.skipped_existing}, "
+                f"bad manifest lines {len(self.bad_lines)}, truncated videos {self.truncated}; results in {out}{how}")
+        if self.failed:
+            line += "; the failed items carry their error there: fix them and rerun with --retry-failed"
+        if self.bad_lines:
+            line += "; fix the bad manifest lines (named above) and rerun"
+        return line
 
 
-def read_manifest(path: Path) -> Iterator[tuple[int, ManifestItem | str]]:
+def read_manifest(path: Path, on_warning: Callable[[str], None] = warn_stderr
+                  ) -> Iterator[tuple[int, ManifestItem | str]]:
     """Yield (line number, item) or (line number, error message) for each non-blank line."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = decode_bytes(path.read_bytes()).splitlines()
     except FileNotFoundError:
         raise DataError(f"manifest {path} not found") from None
     base = path.parent
@@ -49,7 +67,18 @@ def read_manifest(path: Path) -> Iterator[tuple[int, ManifestItem | str]]:
         if not line.strip():
             continue
         try:
-            item = ManifestItem.model_validate_json(line)
+            raw = json.loads(line)
+        except json.JSONDecodeError as e:
+            yield n, f"manifest {path} line {n}: not valid JSON ({e.msg} at column {e.colno}); fix or remove the line"
+            continue
+        video = raw.pop("video", None) if isinstance(raw, dict) else None
+        raw, repaired = repair_json(raw)  # Latin-1 bytes or "\udcXX" escapes: see fingereval.text
+        if video is not None:  # kept as given: it names a file, which opens by its bytes
+            raw["video"] = video
+        if repaired:
+            on_warning(not_utf8_message(f"manifest {path} line {n}", repaired[0]))
+        try:
+            item = ManifestItem.model_validate(raw)
         except ValidationError as e:
             err = e.errors()[0]
             where = ".".join(str(x) for x in err["loc"]) or "line"
@@ -105,6 +134,8 @@ def item_questions(item: ManifestItem, questions_dir: Path | None, manifest_dir:
     if isinstance(item.questions, list):
         try:
             return QuestionSet.model_validate({"prompt": item.prompt, "questions": item.questions})
+        except DataError as e:  # from a validator (duplicate ids, no questions, an unknown dimension)
+            raise DataError(f"item {item.key}: questions: {e}") from None
         except ValidationError as e:
             err = e.errors()[0]
             raise DataError(f"item {item.key}: questions.{'.'.join(map(str, err['loc']))}: {err['msg']}") from None
@@ -126,14 +157,14 @@ def pending_items(manifest: Path, out: Path, summary: BatchSummary, *, retry_fai
         drop_failed(out)
     seen = done_ids(out)
     items: list[ManifestItem] = []
-    for n, item in read_manifest(manifest):
+    for n, item in read_manifest(manifest, on_warning=on_event):
         if isinstance(item, str):
             summary.bad_lines.append(item)
             on_event(item)
-        elif item.key in seen:
+        elif repair(item.key)[0] in seen:  # records hold the key as written out (see write_results)
             summary.skipped_existing += 1
         else:
-            seen.add(item.key)  # a duplicate id later in the manifest is not scored twice
+            seen.add(repair(item.key)[0])  # a duplicate id later in the manifest is not scored twice
             items.append(item)
     return items
 
@@ -163,11 +194,16 @@ def write_results(out: Path, results: Iterable[VideoResult], total: int, summary
     with open(out, "a", encoding="utf-8") as sink, Progress(*columns, disable=not progress, transient=False) as bar:
         task = bar.add_task("score", total=total, current="")
         for result in results:
+            # a file name that is not UTF-8 opens by its bytes but cannot be written as JSON text
+            result.video = repair(result.video)[0]
+            result.id = None if result.id is None else repair(result.id)[0]
             if result.error is not None:
+                result.error.message = repair(result.error.message)[0]
                 summary.failed += 1
                 on_event(f"{result.id}: {result.error.message}")
             else:
                 summary.done += 1
+                summary.truncated += bool(getattr(result, "video_truncated", False))
             sink.write(result.to_json() + "\n")
             sink.flush()
             os.fsync(sink.fileno())  # a finished result survives a kill -9 of the next item

@@ -25,6 +25,17 @@ def fail(e: Exception, code: int = 2):
     raise typer.Exit(code)
 
 
+def warn(message: str) -> None:
+    err.print(f"warning: {message}", highlight=False, markup=False, soft_wrap=True)
+
+
+def _prompt_option(prompt: str | None) -> str | None:
+    """--prompt as valid text: bytes that are not UTF-8 are read as Windows-1252, with a warning (fingereval.text)."""
+    from fingereval.text import clean_text
+
+    return None if prompt is None else clean_text(prompt, "--prompt", warn)
+
+
 def _generator_options(generator: str, llm_base_url: str | None, llm_model: str | None, llm_api_key: str | None,
                        local_model: str | None) -> dict:
     if generator == "llm":
@@ -50,6 +61,7 @@ def questions(
     """Write entity-level yes/no questions in the five dimensions for a prompt."""
     from fingereval.ask import get_generator
 
+    prompt = _prompt_option(prompt)
     try:
         qs = get_generator(generator, **_generator_options(generator, llm_base_url, llm_model, llm_api_key, local_model)).generate(prompt)
     except FingerEvalError as e:
@@ -78,6 +90,12 @@ def _print_result(r) -> None:
     out.print(qt)
 
 
+def _end_batch(summary, out_path: Path, how: str = "") -> None:
+    """The summary line, then exit 1 when any item is not in the results with scores (every result is kept)."""
+    err.print(summary.report(out_path, how), highlight=False, markup=False, soft_wrap=True)
+    raise typer.Exit(0 if summary.ok else 1)
+
+
 @app.command()
 def score(
     video: Optional[Path] = typer.Argument(None, help="a video file (mp4/webm/mov/avi/gif)"),
@@ -98,6 +116,8 @@ def score(
     fps: float = typer.Option(2.0, help="frames per second sampled"),
     max_frames: int = typer.Option(32, help="frame budget per video"),
     size: int = typer.Option(448, help="frames resized to SIZE x SIZE"),
+    keep_aspect: bool = typer.Option(False, "--keep-aspect", help="keep the aspect ratio: sides in multiples of 28 "
+                                     "within SIZE*SIZE pixels (Qwen's resize) instead of SIZE x SIZE"),
     device: Optional[str] = typer.Option(None, help="cpu, cuda, cuda:1 (default: cuda if present)"),
     dtype: Optional[str] = typer.Option(None, help="float32, bfloat16 (default: bfloat16 on GPU)"),
     naive: bool = typer.Option(False, help="score each question from scratch (baseline; slower)"),
@@ -106,14 +126,18 @@ def score(
     llm_model: Optional[str] = typer.Option(None, envvar="FINGEREVAL_LLM_MODEL"),
     llm_api_key: Optional[str] = typer.Option(None, envvar="FINGEREVAL_LLM_API_KEY"),
 ):
-    """Score one video, or a manifest of videos, with per-question answers, reasons and scores."""
+    """Score one video, or a manifest of videos, with per-question answers, reasons and scores.
+
+    A batch ends with a summary line and exits 1 when any item failed or any manifest line was bad."""
     from fingereval.schema import QuestionSet
+    from fingereval.text import repair
     from fingereval.video import VideoConfig
 
     if (video is None) == (manifest is None):
         fail(ValueError("give one VIDEO with --prompt, or --manifest FILE with --out FILE"))
     if manifest is not None and out_path is None:
         fail(ValueError("--manifest needs --out results.jsonl"))
+    prompt = _prompt_option(prompt)
     try:
         qs = QuestionSet.load(questions_file, prompt) if questions_file else None
         if video is not None and qs is None and not prompt:
@@ -122,7 +146,8 @@ def score(
 
         settings = dict(model=model, reason=reason, generator=generator, weights=weights, device=device, dtype=dtype,
                         generator_options=_generator_options(generator, llm_base_url, llm_model, llm_api_key, None),
-                        video_config=VideoConfig(fps=fps, max_frames=max_frames, size=size), shared_prefix=not naive,
+                        video_config=VideoConfig(fps=fps, max_frames=max_frames, size=size, keep_aspect=keep_aspect),
+                        shared_prefix=not naive,
                         max_new_tokens=max_new_tokens)
         if manifest is not None and workers > 0:
             from fingereval.ray_batch import run_manifest_ray
@@ -134,19 +159,16 @@ def score(
             s = run_manifest_ray(settings, manifest, out_path, workers=workers, gpus_per_worker=gpus_per_worker,
                                  address=ray_address, questions_dir=questions_dir, retry_failed=retry_failed,
                                  on_event=lambda m: err.print(m, highlight=False, markup=False))
-            err.print(f"done {s.done}, failed {s.failed}, already there {s.skipped_existing}, "
-                      f"bad manifest lines {len(s.bad_lines)} -> {out_path} ({workers} Ray workers)")
-            return
+            _end_batch(s, out_path, f" ({workers} Ray workers)")
         ev = Evaluator(**settings)
         if manifest is not None:
             from fingereval.batch import run_manifest
 
             s = run_manifest(ev, manifest, out_path, questions_dir=questions_dir, retry_failed=retry_failed,
                              on_event=lambda m: err.print(m, highlight=False, markup=False))
-            err.print(f"done {s.done}, failed {s.failed}, already there {s.skipped_existing}, "
-                      f"bad manifest lines {len(s.bad_lines)} -> {out_path}")
-            return
+            _end_batch(s, out_path)
         result = ev.score(video, prompt, qs)
+        result.video = repair(result.video)[0]  # a file name that is not UTF-8 cannot be written as JSON text
     except (FingerEvalError, ValueError) as e:
         fail(e)
     if as_json:

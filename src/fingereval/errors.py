@@ -23,3 +23,7 @@ class ModelOutputError(FingerEvalError):
 
 class ConfigError(FingerEvalError):
     """A backend is not configured (for example no LLM endpoint) or a model cannot be loaded."""
+
+
+class WorkerError(FingerEvalError):
+    """Every batch worker died or could not start, so the rest of the batch cannot be scored."""

@@ -12,7 +12,7 @@ from typing import Mapping
 
 from fingereval.answer.base import Answerer
 from fingereval.schema import QuestionSet, VideoResult
-from fingereval.score.aggregate import video_result
+from fingereval.score.aggregate import check_weights, video_result
 from fingereval.video import VideoConfig, load_video
 
 DEFAULT_MODEL = "Qwen/Qwen2.5-VL-7B-Instruct"
@@ -33,9 +33,11 @@ class Evaluator:
         self.generator_name = generator
         self.generator_options = dict(generator_options or {})
         self._generator = None
+        self.weights_source = "the weights"
         if isinstance(weights, (str, Path)):
             from fingereval.measure.weights import load_weights
 
+            self.weights_source = f"the weights in {weights}"
             weights = load_weights(weights)
         self.weights = dict(weights) if weights else None
 
@@ -60,7 +62,9 @@ class Evaluator:
             questions = self.questions(prompt)
         prompt = prompt if prompt is not None else questions.prompt
         use_reason = self.reason if reason is None else reason
+        # before the video is decoded and the model runs: weights that cover none of these dimensions are an error
+        check_weights({q.dimension for q in questions.questions}, self.weights, self.weights_source)
         clip = load_video(video, self.answerer.video_config)  # decoded once for all questions
         answers = self.answerer.answer(clip, questions.questions, reason=use_reason)
         return video_result(str(video), prompt, questions.questions, answers, weights=self.weights,
-                            model=self.model_id, reason=use_reason, item_id=item_id)
+                            model=self.model_id, reason=use_reason, item_id=item_id, clip=clip)

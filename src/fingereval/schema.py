@@ -8,10 +8,11 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, Field, ValidationError, field_validator
+from pydantic import AliasChoices, BaseModel, Field, ValidationError, field_validator, model_validator
 
 from fingereval.dimensions import DIMENSION_KEYS, normalize_dimension
 from fingereval.errors import DataError
+from fingereval.text import decode_bytes, not_utf8_message, repair_json, warn_stderr
 
 YesNo = Literal["yes", "no"]
 
@@ -50,6 +51,20 @@ class QuestionSet(BaseModel):
     questions: list[Question]
     generator: str = "user"
 
+    @model_validator(mode="after")
+    def _one_answer_per_question(self) -> "QuestionSet":
+        # answers are matched to questions by id: two questions with one id would silently share an answer,
+        # and a set with no questions has no score at all
+        if not self.questions:
+            raise DataError("the question set has no questions; give at least one, "
+                            "or leave the questions out to have them generated from the prompt")
+        seen: set[str] = set()
+        for q in self.questions:
+            if q.id in seen:
+                raise DataError(f"question id {q.id!r} is used by two questions; give each question its own id")
+            seen.add(q.id)
+        return self
+
     def by_dimension(self) -> dict[str, list[Question]]:
         out: dict[str, list[Question]] = {k: [] for k in DIMENSION_KEYS}
         for q in self.questions:
@@ -61,11 +76,14 @@ class QuestionSet(BaseModel):
         """Read a questions file: a QuestionSet object, or a bare list of questions (needs `prompt`)."""
         p = Path(path)
         try:
-            raw = json.loads(p.read_text())
+            raw = json.loads(decode_bytes(p.read_bytes()))
         except FileNotFoundError:
             raise DataError(f"questions file {p} not found: write one with `fingereval questions --out`") from None
         except json.JSONDecodeError as e:
             raise DataError(f"questions file {p} is not valid JSON ({e.msg} at line {e.lineno})") from None
+        raw, repaired = repair_json(raw)  # Latin-1 bytes or "\udcXX" escapes: see fingereval.text
+        if repaired:
+            warn_stderr(not_utf8_message(f"questions file {p}", repaired[0]))
         if isinstance(raw, list):
             raw = {"prompt": prompt or "", "questions": raw}
         try:
@@ -107,6 +125,9 @@ class VideoResult(BaseModel):
     questions: list[QuestionResult] = []
     model: str | None = None
     mode: Literal["direct", "reason"] | None = None
+    resize: Literal["square", "keep_aspect"] | None = None  # how the frames were resized (VideoConfig.resize)
+    video_truncated: bool = False  # the file ends early or is damaged: scored on its decoded part only
+    video_seconds_decoded: float | None = None  # seconds of video the scores cover
     error: ErrorInfo | None = None
 
     def to_json(self) -> str:

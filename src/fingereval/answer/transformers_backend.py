@@ -21,7 +21,7 @@ import torch
 from fingereval.answer.base import Answerer, RawAnswer
 from fingereval.answer.format import ANSWER_OPEN, assistant_prefix, parse_output, text_before_answer_slot, user_text
 from fingereval.answer.inputs import chat_text, common_prefix_length, mm_token_type_ids, packed_suffixes, process
-from fingereval.answer.tokens import yes_no_token_ids
+from fingereval.answer.tokens import answer_slot, slot_log_odds
 from fingereval.errors import ConfigError
 from fingereval.schema import Question
 from fingereval.video import VideoClip, VideoConfig
@@ -105,7 +105,7 @@ class TransformersAnswerer(Answerer):
         self.shared_prefix = shared_prefix
         self.suffix_batch = max(1, suffix_batch)
         self.max_new_tokens = max_new_tokens
-        self.yes_ids, self.no_ids = yes_no_token_ids(self.tokenizer)
+        self.slot = answer_slot(self.tokenizer, ANSWER_OPEN)
         self.video_token_id = self.model.config.video_token_id
         self.eos_ids = {self.tokenizer.convert_tokens_to_ids(t) for t in ("<|im_end|>", "<|endoftext|>")}
         self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
@@ -118,11 +118,14 @@ class TransformersAnswerer(Answerer):
         users = [user_text(q.text) for q in questions]
         video = self._video_inputs(clip)
         if not reason:
-            p = self._p_yes(video, users, [assistant_prefix(False)] * len(users))
-            return [RawAnswer(q.id, pi) for q, pi in zip(questions, p)]
-        outputs = self._generate(video, users, [assistant_prefix(True)] * len(users), ANSWER_OPEN)
-        slots = [text_before_answer_slot(o) for o in outputs]
-        p = self._p_yes(video, users, [s for s, _ in slots])  # same video tensors and prefix cache
+            rows = self._rows(video, users, [assistant_prefix(False)] * len(users))
+            return [RawAnswer(q.id, pi) for q, pi in zip(questions, self._p_yes(video, rows))]
+        prompts = self._rows(video, users, [assistant_prefix(True)] * len(users))
+        generated = self._generate_ids(video, prompts, ANSWER_OPEN)
+        slots = [self._slot_ids(g) for g in generated]
+        # the slot is read on the ids the model generated, never on a decoded and re-encoded text
+        p = self._p_yes(video, [r + ids for r, (ids, _) in zip(prompts, slots)])
+        outputs = [self._cut(self.tokenizer.decode(g, skip_special_tokens=True), ANSWER_OPEN) for g in generated]
         # in reason mode every answer carries its reason text, even when the model wrote no tags
         return [RawAnswer(q.id, pi, reason=parse_output(o).reason or o.strip(), forced=f, output=o)
                 for q, pi, o, (_, f) in zip(questions, p, outputs, slots)]
@@ -130,53 +133,83 @@ class TransformersAnswerer(Answerer):
     def explain(self, clip: VideoClip, questions: Sequence[Question], answers: Sequence[str]) -> list[str]:
         users = [user_text(q.text) + f"\nThe correct answer is {a.capitalize()}. Explain why in one sentence."
                  for q, a in zip(questions, answers)]
-        outs = self._generate(self._video_inputs(clip), users, ["<think>"] * len(users), "</think>")
-        return [o.split("</think>")[0].strip() for o in outs]
+        video = self._video_inputs(clip)
+        outs = self._generate_ids(video, self._rows(video, users, ["<think>"] * len(users)), "</think>")
+        return [self.tokenizer.decode(o, skip_special_tokens=True).split("</think>")[0].strip() for o in outs]
 
     def p_yes(self, clip: VideoClip, users: Sequence[str], prefixes: Sequence[str]) -> list[float]:
-        """P(yes) at the end of each (user text, assistant prefix); the prefix must end at the answer slot."""
-        return self._p_yes(self._video_inputs(clip), users, prefixes)
+        """P(yes) at the end of each (user text, assistant prefix); a prefix ending in `<answer>` is read exactly
+        (the merged-token path included), any other is read off the next-token distribution alone."""
+        video = self._video_inputs(clip)
+        return self._p_yes(video, self._rows(video, users, prefixes))
 
     def slot_logprobs(self, clip: VideoClip, users: Sequence[str], prefixes: Sequence[str]) -> torch.Tensor:
-        """Next-token log-probabilities (n, vocab) at the end of each prompt, in float32."""
-        return self._slot_logprobs(self._video_inputs(clip), users, prefixes)
+        """Next-token log-probabilities (n, vocab) at the end of each prompt, in float64 (a float32 sum over
+        151,665 tokens is off by about 2e-4)."""
+        return self.slot_distributions(clip, users, prefixes)[1]
 
-    def generate(self, clip: VideoClip, users: Sequence[str], prefixes: Sequence[str], stop: str = ANSWER_OPEN) -> list[str]:
-        """Greedy continuation of each prompt until `stop`, end of turn, or max_new_tokens."""
-        return self._generate(self._video_inputs(clip), users, prefixes, stop)
+    def slot_distributions(self, clip: VideoClip, users: Sequence[str], prefixes: Sequence[str]):
+        """(before, at): next-token log-probabilities (n, vocab) before and at each prompt's last token."""
+        video = self._video_inputs(clip)
+        return self._last_two_logprobs(video, self._rows(video, users, prefixes))
 
-    def _p_yes(self, video: dict, users: Sequence[str], prefixes: Sequence[str]) -> list[float]:
-        logp = self._slot_logprobs(video, users, prefixes)
-        yes = torch.logsumexp(logp[:, self.yes_ids], dim=-1)
-        no = torch.logsumexp(logp[:, self.no_ids], dim=-1)
-        return torch.sigmoid(yes - no).tolist()  # = P(yes) / (P(yes) + P(no))
+    def _p_yes(self, video: dict, rows: list[list[int]]) -> list[float]:
+        before, at = self._last_two_logprobs(video, rows)
+        ends = torch.tensor([r[-1] == self.slot.last for r in rows], device=at.device)
+        return torch.sigmoid(slot_log_odds(self.slot, before, at, ends)).tolist()  # = P(yes) / (P(yes) + P(no))
 
     @torch.inference_mode()
-    def _slot_logprobs(self, video: dict, users: Sequence[str], prefixes: Sequence[str]) -> torch.Tensor:
-        rows = self._token_rows(self._chat_texts(users, prefixes), video["n_video_tokens"])
+    def _last_two_logprobs(self, video: dict, rows: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         if not self.shared_prefix:
-            return torch.cat([self._naive_last_logprobs(r, video) for r in rows])
-        prefix = self._prefix_for(video, rows)
-        suffixes = [r[prefix.length:] for r in rows]
-        return torch.cat([self._suffix_last_logprobs(prefix, suffixes[i:i + self.suffix_batch])
-                          for i in range(0, len(rows), self.suffix_batch)])
+            pairs = [self._naive_last_logprobs(r, video) for r in rows]
+        else:
+            prefix = self._prefix_for(video, rows)
+            suffixes = [r[prefix.length:] for r in rows]
+            pairs = [self._suffix_last_logprobs(prefix, suffixes[i:i + self.suffix_batch])
+                     for i in range(0, len(rows), self.suffix_batch)]
+        return torch.cat([b for b, _ in pairs]), torch.cat([a for _, a in pairs])
 
     @torch.inference_mode()
-    def _generate(self, video: dict, users: Sequence[str], prefixes: Sequence[str], stop: str) -> list[str]:
-        rows = self._token_rows(self._chat_texts(users, prefixes), video["n_video_tokens"])
+    def _generate_ids(self, video: dict, rows: list[list[int]], stop: str) -> list[list[int]]:
+        """Greedy continuation ids of each prompt row, up to the token that completes `stop` (end of turn left out)."""
         if not self.shared_prefix:
             return [self._naive_generate(r, video, stop) for r in rows]
         prefix = self._prefix_for(video, rows)
         suffixes = [r[prefix.length:] for r in rows]
-        out: list[str] = []
+        out: list[list[int]] = []
         for i in range(0, len(rows), self.suffix_batch):
             out += self._greedy_from_prefix(prefix, suffixes[i:i + self.suffix_batch], stop)
         return out
+
+    def _slot_ids(self, generated: list[int]) -> tuple[list[int], bool]:
+        """The model's own ids up to the answer slot, ending in the slot's last token; forced when it wrote none.
+
+        A model that wrote `<answer>No` emitted `<` `answer` `>No`: the slot keeps `<` `answer` and appends `>`,
+        so the merged path is read where the model chose between `>No` and `>`.
+        """
+        head = ANSWER_OPEN[: len(ANSWER_OPEN) - len(self.tokenizer.decode([self.slot.last]))]
+        for j in range(1, len(generated) + 1):
+            text = self.tokenizer.decode(generated[:j])
+            if head in text:
+                if text.endswith(head):
+                    return generated[:j] + [self.slot.last], False
+                break  # no token boundary before the slot's last token: fall back to the text
+        else:
+            return generated + self._encode(ANSWER_OPEN), True
+        slot_text, forced = text_before_answer_slot(self.tokenizer.decode(generated))
+        return self._encode(slot_text), forced
+
+    def _encode(self, text: str) -> list[int]:
+        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
 
     # ---- inputs -----------------------------------------------------------------------------
 
     def _chat_texts(self, users: Sequence[str], prefixes: Sequence[str]) -> list[str]:
         return [chat_text(self.processor, u, a) for u, a in zip(users, prefixes)]
+
+    def _rows(self, video: dict, users: Sequence[str], prefixes: Sequence[str]) -> list[list[int]]:
+        """Token ids of each chat prompt, its video placeholder expanded to this video's tokens."""
+        return self._token_rows(self._chat_texts(users, prefixes), video["n_video_tokens"])
 
     def _video_inputs(self, clip: VideoClip) -> dict:
         """Run the processor once for this video; its tensors (and its prefix cache) serve every question."""
@@ -207,13 +240,14 @@ class TransformersAnswerer(Answerer):
         x = torch.tensor([ids], device=self.device)
         return self.model(input_ids=x, attention_mask=torch.ones_like(x), mm_token_type_ids=self._mm_types(x),
                           pixel_values_videos=video["pixel_values_videos"], video_grid_thw=video["video_grid_thw"],
-                          second_per_grid_ts=video["second_per_grid_ts"], logits_to_keep=1, use_cache=False)
+                          second_per_grid_ts=video["second_per_grid_ts"], logits_to_keep=2, use_cache=False)
 
-    def _naive_last_logprobs(self, ids: list[int], video: dict) -> torch.Tensor:
+    def _naive_last_logprobs(self, ids: list[int], video: dict) -> tuple[torch.Tensor, torch.Tensor]:
         self.model.model.rope_deltas = None  # never reuse another video's positions
-        return torch.log_softmax(self._naive_forward(ids, video).logits[:, -1].float(), dim=-1)
+        logp = torch.log_softmax(self._naive_forward(ids, video).logits[0].double(), dim=-1)
+        return logp[-2:-1], logp[-1:]
 
-    def _naive_generate(self, ids: list[int], video: dict, stop: str) -> str:
+    def _naive_generate(self, ids: list[int], video: dict, stop: str) -> list[int]:
         self.model.model.rope_deltas = None
         x = torch.tensor([ids], device=self.device)
         out = self.model.generate(
@@ -223,7 +257,7 @@ class TransformersAnswerer(Answerer):
             stop_strings=[stop], tokenizer=self.tokenizer, pad_token_id=self.pad_id,
             eos_token_id=sorted(self.eos_ids), suppress_tokens=[self.video_token_id],
         )
-        return self._cut(self.tokenizer.decode(out[0, len(ids):], skip_special_tokens=True), stop)
+        return self._until(out[0, len(ids):].tolist(), stop)
 
     # ---- shared prefix ----------------------------------------------------------------------
 
@@ -237,7 +271,7 @@ class TransformersAnswerer(Answerer):
 
     def _prefill(self, rows: list[list[int]], video: dict) -> _Prefix:
         p = common_prefix_length(rows)
-        p = min(p, min(len(r) for r in rows[:-1]) - 1)  # every prompt keeps at least its last token as suffix
+        p = min(p, min(len(r) for r in rows[:-1]) - 2)  # every prompt keeps its last two tokens as suffix (the slot)
         first = torch.tensor([rows[0]], device=self.device)
         positions, delta = self.model.model.get_rope_index(
             first, mm_token_type_ids=self._mm_types(first), video_grid_thw=video["video_grid_thw"],
@@ -274,39 +308,44 @@ class TransformersAnswerer(Answerer):
         last = torch.tensor([len(s) - 1 for s in suffixes])
         return ids.to(self.device), pos.to(self.device), mask.to(self.device), last.to(self.device)
 
-    def _suffix_last_logprobs(self, prefix: _Prefix, suffixes: list[list[int]]) -> torch.Tensor:
+    def _suffix_last_logprobs(self, prefix: _Prefix, suffixes: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        """(before, at) next-token log-probs at each suffix's last two tokens."""
         if self.model.config._attn_implementation in ("sdpa", "eager"):
             return self._packed_last_logprobs(prefix, suffixes)
         return self._batched_last_logprobs(prefix, suffixes)  # e.g. flash attention: no custom masks
 
-    def _packed_last_logprobs(self, prefix: _Prefix, suffixes: list[list[int]]) -> torch.Tensor:
+    def _packed_last_logprobs(self, prefix: _Prefix, suffixes: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         """All suffixes as one row after the prefix, each seeing the prefix and itself (a block mask).
 
         No padding and no copies of the prefix cache per question: at 7B the cache repeated 20 times
-        would be about 1.2 GB.
+        would be about 1.2 GB. The slot's two rows per question come out of the same pass.
         """
         lengths = [len(s) for s in suffixes]
         ids = torch.tensor([[t for s in suffixes for t in s]], device=self.device)
-        starts = torch.tensor([0] + lengths[:-1]).cumsum(0)
+        ends = torch.tensor(lengths).cumsum(0) - 1
         pos, allowed = packed_suffixes(prefix.length, lengths, prefix.rope_delta)
         pos, allowed = pos.view(1, 1, -1).expand(3, 1, -1).to(self.device), allowed.to(self.device)
         if self.model.config._attn_implementation == "eager":  # eager adds the mask; sdpa takes booleans
             mask = torch.zeros(allowed.shape, dtype=self.dtype, device=self.device).masked_fill(~allowed, torch.finfo(self.dtype).min)
         else:
             mask = allowed
-        last = (starts + torch.tensor(lengths) - 1).to(self.device)
+        keep = torch.stack([ends - 1, ends], dim=1).reshape(-1).to(self.device)
         out = self.model(input_ids=ids, position_ids=pos, attention_mask=mask[None, None], use_cache=True,
-                         cache=self._expanded_cache(prefix, 1), logits_to_keep=last)
-        return torch.log_softmax(out.logits[0].float(), dim=-1)
+                         cache=self._expanded_cache(prefix, 1), logits_to_keep=keep)
+        logp = torch.log_softmax(out.logits[0].double(), dim=-1).view(len(suffixes), 2, -1)
+        return logp[:, 0], logp[:, 1]
 
-    def _batched_last_logprobs(self, prefix: _Prefix, suffixes: list[list[int]]) -> torch.Tensor:
+    def _batched_last_logprobs(self, prefix: _Prefix, suffixes: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         ids, pos, _, last = self._suffix_batch(prefix, suffixes)
         # Right padding needs no mask: attention is causal, so pads only follow the tokens we read.
-        out = self.model(input_ids=ids, position_ids=pos, cache=self._expanded_cache(prefix, len(suffixes)),
-                         use_cache=True, logits_to_keep=last.view(-1, 1))
-        return torch.log_softmax(out.logits[:, -1].float(), dim=-1)
+        hidden = self.model.model(input_ids=ids, position_ids=pos, cache=self._expanded_cache(prefix, len(suffixes)),
+                                  use_cache=True).last_hidden_state
+        rows = torch.arange(len(suffixes), device=hidden.device)
+        picked = torch.stack([hidden[rows, last - 1], hidden[rows, last]], dim=1)  # lm_head on two rows each only
+        logp = torch.log_softmax(self.model.lm_head(picked).double(), dim=-1)
+        return logp[:, 0], logp[:, 1]
 
-    def _greedy_from_prefix(self, prefix: _Prefix, suffixes: list[list[int]], stop: str) -> list[str]:
+    def _greedy_from_prefix(self, prefix: _Prefix, suffixes: list[list[int]], stop: str) -> list[list[int]]:
         # Hand-written greedy loop: HF generate cannot continue a shared multimodal prefix cache with
         # explicit M-RoPE positions per row.
         ids, pos, mask, last = self._suffix_batch(prefix, suffixes)
@@ -340,11 +379,20 @@ class TransformersAnswerer(Answerer):
             out = self.model(input_ids=tok.view(-1, 1), position_ids=step_pos, attention_mask=mask, cache=cache,
                              use_cache=True)
             cache, logits, next_pos = out.cache, out.logits[:, -1], next_pos + 1
-        return [self._cut(self.tokenizer.decode(g, skip_special_tokens=True), stop) for g in generated]
+        return generated
+
+    def _until(self, ids: list[int], stop: str) -> list[int]:
+        """`ids` up to the token that completes `stop`, and without end-of-turn tokens."""
+        out: list[int] = []
+        for t in ids:
+            if t in self.eos_ids:
+                break
+            out.append(t)
+            if stop in self.tokenizer.decode(out):
+                break
+        return out
 
     @staticmethod
     def _cut(text: str, stop: str) -> str:
         i = text.find(stop)
         return text if i < 0 else text[: i + len(stop)]
-
-

@@ -72,6 +72,11 @@ def _joined_line(report: dict[str, Any], unit: str) -> str:
         if isinstance(example, dict):  # a pair: name its videos without a result
             example = f"pair {example['id']}: no result for {', '.join(example['missing'])}"
         line += f" (for example {example})"
+    join = report["join"]
+    line += f"; {join['by_path']} videos joined by full path, {join['by_name']} by file name"
+    if join["ambiguous_names"]:
+        line += (f", {join['ambiguous_videos']} not joined because {join['ambiguous_names']} file names are "
+                 f"ambiguous (for example {join['ambiguous_examples'][0]})")
     skipped = report["results"]["failed_skipped"] + report["results"]["malformed_skipped"]
     if skipped:
         line += f"; {report['results']['failed_skipped']} failed and {report['results']['malformed_skipped']} " \
@@ -104,7 +109,8 @@ def pairs(
     seed: SeedOpt = 0,
 ) -> None:
     """Pairwise accuracy against human votes: tau (with ties, tie-calibrated) and diff (without ties),
-    overall and per dimension, with bootstrap CIs. Or, with --videos and --write-manifest, the manifest
+    overall and per dimension, with bootstrap CIs that resample pairs (one human vote each; GenAI-Bench
+    uses each video in one pair only). Or, with --videos and --write-manifest, the manifest
     of the benchmark's videos to score first."""
     loaded = load_pairs(pairs_file, benchmark)
     if write_manifest_to is not None or videos is not None:
@@ -125,7 +131,8 @@ def pairs(
     if as_json:
         _print_json(report)
         return
-    table = Table(title=f"{benchmark.value}: pairwise accuracy (%) with {confidence:.0%} bootstrap CI")
+    table = Table(title=f"{benchmark.value}: pairwise accuracy (%) with {confidence:.0%} bootstrap CI "
+                        "(resampling pairs)")
     for column in ("score", "pairs", "tau (with ties)", "eps", "diff (without ties)"):
         table.add_column(column, justify="left" if column == "score" else "right")
     for target, m in report["metrics"].items():
@@ -153,7 +160,7 @@ def pointwise(
     if as_json:
         _print_json(report)
         return
-    table = Table(title=f"correlation with human ratings, {confidence:.0%} bootstrap CI")
+    table = Table(title=f"correlation with human ratings, {confidence:.0%} bootstrap CI (resampling videos)")
     for column in ("score", "videos", "SRCC", "KRCC", "PLCC", "PLCC (logistic fit)"):
         table.add_column(column, justify="left" if column == "score" else "right")
     for target, m in report["metrics"].items():

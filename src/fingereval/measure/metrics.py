@@ -80,6 +80,8 @@ class Correlations:
 
     @functools.cached_property
     def _logistic(self) -> tuple[float | None, str | None]:
+        if self.n < LOGISTIC_PARAMETERS:  # curve_fit raises TypeError for fewer points than parameters
+            return None, f"needs >= {LOGISTIC_PARAMETERS} items for the logistic fit, got {self.n}"
         try:
             return _logistic_plcc(self.model, self.human), None
         except (RuntimeError, ValueError) as e:  # curve_fit raises RuntimeError when it gives up
@@ -96,6 +98,9 @@ class Correlations:
     def as_dict(self) -> dict[str, Any]:
         return {"srcc": self.srcc, "krcc": self.krcc, "plcc": self.plcc, "plcc_logistic": self.plcc_logistic,
                 "n": self.n, "logistic_note": self.logistic_note}
+
+
+LOGISTIC_PARAMETERS = 4  # of logistic4: the fit needs at least this many points
 
 
 def logistic4(x: np.ndarray, b1: float, b2: float, b3: float, b4: float) -> np.ndarray:

@@ -1,7 +1,9 @@
 """Benchmarks that run a model: `bench qa` (yes/no accuracy on QA data) and `bench levels`
 (the paper's Table 1 in miniature: entity-level questions vs one overall-level question).
 
-Both go video by video: a video is decoded once and all its questions share its prefix.
+Both go video by video: a video is decoded once and all its questions share its prefix. Their bootstrap
+intervals resample videos too (fingereval.measure.clusters says why): `bench qa` draws videos with all
+their questions, and `bench levels` has one row per video already.
 """
 from __future__ import annotations
 
@@ -16,9 +18,10 @@ from fingereval.data.instruct import InstructRecord, group_by_video, load_instru
 from fingereval.dimensions import DIMENSION_KEYS
 from fingereval.errors import FingerEvalError
 from fingereval.measure.cli import _print_json, bench_app, reports_errors
+from fingereval.measure.clusters import accuracy_ci_by_video
+from fingereval.measure.join import VideoJoin
 from fingereval.measure.metrics import bootstrap_ci, correlations, qa_accuracy
 from fingereval.measure.pointwise import load_ratings
-from fingereval.measure.results import video_name
 from fingereval.schema import Question
 from fingereval.score.aggregate import dimension_scores, overall_score, question_results
 from fingereval.video import VideoConfig, load_video
@@ -60,14 +63,17 @@ def predict_qa(answerer: Answerer, records: Iterable[InstructRecord], reason: bo
     return rows, failures
 
 
-def qa_report(rows: list[dict], n_resamples: int = 1000) -> dict:
+def qa_report(rows: list[dict], n_resamples: int = 1000, seed: int = 0) -> dict:
+    """Accuracy overall and per dimension; the 95 % interval resamples videos with all their questions."""
     acc = qa_accuracy(rows)
-    hits = np.array([(r["p_yes"] >= 0.5) == (r["human_answer"] == "yes") for r in rows], dtype=float)
-    ci = bootstrap_ci(lambda h: float(np.mean(h)), hits, n_resamples=n_resamples) if len(rows) > 1 else None
+    hits = [(r["p_yes"] >= 0.5) == (r["human_answer"] == "yes") for r in rows]
+    ci = accuracy_ci_by_video([r["video"] for r in rows], hits, n_resamples=n_resamples, seed=seed)
     always_yes = float(np.mean([r["human_answer"] == "yes" for r in rows]))
     return {"accuracy": acc.accuracy, "n": acc.n, "per_dimension": acc.per_dimension,
             "ci95": [ci.low, ci.high] if ci else None, "always_yes_accuracy": always_yes,
-            "forced_answers": int(sum(bool(r.get("forced")) for r in rows))}
+            "forced_answers": int(sum(bool(r.get("forced")) for r in rows)),
+            "bootstrap": {"unit": "video", "videos": len({r["video"] for r in rows}), "resamples": n_resamples,
+                          "seed": seed}}
 
 
 def evaluate_qa(answerer: Answerer, records: Sequence[InstructRecord], reason: bool = False, progress: bool = False,
@@ -82,16 +88,17 @@ def evaluate_qa(answerer: Answerer, records: Sequence[InstructRecord], reason: b
 
 def evaluate_levels(answerer: Answerer, records: Sequence[InstructRecord], ratings_path: Path, *,
                     reason: bool = False, n_resamples: int = 1000, progress: bool = False) -> dict:
-    """SRCC against human (or planted) overall ratings: entity-level questions vs one overall question."""
-    rated = {video_name(r.video): r.scores for r in load_ratings(ratings_path)}
+    """SRCC against human (or planted) overall ratings: entity-level questions vs one overall question.
+    One row per video, so the bootstrap resamples videos."""
     groups = group_by_video(records)
+    join = VideoJoin({r.video: r.scores for r in load_ratings(ratings_path)}, groups)
     human, entity, overall_level = [], [], []
     per_dim: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k in DIMENSION_KEYS}
     with _progress("levels", progress) as bar:
         task = bar.add_task("levels", total=len(groups))
         for video, recs in groups.items():
             bar.advance(task)
-            scores = rated.get(video_name(video), {})
+            scores = join.find(video) or {}
             target = scores.get("overall")
             if target is None:
                 continue
@@ -121,7 +128,8 @@ def evaluate_levels(answerer: Answerer, records: Sequence[InstructRecord], ratin
     dimensions = {k: srcc_with_ci(np.asarray(m_k), np.asarray(h_k)) | {"n": len(h_k)}
                   for k, (h_k, m_k) in per_dim.items() if len(h_k) >= 3}
     return {"n_videos": len(human), "entity_level": srcc_with_ci(e), "overall_level": srcc_with_ci(o),
-            "entity_level_per_dimension": dimensions, "overall_question": OVERALL_QUESTION}
+            "entity_level_per_dimension": dimensions, "overall_question": OVERALL_QUESTION, "join": join.summary(),
+            "bootstrap": {"unit": "video", "resamples": n_resamples, "seed": 0}}
 
 
 def _answerer(model: str, reason_tokens: int, size: int, fps: float, max_frames: int, device: str | None):

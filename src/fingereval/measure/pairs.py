@@ -3,7 +3,8 @@ our results by video, and measure agreement ("tau" with ties, "diff" without) wi
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from fingereval.errors import DataError
+from fingereval.measure.join import VideoJoin
 from fingereval.measure.metrics import PairwiseAccuracy, bootstrap_ci, pairwise_accuracy
 from fingereval.measure.records import read_json_records, require_fields
 from fingereval.measure.results import MAX_EXAMPLES, TARGETS, ResultsIndex, score_of, video_name
@@ -68,6 +70,7 @@ def load_pairs(path: str | Path, benchmark: Benchmark | str) -> list[PreferenceP
 class JoinedPairs:
     joined: list[tuple[PreferencePair, VideoResult, VideoResult]]
     unjoined: list[tuple[PreferencePair, list[str]]]  # the pair and the videos without a result
+    join: dict[str, Any] = field(default_factory=dict)  # how the distinct videos joined (VideoJoin.summary)
 
     def arrays(self, target: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """human labels and both scores for pairs where both videos have a `target` score."""
@@ -84,13 +87,14 @@ class JoinedPairs:
 
 def join_pairs(pairs: list[PreferencePair], results: ResultsIndex) -> JoinedPairs:
     joined, unjoined = [], []
+    join = VideoJoin(results.by_path, (v for p in pairs for v in (p.first, p.second)))
     for pair in pairs:
-        first, second = results.find(pair.first), results.find(pair.second)
+        first, second = join.find(pair.first), join.find(pair.second)
         if first is None or second is None:
             unjoined.append((pair, [v for v, r in ((pair.first, first), (pair.second, second)) if r is None]))
         else:
             joined.append((pair, first, second))
-    return JoinedPairs(joined, unjoined)
+    return JoinedPairs(joined, unjoined, join.summary())
 
 
 # ----------------------------------------------------------------------------------------------
@@ -127,9 +131,18 @@ def measure_target(human: np.ndarray, first: np.ndarray, second: np.ndarray, n_r
     return out
 
 
+def _recurring_videos(pairs: list[PreferencePair]) -> int:
+    counts = Counter(v for p in pairs for v in {p.first, p.second})
+    return sum(n > 1 for n in counts.values())
+
+
 def evaluate_pairs(pairs: list[PreferencePair], results: ResultsIndex, n_resamples: int = 1000,
                    confidence: float = 0.95, seed: int = 0) -> dict[str, Any]:
-    """The `bench pairs` report: per target (overall and each dimension) tau and diff with CIs."""
+    """The `bench pairs` report: per target (overall and each dimension) tau and diff with CIs.
+
+    The bootstrap resamples pairs, not videos: a pair is one human vote, and in GenAI-Bench each video
+    appears in exactly one pair, so pairs share no video. `videos_in_several_pairs` counts the videos
+    that do recur (their pairs are not independent, and the intervals come out too narrow)."""
     joined = join_pairs(pairs, results)
     if not joined.joined:
         examples = ", ".join(v for _, missing in joined.unjoined[:3] for v in missing[:1])
@@ -144,8 +157,10 @@ def evaluate_pairs(pairs: list[PreferencePair], results: ResultsIndex, n_resampl
         "unjoined_examples": joined.unjoined_examples(),
         "human_votes": {"first": sum(p.human == 1 for p in pairs), "second": sum(p.human == -1 for p in pairs),
                         "tie": sum(p.human == 0 for p in pairs)},
+        "join": joined.join,
         "results": results.summary(),
-        "bootstrap": {"resamples": n_resamples, "confidence": confidence, "seed": seed, "unit": "pair"},
+        "bootstrap": {"resamples": n_resamples, "confidence": confidence, "seed": seed, "unit": "pair",
+                      "videos_in_several_pairs": _recurring_videos(pairs)},
         "metrics": metrics,
     }
 

@@ -11,10 +11,16 @@ import numpy as np
 
 from fingereval.dimensions import DIMENSION_KEYS, normalize_dimension
 from fingereval.errors import DataError
-from fingereval.measure.metrics import bootstrap_ci, correlations
+from fingereval.measure.join import VideoJoin
+from fingereval.measure.metrics import LOGISTIC_PARAMETERS, bootstrap_ci, correlations
 from fingereval.measure.records import read_json_records, require_fields
 from fingereval.measure.results import MAX_EXAMPLES, OVERALL, TARGETS, ResultsIndex, score_of
 from fingereval.schema import VideoResult
+
+# Fewer videos than this leave a target undefined: the 4-parameter logistic fit needs 4 points, and the
+# bootstrap of 2 or 3 videos is mostly constant resamples.
+MIN_VIDEOS = LOGISTIC_PARAMETERS
+CORRELATION_KEYS = ("srcc", "krcc", "plcc", "plcc_logistic")
 
 # Fields a ratings line may carry besides scores; any other numeric field must name a dimension.
 METADATA_FIELDS = frozenset({"id", "video", "video_path", "prompt", "model", "source", "split", "name"})
@@ -74,16 +80,26 @@ def _correlation_values(human: np.ndarray, model: np.ndarray) -> dict[str, float
     return {"srcc": c.srcc, "krcc": c.krcc, "plcc": c.plcc}
 
 
+def undefined(n: int, reason: str) -> dict[str, Any]:
+    """A target whose correlations cannot be measured: every value null, and why."""
+    return {"n": n} | dict.fromkeys(CORRELATION_KEYS) | {"error": reason}
+
+
 def measure_correlations(human: np.ndarray, model: np.ndarray, n_resamples: int, confidence: float,
                          seed: int) -> dict[str, Any]:
     """Correlations with CIs. The logistic-fit PLCC is given without a CI: a curve fit per resample is
-    slow and some resamples do not converge."""
-    out: dict[str, Any] = {"n": int(len(human))}
+    slow and some resamples do not converge. A target that cannot be measured comes back undefined."""
+    n = int(len(human))
+    if n < MIN_VIDEOS:
+        return undefined(n, f"needs >= {MIN_VIDEOS} videos with both a human and a model score for the "
+                            f"logistic fit and a bootstrap CI, got {n}")
+    out: dict[str, Any] = {"n": n}
     try:
         point = correlations(human, model)
-    except DataError as e:  # constant ratings or scores on this dimension: say so, keep the others
-        return out | {"error": str(e)}
-    cis = bootstrap_ci(_correlation_values, human, model, n_resamples=n_resamples, confidence=confidence, seed=seed)
+        cis = bootstrap_ci(_correlation_values, human, model, n_resamples=n_resamples, confidence=confidence,
+                           seed=seed)
+    except DataError as e:  # constant on this target, or too little variation to resample: keep the others
+        return undefined(n, str(e))
     out |= {name: {"value": ci.value, "low": ci.low, "high": ci.high} for name, ci in cis.items()}
     out["plcc_logistic"] = point.plcc_logistic
     if point.logistic_note:
@@ -95,8 +111,9 @@ def evaluate_pointwise(ratings: list[HumanRating], results: ResultsIndex, n_resa
                        confidence: float = 0.95, seed: int = 0) -> dict[str, Any]:
     joined: list[tuple[HumanRating, VideoResult]] = []
     unjoined: list[str] = []
+    join = VideoJoin(results.by_path, (r.video for r in ratings))
     for rating in ratings:
-        result = results.find(rating.video)
+        result = join.find(rating.video)
         if result is None:
             unjoined.append(rating.video)
         else:
@@ -108,16 +125,14 @@ def evaluate_pointwise(ratings: list[HumanRating], results: ResultsIndex, n_resa
     for target in TARGETS:
         rows = [(r.scores.get(target), score_of(v, target)) for r, v in joined]
         rows = [(h, m) for h, m in rows if h is not None and m is not None]
-        if len(rows) < 2:
-            metrics[target] = {"n": len(rows), "error": "fewer than 2 videos with both a human and a model score"}
-            continue
-        human, model = (np.array(col, dtype=float) for col in zip(*rows))
+        human, model = (np.array([row[i] for row in rows], dtype=float) for i in (0, 1))
         metrics[target] = measure_correlations(human, model, n_resamples, confidence, seed)
     return {
         "n_videos": len(ratings),
         "n_joined": len(joined),
         "n_unjoined": len(unjoined),
         "unjoined_examples": unjoined[:MAX_EXAMPLES],
+        "join": join.summary(),
         "results": results.summary(),
         "bootstrap": {"resamples": n_resamples, "confidence": confidence, "seed": seed, "unit": "video"},
         "metrics": metrics,

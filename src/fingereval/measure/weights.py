@@ -18,6 +18,7 @@ from scipy import optimize
 
 from fingereval.dimensions import DIMENSION_KEYS, normalize_dimension
 from fingereval.errors import DataError
+from fingereval.measure.join import VideoJoin
 from fingereval.measure.pairs import PreferencePair, join_pairs
 from fingereval.measure.pointwise import HumanRating
 from fingereval.measure.results import OVERALL, ResultsIndex
@@ -89,7 +90,8 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 def fit_weights_pointwise(ratings: list[HumanRating], results: ResultsIndex, fitted_on: str) -> FittedWeights:
-    pairs = [(r.scores.get(OVERALL), results.find(r.video)) for r in ratings]
+    join = VideoJoin(results.by_path, (r.video for r in ratings))
+    pairs = [(r.scores.get(OVERALL), join.find(r.video)) for r in ratings]
     pairs = [(h, v) for h, v in pairs if h is not None and v is not None]
     if not pairs:
         raise DataError("no rated video has both a human `overall` rating and a result: "

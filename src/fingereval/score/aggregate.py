@@ -1,12 +1,13 @@
 """From answers to scores: polarity per question, mean per dimension, weighted mean overall."""
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from fingereval.answer.base import RawAnswer
 from fingereval.dimensions import DIMENSION_KEYS, DIMENSIONS
-from fingereval.errors import ModelOutputError
+from fingereval.errors import DataError, ModelOutputError
 from fingereval.schema import Question, QuestionResult, VideoResult
+from fingereval.video import VideoClip
 
 
 def question_score(p_yes: float, good_answer: str) -> float:
@@ -41,21 +42,31 @@ def default_weights() -> dict[str, float]:
     return {d.key: d.weight for d in DIMENSIONS}
 
 
+def check_weights(asked: Iterable[str], weights: Mapping[str, float] | None, source: str = "the weights") -> None:
+    """Refuse weights that give every dimension asked weight 0: the overall would be undefined, and falling
+    back to equal weights would pass off an unweighted mean as the weighted one."""
+    asked = [k for k in DIMENSION_KEYS if k in set(asked)]
+    if weights and asked and not any(weights.get(k, 0.0) > 0 for k in asked):
+        raise DataError(f"{source} give weight 0 to every dimension asked ({', '.join(asked)}); give one of them "
+                        "a weight above 0, or score without --weights")
+
+
 def overall_score(dims: Mapping[str, float | None], weights: Mapping[str, float] | None = None) -> float | None:
     """Weighted mean of the dimensions that have a score (weights renormalised over those)."""
     w = dict(weights) if weights else default_weights()
+    check_weights([k for k, s in dims.items() if s is not None], w)
     present = [(k, s) for k, s in dims.items() if s is not None and w.get(k, 0.0) > 0]
-    total = sum(w[k] for k, _ in present)
-    if not present or total <= 0:
-        present = [(k, s) for k, s in dims.items() if s is not None]  # weights cover none: equal weights
-        return sum(s for _, s in present) / len(present) if present else None
-    return sum(w[k] * s for k, s in present) / total
+    if not present:
+        return None
+    return sum(w[k] * s for k, s in present) / sum(w[k] for k, _ in present)
 
 
 def video_result(video: str, prompt: str, questions: Sequence[Question], answers: Sequence[RawAnswer], *,
                  weights: Mapping[str, float] | None = None, model: str | None = None, reason: bool = False,
-                 item_id: str | None = None) -> VideoResult:
+                 item_id: str | None = None, clip: VideoClip | None = None) -> VideoResult:
     results = question_results(questions, answers)
     dims = dimension_scores(results)
+    seen = {} if clip is None else dict(resize=clip.resize, video_truncated=clip.truncated,
+                                        video_seconds_decoded=clip.seconds_decoded)  # what the scores rest on
     return VideoResult(id=item_id, video=video, prompt=prompt, overall=overall_score(dims, weights), dimensions=dims,
-                       questions=results, model=model, mode="reason" if reason else "direct")
+                       questions=results, model=model, mode="reason" if reason else "direct", **seen)

@@ -8,11 +8,10 @@ Three silent failures this module exists to avoid (../shared/PITFALLS.md and bel
 - An assistant mask from the chat template needs generation markers, which Qwen's template lacks (the
   mask comes back all zeros and the loss is 0.0). We mask by length instead: every token of the prompt
   (tokenised exactly as the answerer tokenises it, `chat_text`) is masked.
-- BPE merges across the answer slot: Qwen's pre-tokenizer splits `<answer>Yes` into `<answer` + `>Yes`,
-  so a target tokenised in one piece never puts `Yes` right after the `>` that ends the answerer's
-  scoring prefix. The model would learn `>Yes` while the answerer reads the token after `<answer>`: the
-  loss falls and p_yes stays at chance. We tokenise up to and including `<answer>` with the prompt (as
-  the answerer does) and the answer word onwards separately, so training and scoring see the same ids.
+- Targets are tokenised exactly as the tokenizer tokenises the whole text, as TRL and every other trainer
+  does: on Qwen's vocabulary `<answer>No` is `<` `answer` `>No` and `<answer>Yes` is `<` `answer` `>` `Yes`.
+  The answerer reads both paths (fingereval.answer.tokens.AnswerSlot), so a checkpoint trained here and
+  one trained elsewhere are read the same way.
 """
 from __future__ import annotations
 
@@ -21,7 +20,7 @@ from dataclasses import dataclass
 
 import torch
 
-from fingereval.answer.format import ANSWER_OPEN, target_text, user_text
+from fingereval.answer.format import target_text, user_text
 from fingereval.answer.inputs import (VIDEO_PAD, chat_text, common_prefix_length, mm_token_type_ids,
                                       packed_suffixes, process)
 from fingereval.train.examples import ClipCache, without_none
@@ -37,12 +36,6 @@ def prompt_text(processor, question: str) -> str:
 
 def assistant_text(row: Mapping, reason: bool) -> str:
     return target_text(row["answer"], row.get("reason") if reason else None) + END_OF_TURN
-
-
-def split_at_answer_slot(text: str) -> tuple[str, str]:
-    """('...<answer>', 'Yes</answer>...'): the part the answerer tokenises with the prompt, and the rest."""
-    cut = text.index(ANSWER_OPEN) + len(ANSWER_OPEN)
-    return text[:cut], text[cut:]
 
 
 def video_token_count(video_grid_thw: torch.Tensor, merge_size: int) -> int:
@@ -80,15 +73,14 @@ class SFTCollator:
         return pad if pad is not None else 0
 
     def token_ids(self, prompt: str, assistant: str, n_video_tokens: int) -> tuple[list[int], int]:
-        """(ids of prompt + assistant turn, number of prompt ids), split at the answer slot like scoring."""
+        """(ids of prompt + assistant turn tokenised as one text, number of prompt ids)."""
         # The processor expands the one placeholder into the clip's tokens; do the same text edit.
         prompt = prompt.replace(VIDEO_PAD, VIDEO_PAD * n_video_tokens, 1)
-        up_to_slot, after_slot = split_at_answer_slot(assistant)
         prompt_ids = self._encode(prompt)
-        head = self._encode(prompt + up_to_slot)
-        if head[:len(prompt_ids)] != prompt_ids:
+        ids = self._encode(prompt + assistant)
+        if ids[:len(prompt_ids)] != prompt_ids:
             raise ValueError("the assistant turn merges with the prompt's last token; the loss mask would be wrong")
-        return head + self._encode(after_slot), len(prompt_ids)
+        return ids, len(prompt_ids)
 
     def _encode(self, text: str) -> list[int]:
         return self.processor.tokenizer(text, add_special_tokens=False)["input_ids"]
