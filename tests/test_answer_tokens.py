@@ -1,9 +1,34 @@
-"""Yes/no token sets from a real (locally trained, Qwen-style) tokenizer."""
+"""Yes/no token sets and the answer slot on Qwen2.5's real vocabulary."""
 from __future__ import annotations
 
 from fingereval.answer.format import parse_output, target_text, text_before_answer_slot
 from fingereval.answer.tiny import build_tokenizer
-from fingereval.answer.tokens import normalize_token_text, yes_no_token_ids
+from fingereval.answer.tokens import answer_slot, normalize_token_text, yes_no_token_ids
+
+# pinned: the sets on Qwen2.5's 151,643-token vocabulary (a change here changes every p_yes)
+QWEN_YES = [' Yes', 'Yes', 'yes', ' yes', 'YES', ' YES', ':YES', '.Yes', '"Yes', '=yes', '_yes', '_YES', '.YES',
+            '\u201cYes', '=YES', ',Yes']
+QWEN_NO = [' no', 'no', ' No', 'No', ' NO', '_no', 'NO', '_NO', '.No', '.no', '-no', '=no', '/no', '_No', ':NO', '"No',
+           '(no', '>No', '.NO', '\u201cNo', ':no', '\tno', '(NO', ',no', ',No', '-No']
+
+
+def test_yes_no_sets_on_qwens_vocabulary_are_pinned():
+    tok = build_tokenizer()
+    yes, no = yes_no_token_ids(tok)
+    assert [tok.decode([i]) for i in yes] == QWEN_YES
+    assert [tok.decode([i]) for i in no] == QWEN_NO
+
+
+def test_the_answer_slot_knows_the_merged_no():
+    tok = build_tokenizer()
+    pieces = lambda text: [tok.decode([i]) for i in tok(text, add_special_tokens=False)["input_ids"]]  # noqa: E731
+    assert pieces("<answer>No") == ["<", "answer", ">No"]
+    assert pieces("<answer>Yes") == ["<", "answer", ">", "Yes"]
+    assert pieces("<answer> No") == ["<", "answer", ">", " No"]
+    slot = answer_slot(tok, "<answer>")
+    assert tok.decode([slot.last]) == ">"
+    assert [tok.decode([i]) for i in slot.merged_no] == [">No"] and slot.merged_yes == ()
+    assert len(slot.yes) == 16 and len(slot.no) == 26
 
 
 def test_spaced_quoted_and_cased_variants_are_in_the_sets():

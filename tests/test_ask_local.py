@@ -74,10 +74,26 @@ def test_loads_runs_and_fails_clearly_after_one_retry(tiny_model_dir):
     assert all(isinstance(r, str) and "Step 1 of 2" not in r for r in replies)  # only the new tokens
 
 
-def test_greedy_generation_is_deterministic(tiny_model_dir):
-    generator = get_generator("local", model=str(tiny_model_dir), max_new_tokens=6)
+def test_chat_returns_the_greedy_continuation_of_the_templated_prompt(tiny_model_dir):
+    """The reply must be the argmax continuation, worked out here one forward pass per token from the
+    chat template's own token ids: sampling, a doubled special token or the prompt echoed back all differ."""
+    steps = 6
+    generator = get_generator("local", model=str(tiny_model_dir), max_new_tokens=steps)
     messages = prompts.entity_messages(PROMPT)
-    assert generator._chat(messages) == generator._chat(messages)
+    tokenizer, model = generator.tokenizer, generator.model
+    ids = torch.tensor([list(tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True,
+                                                           return_dict=True)["input_ids"])])
+    new: list[int] = []
+    with torch.inference_mode():
+        for _ in range(steps):
+            token = int(model(input_ids=ids).logits[0, -1].argmax())
+            new.append(token)
+            if token == tokenizer.eos_token_id:
+                break
+            ids = torch.cat([ids, torch.tensor([[token]])], dim=1)
+    expected = tokenizer.decode(new, skip_special_tokens=True)
+    assert expected  # random weights still write some text in 6 tokens
+    assert generator._chat(messages) == expected
 
 
 def test_missing_model_is_a_config_error(monkeypatch, tmp_path):

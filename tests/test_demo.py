@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
+from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from fingereval.data.instruct import group_by_video, load_instruct
@@ -17,10 +20,26 @@ def test_demo_runs_every_stage_and_writes_its_summary(tmp_path):
     assert saved["videos"] == 10 and saved["after"]["n"] == sum(len(v) for v in held_out) > 0
     # "before" reads every BEFORE_EVERY-th held-out video's questions (the untrained model is slow and at chance)
     assert 0 < saved["before"]["n"] == sum(len(v) for v in held_out[::BEFORE_EVERY]) < saved["after"]["n"]
-    assert 0 <= saved["before"]["accuracy"] <= 1 and 0 <= saved["after"]["accuracy"] <= 1
+    for stage, videos in (("before", held_out[::BEFORE_EVERY]), ("after", held_out)):
+        report, records = saved[stage], [r for recs in videos for r in recs]
+        # counts and baselines recomputed here from the held-out file, not read back from the demo
+        assert {k: v["n"] for k, v in report["per_dimension"].items()} == Counter(r.dimension for r in records)
+        assert report["always_yes_accuracy"] == pytest.approx(sum(r.answer == "yes" for r in records) / len(records))
+        right = {k: v["accuracy"] * v["n"] for k, v in report["per_dimension"].items()}
+        assert all(x == pytest.approx(round(x)) for x in right.values())  # whole questions right per dimension
+        assert report["accuracy"] == pytest.approx(sum(right.values()) / report["n"])
+        # the interval resamples held-out videos, and the console says so
+        assert report["bootstrap"]["unit"] == "video" and report["bootstrap"]["videos"] == len(videos)
+        if len(videos) > 1:
+            low, high = report["ci95"]
+            assert low <= report["accuracy"] <= high
+            shown = f"[95 % CI {low:.1%}-{high:.1%} over {len(videos)} resampled videos]"
+            assert shown in console.export_text(clear=False)
     assert 0 <= saved["vision_label_accuracy"] <= 1
     for stage in ("tiny-random", "tiny-base", "sft"):
         assert (tmp_path / "demo" / stage / "config.json").exists(), stage
     text = console.export_text()
     assert "before / after" in text and "overall" in text and text.count("reason") >= 2
+    for recs in held_out[:2]:  # the first two held-out videos are the ones scored and explained
+        assert Path(recs[0].video).name in text
     assert summary["after"] == saved["after"]

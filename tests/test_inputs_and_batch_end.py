@@ -136,11 +136,13 @@ def test_a_batch_with_a_failed_item_ends_with_a_summary_and_exit_1(tiny_model_di
     assert "scored 1, failed 1, already in the results 0" in said and f"results in {out}" in said
     assert "--retry-failed" in said
 
-    r = runner.invoke(app, args)  # resumed: nothing new, the failure is still there
-    assert r.exit_code == 1 and "scored 0, failed 0, already in the results 2" in " ".join(r.stderr.split())
-    manifest.write_text(manifest.read_text().splitlines()[0] + "\n")
-    r = runner.invoke(app, args)
-    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, args)  # resumed: nothing new, but the failure is still in the results
+    said = " ".join(r.stderr.split())
+    assert r.exit_code == 1 and "scored 0, failed 0, already in the results 2 (1 of them failed)" in said
+    write_video(tmp_path / "nope.mp4", frames=8, size=56)
+    r = runner.invoke(app, [*args, "--retry-failed"])
+    assert r.exit_code == 0 and "scored 1, failed 0, already in the results 1," in " ".join(r.stderr.split())
+    assert len(out.read_text().splitlines()) == 2
 
 
 # 5. weights that give nothing asked a weight

@@ -199,6 +199,13 @@ def test_logistic_fit_runs_only_when_read(monkeypatch):
     assert c.plcc_logistic == c.as_dict()["plcc_logistic"] and calls == [1]
 
 
+@pytest.mark.parametrize("n", [2, 3])
+def test_logistic_fit_on_fewer_points_than_parameters_is_undefined_not_a_type_error(n):
+    c = correlations([1, 2, 4][:n], [0.1, 0.5, 0.3][:n])  # curve_fit raised TypeError here
+    assert c.plcc_logistic is None and c.logistic_note == f"needs >= 4 items for the logistic fit, got {n}"
+    assert c.srcc == pytest.approx(stats.spearmanr([1, 2, 4][:n], [0.1, 0.5, 0.3][:n])[0])
+
+
 def test_logistic_fit_failure_is_reported(monkeypatch):
     def no_convergence(*args, **kwargs):
         raise RuntimeError("Optimal parameters not found")

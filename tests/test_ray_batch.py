@@ -1,18 +1,23 @@
-"""Batch scoring on Ray workers: same results as in-process, failures recorded, resume, a dead worker."""
+"""Batch scoring on Ray workers: same results as in-process, failures recorded, resume, dead workers."""
 from __future__ import annotations
 
 import json
+import os
+import sys
 from pathlib import Path
 
 import pytest
 
 from conftest import write_video
+from fingereval.answer.base import Answerer
 from fingereval.batch import run_manifest
+from fingereval.errors import WorkerError
 from fingereval.evaluator import Evaluator
 from fingereval.ray_batch import run_manifest_ray
 from fingereval.video import VideoConfig
 
 ray = pytest.importorskip("ray")
+ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # Ray workers cannot import this test module
 
 VC = VideoConfig(size=56, max_frames=4)
 QUESTIONS = [{"id": "q1", "dimension": "text_alignment", "entity": "square", "text": "Does a square appear?", "good_answer": "yes"},
@@ -64,16 +69,82 @@ def test_ray_workers_give_the_in_process_results_and_record_failures(local_ray, 
     assert len(ray_out.read_text().splitlines()) == 4
 
 
-def test_a_worker_that_cannot_start_fails_its_items_and_the_batch_ends(local_ray, tmp_path):
+def test_workers_that_cannot_start_stop_the_batch_with_the_reason(local_ray, tmp_path):
     manifest = _manifest(tmp_path, n_good=2)
     out = tmp_path / "r.jsonl"
     events: list[str] = []
-    s = run_manifest_ray(dict(model=str(tmp_path / "no-such-model"), video_config=VC), manifest, out, workers=2,
+    with pytest.raises(WorkerError, match=r"no Ray worker could start: .*ConfigError: model .*no-such-model") as e:
+        run_manifest_ray(dict(model=str(tmp_path / "no-such-model"), video_config=VC), manifest, out, workers=2,
                          progress=False, on_event=events.append)
-    assert (s.done, s.failed) == (0, 3)
+    assert "3 item(s) not scored" in str(e.value) and "\n" not in str(e.value)
+    # no item is at fault, so none is recorded as failed: the same command scores them all once the model loads
+    assert not out.exists() or out.read_text() == ""
+    assert sum("could not start" in m and "dropped" in m for m in events) == 2
+
+
+class DiesOn(Answerer):
+    """The tiny model, loaded in the worker, in a worker process that exits (as on a segfault or the OOM killer)
+    when `rule` says so: "crash" on videos named crash*, "first-worker" on whatever the first worker to
+    answer gets, before and after its restart (Ray keeps the actor id)."""
+
+    def __init__(self, model_dir: str, rule: str, claim: str = ""):
+        self.model_id, self.video_config, self.rule, self.claim, self._real = model_dir, VC, rule, claim, None
+
+    def _doomed(self, clip) -> bool:
+        if self.rule == "crash":
+            return Path(clip.path).name.startswith("crash")
+        me = ray.get_runtime_context().get_actor_id()
+        try:
+            fd = os.open(self.claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            os.write(fd, me.encode())
+            os.close(fd)
+        except FileExistsError:
+            pass
+        return Path(self.claim).read_text() == me
+
+    def answer(self, clip, questions, reason=False):
+        if self._doomed(clip):
+            os._exit(3)
+        if self._real is None:
+            from fingereval.answer.transformers_backend import TransformersAnswerer
+
+            self._real = TransformersAnswerer(self.model_id, device="cpu", video_config=VC)
+        return self._real.answer(clip, questions, reason=reason)
+
+
+def _rows(tmp_path: Path, names: list[str]) -> Path:
+    for name in names:
+        write_video(tmp_path / f"{name}.mp4", frames=8, size=56)
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text("".join(json.dumps({"id": n, "video": f"{n}.mp4", "prompt": "A red square", "questions": QUESTIONS})
+                                + "\n" for n in names))
+    return manifest
+
+
+def test_a_worker_that_dies_twice_is_dropped_and_the_other_scores_the_rest(local_ray, tiny_model_dir, tmp_path):
+    names = [f"v{i}" for i in range(6)]
+    manifest, out, events = _rows(tmp_path, names), tmp_path / "r.jsonl", []
+    answerer = DiesOn(str(tiny_model_dir), "first-worker", claim=str(tmp_path / "doomed-actor"))
+    s = run_manifest_ray(dict(answerer=answerer), manifest, out, workers=2, progress=False, on_event=events.append)
+    # it died on its first item, was restarted, died on its second and left the pool: two failures, not a drained queue
+    assert (s.done, s.failed) == (4, 2)
     records = _by_id(out)
-    assert all("Ray worker failed" in r["error"]["message"] for r in records.values())
-    assert len(events) == 4  # the broken manifest line and the three failures, each named
+    assert set(records) == set(names)
+    assert sum("Ray worker failed" in r.get("error", {}).get("message", "") for r in records.values()) == 2
+    assert sum("died 2 times" in m and "1 of 2 left" in m for m in events) == 1
+
+
+def test_when_every_worker_has_died_the_batch_stops_and_keeps_what_it_finished(local_ray, tiny_model_dir, tmp_path):
+    names = ["good0", "crash1", "crash2", "crash3", "crash4", "good5"]
+    manifest, out = _rows(tmp_path, names), tmp_path / "r.jsonl"
+    kwargs = dict(answerer=DiesOn(str(tiny_model_dir), "crash"))
+    with pytest.raises(WorkerError, match="every Ray worker died") as e:
+        run_manifest_ray(kwargs, manifest, out, workers=2, progress=False, on_event=lambda m: None)
+    said = str(e.value)
+    assert "1 item(s) not scored" in said and "scored 1, failed 4" in said and f"results in {out}" in said
+    records = _by_id(out)
+    assert set(records) == set(names) - {"good5"}  # the 4 crashes took both workers' 2 lives; good5 was never sent
+    assert records["good0"]["overall"] is not None and all("error" in records[f"crash{i}"] for i in range(1, 5))
 
 
 def test_cli_workers_flag_scores_on_ray(local_ray, tiny_model_dir, tmp_path):
@@ -85,7 +156,12 @@ def test_cli_workers_flag_scores_on_ray(local_ray, tiny_model_dir, tmp_path):
     out = tmp_path / "r.jsonl"
     res = CliRunner().invoke(app, ["score", "--manifest", str(manifest), "--out", str(out), "--model", str(tiny_model_dir),
                                    "--workers", "2", "--size", "56", "--max-frames", "4", "--device", "cpu"])
-    assert res.exit_code == 0, res.output
+    assert res.exit_code == 1, res.output  # the missing video failed; the rest is scored and kept
     said = " ".join(res.output.split())  # rich wraps long lines
-    assert "2 Ray workers" in said and "done 2, failed 1" in said
+    assert "2 Ray workers" in said and "scored 2, failed 1" in said and "bad manifest lines 1" in said
     assert set(_by_id(out)) == {"v0", "v1", "missing"}
+
+    res = CliRunner().invoke(app, ["score", "--manifest", str(manifest), "--out", str(tmp_path / "r2.jsonl"), "--model",
+                                   str(tmp_path / "no-such-model"), "--workers", "2", "--device", "cpu"])
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert res.stderr.strip().splitlines()[-1].startswith("error: no Ray worker could start")

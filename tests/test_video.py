@@ -125,7 +125,8 @@ def _reference(path, config):
             for f in c.decode(s):
                 if not frames:
                     shape = config.frame_shape(f.height, f.width)
-                times.append(float(f.pts * s.time_base) if f.pts is not None else len(times) / float(s.average_rate or 25))
+                rate = float(s.average_rate or 25)
+                times.append(float(f.pts * s.time_base) if f.pts is not None else len(times) / rate)
                 frames.append(f.to_ndarray(format="rgb24", width=shape[1], height=shape[0]))
         except av.error.FFmpegError:
             pass  # keep what decoded
@@ -203,7 +204,8 @@ def test_fps_counts_the_frames_handed_over_padding_included(tmp_path, odd_config
     assert meta["total_num_frames"] / meta["fps"] == pytest.approx(meta["duration"])
 
 
-def test_keep_aspect_uses_multiples_of_28_within_the_budget(tmp_path):
+@pytest.mark.parametrize("width,height", [(224, 126), (160, 120), (96, 200)])  # 16:9, 4:3, portrait
+def test_keep_aspect_uses_multiples_of_28_within_the_budget(tmp_path, width, height):
     from types import SimpleNamespace
 
     from transformers import Qwen2VLVideoProcessor
@@ -211,16 +213,18 @@ def test_keep_aspect_uses_multiples_of_28_within_the_budget(tmp_path):
 
     from fingereval.answer.inputs import video_pixels
 
-    path = _write(tmp_path / "wide.mp4", frames=16, width=224, height=126)  # 16:9
+    path = _write(tmp_path / "wide.mp4", frames=16, width=width, height=height)
     square = load_video(path, VideoConfig(size=112))
     assert square.frames.shape[1:3] == (112, 112) and square.resize == "square"
     clip = load_video(path, VideoConfig(size=112, keep_aspect=True))
     h, w = clip.frames.shape[1:3]
     assert clip.resize == "keep_aspect" and h % 28 == 0 and w % 28 == 0 and h * w <= 112 * 112
-    assert (h, w) == smart_resize(126, 224, factor=28, min_pixels=56 * 56, max_pixels=112 * 112) and w / h > 1.5
+    assert (h, w) == smart_resize(height, width, factor=28, min_pixels=56 * 56, max_pixels=112 * 112)
+    assert abs(w / h - width / height) < 0.35 * width / height  # the aspect survives, within 28-px rounding
     assert np.array_equal(clip.frames, _reference(path, VideoConfig(size=112, keep_aspect=True))[0])
     # the processor takes these frames as they are (no second resize): 14-px patches, 2 frames per patch
-    vp = Qwen2VLVideoProcessor(size={"shortest_edge": 56 * 56, "longest_edge": Qwen2VLVideoProcessor().size.longest_edge})
+    longest = Qwen2VLVideoProcessor().size.longest_edge
+    vp = Qwen2VLVideoProcessor(size={"shortest_edge": 56 * 56, "longest_edge": longest})
     _, grid = video_pixels(SimpleNamespace(video_processor=vp), clip)
     assert grid.tolist() == [[clip.num_frames // 2, h // 14, w // 14]]
 

@@ -38,17 +38,19 @@ class BatchSummary:
     skipped_existing: int = 0
     bad_lines: list[str] = field(default_factory=list)
     truncated: int = 0  # scored, but the video ended early (VideoResult.video_truncated)
+    failed_before: int = 0  # of skipped_existing: items whose record is an error from an earlier run
 
     @property
     def ok(self) -> bool:
-        """Every manifest item is in the results with scores (a bad line or a failure is not)."""
-        return not self.failed and not self.bad_lines
+        """Every manifest item is in the results with scores (a bad line or a failure, old or new, is not)."""
+        return not self.failed and not self.failed_before and not self.bad_lines
 
     def report(self, out: Path, how: str = "") -> str:
         """The one line a batch ends with: counts, where the results are, and what to do about failures."""
-        line = (f"scored {self.done}, failed {self.failed}, already in the results {self.skipped_existing}, "
+        before = f" ({self.failed_before} of them failed)" if self.failed_before else ""
+        line = (f"scored {self.done}, failed {self.failed}, already in the results {self.skipped_existing}{before}, "
                 f"bad manifest lines {len(self.bad_lines)}, truncated videos {self.truncated}; results in {out}{how}")
-        if self.failed:
+        if self.failed or self.failed_before:
             line += "; the failed items carry their error there: fix them and rerun with --retry-failed"
         if self.bad_lines:
             line += "; fix the bad manifest lines (named above) and rerun"
@@ -111,6 +113,21 @@ def done_ids(out: Path) -> set[str]:
     return ids
 
 
+def failed_ids(out: Path) -> set[str]:
+    """Ids whose record in the results file is an error (call after done_ids, which mends a torn last line)."""
+    if not out.exists():
+        return set()
+    ids = set()
+    for line in out.read_text(encoding="utf-8").splitlines():
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if "error" in rec and (rec.get("id") or rec.get("video")) is not None:
+            ids.add(str(rec.get("id") or rec.get("video")))
+    return ids
+
+
 def drop_failed(out: Path) -> int:
     """Remove error records from the results file (atomically) so that their items run again."""
     if not out.exists():
@@ -156,6 +173,7 @@ def pending_items(manifest: Path, out: Path, summary: BatchSummary, *, retry_fai
     if retry_failed:
         drop_failed(out)
     seen = done_ids(out)
+    failed = failed_ids(out)  # still failures: they keep the exit status non-zero until retried
     items: list[ManifestItem] = []
     for n, item in read_manifest(manifest, on_warning=on_event):
         if isinstance(item, str):
@@ -163,6 +181,7 @@ def pending_items(manifest: Path, out: Path, summary: BatchSummary, *, retry_fai
             on_event(item)
         elif repair(item.key)[0] in seen:  # records hold the key as written out (see write_results)
             summary.skipped_existing += 1
+            summary.failed_before += repair(item.key)[0] in failed
         else:
             seen.add(repair(item.key)[0])  # a duplicate id later in the manifest is not scored twice
             items.append(item)

@@ -47,6 +47,14 @@ def _accuracy(model_dir: Path, held_out: Path, reason: bool, console: Console, e
                        n_resamples=500)
 
 
+def _interval(report: dict) -> str:
+    """The 95 % interval of a bench-qa report, which resamples videos (their questions are not independent)."""
+    if report["ci95"] is None:
+        return "(no interval: one video)"
+    low, high = report["ci95"]
+    return f"[95 % CI {low:.1%}-{high:.1%} over {report['bootstrap']['videos']} resampled videos]"
+
+
 def _explain_two(model_dir: Path, held_out: Path, console: Console) -> list:
     from fingereval.answer.transformers_backend import TransformersAnswerer
     from fingereval.data.instruct import group_by_video, load_instruct
@@ -99,8 +107,8 @@ def run_demo(out_dir: Path, n_videos: int = 1000, seed: int = 0, console: Consol
 
     console.rule("[bold]3. held-out accuracy before training")
     before = _accuracy(base, held_path, reason=True, console=console, every=BEFORE_EVERY)
-    console.print(f"accuracy {before['accuracy']:.1%} on {before['n']} held-out questions (one held-out video "
-                  f"in {BEFORE_EVERY}; always-yes would get {before['always_yes_accuracy']:.1%})")
+    console.print(f"accuracy {before['accuracy']:.1%} {_interval(before)} on {before['n']} held-out questions "
+                  f"(one held-out video in {BEFORE_EVERY}; always-yes would get {before['always_yes_accuracy']:.1%})")
 
     console.rule("[bold]4. SFT with reasons (TRL SFTTrainer)")
     sft_dir = out_dir / "sft"
@@ -112,7 +120,7 @@ def run_demo(out_dir: Path, n_videos: int = 1000, seed: int = 0, console: Consol
 
     console.rule("[bold]5. held-out accuracy after SFT")
     after = _accuracy(sft_dir, held_path, reason=True, console=console)
-    console.print(f"accuracy {after['accuracy']:.1%} on {after['n']} held-out questions")
+    console.print(f"accuracy {after['accuracy']:.1%} {_interval(after)} on {after['n']} held-out questions")
 
     console.rule("[bold]6. two held-out videos, scored and explained")
     _explain_two(sft_dir, held_path, console)

@@ -152,7 +152,8 @@ def _decode(path: Path, config: VideoConfig, wanted: set[int], stop_after: int |
                     try:
                         shape = config.frame_shape(frame.height, frame.width)
                     except ValueError as e:  # smart_resize refuses aspect ratios beyond 200
-                        raise VideoError(f"{path}: cannot resize its {frame.width}x{frame.height} frames ({e})") from None
+                        size = f"{frame.width}x{frame.height}"
+                        raise VideoError(f"{path}: cannot resize its {size} frames ({e})") from None
                 if i in wanted:
                     kept[i] = _to_rgb(frame, *shape)
                 if stop_after is not None and i >= stop_after:

@@ -121,10 +121,13 @@ class TransformersAnswerer(Answerer):
             rows = self._rows(video, users, [assistant_prefix(False)] * len(users))
             return [RawAnswer(q.id, pi) for q, pi in zip(questions, self._p_yes(video, rows))]
         prompts = self._rows(video, users, [assistant_prefix(True)] * len(users))
-        generated = self._generate_ids(video, prompts, ANSWER_OPEN)
-        slots = [self._slot_ids(g) for g in generated]
-        # the slot is read on the ids the model generated, never on a decoded and re-encoded text
-        p = self._p_yes(video, [r + ids for r, (ids, _) in zip(prompts, slots)])
+        if self.shared_prefix:
+            generated = self._generate_ids(video, prompts, ANSWER_OPEN)
+            slots = [self._slot_ids(g) for g in generated]
+            # the slot is read on the ids the model generated, never on a decoded and re-encoded text
+            p = self._p_yes(video, [r + ids for r, (ids, _) in zip(prompts, slots)])
+        else:
+            generated, slots, p = self._naive_reason(video, prompts)
         outputs = [self._cut(self.tokenizer.decode(g, skip_special_tokens=True), ANSWER_OPEN) for g in generated]
         # in reason mode every answer carries its reason text, even when the model wrote no tags
         return [RawAnswer(q.id, pi, reason=parse_output(o).reason or o.strip(), forced=f, output=o)
@@ -248,16 +251,47 @@ class TransformersAnswerer(Answerer):
         return logp[-2:-1], logp[-1:]
 
     def _naive_generate(self, ids: list[int], video: dict, stop: str) -> list[int]:
+        return self._until(self._hf_generate(ids, video, stop).sequences[0, len(ids):].tolist(), stop)
+
+    def _hf_generate(self, ids: list[int], video: dict, stop: str):
         self.model.model.rope_deltas = None
         x = torch.tensor([ids], device=self.device)
-        out = self.model.generate(
+        return self.model.generate(
             input_ids=x, attention_mask=torch.ones_like(x), mm_token_type_ids=self._mm_types(x),
             pixel_values_videos=video["pixel_values_videos"], video_grid_thw=video["video_grid_thw"],
             second_per_grid_ts=video["second_per_grid_ts"], max_new_tokens=self.max_new_tokens, do_sample=False,
             stop_strings=[stop], tokenizer=self.tokenizer, pad_token_id=self.pad_id,
-            eos_token_id=sorted(self.eos_ids), suppress_tokens=[self.video_token_id],
+            eos_token_id=sorted(self.eos_ids), suppress_tokens=[self.video_token_id], return_dict_in_generate=True,
         )
-        return self._until(out[0, len(ids):].tolist(), stop)
+
+    @torch.inference_mode()
+    def _naive_reason(self, video: dict, prompts: list[list[int]]):
+        """The per-question baseline of reason mode: transformers' generate, then the slot's last two tokens as one
+        short step from that question's own cache (no second pass over the video)."""
+        generated, slots, p = [], [], []
+        for ids in prompts:
+            out = self._hf_generate(ids, video, ANSWER_OPEN)
+            everything = out.sequences[0, len(ids):].tolist()
+            gen = self._until(everything, ANSWER_OPEN)
+            slot, forced = self._slot_ids(gen)
+            row = ids + slot
+            cache = out.past_key_values  # holds every token but the last one sampled
+            fed = len(ids) + len(everything) - 1
+            keep = min(fed, len(ids) + common_prefix_length([slot, everything]), len(row) - 2)
+            cache.crop(keep - fed)
+            first = torch.tensor([ids], device=self.device)
+            _, delta = self.model.model.get_rope_index(first, mm_token_type_ids=self._mm_types(first),
+                                                       video_grid_thw=video["video_grid_thw"],
+                                                       second_per_grid_ts=video["second_per_grid_ts"])
+            step = torch.tensor([row[keep:]], device=self.device)
+            pos = (torch.arange(keep, len(row), device=self.device) + int(delta.reshape(-1)[0])).view(1, 1, -1).expand(3, 1, -1)
+            logits = self.model(input_ids=step, position_ids=pos, cache=cache, use_cache=True, logits_to_keep=2).logits
+            logp = torch.log_softmax(logits[0].double(), dim=-1)
+            ends = torch.tensor([row[-1] == self.slot.last], device=logp.device)
+            p.append(torch.sigmoid(slot_log_odds(self.slot, logp[0:1], logp[1:2], ends)).item())
+            generated.append(gen)
+            slots.append((slot, forced))
+        return generated, slots, p
 
     # ---- shared prefix ----------------------------------------------------------------------
 

@@ -162,7 +162,8 @@ def qa_command(data: Annotated[Path, typer.Option("--data", help="FingER-Instruc
     from rich.console import Console
     from rich.table import Table
 
-    t = Table("dimension", "accuracy", "n", title=f"yes/no accuracy of {model}")
+    t = Table("dimension", "accuracy", "n", title=f"yes/no accuracy of {model} "
+              f"(95 % CI resampling its {report['bootstrap']['videos']} videos)")
     for k, v in report["per_dimension"].items():
         t.add_row(k, f"{v['accuracy']:.1%}", str(v["n"]))
     lo, hi = report["ci95"] or (float("nan"), float("nan"))
