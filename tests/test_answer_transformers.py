@@ -151,3 +151,22 @@ def test_folder_without_a_processor_is_a_clear_error(tiny_model_dir, tmp_path):
         shutil.copy(tiny_model_dir / name, only_weights / name)
     with pytest.raises(ConfigError, match="cannot load"):
         TransformersAnswerer(only_weights)
+
+
+def test_generation_cache_is_filled_in_place_not_copied_per_step():
+    """Reason mode's batched decoding writes each token into one buffer: no per-step copy of the prefix."""
+    from transformers import DynamicCache
+
+    from fingereval.answer.prefix_cache import preallocated
+
+    keys, values = torch.randn(1, 2, 5, 4), torch.randn(1, 2, 5, 4)
+    cache = preallocated(DynamicCache(ddp_cache_data=[(keys, values)]), rows=3, capacity=8)
+    layer = cache.layers[0]
+    start = layer.keys.data_ptr()
+    for step in range(3):
+        k, v = layer.update(torch.full((3, 2, 1, 4), float(step)), torch.zeros(3, 2, 1, 4))
+        assert k.data_ptr() == start and k.shape == (3, 2, 6 + step, 4)
+    assert torch.equal(k[:, :, :5], keys.expand(3, -1, -1, -1)) and torch.equal(k[:, :, 7], torch.full((3, 2, 4), 2.0))
+    assert cache.get_seq_length() == 8
+    with pytest.raises(RuntimeError, match="full"):
+        layer.update(torch.zeros(3, 2, 1, 4), torch.zeros(3, 2, 1, 4))

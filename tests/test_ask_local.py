@@ -11,7 +11,6 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from tokenizers import Tokenizer, models, pre_tokenizers, decoders, trainers  # noqa: E402
 
 from fingereval.ask import get_generator, prompts  # noqa: E402
 from fingereval.errors import ConfigError, ModelOutputError  # noqa: E402
@@ -25,16 +24,10 @@ PROMPT = "Two men shake hands in a modern office"
 
 @pytest.fixture(scope="module")
 def tiny_model_dir(tmp_path_factory):
-    """A 1-layer Qwen2 with a byte-level BPE tokenizer trained here on the generator's own prompt texts."""
-    specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    corpus = [m["content"] for m in prompts.entity_messages(PROMPT)] + [prompts.RETRY, prompts.QUESTION_TASK]
-    tok.train_from_iterator(corpus, trainers.BpeTrainer(
-        vocab_size=600, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
-    tokenizer = transformers.PreTrainedTokenizerFast(
-        tokenizer_object=tok, bos_token=None, eos_token="<|im_end|>", pad_token="<|endoftext|>")
+    """A 1-layer Qwen2 on Qwen's real tokenizer (fingereval.tiny.vocab), with a plain ChatML template."""
+    from fingereval.tiny.vocab import qwen_tokenizer
+
+    tokenizer = qwen_tokenizer()
     tokenizer.chat_template = CHATML
 
     torch.manual_seed(0)

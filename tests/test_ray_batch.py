@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -29,6 +30,19 @@ def local_ray():
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()
+
+
+@pytest.fixture(autouse=True)
+def bounded():
+    """A hung worker fails its test after 4 minutes (each takes well under one) instead of hanging the suite."""
+    def stop(*_):
+        raise TimeoutError("this Ray test ran past 240 s")
+
+    old = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(240)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, old)
 
 
 def _manifest(tmp_path: Path, n_good: int = 3) -> Path:

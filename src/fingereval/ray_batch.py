@@ -73,7 +73,10 @@ def ray_results(items: list[ManifestItem], evaluator_kwargs: Mapping, *, questio
     last = ""
     try:
         while running:
-            (ref,), _ = ray.wait(list(running), num_returns=1)
+            ready, _ = ray.wait(list(running), num_returns=1, timeout=1.0)  # wakes so that Ctrl-C and alarms run
+            if not ready:
+                continue
+            (ref,) = ready
             i, item = running.pop(ref)
             result = None
             try:

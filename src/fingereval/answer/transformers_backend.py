@@ -21,6 +21,7 @@ import torch
 from fingereval.answer.base import Answerer, RawAnswer
 from fingereval.answer.format import ANSWER_OPEN, assistant_prefix, parse_output, text_before_answer_slot, user_text
 from fingereval.answer.inputs import chat_text, common_prefix_length, mm_token_type_ids, packed_suffixes, process
+from fingereval.answer.prefix_cache import preallocated, shared_view
 from fingereval.answer.tokens import answer_slot, slot_log_odds
 from fingereval.errors import ConfigError
 from fingereval.schema import Question
@@ -322,11 +323,7 @@ class TransformersAnswerer(Answerer):
         return _Prefix(cache=out.cache, length=p, rope_delta=int(delta.reshape(-1)[0]), tokens=rows[0][:p])
 
     def _expanded_cache(self, prefix: _Prefix, batch: int):
-        from transformers import DynamicCache
-
-        layers = [(layer.keys.expand(batch, -1, -1, -1), layer.values.expand(batch, -1, -1, -1))
-                  for layer in prefix.cache.layers]
-        return DynamicCache(ddp_cache_data=layers)
+        return shared_view(prefix.cache, batch)
 
     def _suffix_batch(self, prefix: _Prefix, suffixes: list[list[int]]):
         """Right-padded suffix ids, their M-RoPE positions, an attention mask, and last real index."""
@@ -384,7 +381,7 @@ class TransformersAnswerer(Answerer):
         # explicit M-RoPE positions per row.
         ids, pos, mask, last = self._suffix_batch(prefix, suffixes)
         n = len(suffixes)
-        cache = self._expanded_cache(prefix, n)
+        cache = preallocated(prefix.cache, n, prefix.length + ids.shape[1] + self.max_new_tokens)
         out = self.model(input_ids=ids, position_ids=pos, attention_mask=mask, cache=cache, use_cache=True,
                          logits_to_keep=last.view(-1, 1))
         cache = out.cache

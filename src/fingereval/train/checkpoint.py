@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 
 from fingereval.answer.transformers_backend import load_model_and_processor, pick_device
+from fingereval.errors import ConfigError
 
 TRAIN_LOG_FILE = "train_log.json"
 
@@ -25,18 +26,46 @@ class TrainResult:
         return [float(e[key]) for e in self.log_history if e.get(key) is not None]
 
 
-def training_device_and_dtype(device: str | None) -> tuple[str, torch.dtype]:
-    """float32 on CPU (bfloat16 matmuls are slow there and noisy for tiny models), bfloat16 on GPU."""
+def training_dtype(device: str, *, lora: bool = False) -> torch.dtype:
+    """The dtype a model is loaded in for training: float32 for every weight the optimiser steps.
+
+    Why: the Trainer steps weights in the dtype they were loaded in. In bfloat16 an AdamW step at lr 1e-6 is
+    below half a unit in the last place of most weights and rounds away (10 steps changed 2 % of the weights;
+    99.98 % in float32). So full fine-tuning keeps float32 master weights everywhere, and on CUDA the trainers
+    compute in bf16 autocast (`bf16=True` in the TRL config). Only a LoRA base, which is frozen, is bfloat16 on
+    CUDA (half the memory); PEFT makes its adapters float32 (autocast_adapter_dtype).
+    """
+    return torch.bfloat16 if lora and device.startswith("cuda") else torch.float32
+
+
+def load_for_training(model: str | Path, device: str | None = None, *, lora: bool = False,
+                      dtype: torch.dtype | None = None):
+    """(model, processor, device) for a hub id or checkpoint folder, through the answerer's loader.
+
+    `dtype=None` picks `training_dtype`. Full fine-tuning (`lora=False`) refuses any dtype but float32:
+    bfloat16 master weights would silently lose the optimiser's small steps.
+    """
     device = pick_device(device)
-    return device, (torch.bfloat16 if device.startswith("cuda") else torch.float32)
-
-
-def load_for_training(model: str | Path, device: str | None = None):
-    """(model, processor, device) for a hub id or checkpoint folder, through the answerer's loader."""
-    device, dtype = training_device_and_dtype(device)
+    if dtype is None:
+        dtype = training_dtype(device, lora=lora)
+    elif not lora and dtype != torch.float32:
+        raise ConfigError(
+            f"full fine-tuning keeps float32 master weights, not {str(dtype).removeprefix('torch.')}: an AdamW step "
+            "at lr 1e-6 rounds away in bfloat16; on CUDA training already runs in bf16 autocast (or use LoRA, whose "
+            "frozen base may be bfloat16)")
     net, processor = load_model_and_processor(model, device, dtype)
     net.model.rope_deltas = None  # never start from positions cached by an earlier forward
     return net.train(), processor, device
+
+
+def require_fp32_trainable(model) -> None:
+    """Refuse a model whose optimiser would step non-float32 weights (see `training_dtype`)."""
+    low = [(name, p.dtype) for name, p in model.named_parameters() if p.requires_grad and p.dtype != torch.float32]
+    if low:
+        name, dtype = low[0]
+        raise ConfigError(
+            f"{len(low)} trained weight tensors are {str(dtype).removeprefix('torch.')} (e.g. {name}); training needs "
+            "float32 master weights (load with fingereval.train.checkpoint.load_for_training), with bf16 autocast on CUDA")
 
 
 def merged(model):

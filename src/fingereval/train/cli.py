@@ -151,6 +151,12 @@ def grpo(
     eval_data: Optional[Path] = typer.Option(None, "--eval-data",
                                              help="JSONL whose questions (a fixed sample) are rewarded before and after"),
     eval_questions: int = typer.Option(64, "--eval-questions", min=1, help="size of that fixed sample"),
+    lora: bool = typer.Option(False, "--lora/--full",
+                              help="float32 LoRA adapters on the language model over a frozen base, which with the "
+                                   "adapters off is also the reference (merged on save); or all weights"),
+    lora_rank: int = typer.Option(16, "--lora-rank", min=1),
+    gradient_checkpointing: bool = typer.Option(False, "--gradient-checkpointing/--no-gradient-checkpointing",
+                                                help="recompute activations in the backward pass: less memory, slower steps"),
     max_frames: int = typer.Option(VIDEO_DEFAULTS["max_frames"], "--max-frames", help="must match scoring"),
     size: int = typer.Option(VIDEO_DEFAULTS["size"], "--size", help="frame side in pixels; must match scoring"),
     fps: float = typer.Option(VIDEO_DEFAULTS["fps"], "--fps", help="sampled frames per second; must match scoring"),
@@ -164,7 +170,7 @@ def grpo(
     result = _run(train_grpo, data=data, model=model, out=out, steps=steps, group_size=group_size,
                   prompts_per_step=prompts_per_step, beta=beta, lr=lr, temperature=temperature,
                   max_completion=max_completion, video_config=_video_config(fps, max_frames, size), seed=seed,
-                  questions=questions,
+                  questions=questions, lora=lora, lora_rank=lora_rank, gradient_checkpointing=gradient_checkpointing,
                   log_every=log_every, device=device, eval_data=eval_data, eval_questions=eval_questions)
     _report(result, [("reward", "reward"), ("rewards/accuracy_reward/mean", "accuracy"),
                      ("rewards/format_reward/mean", "format"), ("kl", "kl"),

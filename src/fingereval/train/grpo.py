@@ -16,11 +16,12 @@ import torch
 from trl import GRPOTrainer
 
 from fingereval.answer.inputs import VIDEO_PAD, mm_token_type_ids, process
-from fingereval.train.checkpoint import TrainResult, load_for_training, save_checkpoint
+from fingereval.train.checkpoint import TrainResult, load_for_training, require_fp32_trainable, save_checkpoint
 from fingereval.train.collate import prompt_text
 from fingereval.train.examples import ClipCache, TrainData, training_rows
 from fingereval.train.progress import use_rich_log
 from fingereval.train.rewards import accuracy_reward, format_reward
+from fingereval.train.sft import lora_config  # one LoRA recipe (targets, alpha) for SFT and GRPO
 from fingereval.video import VideoConfig
 
 VIDEO_KEYS = ("pixel_values_videos", "video_grid_thw", "second_per_grid_ts")
@@ -173,6 +174,9 @@ def train_grpo(
     eval_data: TrainData | None = None,
     eval_questions: int = 64,
     questions: int | None = None,
+    lora: bool = False,
+    lora_rank: int = 16,
+    gradient_checkpointing: bool = False,
 ) -> TrainResult:
     """GRPO from `model` (an SFT checkpoint: cold start; the base model: zero) on `data`; saves to `out`.
 
@@ -183,11 +187,16 @@ def train_grpo(
     reward of a step is over other questions every step, so only this fixed set shows whether GRPO raised it.
     `questions` trains on a fixed, seeded sample of that many questions of `data` (the same sample as
     `eval_questions` of the same file with the same seed), so that every epoch revisits them.
+    `lora=True` trains float32 LoRA adapters (rank `lora_rank`) on the language model's attention and MLP
+    projections, as SFT does; the base stays frozen (bfloat16 on CUDA), and the reference is that base with
+    the adapters disabled (TRL's peft_config path), so no second copy of the model is held. The checkpoint is
+    saved merged. `gradient_checkpointing=True` recomputes each layer's activations in the backward pass
+    instead of keeping them (less memory, a slower step; TRL turns it off while generating).
     """
     from datasets import Dataset
     from trl import GRPOConfig
 
-    net, processor, device = load_for_training(model, device)
+    net, processor, device = load_for_training(model, device, lora=lora)
     rows = grpo_rows(data, processor)
     rows = fixed_sample(rows, questions, seed) if questions else rows
     eval_rows = fixed_sample(grpo_rows(eval_data, processor), eval_questions, seed) if eval_data is not None else []
@@ -199,7 +208,8 @@ def train_grpo(
         loss_type="grpo",  # the paper's objective (VLM-R1 / R1-V recipe); TRL 1.16 defaults to "dapo"
         # a sampled video placeholder would have no frames behind it; TRL suppresses only the image one
         generation_kwargs={"suppress_tokens": [config.image_token_id, config.video_token_id]},
-        logging_steps=log_every, save_strategy="no", report_to="none", activation_checkpointing=False,
+        logging_steps=log_every, save_strategy="no", report_to="none", activation_checkpointing=gradient_checkpointing,
+        # float32 master weights (load_for_training) computed in bf16 autocast on CUDA
         bf16=device.startswith("cuda"), use_cpu=device == "cpu", seed=seed,
         remove_unused_columns=False,  # keep `video` and `answer` for the trainer and the rewards
         dataloader_num_workers=0, dataloader_pin_memory=False, disable_tqdm=True, log_completions=False,
@@ -210,7 +220,9 @@ def train_grpo(
         model=net, reward_funcs=[accuracy_reward, format_reward], args=args, train_dataset=Dataset.from_list(rows),
         processing_class=processor, clips=ClipCache(video_config),
         eval_dataset=Dataset.from_list(eval_rows) if eval_rows else None,
+        peft_config=lora_config(lora_rank) if lora else None,
     )
+    require_fp32_trainable(trainer.model)  # what the optimiser steps: all weights, or the LoRA adapters
     use_rich_log(trainer, "GRPO")
     start = time.perf_counter()
     trainer.train()
@@ -218,7 +230,8 @@ def train_grpo(
     settings = {"stage": "grpo", "start_model": str(model), "steps": steps, "group_size": group_size,
                 "prompts_per_step": prompts_per_step, "beta": beta, "lr": lr, "temperature": temperature,
                 "max_completion": max_completion, "video_config": asdict(video_config), "examples": len(rows),
-                "questions": questions,
+                "questions": questions, "lora": lora, "lora_rank": lora_rank if lora else None,
+                "gradient_checkpointing": gradient_checkpointing,
                 "seed": seed, "eval_questions": len(eval_rows), "seconds": round(seconds, 1)}
     out_dir = save_checkpoint(trainer.model, processor, out, trainer.state.log_history, settings)
     return TrainResult(out_dir=out_dir, log_history=list(trainer.state.log_history), seconds=seconds)

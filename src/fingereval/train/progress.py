@@ -57,6 +57,11 @@ class RichTrainingLog(TrainerCallback):
             self.progress = None
 
 
+def say(message: str) -> None:
+    """One line on stderr, where the training log and the CLI's messages go (no markup: paths may hold brackets)."""
+    Console(stderr=True).print(message, soft_wrap=True, highlight=False, markup=False)
+
+
 def use_rich_log(trainer, title: str) -> None:
     """Swap the Trainer's tqdm bar and dict printer for RichTrainingLog."""
     trainer.remove_callback(ProgressCallback)

@@ -10,10 +10,10 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from fingereval.train.checkpoint import TrainResult, load_for_training, save_checkpoint
+from fingereval.train.checkpoint import TrainResult, load_for_training, require_fp32_trainable, save_checkpoint
 from fingereval.train.collate import PackedSFTCollator, SFTCollator, video_groups
 from fingereval.train.examples import ClipCache, TrainData, training_rows
-from fingereval.train.progress import use_rich_log
+from fingereval.train.progress import say, use_rich_log
 from fingereval.video import VideoConfig
 
 # The language model's attention and MLP projections; the vision tower has its own `*_proj` layers,
@@ -28,6 +28,13 @@ def freeze(module) -> None:
     """No gradients for `module`: the optimiser leaves it as it is, and autograd builds no graph through it."""
     for p in module.parameters():
         p.requires_grad_(False)
+
+
+def packing_off_message(model: str | Path, attention: str) -> str:
+    """One line: packing was asked, the model's attention cannot take its block masks, what runs instead, the fix."""
+    return (f"packing asked (--pack), but {model} uses {attention} attention: training one question per row instead "
+            "(--batch-size counts questions, not videos); packing needs sdpa attention: set "
+            '"attn_implementation": "sdpa" in the checkpoint\'s config.json, or pass --no-pack to silence this')
 
 
 def collator_sft_config(out: str | Path, *, epochs: float, lr: float, batch_size: int, warmup: float, schedule: str,
@@ -101,11 +108,14 @@ def train_sft(
     if schedule not in SCHEDULES:
         raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {schedule!r}")
     rows = training_rows(data)
-    net, processor, device = load_for_training(model, device)
+    net, processor, device = load_for_training(model, device, lora=lora)
     lr = lr if lr is not None else (DEFAULT_LR_LORA if lora else DEFAULT_LR_FULL)
     if freeze_vision:
         freeze(net.model.visual)
-    pack = pack and net.config._attn_implementation == "sdpa"  # sdpa takes the boolean block mask as it is
+    attention = net.config._attn_implementation
+    if pack and attention != "sdpa":  # sdpa takes the boolean block mask as it is; say so rather than go slower silently
+        say(packing_off_message(model, attention))
+    pack = pack and attention == "sdpa"
     clips = ClipCache(video_config)
     groups = video_groups(rows)
     if pack:
@@ -123,6 +133,7 @@ def train_sft(
         data_collator=collator,
         peft_config=lora_config(lora_rank) if lora else None,
     )
+    require_fp32_trainable(trainer.model)  # LoRA adapters included (PEFT upcasts them over a bf16 base)
     # Qwen2.5-VL declares no loss kwargs, so the Trainer would average the micro-batches' means (a short row's
     # tokens would weigh more than a long row's); counting the step's tokens lets TRL's loss divide by them.
     trainer.model_accepts_loss_kwargs = True
@@ -133,7 +144,8 @@ def train_sft(
     settings = {"stage": "sft", "base_model": str(model), "reason": reason, "lora": lora, "epochs": epochs, "lr": lr,
                 "batch_size": batch_size, "grad_accum": grad_accum, "schedule": schedule, "warmup": warmup,
                 "video_config": asdict(video_config),
-                "examples": len(rows), "videos": len(groups), "packed": pack, "freeze_vision": freeze_vision,
+                "examples": len(rows), "videos": len(groups), "packed": pack, "attention": attention,
+                "freeze_vision": freeze_vision,
                 "micro_batches": micro_batches, "seed": seed, "seconds": round(seconds, 1)}
     out_dir = save_checkpoint(trainer.model, processor, out, trainer.state.log_history, settings)
     return TrainResult(out_dir=out_dir, log_history=list(trainer.state.log_history), seconds=seconds)
