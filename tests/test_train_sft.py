@@ -230,12 +230,13 @@ def test_packed_training_forward_gives_the_answerers_p_yes(tiny_model_dir, recor
     with torch.no_grad():
         logits = answerer.model(**{k: v for k, v in batch.items() if k != "labels"}).logits
     slot = answerer.slot
-    answer_id = answerer.tokenizer.convert_tokens_to_ids("answer")
+    answer_id, open_id = (answerer.tokenizer.convert_tokens_to_ids(t) for t in ("answer", "<"))
     checked_yes = 0
     for i, group in enumerate(groups):
         ids, labels = batch["input_ids"][i], batch["labels"][i]
         # each question's first trained answer token follows its `answer`: `>` (yes) or the merged `>No`
-        firsts = [j for j in range(1, len(ids)) if int(ids[j - 1]) == answer_id and int(labels[j]) != -100]
+        firsts = [j for j in range(2, len(ids))
+                  if (int(ids[j - 2]), int(ids[j - 1])) == (open_id, answer_id) and int(labels[j]) != -100]
         assert len(firsts) == len(group["items"])
         logp = torch.log_softmax(logits[i].double(), dim=-1)
         users = [user_text(it["question"]) for it in group["items"]]
