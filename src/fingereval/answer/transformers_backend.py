@@ -276,7 +276,7 @@ class TransformersAnswerer(Answerer):
             gen = self._until(everything, ANSWER_OPEN)
             slot, forced = self._slot_ids(gen)
             row = ids + slot
-            cache = out.past_key_values  # holds every token but the last one sampled
+            cache = out.cache  # holds every token but the last one sampled
             fed = len(ids) + len(everything) - 1
             keep = min(fed, len(ids) + common_prefix_length([slot, everything]), len(row) - 2)
             cache.crop(keep - fed)
