@@ -237,17 +237,6 @@ def test_metric_input_error_is_a_value_error_and_a_data_error():
         correlations([1, 1], [1, 2])
 
 
-def test_reexported_from_fingereval_metrics():
-    from fingereval.metrics import correlations as reexported
-    from fingereval.metrics import pairwise_accuracy as reexported_pairwise
-
-    assert reexported is correlations and reexported_pairwise is pairwise_accuracy
-
-
-# ----------------------------------------------------------------------------------------------
-# yes/no accuracy
-
-
 def test_qa_accuracy_per_dimension():
     records = [
         {"dimension": "visual_quality", "p_yes": 0.9, "human_answer": "yes"},

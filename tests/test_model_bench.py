@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from fingereval.answer.base import Answerer, RawAnswer
+from fingereval.answer.base import Answerer
+from fingereval.schema import RawAnswer
 from fingereval.cli import app
 from fingereval.data.instruct import group_by_video, load_instruct
 from fingereval.measure.metrics import bootstrap_ci

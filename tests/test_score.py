@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from fingereval.answer.base import RawAnswer
+from fingereval.schema import RawAnswer
 from fingereval.dimensions import DIMENSION_KEYS
 from fingereval.errors import DataError, ModelOutputError
 from fingereval.schema import Question, QuestionSet

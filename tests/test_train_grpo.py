@@ -20,7 +20,7 @@ def _records(red_video, blue_static_video) -> list[dict]:
     ]
 
 
-def _trainer(model_dir, records, out_dir, group_size: int, max_completion: int):
+def _trainer(model_dir, records, out_dir, group_size: int, max_completion: int, peft_config=None):
     from datasets import Dataset
     from trl import GRPOConfig
 
@@ -37,7 +37,7 @@ def _trainer(model_dir, records, out_dir, group_size: int, max_completion: int):
                       generation_kwargs={"suppress_tokens": [net.config.image_token_id, net.config.video_token_id]})
     return VideoGRPOTrainer(model=net, reward_funcs=[accuracy_reward, format_reward], args=args,
                             train_dataset=Dataset.from_list(grpo_rows(records, processor)), processing_class=processor,
-                            clips=ClipCache(VIDEO))
+                            clips=ClipCache(VIDEO), peft_config=peft_config)
 
 
 def _plain_forward_logps(model, prompt_ids, completion_ids, video: dict | None, video_token_id: int) -> torch.Tensor:
@@ -168,3 +168,128 @@ def test_grpo_on_a_fixed_sample_trains_on_exactly_the_questions_it_is_evaluated_
     train, held = built
     assert len(train) == 2 and train == held  # two of the three questions, the same two
     assert json.loads((result.out_dir / "train_log.json").read_text())["settings"]["questions"] == 2
+
+
+# ---- LoRA and gradient checkpointing ----
+
+# A rigged bigram model (tests/rigged.py) that answers `<answer>Yes</answer>` or `<answer>No</answer>` about evenly
+# after the prompt's last token: a group's accuracy rewards then differ, so the advantages and the gradient are not
+# zero. (The random tiny model never writes an answer: every reward is 0 and a step changes nothing.)
+ANSWERING = {"\n": {"<": 0.99}, "<": {"answer": 0.99}, "answer": {">": 0.99}, ">": {"Yes": 0.495, "No": 0.495},
+             "Yes": {"</": 0.99}, "No": {"</": 0.99}, "</": {"answer": 0.99}}
+LORA_RANK = 4
+
+
+@pytest.fixture(scope="module")
+def answering_model(tmp_path_factory):
+    from rigged import rig
+
+    return rig(ANSWERING, tmp_path_factory.mktemp("answering") / "model")
+
+
+@pytest.fixture(scope="module")
+def lora_run(answering_model, red_video, blue_static_video, tmp_path_factory):
+    """`train grpo --lora` for two steps from the answering model; the checkpoint folder (qa.jsonl beside it)."""
+    from typer.testing import CliRunner
+
+    from fingereval.data.instruct import InstructRecord, write_instruct
+    from fingereval.train.cli import train_app
+
+    tmp = tmp_path_factory.mktemp("lora")
+    records = [InstructRecord.model_validate({**r, "prompt": "a square", "dimension": "dynamic_degree", "good_answer": "yes"})
+               for r in _records(red_video, blue_static_video)]
+    data = write_instruct(tmp / "qa.jsonl", records)
+    result = CliRunner().invoke(train_app, ["grpo", "--data", str(data), "--model", str(answering_model),
+                                            "--out", str(tmp / "g"), "--lora", "--lora-rank", str(LORA_RANK),
+                                            "--steps", "2", "--group-size", "4", "--max-completion", "8", "--lr", "1e-3",
+                                            "--size", "112", "--max-frames", "4"])
+    assert result.exit_code == 0, result.output
+    return tmp / "g"
+
+
+def test_cli_grpo_with_lora_trains_only_the_adapters_and_saves_them_merged(answering_model, lora_run):
+    import json
+    import re
+
+    from fingereval.answer.transformers_backend import load_model_and_processor
+    from fingereval.train.sft import LORA_TARGETS
+
+    answerer = TransformersAnswerer(lora_run, video_config=VIDEO)  # loads without PEFT: a plain, merged checkpoint
+    trained = {n: p.detach() for n, p in answerer.model.named_parameters()}
+    start = {n: p.detach() for n, p in load_model_and_processor(answering_model)[0].named_parameters()}
+    assert trained.keys() == start.keys() and not any("lora" in n for n in trained)
+    targeted = {n for n in start if re.fullmatch(LORA_TARGETS, n.removesuffix(".weight"))}
+    changed = {n for n in start if not torch.equal(start[n], trained[n])}
+    # the adapters trained, and nothing else moved: vision tower, embeddings, norms, biases are the base's
+    assert changed and changed <= targeted, sorted(changed - targeted)
+    moved = 0
+    for name in changed:  # each change is an adapter's: (alpha / r) B A has rank <= r
+        s = torch.linalg.svdvals((trained[name] - start[name]).double())
+        if s[0] > 1e-4:  # well above the float32 rounding of W + BA (~1e-8 here), which has no low rank
+            moved += 1
+            assert s[LORA_RANK] < 1e-4 * s[0], (name, s[:LORA_RANK + 2])
+    assert moved, "no adapter moved its projection by more than rounding"
+    settings = json.loads((lora_run / "train_log.json").read_text())["settings"]
+    assert settings["lora"] is True and settings["lora_rank"] == LORA_RANK and settings["gradient_checkpointing"] is False
+
+
+def test_grpo_gradient_checkpointing_recomputes_layers_and_takes_the_same_steps(answering_model, lora_run, monkeypatch):
+    import json
+
+    import transformers.modeling_utils as modeling_utils
+
+    from fingereval.train import train_grpo
+
+    recomputed = []
+    checkpoint = modeling_utils.checkpoint
+
+    def counting(*args, **kwargs):  # the real torch checkpoint, counted
+        recomputed.append(1)
+        return checkpoint(*args, **kwargs)
+
+    monkeypatch.setattr(modeling_utils, "checkpoint", counting)
+    result = train_grpo(lora_run.parent / "qa.jsonl", answering_model, lora_run.parent / "gc", steps=2, group_size=4,
+                        max_completion=8, lr=1e-3, video_config=VIDEO, device="cpu", lora=True, lora_rank=LORA_RANK,
+                        gradient_checkpointing=True)
+    assert recomputed  # the layers ran under torch.utils.checkpoint
+    assert json.loads((result.out_dir / "train_log.json").read_text())["settings"]["gradient_checkpointing"] is True
+    without = json.loads((lora_run / "train_log.json").read_text())["log_history"]
+    assert result.logged("grad_norm")[0] > 1e-4  # a real gradient on the first step (the rewards differ) ...
+    for key in ("loss", "grad_norm", "reward"):  # ... and the same steps as without checkpointing
+        assert result.logged(key) == pytest.approx([e[key] for e in without if key in e], rel=1e-4, abs=1e-8), key
+
+
+def test_with_lora_the_reference_is_the_base_with_adapters_off_and_every_forward_sees_the_video(
+        tiny_model_dir, red_video, blue_static_video, tmp_path):
+    from fingereval.answer.transformers_backend import load_model_and_processor
+    from fingereval.train.sft import lora_config
+
+    trainer = _trainer(tiny_model_dir, _records(red_video, blue_static_video), tmp_path / "grpo", group_size=2,
+                       max_completion=6, peft_config=lora_config(LORA_RANK))
+    model = trainer.model
+    trained = [n for n, p in model.named_parameters() if p.requires_grad]
+    assert trained and all("lora_" in n for n in trained)
+    assert trainer.ref_model is None  # no second copy: TRL disables the adapters for the reference
+    with torch.no_grad():  # as if trained (lora_B starts at zero, where the policy would equal the base)
+        for name, p in model.named_parameters():
+            if "lora_B" in name:
+                p.normal_(0, 0.1)
+    rows = [row for row in trainer.train_dataset for _ in range(2)]
+    torch.manual_seed(0)
+    batch = trainer._generate_and_score_completions(rows)
+    ids = torch.cat([batch["prompt_ids"], batch["completion_ids"]], dim=1)
+    mask = torch.cat([batch["prompt_mask"], batch["completion_mask"]], dim=1)
+    with torch.no_grad(), trainer.forwards_see(batch["videos"]):
+        policy, _, _ = trainer._get_per_token_logps_and_entropies(model, ids, mask, batch["completion_ids"].size(1))
+    base = load_model_and_processor(tiny_model_dir)[0]
+    video_id = trainer.video_token_id
+    for i, video in enumerate(batch["videos"]):
+        prompt = batch["prompt_ids"][i][batch["prompt_mask"][i].bool()].tolist()
+        completion = batch["completion_ids"][i][batch["completion_mask"][i].bool()].tolist()
+        n = len(completion)
+        with torch.no_grad():
+            on_base = _plain_forward_logps(base, prompt, completion, video, video_id)
+            with_adapters = _plain_forward_logps(model.get_base_model(), prompt, completion, video, video_id)
+        assert torch.allclose(batch["ref_per_token_logps"][i, :n], on_base, atol=1e-4)  # reference = the base
+        assert torch.allclose(policy[i, :n], with_adapters, atol=1e-4)  # policy = base + adapters, video seen
+        assert (with_adapters - on_base).abs().max() > 1e-2  # and the adapters do change the log-probs

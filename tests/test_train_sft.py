@@ -257,7 +257,8 @@ def test_sft_packed_and_per_question_both_train(tiny_model_dir, records, tmp_pat
         result = train_sft(records, tiny_model_dir, tmp_path / f"sft-{pack}", reason=False, lora=False, epochs=4,
                            lr=2e-3, batch_size=2, video_config=VIDEO, log_every=1, pack=pack)
         losses = result.logged("loss")
-        assert losses[-1] < 0.7 * losses[0], (pack, losses)
+        # from about ln(151,665) = 11.9 nats (Qwen's vocabulary, random weights); the first step runs at lr 0
+        assert losses[-1] < losses[0] - 1.5, (pack, losses)
         settings = __import__("json").loads((result.out_dir / "train_log.json").read_text())["settings"]
         assert settings["packed"] is pack and settings["videos"] == 2
 
@@ -313,3 +314,24 @@ def test_cli_sft_refuses_micro_batches_that_do_not_divide_the_batch(tiny_model_d
     assert result.exit_code == 2
     assert "--micro-batches (3) must divide --batch-size (4)" in result.output
     assert not (tmp_path / "o").exists()
+
+
+def test_cli_sft_says_when_packing_falls_back_because_attention_is_not_sdpa(tiny_model_dir, records, tmp_path):
+    import shutil
+
+    from fingereval.train.cli import train_app
+
+    eager = shutil.copytree(tiny_model_dir, tmp_path / "eager")
+    config = json.loads((eager / "config.json").read_text())
+    (eager / "config.json").write_text(json.dumps({**config, "attn_implementation": "eager"}))  # how a checkpoint asks
+    data = write_instruct(tmp_path / "qa.jsonl", [InstructRecord.model_validate(r) for r in records])
+    out = tmp_path / "o"
+    result = CliRunner().invoke(train_app, ["sft", "--data", str(data), "--model", str(eager), "--out", str(out),
+                                            "--full", "--no-reason", "--epochs", "1", "--size", "112", "--max-frames", "4"])
+    assert result.exit_code == 0, result.output
+    said = [line for line in result.output.splitlines() if "packing asked" in line]
+    assert len(said) == 1, result.output  # one line: what was asked, what is used, how to get packing
+    assert said[0].startswith("packing asked (--pack)") and "eager attention" in said[0]
+    assert "one question per row" in said[0] and '"attn_implementation": "sdpa"' in said[0] and "--no-pack" in said[0]
+    settings = json.loads((out / "train_log.json").read_text())["settings"]
+    assert settings["packed"] is False and settings["attention"] == "eager"

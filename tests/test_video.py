@@ -246,7 +246,7 @@ def test_truncated_file_is_scored_on_its_decoded_part_and_says_so(tmp_path, name
 
 
 def test_result_records_policy_and_truncation(tmp_path):
-    from fingereval.answer.base import RawAnswer
+    from fingereval.schema import RawAnswer
     from fingereval.schema import Question
     from fingereval.score import video_result
 

@@ -15,19 +15,21 @@ from fingereval.schema import QuestionSet, VideoResult
 from fingereval.score.aggregate import check_weights, video_result
 from fingereval.video import VideoConfig, load_video
 
-DEFAULT_MODEL = "Qwen/Qwen2.5-VL-7B-Instruct"
-
-
 class Evaluator:
-    def __init__(self, model: str | Path = DEFAULT_MODEL, *, reason: bool = False, generator: str = "templates",
-                 generator_options: Mapping | None = None, weights: Mapping[str, float] | str | Path | None = None,
-                 video_config: VideoConfig | None = None, device: str | None = None, dtype: str | None = None,
-                 shared_prefix: bool = True, max_new_tokens: int = 128, answerer: Answerer | None = None):
-        if answerer is None:
-            from fingereval.answer.transformers_backend import TransformersAnswerer
+    """Ask, answer and score. `answerer` is a registered name (built with `model`, `video_config` and the other
+    keyword options, e.g. device, dtype, shared_prefix, max_new_tokens for "transformers") or an Answerer."""
 
-            answerer = TransformersAnswerer(model, device=device, dtype=dtype, video_config=video_config or VideoConfig(),
-                                            shared_prefix=shared_prefix, max_new_tokens=max_new_tokens)
+    def __init__(self, model: str | Path | None = None, *, answerer: str | Answerer = "transformers",
+                 reason: bool = False, generator: str = "templates", generator_options: Mapping | None = None,
+                 weights: Mapping[str, float] | str | Path | None = None, video_config: VideoConfig | None = None,
+                 **answerer_options):
+        if isinstance(answerer, str):
+            from fingereval.answer import get_answerer
+
+            given = {"model": model, "video_config": video_config}
+            answerer = get_answerer(answerer, **{k: v for k, v in given.items() if v is not None}, **answerer_options)
+        elif model is not None or video_config is not None or answerer_options:
+            raise ValueError("give an Answerer object or the options to build one by name, not both")
         self.answerer = answerer
         self.reason = reason
         self.generator_name = generator
@@ -35,7 +37,7 @@ class Evaluator:
         self._generator = None
         self.weights_source = "the weights"
         if isinstance(weights, (str, Path)):
-            from fingereval.measure.weights import load_weights
+            from fingereval.score.weights import load_weights
 
             self.weights_source = f"the weights in {weights}"
             weights = load_weights(weights)

@@ -5,6 +5,7 @@ Data flows one way: prompt -> QuestionSet -> QuestionResult list -> VideoResult.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -109,6 +110,17 @@ class QuestionResult(BaseModel):
     p_yes: float
     score: float
     forced_answer: bool = False  # True when the model wrote no <answer> tag and we appended one
+
+
+@dataclass(frozen=True)
+class RawAnswer:
+    """What a model said about one question, before polarity and aggregation."""
+
+    question_id: str
+    p_yes: float  # P(yes set) / (P(yes set) + P(no set)) at the answer slot
+    reason: str | None = None  # the <think> text in reason mode
+    forced: bool = False  # the model wrote no <answer> tag; the slot was appended
+    output: str | None = None  # the raw generated text in reason mode
 
 
 class ErrorInfo(BaseModel):

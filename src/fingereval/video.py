@@ -18,7 +18,6 @@ import numpy as np
 
 from fingereval.errors import VideoError
 
-VIDEO_SUFFIXES = (".mp4", ".webm", ".mov", ".avi", ".gif", ".mkv", ".m4v")
 
 
 @dataclass(frozen=True)

@@ -1,1 +1,25 @@
-"""Answerers: a model watches a video and answers yes/no questions (interface in base.py)."""
+"""Answerers: a model watches a video and answers yes/no questions, behind one interface (base.py).
+
+    from fingereval.answer import get_answerer
+    answerer = get_answerer("transformers", model="Qwen/Qwen2.5-VL-7B-Instruct")
+
+- "transformers": in-process Qwen2-VL-family model, shared-prefix scoring (options: model, device, dtype,
+  video_config, shared_prefix, suffix_batch, max_new_tokens).
+Third-party answerers register under the entry-point group "fingereval.answerers".
+"""
+from __future__ import annotations
+
+from fingereval.answer.base import Answerer
+from fingereval.registry import Registry
+
+ANSWERERS = Registry("answerer", "fingereval.answerers", {
+    "transformers": "fingereval.answer.transformers_backend:TransformersAnswerer",
+})
+
+
+def get_answerer(name: str, **options) -> Answerer:
+    """The answerer called `name`, built with `options`; ConfigError for an unknown name or option."""
+    return ANSWERERS.create(name, **options)
+
+
+__all__ = ["ANSWERERS", "Answerer", "get_answerer"]

@@ -2,22 +2,13 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from typing import Sequence
 
-from fingereval.schema import Question
+from fingereval.schema import Question, RawAnswer
 from fingereval.video import VideoClip, VideoConfig
 
 
-@dataclass(frozen=True)
-class RawAnswer:
-    """What a model said about one question, before polarity and aggregation."""
-
-    question_id: str
-    p_yes: float  # P(yes set) / (P(yes set) + P(no set)) at the answer slot
-    reason: str | None = None  # the <think> text in reason mode
-    forced: bool = False  # the model wrote no <answer> tag; the slot was appended
-    output: str | None = None  # the raw generated text in reason mode
+DEFAULT_MODEL = "Qwen/Qwen2.5-VL-7B-Instruct"
 
 
 class Answerer(ABC):

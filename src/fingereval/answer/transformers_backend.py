@@ -18,16 +18,14 @@ from typing import Sequence
 
 import torch
 
-from fingereval.answer.base import Answerer, RawAnswer
+from fingereval.answer.base import DEFAULT_MODEL, Answerer
 from fingereval.answer.format import ANSWER_OPEN, assistant_prefix, parse_output, text_before_answer_slot, user_text
 from fingereval.answer.inputs import chat_text, common_prefix_length, mm_token_type_ids, packed_suffixes, process
 from fingereval.answer.prefix_cache import preallocated, shared_view
 from fingereval.answer.tokens import answer_slot, slot_log_odds
 from fingereval.errors import ConfigError
-from fingereval.schema import Question
+from fingereval.schema import Question, RawAnswer
 from fingereval.video import VideoClip, VideoConfig
-
-DEFAULT_MODEL = "Qwen/Qwen2.5-VL-7B-Instruct"
 
 
 def pick_device(device: str | None) -> str:

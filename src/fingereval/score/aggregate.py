@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from typing import Iterable, Mapping, Sequence
 
-from fingereval.answer.base import RawAnswer
 from fingereval.dimensions import DIMENSION_KEYS, DIMENSIONS
 from fingereval.errors import DataError, ModelOutputError
-from fingereval.schema import Question, QuestionResult, VideoResult
+from fingereval.schema import Question, QuestionResult, RawAnswer, VideoResult
 from fingereval.video import VideoClip
 
 

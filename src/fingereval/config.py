@@ -1,0 +1,38 @@
+"""ScoringConfig: everything that decides a score, as one pydantic record the CLI, the batch runners,
+Ray workers and services pass around (Ray ships it as plain data, never an answerer object)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from fingereval.answer.base import DEFAULT_MODEL
+from fingereval.video import VideoConfig
+
+
+class ScoringConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+    answerer: str = "transformers"
+    model: str = DEFAULT_MODEL
+    answerer_options: dict[str, Any] = {}  # backend options: device, dtype, shared_prefix, max_new_tokens, ...
+    reason: bool = False
+    generator: str = "templates"
+    generator_options: dict[str, Any] = {}
+    weights: Path | None = None
+    fps: float = VideoConfig.fps
+    max_frames: int = VideoConfig.max_frames
+    size: int = VideoConfig.size
+    keep_aspect: bool = VideoConfig.keep_aspect
+
+    def video_config(self) -> VideoConfig:
+        return VideoConfig(fps=self.fps, max_frames=self.max_frames, size=self.size, keep_aspect=self.keep_aspect)
+
+    def evaluator(self):
+        """The Evaluator this configuration describes (loads the model)."""
+        from fingereval.evaluator import Evaluator
+
+        return Evaluator(self.model, answerer=self.answerer, reason=self.reason, generator=self.generator,
+                         generator_options=self.generator_options, weights=self.weights,
+                         video_config=self.video_config(), **self.answerer_options)
