@@ -29,13 +29,12 @@ def main(argv=None) -> int:
     import ray
     import torch
 
-    from fingereval.answer.tiny import TinyShape, build_tiny_model
+    from fingereval.tiny.model import TinyShape, build_tiny_model
     from fingereval.batch import run_manifest
     from fingereval.data.instruct import group_by_video, load_instruct
-    from fingereval.evaluator import Evaluator
+    from fingereval.config import ScoringConfig
     from fingereval.probes.make import make_probes
     from fingereval.ray_batch import run_manifest_ray
-    from fingereval.video import VideoConfig
 
     tmp = Path(tempfile.mkdtemp(prefix="fingereval-ray-"))
     probes = make_probes(tmp / "probes", args.videos, seed=0, size=args.size)
@@ -46,17 +45,17 @@ def main(argv=None) -> int:
     manifest = probes.root / "manifest.jsonl"
     manifest.write_text("".join(json.dumps(x) + "\n" for x in by_video.values()))
     model = build_tiny_model(tmp / "model", TinyShape(init_std=0.1))
-    settings = dict(model=str(model), video_config=VideoConfig(fps=2.0, max_frames=8, size=args.size), device="cpu")
+    config = ScoringConfig(model=str(model), fps=2.0, max_frames=8, size=args.size, answerer_options={"device": "cpu"})
     quiet = lambda m: None  # noqa: E731
 
     torch.set_num_threads(os.cpu_count() or 1)
     t0 = time.perf_counter()
-    local = run_manifest(Evaluator(**settings), manifest, tmp / "local.jsonl", progress=False, on_event=quiet)
+    local = run_manifest(config.evaluator(), manifest, tmp / "local.jsonl", progress=False, on_event=quiet)
     local_s = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     ray.init(address=args.address, include_dashboard=False, log_to_driver=False)
-    remote = run_manifest_ray(settings, manifest, tmp / "ray.jsonl", workers=args.workers, progress=False, on_event=quiet)
+    remote = run_manifest_ray(config, manifest, tmp / "ray.jsonl", workers=args.workers, progress=False, on_event=quiet)
     ray_s = time.perf_counter() - t0
     ray.shutdown()
 

@@ -39,7 +39,7 @@ def one_case(variant: str, args) -> dict:
     from bench_scoring import SHAPES, questions_for, write_clip
     from fingereval.answer.format import ANSWER_OPEN, user_text
     from fingereval.answer.prefix_cache import shared_view
-    from fingereval.answer.tiny import TinyShape, build_tiny_in_memory
+    from fingereval.tiny.model import TinyShape, build_tiny_in_memory
     from fingereval.video import VideoConfig, load_video
 
     if variant == "grown":  # what the loop did before: an expanded view that every update concatenates

@@ -82,7 +82,7 @@ def main(argv=None) -> int:
 
     import torch
 
-    from fingereval.answer.tiny import TinyShape, build_tiny_in_memory, build_tiny_model
+    from fingereval.tiny.model import TinyShape, build_tiny_in_memory, build_tiny_model
     from fingereval.answer.transformers_backend import TransformersAnswerer
     from fingereval.video import VideoConfig, load_video
 

@@ -22,8 +22,8 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=2)
     args = ap.parse_args(argv)
 
-    from fingereval.answer.tiny import PROBE_SHAPE, build_tiny_model
-    from fingereval.demo import DEMO_SFT, DEMO_VIDEO
+    from fingereval.tiny.model import PROBE_SHAPE, build_tiny_model
+    from fingereval.tiny.demo import DEMO_SFT, DEMO_VIDEO
     from fingereval.probes import make_probes
     from fingereval.train.sft import train_sft
 

@@ -26,7 +26,7 @@ def main(argv=None) -> int:
 
     import torch
 
-    from fingereval.answer.tiny import PROBE_SHAPE, build_tiny_in_memory
+    from fingereval.tiny.model import PROBE_SHAPE, build_tiny_in_memory
     from fingereval.probes.make import make_probes
     from fingereval.train.collate import PackedSFTCollator, SFTCollator, video_groups
     from fingereval.train.examples import ClipCache, training_rows

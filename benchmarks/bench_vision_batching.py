@@ -23,10 +23,10 @@ def main(argv=None) -> int:
     import torch
 
     from fingereval.answer.inputs import video_pixels
-    from fingereval.answer.tiny import PROBE_SHAPE, build_tiny_model
+    from fingereval.tiny.model import PROBE_SHAPE, build_tiny_model
     from fingereval.probes import make_probes
     from fingereval.train.checkpoint import load_for_training
-    from fingereval.train.vision import pooled_videos
+    from fingereval.tiny.vision import pooled_videos
     from fingereval.video import VideoConfig, load_video
 
     vc = VideoConfig(fps=2.0, max_frames=8, size=112)

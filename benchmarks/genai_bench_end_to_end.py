@@ -71,7 +71,7 @@ def main(argv=None) -> int:
 
     model = args.model
     if model is None:
-        from fingereval.answer.tiny import build_tiny_model
+        from fingereval.tiny.model import build_tiny_model
 
         model = str(build_tiny_model(work / "tiny"))
 

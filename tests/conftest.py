@@ -37,7 +37,7 @@ def write_video(path: Path, frames: int = 16, size: int = 112, fps: int = 8, cod
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:
     """A tiny checkpoint whose outputs depend strongly on its inputs (larger init), for equality checks."""
-    from fingereval.answer.tiny import TinyShape, build_tiny_model
+    from fingereval.tiny.model import TinyShape, build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny") / "model", TinyShape(init_std=0.1), seed=0)
 

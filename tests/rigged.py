@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from fingereval.answer.tiny import TinyShape, build_tiny_in_memory
+from fingereval.tiny.model import TinyShape, build_tiny_in_memory
 
 
 def rig(bigrams: dict[str, dict[str, float]], out: Path) -> Path:

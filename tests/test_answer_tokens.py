@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from fingereval.answer.format import parse_output, target_text, text_before_answer_slot
-from fingereval.answer.tiny import build_tokenizer
+from fingereval.tiny.model import build_tokenizer
 from fingereval.answer.tokens import answer_slot, normalize_token_text, yes_no_token_ids
 
 # pinned: the sets on Qwen2.5's 151,643-token vocabulary (a change here changes every p_yes)

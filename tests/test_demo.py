@@ -9,7 +9,7 @@ import pytest
 from rich.console import Console
 
 from fingereval.data.instruct import group_by_video, load_instruct
-from fingereval.demo import BEFORE_EVERY, run_demo
+from fingereval.tiny.demo import BEFORE_EVERY, run_demo
 
 
 def test_demo_runs_every_stage_and_writes_its_summary(tmp_path):

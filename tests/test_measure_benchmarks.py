@@ -18,17 +18,17 @@ from fingereval.measure.leaderboard import (
     our_row,
     published_rows,
     render_markdown,
-    render_table,
 )
 from fingereval.measure.join import VideoJoin
 from fingereval.measure.metrics import correlations
 from fingereval.measure.pairs import Benchmark, evaluate_pairs, join_pairs, load_pairs, write_manifest
 from fingereval.measure.pointwise import evaluate_pointwise, load_ratings
 from fingereval.measure.results import load_results
+from fingereval.cli.bench import render_table
+from fingereval.score.weights import load_weights
 from fingereval.measure.weights import (
     fit_weights_pointwise,
     fit_weights_preferences,
-    load_weights,
     logistic_weights,
     nnls_weights,
 )

@@ -12,8 +12,8 @@ import typer
 from typer.testing import CliRunner
 
 from fingereval.dimensions import DIMENSION_KEYS
-from fingereval.measure.cli import bench_app, fit_weights, fit_weights_app
-from fingereval.measure.weights import load_weights
+from fingereval.cli.bench import bench_app, fit_weights, fit_weights_app
+from fingereval.score.weights import load_weights
 
 GENAI_PAIRS = Path(__file__).parent / "data" / "genai_bench_video_test_pairs.json"
 LEFT_OUT = 6  # videos without a result, so that some pairs cannot be joined

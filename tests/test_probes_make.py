@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from fingereval.data import load_instruct
 from fingereval.dimensions import DIMENSION_KEYS
 from fingereval.probes import make_probes, split_probes
-from fingereval.probes.cli import probes_app
+from fingereval.cli.probes import probes_app
 from fingereval.probes.render import render_frames, write_mp4
 from fingereval.probes.world import plan_probe
 from fingereval.video import VideoConfig, load_video

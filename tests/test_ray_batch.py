@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sys
 from pathlib import Path
@@ -10,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from conftest import write_video
-from fingereval.answer.base import Answerer
 from fingereval.batch import run_manifest
 from fingereval.errors import WorkerError
 from fingereval.evaluator import Evaluator
+from fingereval.config import ScoringConfig
 from fingereval.ray_batch import run_manifest_ray
 from fingereval.video import VideoConfig
 
@@ -27,7 +26,9 @@ QUESTIONS = [{"id": "q1", "dimension": "text_alignment", "entity": "square", "te
 
 @pytest.fixture(scope="module")
 def local_ray():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    # workers import the test's own answerer (tests/crashing.py) by name, as a third-party backend would be
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": str(Path(__file__).parent)}})
     yield
     ray.shutdown()
 
@@ -64,7 +65,7 @@ def test_ray_workers_give_the_in_process_results_and_record_failures(local_ray, 
     manifest = _manifest(tmp_path)
     local_out, ray_out = tmp_path / "local.jsonl", tmp_path / "ray.jsonl"
     run_manifest(Evaluator(tiny_model_dir, video_config=VC), manifest, local_out, progress=False, on_event=lambda m: None)
-    s = run_manifest_ray(dict(model=str(tiny_model_dir), video_config=VC), manifest, ray_out, workers=2,
+    s = run_manifest_ray(_config(tiny_model_dir), manifest, ray_out, workers=2,
                          progress=False, on_event=lambda m: None)
     assert (s.done, s.failed, len(s.bad_lines)) == (3, 1, 1)
     local, remote = _by_id(local_out), _by_id(ray_out)
@@ -77,7 +78,7 @@ def test_ray_workers_give_the_in_process_results_and_record_failures(local_ray, 
     # the three videos differ, so equal results are not one video's answer copied three times
     assert len({round(remote[k]["questions"][0]["p_yes"], 6) for k in ("v0", "v1", "v2")}) > 1
 
-    again = run_manifest_ray(dict(model=str(tiny_model_dir), video_config=VC), manifest, ray_out, workers=2,
+    again = run_manifest_ray(_config(tiny_model_dir), manifest, ray_out, workers=2,
                              progress=False, on_event=lambda m: None)
     assert (again.skipped_existing, again.done, again.failed) == (4, 0, 0)
     assert len(ray_out.read_text().splitlines()) == 4
@@ -88,7 +89,7 @@ def test_workers_that_cannot_start_stop_the_batch_with_the_reason(local_ray, tmp
     out = tmp_path / "r.jsonl"
     events: list[str] = []
     with pytest.raises(WorkerError, match=r"no Ray worker could start: .*ConfigError: model .*no-such-model") as e:
-        run_manifest_ray(dict(model=str(tmp_path / "no-such-model"), video_config=VC), manifest, out, workers=2,
+        run_manifest_ray(_config(tmp_path / "no-such-model"), manifest, out, workers=2,
                          progress=False, on_event=events.append)
     assert "3 item(s) not scored" in str(e.value) and "\n" not in str(e.value)
     # no item is at fault, so none is recorded as failed: the same command scores them all once the model loads
@@ -96,34 +97,9 @@ def test_workers_that_cannot_start_stop_the_batch_with_the_reason(local_ray, tmp
     assert sum("could not start" in m and "dropped" in m for m in events) == 2
 
 
-class DiesOn(Answerer):
-    """The tiny model, loaded in the worker, in a worker process that exits (as on a segfault or the OOM killer)
-    when `rule` says so: "crash" on videos named crash*, "first-worker" on whatever the first worker to
-    answer gets, before and after its restart (Ray keeps the actor id)."""
-
-    def __init__(self, model_dir: str, rule: str, claim: str = ""):
-        self.model_id, self.video_config, self.rule, self.claim, self._real = model_dir, VC, rule, claim, None
-
-    def _doomed(self, clip) -> bool:
-        if self.rule == "crash":
-            return Path(clip.path).name.startswith("crash")
-        me = ray.get_runtime_context().get_actor_id()
-        try:
-            fd = os.open(self.claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            os.write(fd, me.encode())
-            os.close(fd)
-        except FileExistsError:
-            pass
-        return Path(self.claim).read_text() == me
-
-    def answer(self, clip, questions, reason=False):
-        if self._doomed(clip):
-            os._exit(3)
-        if self._real is None:
-            from fingereval.answer.transformers_backend import TransformersAnswerer
-
-            self._real = TransformersAnswerer(self.model_id, device="cpu", video_config=VC)
-        return self._real.answer(clip, questions, reason=reason)
+def _config(model, **more) -> ScoringConfig:
+    """What the CLI hands Ray: plain data, never an answerer object."""
+    return ScoringConfig(model=str(model), fps=VC.fps, max_frames=VC.max_frames, size=VC.size, **more)
 
 
 def _rows(tmp_path: Path, names: list[str]) -> Path:
@@ -138,8 +114,9 @@ def _rows(tmp_path: Path, names: list[str]) -> Path:
 def test_a_worker_that_dies_twice_is_dropped_and_the_other_scores_the_rest(local_ray, tiny_model_dir, tmp_path):
     names = [f"v{i}" for i in range(6)]
     manifest, out, events = _rows(tmp_path, names), tmp_path / "r.jsonl", []
-    answerer = DiesOn(str(tiny_model_dir), "first-worker", claim=str(tmp_path / "doomed-actor"))
-    s = run_manifest_ray(dict(answerer=answerer), manifest, out, workers=2, progress=False, on_event=events.append)
+    config = _config(tiny_model_dir, answerer="crashing:DiesOn",
+                     answerer_options={"rule": "first-worker", "claim": str(tmp_path / "doomed-actor")})
+    s = run_manifest_ray(config, manifest, out, workers=2, progress=False, on_event=events.append)
     # it died on its first item, was restarted, died on its second and left the pool: two failures, not a drained queue
     assert (s.done, s.failed) == (4, 2)
     records = _by_id(out)
@@ -151,7 +128,7 @@ def test_a_worker_that_dies_twice_is_dropped_and_the_other_scores_the_rest(local
 def test_when_every_worker_has_died_the_batch_stops_and_keeps_what_it_finished(local_ray, tiny_model_dir, tmp_path):
     names = ["good0", "crash1", "crash2", "crash3", "crash4", "good5"]
     manifest, out = _rows(tmp_path, names), tmp_path / "r.jsonl"
-    kwargs = dict(answerer=DiesOn(str(tiny_model_dir), "crash"))
+    kwargs = _config(tiny_model_dir, answerer="crashing:DiesOn", answerer_options={"rule": "crash"})
     with pytest.raises(WorkerError, match="every Ray worker died") as e:
         run_manifest_ray(kwargs, manifest, out, workers=2, progress=False, on_event=lambda m: None)
     said = str(e.value)

@@ -108,7 +108,7 @@ def test_cli_grpo_runs_one_step(tiny_model_dir, red_video, blue_static_video, tm
     from typer.testing import CliRunner
 
     from fingereval.data.instruct import InstructRecord, write_instruct
-    from fingereval.train.cli import train_app
+    from fingereval.cli.train import train_app
 
     records = [InstructRecord.model_validate({**r, "prompt": "a square", "dimension": "dynamic_degree", "good_answer": "yes"})
                for r in _records(red_video, blue_static_video)]
@@ -193,7 +193,7 @@ def lora_run(answering_model, red_video, blue_static_video, tmp_path_factory):
     from typer.testing import CliRunner
 
     from fingereval.data.instruct import InstructRecord, write_instruct
-    from fingereval.train.cli import train_app
+    from fingereval.cli.train import train_app
 
     tmp = tmp_path_factory.mktemp("lora")
     records = [InstructRecord.model_validate({**r, "prompt": "a square", "dimension": "dynamic_degree", "good_answer": "yes"})

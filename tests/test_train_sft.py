@@ -8,7 +8,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from fingereval.answer.format import ANSWER_OPEN, assistant_prefix, target_text, user_text
+from fingereval.answer.format import ANSWER_OPEN, target_text, user_text
 from fingereval.answer.inputs import VIDEO_PAD, chat_text
 from fingereval.answer.transformers_backend import TransformersAnswerer, load_model_and_processor
 from fingereval.data.instruct import InstructRecord, load_instruct, write_instruct
@@ -147,7 +147,7 @@ def test_sft_lowers_the_loss_changes_the_answers_and_saves_a_loadable_checkpoint
 
 
 def test_cli_sft_with_lora_merges_the_adapter(tiny_model_dir, records, tmp_path):
-    from fingereval.train.cli import train_app
+    from fingereval.cli.train import train_app
 
     data = write_instruct(tmp_path / "qa.jsonl", [InstructRecord.model_validate(r) for r in records])
     out = tmp_path / "lora"
@@ -167,7 +167,7 @@ def test_cli_sft_with_lora_merges_the_adapter(tiny_model_dir, records, tmp_path)
 
 
 def test_full_sft_with_a_frozen_vision_tower_trains_the_language_model_only(tiny_model_dir, records, tmp_path):
-    from fingereval.train.cli import train_app
+    from fingereval.cli.train import train_app
 
     data = write_instruct(tmp_path / "qa.jsonl", [InstructRecord.model_validate(r) for r in records])
     out = tmp_path / "frozen"
@@ -185,7 +185,7 @@ def test_full_sft_with_a_frozen_vision_tower_trains_the_language_model_only(tiny
 
 
 def test_cli_sft_reports_a_missing_data_file(tiny_model_dir, tmp_path):
-    from fingereval.train.cli import train_app
+    from fingereval.cli.train import train_app
 
     result = CliRunner().invoke(train_app, ["sft", "--data", str(tmp_path / "nope.jsonl"), "--model", str(tiny_model_dir),
                                             "--out", str(tmp_path / "o")])
@@ -306,7 +306,7 @@ def test_micro_batches_take_the_same_step_as_one_batch(tiny_model_dir, records, 
 
 
 def test_cli_sft_refuses_micro_batches_that_do_not_divide_the_batch(tiny_model_dir, records, tmp_path):
-    from fingereval.train.cli import train_app
+    from fingereval.cli.train import train_app
 
     data = write_instruct(tmp_path / "qa.jsonl", [InstructRecord.model_validate(r) for r in records])
     result = CliRunner().invoke(train_app, ["sft", "--data", str(data), "--model", str(tiny_model_dir), "--out",
@@ -319,7 +319,7 @@ def test_cli_sft_refuses_micro_batches_that_do_not_divide_the_batch(tiny_model_d
 def test_cli_sft_says_when_packing_falls_back_because_attention_is_not_sdpa(tiny_model_dir, records, tmp_path):
     import shutil
 
-    from fingereval.train.cli import train_app
+    from fingereval.cli.train import train_app
 
     eager = shutil.copytree(tiny_model_dir, tmp_path / "eager")
     config = json.loads((eager / "config.json").read_text())

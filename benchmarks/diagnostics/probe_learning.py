@@ -8,7 +8,7 @@ Plain torch loop on the real collators; reports held-out accuracy per question f
 import argparse, json, time, random, sys, dataclasses
 from pathlib import Path
 import torch
-from fingereval.answer.tiny import PROBE_SHAPE, build_tiny_model
+from fingereval.tiny.model import PROBE_SHAPE, build_tiny_model
 from fingereval.probes.make import make_probes, split_probes
 from fingereval.train.collate import SFTCollator, PackedSFTCollator, video_groups
 from fingereval.train.examples import ClipCache

@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
+from fingereval.config import ScoringConfig
 from fingereval.batch import BatchSummary, ManifestItem, failure_result, pending_items, score_item, write_results
 from fingereval.errors import WorkerError
 
@@ -26,12 +27,12 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 class _Worker:
-    """The body of one Ray actor: an Evaluator built once from plain keyword arguments."""
+    """The body of one Ray actor: the Evaluator its ScoringConfig describes, built once (from data, not objects)."""
 
-    def __init__(self, evaluator_kwargs: Mapping, questions_dir: str | None, manifest_dir: str):
-        from fingereval.evaluator import Evaluator
+    def __init__(self, config: Mapping, questions_dir: str | None, manifest_dir: str):
+        from fingereval.config import ScoringConfig
 
-        self.evaluator = Evaluator(**evaluator_kwargs)
+        self.evaluator = ScoringConfig.model_validate(config).evaluator()
         self.questions_dir = Path(questions_dir) if questions_dir else None
         self.manifest_dir = Path(manifest_dir)
 
@@ -45,7 +46,7 @@ def _reason(e: Exception) -> str:
     return lines[-1] if getattr(e, "actor_init_failed", False) else lines[0]
 
 
-def ray_results(items: list[ManifestItem], evaluator_kwargs: Mapping, *, questions_dir: Path | None, manifest_dir: Path,
+def ray_results(items: list[ManifestItem], config: ScoringConfig, *, questions_dir: Path | None, manifest_dir: Path,
                 workers: int, gpus_per_worker: float = 0.0, cpus_per_worker: float = 1.0,
                 address: str | None = None, on_event: Callable[[str], None] = print) -> Iterator:
     """VideoResults in the order they finish, from `workers` Ray actors; WorkerError when none is left."""
@@ -55,7 +56,7 @@ def ray_results(items: list[ManifestItem], evaluator_kwargs: Mapping, *, questio
         ray.init(address=address, include_dashboard=False, log_to_driver=False)
     # A crashed actor (out of memory, a segfault in a decoder) is restarted; its video is recorded as failed.
     Worker = ray.remote(num_gpus=gpus_per_worker, num_cpus=cpus_per_worker, max_restarts=MAX_RESTARTS)(_Worker)
-    actors = [Worker.remote(dict(evaluator_kwargs), str(questions_dir) if questions_dir else None, str(manifest_dir))
+    actors = [Worker.remote(config.model_dump(mode="json"), str(questions_dir) if questions_dir else None, str(manifest_dir))
               for _ in range(max(1, min(workers, len(items))))] if items else []
     lives = [1 + MAX_RESTARTS] * len(actors)  # one task is in flight per actor, so each death fails one task
     never_started = 0
@@ -69,7 +70,7 @@ def ray_results(items: list[ManifestItem], evaluator_kwargs: Mapping, *, questio
 
     for i in range(len(actors)):
         submit(i)
-    model = str(evaluator_kwargs.get("model", ""))
+    model = config.model
     last = ""
     try:
         while running:
@@ -106,14 +107,14 @@ def ray_results(items: list[ManifestItem], evaluator_kwargs: Mapping, *, questio
             ray.kill(actor)
 
 
-def run_manifest_ray(evaluator_kwargs: Mapping, manifest: Path, out: Path, *, workers: int, gpus_per_worker: float = 0.0,
+def run_manifest_ray(config: ScoringConfig, manifest: Path, out: Path, *, workers: int, gpus_per_worker: float = 0.0,
                      cpus_per_worker: float = 1.0, address: str | None = None, questions_dir: Path | None = None,
                      retry_failed: bool = False, on_event=print, progress: bool = True) -> BatchSummary:
     """`batch.run_manifest` on Ray: same manifest, same results file, same resume and failure records.
     Raises WorkerError when every worker is gone; what was finished by then stays in `out`."""
     summary = BatchSummary()
     items = pending_items(manifest, out, summary, retry_failed=retry_failed, on_event=on_event)
-    results = ray_results(items, evaluator_kwargs, questions_dir=questions_dir, manifest_dir=manifest.parent,
+    results = ray_results(items, config, questions_dir=questions_dir, manifest_dir=manifest.parent,
                           workers=workers, gpus_per_worker=gpus_per_worker, cpus_per_worker=cpus_per_worker,
                           address=address, on_event=on_event)
     try:

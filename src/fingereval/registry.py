@@ -28,6 +28,13 @@ class Registry:
         return found
 
     def load(self, name: str) -> type:
+        """A registered name, or "package.module:Class" for a backend that is importable but not registered."""
+        if ":" in str(name):
+            module_name, _, class_name = str(name).partition(":")
+            try:
+                return getattr(importlib.import_module(module_name), class_name)
+            except (ImportError, AttributeError) as e:
+                raise ConfigError(f"{self.role} {name!r} cannot be imported: {e}") from None
         key = str(name).strip().lower()
         known = self.names()
         if key not in known:
@@ -47,6 +54,6 @@ class Registry:
         accepted = [k for k, p in params.items() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
         unknown = sorted(set(options) - set(accepted))
         if unknown and not takes_any:
-            raise ConfigError(f"{self.role} {str(name).strip().lower()!r} has no option {', '.join(unknown)}: "
+            raise ConfigError(f"{self.role} {str(name).strip()!r} has no option {', '.join(unknown)}: "
                               f"it takes {', '.join(accepted) or 'no options'}")
         return cls(**options)

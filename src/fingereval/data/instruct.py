@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Literal, overload
 
@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from fingereval.dimensions import normalize_dimension
 from fingereval.errors import DataError
+from fingereval.schema import Question
 from fingereval.schema import YesNo, normalize_yes_no
 
 
@@ -173,3 +174,9 @@ def split_by_video(
     train = [r for video, rs in groups.items() if video not in held_videos for r in rs]
     held = [r for video, rs in groups.items() if video in held_videos for r in rs]
     return train, held
+
+
+def instruct_questions(records: Sequence[InstructRecord]) -> list[Question]:
+    """The questions of FingER-Instruct records, as an answerer takes them (ids kept or numbered)."""
+    return [Question(id=r.id or f"q{i}", dimension=r.dimension, entity=r.entity, text=r.question,
+                     good_answer=r.good_answer) for i, r in enumerate(records)]

@@ -1,11 +1,10 @@
-"""The published pairwise leaderboard (REFERENCE.md) with our own numbers inserted, as a rich table or
+"""The published pairwise leaderboard (REFERENCE.md) with our own numbers inserted, as rows for a table or
 Markdown. Published numbers are data copied from their source; FingER's row is derived arithmetic."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from rich.table import Table
 
 from fingereval.measure.pairs import Benchmark
 
@@ -83,23 +82,10 @@ def leaderboard(benchmark: Benchmark | str, ours: list[LeaderboardRow] = ()) -> 
     return sorted([*published_rows(benchmark), *ours], key=lambda r: r.tau, reverse=True)
 
 
-def _cell(value: float | None, ci: tuple[float, float] | None) -> str:
+def format_cell(value: float | None, ci: tuple[float, float] | None) -> str:
     if value is None:
         return "-"
     return f"{value:.1f}" if ci is None else f"{value:.1f} [{ci[0]:.1f}, {ci[1]:.1f}]"
-
-
-def render_table(rows: list[LeaderboardRow], benchmark: Benchmark | str) -> Table:
-    bench = Benchmark(benchmark)
-    table = Table(title=f"{bench.value}: pairwise accuracy (%), tau with ties, diff without",
-                  caption="derived = arithmetic from the paper's stated margins, not a published number")
-    for column in ("model", "tau", "diff", "source"):
-        table.add_column(column, justify="right" if column in ("tau", "diff") else "left",
-                         overflow="fold")
-    for row in rows:
-        style = {"ours": "bold green", "derived": "italic yellow"}.get(row.kind)
-        table.add_row(row.model, _cell(row.tau, row.tau_ci), _cell(row.diff, row.diff_ci), row.source, style=style)
-    return table
 
 
 def render_markdown(rows: list[LeaderboardRow], benchmark: Benchmark | str) -> str:
@@ -108,5 +94,5 @@ def render_markdown(rows: list[LeaderboardRow], benchmark: Benchmark | str) -> s
              "| model | tau | diff | source |", "| --- | ---: | ---: | --- |"]
     for row in rows:
         model = f"**{row.model}**" if row.kind == "ours" else (f"*{row.model}*" if row.kind == "derived" else row.model)
-        lines.append(f"| {model} | {_cell(row.tau, row.tau_ci)} | {_cell(row.diff, row.diff_ci)} | {row.source} |")
+        lines.append(f"| {model} | {format_cell(row.tau, row.tau_ci)} | {format_cell(row.diff, row.diff_ci)} | {row.source} |")
     return "\n".join(lines) + "\n"

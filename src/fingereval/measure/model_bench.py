@@ -8,30 +8,23 @@ their questions, and `bench levels` has one row per video already.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Iterable, Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
-import typer
 
 from fingereval.answer.base import Answerer
-from fingereval.data.instruct import InstructRecord, group_by_video, load_instruct
+from fingereval.data.instruct import InstructRecord, group_by_video, instruct_questions
 from fingereval.dimensions import DIMENSION_KEYS
 from fingereval.errors import FingerEvalError
-from fingereval.measure.cli import _print_json, bench_app, reports_errors
 from fingereval.measure.clusters import accuracy_ci_by_video
 from fingereval.measure.join import VideoJoin
 from fingereval.measure.metrics import bootstrap_ci, correlations, qa_accuracy
 from fingereval.measure.pointwise import load_ratings
 from fingereval.schema import Question
 from fingereval.score.aggregate import dimension_scores, overall_score, question_results
-from fingereval.video import VideoConfig, load_video
+from fingereval.video import load_video
 
 OVERALL_QUESTION = "Is this a high-quality video that matches the prompt \"{prompt}\"?"
-
-
-def _questions(records: Sequence[InstructRecord]) -> list[Question]:
-    return [Question(id=r.id or f"q{i}", dimension=r.dimension, entity=r.entity, text=r.question,
-                     good_answer=r.good_answer) for i, r in enumerate(records)]
 
 
 def _progress(label: str, enabled: bool):
@@ -51,7 +44,7 @@ def predict_qa(answerer: Answerer, records: Iterable[InstructRecord], reason: bo
         for video, recs in groups.items():
             try:
                 clip = load_video(video, answerer.video_config)
-                answers = answerer.answer(clip, _questions(recs), reason=reason)
+                answers = answerer.answer(clip, instruct_questions(recs), reason=reason)
             except FingerEvalError as e:
                 failures.append(f"{video}: {e}")
                 bar.advance(task)
@@ -103,7 +96,7 @@ def evaluate_levels(answerer: Answerer, records: Sequence[InstructRecord], ratin
             if target is None:
                 continue
             clip = load_video(video, answerer.video_config)
-            qs = _questions(recs)
+            qs = instruct_questions(recs)
             whole = Question(id="overall", dimension="text_alignment", text=OVERALL_QUESTION.format(prompt=recs[0].prompt),
                              good_answer="yes")
             answers = answerer.answer(clip, qs + [whole], reason=reason)  # one prefix for both levels
@@ -130,70 +123,3 @@ def evaluate_levels(answerer: Answerer, records: Sequence[InstructRecord], ratin
     return {"n_videos": len(human), "entity_level": srcc_with_ci(e), "overall_level": srcc_with_ci(o),
             "entity_level_per_dimension": dimensions, "overall_question": OVERALL_QUESTION, "join": join.summary(),
             "bootstrap": {"unit": "video", "resamples": n_resamples, "seed": 0}}
-
-
-def _answerer(model: str, reason_tokens: int, size: int, fps: float, max_frames: int, device: str | None):
-    from fingereval.answer.transformers_backend import TransformersAnswerer
-
-    return TransformersAnswerer(model, device=device, video_config=VideoConfig(fps=fps, max_frames=max_frames, size=size),
-                                max_new_tokens=reason_tokens)
-
-
-Model = Annotated[str, typer.Option("--model", "-m", help="hub id or checkpoint folder")]
-Size = Annotated[int, typer.Option(help="frame size (probe videos: 112)")]
-
-
-@bench_app.command("qa")
-@reports_errors
-def qa_command(data: Annotated[Path, typer.Option("--data", help="FingER-Instruct JSONL with true answers")],
-               model: Model, reason: Annotated[bool, typer.Option("--reason/--no-reason")] = False,
-               size: Size = 448, fps: float = 2.0, max_frames: int = 32, max_new_tokens: int = 64,
-               device: str | None = None, limit: Annotated[int, typer.Option(help="first N records (0: all)")] = 0,
-               as_json: Annotated[bool, typer.Option("--json")] = False):
-    """Yes/no accuracy of a model on QA data, per dimension and overall."""
-    records = load_instruct(data)
-    records = records[:limit] if limit else records
-    report = evaluate_qa(_answerer(model, max_new_tokens, size, fps, max_frames, device), records, reason=reason,
-                         progress=not as_json)
-    report["model"] = model
-    if as_json:
-        _print_json(report)
-        return
-    from rich.console import Console
-    from rich.table import Table
-
-    t = Table("dimension", "accuracy", "n", title=f"yes/no accuracy of {model} "
-              f"(95 % CI resampling its {report['bootstrap']['videos']} videos)")
-    for k, v in report["per_dimension"].items():
-        t.add_row(k, f"{v['accuracy']:.1%}", str(v["n"]))
-    lo, hi = report["ci95"] or (float("nan"), float("nan"))
-    t.add_row("[bold]overall", f"[bold]{report['accuracy']:.1%}[/] [{lo:.1%}, {hi:.1%}]", str(report["n"]))
-    Console().print(t)
-
-
-@bench_app.command("levels")
-@reports_errors
-def levels_command(model: Model,
-                   probes: Annotated[Path | None, typer.Option(help="a probe folder (its qa.jsonl and ratings.jsonl)")] = None,
-                   data: Annotated[Path | None, typer.Option(help="QA data JSONL (questions per video)")] = None,
-                   ratings: Annotated[Path | None, typer.Option(help="per-video ratings JSONL with `overall`")] = None,
-                   reason: Annotated[bool, typer.Option("--reason/--no-reason")] = False,
-                   size: Size = 448, fps: float = 2.0, max_frames: int = 32, device: str | None = None,
-                   resamples: int = 1000, as_json: Annotated[bool, typer.Option("--json")] = False):
-    """Entity-level questions vs one overall-level question: SRCC of each against per-video ratings."""
-    if probes is not None:
-        data, ratings = data or probes / "qa.jsonl", ratings or probes / "ratings.jsonl"
-    if data is None or ratings is None:
-        raise typer.BadParameter("give --probes DIR, or --data and --ratings")
-    report = evaluate_levels(_answerer(model, 64, size, fps, max_frames, device), load_instruct(data), ratings,
-                             reason=reason, n_resamples=resamples, progress=not as_json)
-    if as_json:
-        _print_json(report)
-        return
-    for level in ("entity_level", "overall_level"):
-        r = report[level]
-        ci = r["ci95"] or [float("nan")] * 2
-        typer.echo(f"{level:14s} SRCC {r['srcc']:.3f}  95% CI [{ci[0]:.3f}, {ci[1]:.3f}]  (n={report['n_videos']})")
-    for dim, r in report["entity_level_per_dimension"].items():
-        ci = r["ci95"] or [float("nan")] * 2
-        typer.echo(f"  {dim:22s} SRCC {r['srcc']:.3f}  95% CI [{ci[0]:.3f}, {ci[1]:.3f}]  (n={r['n']}, against its own rating)")

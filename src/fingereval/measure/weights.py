@@ -22,7 +22,7 @@ from fingereval.measure.pairs import PreferencePair, join_pairs
 from fingereval.measure.pointwise import HumanRating
 from fingereval.measure.results import OVERALL, ResultsIndex
 from fingereval.schema import VideoResult
-from fingereval.score.weights import load_weights  # noqa: F401  (the reader lives with scoring)
+
 
 # Keeps the preference fit finite when the pairs are perfectly separable; small next to the likelihood.
 L2_PENALTY = 1e-3

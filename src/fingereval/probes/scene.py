@@ -2,9 +2,9 @@
 
 They describe the drawn scene (colours, shapes, blur, noise, changes, motion), not the questions, and
 they are what a pretrained vision encoder would have learned to see. `train vision` uses them to
-pretrain the tiny model's vision tower (see fingereval.train.vision), and, written out as a caption
+pretrain the tiny model's vision tower (see fingereval.tiny.vision), and, written out as a caption
 in the words the probe reasons' findings use, to align its language model to that tower (see
-fingereval.train.align); questions never reach either.
+fingereval.tiny.align); questions never reach either.
 """
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ PLANS_PER_SETTING = 400
 
 def format_text() -> list[str]:
     """The instruction, the template's system turn, and the answer format around every yes/no spelling."""
-    from fingereval.train.align import CAPTION_REQUEST
+    from fingereval.tiny.align import CAPTION_REQUEST
 
     lines = [user_text(""), INSTRUCTION, "You are a helpful assistant.", "user\n", "assistant\n", CAPTION_REQUEST]
     for w in YES_NO_WORDS:

@@ -53,7 +53,7 @@ def make_tokenizer(vocab: dict[str, int], merges: Iterable[tuple[str, str]]):
     from tokenizers import AddedToken
     from transformers import Qwen2Tokenizer
 
-    from fingereval.answer.tiny import chat_template
+    from fingereval.tiny.model import chat_template
 
     base = len(vocab)
     full = dict(vocab) | {t: base + i for i, t in enumerate(SPECIAL_TOKENS + PLAIN_ADDED_TOKENS)}

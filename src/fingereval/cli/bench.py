@@ -2,7 +2,7 @@
 
 The lead mounts these on the main app:
 
-    from fingereval.measure.cli import bench_app, fit_weights
+    from fingereval.cli.bench import bench_app, fit_weights
     app.add_typer(bench_app, name="bench")
     app.command("fit-weights")(fit_weights)
 
@@ -12,19 +12,19 @@ one JSON object on stdout.
 """
 from __future__ import annotations
 
-import functools
-import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from fingereval.errors import DataError, FingerEvalError
+from fingereval.data.instruct import load_instruct
+from fingereval.cli._common import print_json, reports_errors
+from fingereval.errors import DataError
 from fingereval.measure.leaderboard import leaderboard as build_leaderboard
-from fingereval.measure.leaderboard import our_row, render_markdown, render_table
+from fingereval.measure.leaderboard import LeaderboardRow, format_cell, our_row, render_markdown
+from fingereval.measure.model_bench import evaluate_levels, evaluate_qa
 from fingereval.measure.pairs import Benchmark, evaluate_pairs, load_pairs, write_manifest
 from fingereval.measure.pointwise import evaluate_pointwise, load_ratings
 from fingereval.measure.results import load_results
@@ -37,23 +37,18 @@ bench_app = typer.Typer(
 )
 fit_weights_app = typer.Typer(help="Fit dimension weights to human ratings or preferences.")
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def reports_errors(func: F) -> F:
-    """Print a user error as one line on stderr and exit with code 2."""
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except FingerEvalError as e:
-            typer.echo(f"error ({e.kind}): {e}", err=True)
-            raise typer.Exit(2) from None
-    return wrapper  # type: ignore[return-value]
-
-
-def _print_json(obj: Any) -> None:
-    typer.echo(json.dumps(obj, allow_nan=False))
+def render_table(rows: list[LeaderboardRow], benchmark: Benchmark | str) -> Table:
+    """The leaderboard as a rich table, our rows in bold."""
+    bench = Benchmark(benchmark)
+    table = Table(title=f"{bench.value}: pairwise accuracy (%), tau with ties, diff without",
+                  caption="derived = arithmetic from the paper's stated margins, not a published number")
+    for column in ("model", "tau", "diff", "source"):
+        table.add_column(column, justify="right" if column in ("tau", "diff") else "left",
+                         overflow="fold")
+    for row in rows:
+        style = {"ours": "bold green", "derived": "italic yellow"}.get(row.kind)
+        table.add_row(row.model, format_cell(row.tau, row.tau_ci), format_cell(row.diff, row.diff_ci), row.source, style=style)
+    return table
 
 
 def _ci(entry: dict[str, Any] | None, percent: bool = True) -> str:
@@ -118,7 +113,7 @@ def pairs(
             raise DataError("writing a manifest needs both --videos DIR and --write-manifest OUT")
         report = write_manifest(loaded, videos, write_manifest_to)
         if as_json:
-            _print_json(report)
+            print_json(report)
         else:
             typer.echo(f"wrote {report['written']} of {report['videos']} videos to {report['manifest']}; "
                        f"{report['missing']} not found under {videos}"
@@ -129,7 +124,7 @@ def pairs(
     report = evaluate_pairs(loaded, load_results(scores), n_resamples=resamples, confidence=confidence, seed=seed)
     report = {"benchmark": benchmark.value, "pairs_file": str(pairs_file)} | report
     if as_json:
-        _print_json(report)
+        print_json(report)
         return
     table = Table(title=f"{benchmark.value}: pairwise accuracy (%) with {confidence:.0%} bootstrap CI "
                         "(resampling pairs)")
@@ -158,7 +153,7 @@ def pointwise(
                                 confidence=confidence, seed=seed)
     report = {"ratings_file": str(ratings)} | report
     if as_json:
-        _print_json(report)
+        print_json(report)
         return
     table = Table(title=f"correlation with human ratings, {confidence:.0%} bootstrap CI (resampling videos)")
     for column in ("score", "videos", "SRCC", "KRCC", "PLCC", "PLCC (logistic fit)"):
@@ -196,7 +191,7 @@ def leaderboard(
         ours.append(our_row(report))
     rows = build_leaderboard(benchmark, ours)
     if as_json:
-        _print_json({"benchmark": benchmark.value, "rows": [r.as_dict() for r in rows]})
+        print_json({"benchmark": benchmark.value, "rows": [r.as_dict() for r in rows]})
     elif markdown:
         typer.echo(render_markdown(rows, benchmark), nl=False)
     else:
@@ -224,7 +219,77 @@ def fit_weights(
         fitted = fit_weights_preferences(load_pairs(pairs, benchmark), results,
                                          fitted_on=f"{benchmark.value} pairs {pairs}")
     fitted.save(out)
-    _print_json(fitted.as_dict() | {"out": str(out)})
+    print_json(fitted.as_dict() | {"out": str(out)})
 
 
 fit_weights_app.command("fit-weights")(fit_weights)
+
+
+# ---- benchmarks that run a model (fingereval.measure.model_bench) --------------------------
+
+def _answerer(model: str, reason_tokens: int, size: int, fps: float, max_frames: int, device: str | None):
+    from fingereval.answer import get_answerer
+    from fingereval.video import VideoConfig
+
+    return get_answerer("transformers", model=model, device=device, max_new_tokens=reason_tokens,
+                        video_config=VideoConfig(fps=fps, max_frames=max_frames, size=size))
+
+
+Model = Annotated[str, typer.Option("--model", "-m", help="hub id or checkpoint folder")]
+Size = Annotated[int, typer.Option(help="frame size (probe videos: 112)")]
+
+
+@bench_app.command("qa")
+@reports_errors
+def qa_command(data: Annotated[Path, typer.Option("--data", help="FingER-Instruct JSONL with true answers")],
+               model: Model, reason: Annotated[bool, typer.Option("--reason/--no-reason")] = False,
+               size: Size = 448, fps: float = 2.0, max_frames: int = 32, max_new_tokens: int = 64,
+               device: str | None = None, limit: Annotated[int, typer.Option(help="first N records (0: all)")] = 0,
+               as_json: Annotated[bool, typer.Option("--json")] = False):
+    """Yes/no accuracy of a model on QA data, per dimension and overall."""
+    records = load_instruct(data)
+    records = records[:limit] if limit else records
+    report = evaluate_qa(_answerer(model, max_new_tokens, size, fps, max_frames, device), records, reason=reason,
+                         progress=not as_json)
+    report["model"] = model
+    if as_json:
+        print_json(report)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table("dimension", "accuracy", "n", title=f"yes/no accuracy of {model} "
+              f"(95 % CI resampling its {report['bootstrap']['videos']} videos)")
+    for k, v in report["per_dimension"].items():
+        t.add_row(k, f"{v['accuracy']:.1%}", str(v["n"]))
+    lo, hi = report["ci95"] or (float("nan"), float("nan"))
+    t.add_row("[bold]overall", f"[bold]{report['accuracy']:.1%}[/] [{lo:.1%}, {hi:.1%}]", str(report["n"]))
+    Console().print(t)
+
+
+@bench_app.command("levels")
+@reports_errors
+def levels_command(model: Model,
+                   probes: Annotated[Path | None, typer.Option(help="a probe folder (its qa.jsonl and ratings.jsonl)")] = None,
+                   data: Annotated[Path | None, typer.Option(help="QA data JSONL (questions per video)")] = None,
+                   ratings: Annotated[Path | None, typer.Option(help="per-video ratings JSONL with `overall`")] = None,
+                   reason: Annotated[bool, typer.Option("--reason/--no-reason")] = False,
+                   size: Size = 448, fps: float = 2.0, max_frames: int = 32, device: str | None = None,
+                   resamples: int = 1000, as_json: Annotated[bool, typer.Option("--json")] = False):
+    """Entity-level questions vs one overall-level question: SRCC of each against per-video ratings."""
+    if probes is not None:
+        data, ratings = data or probes / "qa.jsonl", ratings or probes / "ratings.jsonl"
+    if data is None or ratings is None:
+        raise typer.BadParameter("give --probes DIR, or --data and --ratings")
+    report = evaluate_levels(_answerer(model, 64, size, fps, max_frames, device), load_instruct(data), ratings,
+                             reason=reason, n_resamples=resamples, progress=not as_json)
+    if as_json:
+        print_json(report)
+        return
+    for level in ("entity_level", "overall_level"):
+        r = report[level]
+        ci = r["ci95"] or [float("nan")] * 2
+        typer.echo(f"{level:14s} SRCC {r['srcc']:.3f}  95% CI [{ci[0]:.3f}, {ci[1]:.3f}]  (n={report['n_videos']})")
+    for dim, r in report["entity_level_per_dimension"].items():
+        ci = r["ci95"] or [float("nan")] * 2
+        typer.echo(f"  {dim:22s} SRCC {r['srcc']:.3f}  95% CI [{ci[0]:.3f}, {ci[1]:.3f}]  (n={r['n']}, against its own rating)")

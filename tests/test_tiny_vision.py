@@ -6,12 +6,12 @@ import json
 import pytest
 import torch
 
-from fingereval.answer.tiny import PROBE_SHAPE, build_tiny_model
+from fingereval.tiny.model import PROBE_SHAPE, build_tiny_model
 from fingereval.answer.transformers_backend import TransformersAnswerer
 from fingereval.errors import DataError
 from fingereval.probes import make_probes, split_probes
 from fingereval.probes.scene import SCENE_LABELS
-from fingereval.train.vision import pretrain_vision
+from fingereval.tiny.vision import pretrain_vision
 from fingereval.video import VideoConfig, load_video
 
 VC = VideoConfig(fps=2.0, max_frames=8, size=112)
@@ -68,7 +68,7 @@ def test_missing_scene_labels_are_a_clear_error(setup, tmp_path):
 
 
 def test_pixel_cache_is_bounded_and_changes_nothing(setup, monkeypatch):
-    import fingereval.train.vision as vision
+    import fingereval.tiny.vision as vision
 
     root, probes, base = setup
     cached = pretrain_vision(base, probes, root / "cached", epochs=2, batch_size=4, video_config=VC, device="cpu",
@@ -89,7 +89,7 @@ def test_malformed_scene_line_names_its_line(setup, tmp_path):
 def test_one_tower_call_pools_each_video_as_if_alone(setup):
     from fingereval.answer.inputs import video_pixels
     from fingereval.train.checkpoint import load_for_training
-    from fingereval.train.vision import pooled_videos
+    from fingereval.tiny.vision import pooled_videos
 
     root, probes, base = setup
     net, processor, _ = load_for_training(base, "cpu")

@@ -26,7 +26,7 @@ from fingereval.train.collate import END_OF_TURN, SFTCollator, padded_batch, vid
 from fingereval.train.examples import ClipCache
 from fingereval.train.progress import use_rich_log
 from fingereval.train.sft import collator_sft_config, freeze
-from fingereval.train.vision import scene_rows
+from fingereval.tiny.vision import scene_rows
 from fingereval.video import VideoConfig
 
 CAPTION_REQUEST = "Describe what you see in the video, finding by finding."

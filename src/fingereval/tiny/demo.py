@@ -83,10 +83,10 @@ def _explain_two(model_dir: Path, held_out: Path, console: Console) -> list:
 
 def run_demo(out_dir: Path, n_videos: int = 1000, seed: int = 0, console: Console | None = None,
              epochs: float | None = None, vision_epochs: int | None = None) -> dict:
-    from fingereval.answer.tiny import PROBE_SHAPE, build_tiny_model
+    from fingereval.tiny.model import PROBE_SHAPE, build_tiny_model
     from fingereval.probes.make import make_probes, split_probes
     from fingereval.train.sft import train_sft
-    from fingereval.train.vision import pretrain_vision
+    from fingereval.tiny.vision import pretrain_vision
 
     console = console or Console()
     out_dir = Path(out_dir)

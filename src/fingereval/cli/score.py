@@ -1,32 +1,15 @@
-"""fingereval command line: questions | score | tiny-model | probes | data | train | bench | fit-weights | demo."""
+"""`fingereval questions | score | answerers`: ask, answer and score one video or a manifest."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 
+from fingereval.answer.base import DEFAULT_MODEL
+from fingereval.cli._common import VIDEO, err, fail, out, warn
 from fingereval.errors import FingerEvalError
-
-app = typer.Typer(help="Fine-grained, explainable evaluation of generated videos (FingER).", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
-err = Console(stderr=True)
-out = Console()
-
-DEFAULT_MODEL = "Qwen/Qwen2.5-VL-7B-Instruct"
-
-
-def fail(e: Exception, code: int = 2):
-    """One clear line on stderr and a non-zero exit: user errors are not tracebacks."""
-    err.print(f"[red]error:[/red] {e}", highlight=False, markup=True, soft_wrap=True)
-    raise typer.Exit(code)
-
-
-def warn(message: str) -> None:
-    err.print(f"warning: {message}", highlight=False, markup=False, soft_wrap=True)
 
 
 def _prompt_option(prompt: str | None) -> str | None:
@@ -48,7 +31,6 @@ def _generator_options(generator: str, llm_base_url: str | None, llm_model: str 
 GEN_HELP = "question generator: templates (offline), llm (OpenAI-compatible endpoint) or local (transformers text LLM)"
 
 
-@app.command()
 def questions(
     prompt: str = typer.Option(..., "--prompt", "-p", help="the text prompt of the video"),
     generator: str = typer.Option("templates", "--generator", "-g", help=GEN_HELP),
@@ -96,11 +78,51 @@ def _end_batch(summary, out_path: Path, how: str = "") -> None:
     raise typer.Exit(0 if summary.ok else 1)
 
 
-@app.command()
+def _answerer_options(device: str | None, dtype: str | None, naive: bool, max_new_tokens: int | None,
+                      pairs: list[str]) -> dict:
+    """Backend options given on the command line: only those set, so that any backend accepts the defaults."""
+    options = {k: v for k, v in dict(device=device, dtype=dtype, max_new_tokens=max_new_tokens).items() if v is not None}
+    if naive:
+        options["shared_prefix"] = False
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--answerer-option {pair!r}: write KEY=VALUE")
+        try:
+            options[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key.strip()] = value  # a plain string
+    return options
+
+
+def _score_manifest(config, manifest: Path, out_path: Path, questions_dir: Path | None, retry_failed: bool,
+                    workers: int, ray_address: str | None, gpus_per_worker: float | None) -> None:
+    """A batch in this process, or on Ray workers; ends with the summary line and its exit code."""
+    say = lambda m: err.print(m, highlight=False, markup=False)  # noqa: E731
+    if workers > 0:
+        from fingereval.ray_batch import run_manifest_ray
+
+        if gpus_per_worker is None:
+            import torch
+
+            gpus_per_worker = 1.0 if torch.cuda.is_available() else 0.0
+        s = run_manifest_ray(config, manifest, out_path, workers=workers, gpus_per_worker=gpus_per_worker,
+                             address=ray_address, questions_dir=questions_dir, retry_failed=retry_failed, on_event=say)
+        _end_batch(s, out_path, f" ({workers} Ray workers)")
+    from fingereval.batch import run_manifest
+
+    s = run_manifest(config.evaluator(), manifest, out_path, questions_dir=questions_dir, retry_failed=retry_failed,
+                     on_event=say)
+    _end_batch(s, out_path)
+
+
 def score(
     video: Optional[Path] = typer.Argument(None, help="a video file (mp4/webm/mov/avi/gif)"),
     prompt: Optional[str] = typer.Option(None, "--prompt", "-p", help="the text prompt of the video"),
     model: str = typer.Option(DEFAULT_MODEL, "--model", "-m", help="hub id or local checkpoint folder"),
+    answerer: str = typer.Option("transformers", "--answerer", "-a",
+                                 help="answerer backend (`fingereval answerers` lists them; or package.module:Class)"),
+    answerer_option: list[str] = typer.Option([], "--answerer-option", "-O", help="KEY=VALUE for the answerer (repeatable)"),
     questions_file: Optional[Path] = typer.Option(None, "--questions", "-q", help="questions file (else generated)"),
     reason: bool = typer.Option(False, "--reason/--no-reason", help="write <think> reasons before reading the answer"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON result"),
@@ -113,15 +135,15 @@ def score(
     gpus_per_worker: Optional[float] = typer.Option(None, help="GPUs per Ray worker (default: 1 if this machine has CUDA, else 0)"),
     generator: str = typer.Option("templates", "--generator", "-g", help=GEN_HELP),
     weights: Optional[Path] = typer.Option(None, help="dimension weights JSON (from fit-weights)"),
-    fps: float = typer.Option(2.0, help="frames per second sampled"),
-    max_frames: int = typer.Option(32, help="frame budget per video"),
-    size: int = typer.Option(448, help="frames resized to SIZE x SIZE"),
+    fps: float = typer.Option(VIDEO.fps, help="frames per second sampled"),
+    max_frames: int = typer.Option(VIDEO.max_frames, help="frame budget per video"),
+    size: int = typer.Option(VIDEO.size, help="frames resized to SIZE x SIZE"),
     keep_aspect: bool = typer.Option(False, "--keep-aspect", help="keep the aspect ratio: sides in multiples of 28 "
                                      "within SIZE*SIZE pixels (Qwen's resize) instead of SIZE x SIZE"),
-    device: Optional[str] = typer.Option(None, help="cpu, cuda, cuda:1 (default: cuda if present)"),
-    dtype: Optional[str] = typer.Option(None, help="float32, bfloat16 (default: bfloat16 on GPU)"),
-    naive: bool = typer.Option(False, help="score each question from scratch (baseline; slower)"),
-    max_new_tokens: int = typer.Option(128, help="reasoning length cap in --reason mode"),
+    device: Optional[str] = typer.Option(None, help="transformers: cpu, cuda, cuda:1 (default: cuda if present)"),
+    dtype: Optional[str] = typer.Option(None, help="transformers: float32, bfloat16 (default: bfloat16 on GPU)"),
+    naive: bool = typer.Option(False, help="transformers: score each question from scratch (baseline; slower)"),
+    max_new_tokens: Optional[int] = typer.Option(None, help="reasoning length cap in --reason mode (transformers: 128)"),
     llm_base_url: Optional[str] = typer.Option(None, envvar="FINGEREVAL_LLM_BASE_URL"),
     llm_model: Optional[str] = typer.Option(None, envvar="FINGEREVAL_LLM_MODEL"),
     llm_api_key: Optional[str] = typer.Option(None, envvar="FINGEREVAL_LLM_API_KEY"),
@@ -129,9 +151,9 @@ def score(
     """Score one video, or a manifest of videos, with per-question answers, reasons and scores.
 
     A batch ends with a summary line and exits 1 when any item failed or any manifest line was bad."""
+    from fingereval.config import ScoringConfig
     from fingereval.schema import QuestionSet
     from fingereval.text import repair
-    from fingereval.video import VideoConfig
 
     if (video is None) == (manifest is None):
         fail(ValueError("give one VIDEO with --prompt, or --manifest FILE with --out FILE"))
@@ -142,32 +164,15 @@ def score(
         qs = QuestionSet.load(questions_file, prompt) if questions_file else None
         if video is not None and qs is None and not prompt:
             raise ValueError("give --prompt (or --questions with a prompt in it)")
-        from fingereval.evaluator import Evaluator
-
-        settings = dict(model=model, reason=reason, generator=generator, weights=weights, device=device, dtype=dtype,
-                        generator_options=_generator_options(generator, llm_base_url, llm_model, llm_api_key, None),
-                        video_config=VideoConfig(fps=fps, max_frames=max_frames, size=size, keep_aspect=keep_aspect),
-                        shared_prefix=not naive,
-                        max_new_tokens=max_new_tokens)
-        if manifest is not None and workers > 0:
-            from fingereval.ray_batch import run_manifest_ray
-
-            if gpus_per_worker is None:
-                import torch
-
-                gpus_per_worker = 1.0 if torch.cuda.is_available() else 0.0
-            s = run_manifest_ray(settings, manifest, out_path, workers=workers, gpus_per_worker=gpus_per_worker,
-                                 address=ray_address, questions_dir=questions_dir, retry_failed=retry_failed,
-                                 on_event=lambda m: err.print(m, highlight=False, markup=False))
-            _end_batch(s, out_path, f" ({workers} Ray workers)")
-        ev = Evaluator(**settings)
+        config = ScoringConfig(
+            answerer=answerer, model=model, reason=reason, generator=generator, weights=weights,
+            answerer_options=_answerer_options(device, dtype, naive, max_new_tokens, answerer_option),
+            generator_options=_generator_options(generator, llm_base_url, llm_model, llm_api_key, None),
+            fps=fps, max_frames=max_frames, size=size, keep_aspect=keep_aspect)
+        config.video_config()  # a bad fps, frame budget or size fails here, before any model loads
         if manifest is not None:
-            from fingereval.batch import run_manifest
-
-            s = run_manifest(ev, manifest, out_path, questions_dir=questions_dir, retry_failed=retry_failed,
-                             on_event=lambda m: err.print(m, highlight=False, markup=False))
-            _end_batch(s, out_path)
-        result = ev.score(video, prompt, qs)
+            _score_manifest(config, manifest, out_path, questions_dir, retry_failed, workers, ray_address, gpus_per_worker)
+        result = config.evaluator().score(video, prompt, qs)
         result.video = repair(result.video)[0]  # a file name that is not UTF-8 cannot be written as JSON text
     except (FingerEvalError, ValueError) as e:
         fail(e)
@@ -177,52 +182,12 @@ def score(
         _print_result(result)
 
 
-@app.command("tiny-model")
-def tiny_model(out_dir: Path = typer.Argument(..., help="folder to write the checkpoint to"),
-               seed: int = typer.Option(0, help="random seed of the weights"),
-               probes: bool = typer.Option(False, "--probes", help="the shape the demo trains on 112-px probe videos (8 frames per video patch)")):
-    """Write a tiny random Qwen2.5-VL checkpoint (real classes, tokenizer, processor) for tests and demos."""
-    from fingereval.answer.tiny import PROBE_SHAPE, TinyShape, build_tiny_model
+def answerers():
+    """List the answerer backends and question generators this installation has (entry points included)."""
+    from fingereval.answer import ANSWERERS
+    from fingereval.ask import GENERATORS
 
-    path = build_tiny_model(out_dir, PROBE_SHAPE if probes else TinyShape(), seed=seed)
-    err.print(f"wrote tiny Qwen2.5-VL checkpoint to {path}; use it with --model {path}")
-
-
-def _mount() -> None:
-    """Sub-commands owned by their role's package."""
-    from fingereval.measure.cli import bench_app, fit_weights
-    from fingereval.probes.cli import probes_app
-    from fingereval.train.cli import train_app
-    from fingereval.data.cli import data_app
-    from fingereval.measure import model_bench  # noqa: F401  (adds `bench qa` and `bench levels`)
-
-    app.add_typer(probes_app, name="probes", help="Synthetic probe videos with planted, recorded defects.")
-    app.add_typer(data_app, name="data", help="FingER-Instruct question/answer/reason data tools.")
-    app.add_typer(train_app, name="train", help="Train your own evaluator: SFT with reasons, then GRPO.")
-    app.add_typer(bench_app, name="bench", help="Benchmarks and the field's metrics.")
-    app.command("fit-weights", help="Fit dimension weights to human ratings or preferences.")(fit_weights)
-
-
-@app.command()
-def demo(out_dir: Path = typer.Option(Path("demo_out"), help="where the probes, models and results go"),
-         n_videos: int = typer.Option(1000, help="probe videos to make (80 % train, 20 % held out)"),
-         seed: int = typer.Option(0),
-         epochs: Optional[float] = typer.Option(None, help="SFT epochs (default 5)")):
-    """The whole method offline on CPU: probes, tiny model, accuracy before, SFT with reasons, accuracy after."""
-    from fingereval.demo import run_demo
-
-    try:
-        run_demo(out_dir, n_videos=n_videos, seed=seed, console=out, epochs=epochs)
-    except FingerEvalError as e:
-        fail(e)
-
-
-_mount()
-
-
-def main() -> None:  # pragma: no cover
-    app()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    for registry in (ANSWERERS, GENERATORS):
+        out.print(f"[bold]{registry.role}s[/bold] (entry points: {registry.group})", highlight=False)
+        for name, target in registry.names().items():
+            out.print(f"  {name:14s} {target}", highlight=False)

@@ -7,14 +7,10 @@ from typing import Annotated
 import typer
 
 from fingereval.data.instruct import group_by_video, load_instruct, split_by_video, write_instruct
+from fingereval.cli._common import fail
 from fingereval.errors import FingerEvalError
 
 data_app = typer.Typer(no_args_is_help=True)
-
-
-def _fail(e: Exception) -> None:
-    typer.echo(f"error: {e}", err=True)
-    raise typer.Exit(2)
 
 
 @data_app.command()
@@ -39,7 +35,7 @@ def split(data: Annotated[Path, typer.Argument()], out_dir: Annotated[Path, type
     try:
         train, test = split_by_video(load_instruct(data), held_out=held_out, seed=seed)
     except FingerEvalError as e:
-        _fail(e)
+        fail(e)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_instruct(out_dir / "train.jsonl", train)
     write_instruct(out_dir / "test.jsonl", test)
@@ -56,16 +52,16 @@ def reasons(data: Annotated[Path, typer.Option("--data", help="records with huma
     """Write a reason for each record *given* its human answer (the paper's data step 4)."""
     from rich.progress import Progress
 
-    from fingereval.answer.transformers_backend import TransformersAnswerer
-    from fingereval.measure.model_bench import _questions
+    from fingereval.answer import get_answerer
+    from fingereval.data.instruct import instruct_questions
     from fingereval.video import VideoConfig, load_video
 
     try:
         records = load_instruct(data)
-        ans = TransformersAnswerer(model, device=device, max_new_tokens=max_new_tokens,
-                                   video_config=VideoConfig(fps=fps, max_frames=max_frames, size=size))
+        ans = get_answerer("transformers", model=model, device=device, max_new_tokens=max_new_tokens,
+                           video_config=VideoConfig(fps=fps, max_frames=max_frames, size=size))
     except FingerEvalError as e:
-        _fail(e)
+        fail(e)
     done, failed = [], 0
     groups = group_by_video(records)
     with Progress() as bar:
@@ -74,7 +70,7 @@ def reasons(data: Annotated[Path, typer.Option("--data", help="records with huma
             todo = [r for r in recs if overwrite or not r.reason]
             try:
                 if todo:
-                    texts = ans.explain(load_video(video, ans.video_config), _questions(todo), [r.answer for r in todo])
+                    texts = ans.explain(load_video(video, ans.video_config), instruct_questions(todo), [r.answer for r in todo])
                     for r, t in zip(todo, texts):
                         r.reason = t
             except FingerEvalError as e:

@@ -8,7 +8,6 @@ layer is 811 rows wide instead of 151,665. Tests, the demo and the benchmarks us
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path

@@ -7,7 +7,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from fingereval.answer.tiny import PROBE_SHAPE, build_tiny_model
+from fingereval.tiny.model import PROBE_SHAPE, build_tiny_model
 from fingereval.answer.transformers_backend import TransformersAnswerer
 from fingereval.data.instruct import load_instruct
 from fingereval.probes import make_probes, split_probes
@@ -55,7 +55,7 @@ def test_scene_caption_states_each_finding_once_in_a_fixed_order():
 def test_caption_batches_carry_the_video_and_train_the_caption_only(setup):
     from fingereval.answer.inputs import VIDEO_PAD
     from fingereval.answer.transformers_backend import load_model_and_processor
-    from fingereval.train.align import CaptionCollator, caption_rows
+    from fingereval.tiny.align import CaptionCollator, caption_rows
     from fingereval.train.collate import END_OF_TURN, IGNORE_INDEX
     from fingereval.train.examples import ClipCache
 
@@ -83,7 +83,7 @@ def test_caption_batches_carry_the_video_and_train_the_caption_only(setup):
 def test_alignment_trains_the_language_model_only_on_training_videos(setup):
     from safetensors.torch import load_file
 
-    from fingereval.train.align import align_captions, caption_rows
+    from fingereval.tiny.align import align_captions, caption_rows
 
     root, probes, base = setup
     result = align_captions(base, probes, root / "aligned", epochs=3, lr=3e-3, batch_size=3, video_config=VC,
@@ -103,7 +103,7 @@ def test_alignment_trains_the_language_model_only_on_training_videos(setup):
 
 
 def test_cli_align_reports_a_probe_folder_without_scenes(setup, tmp_path):
-    from fingereval.train.cli import train_app
+    from fingereval.cli.train import train_app
 
     _, _, base = setup
     result = CliRunner().invoke(train_app, ["align", "--probes", str(tmp_path), "--model", str(base),

@@ -5,22 +5,12 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
+
+from fingereval.cli._common import VIDEO, err, fail, video_config as _video_config
 
 train_app = typer.Typer(help="Train your own evaluator: SFT with reasons, then GRPO.", no_args_is_help=True)
-err = Console(stderr=True)
 
 TRAIN_LOG_NOTE = "train_log.json records the video settings"
-VIDEO_DEFAULTS = {"fps": 2.0, "max_frames": 32, "size": 448}  # = VideoConfig(); also what the answerer uses
-
-
-def _video_config(fps: float, max_frames: int, size: int):
-    from fingereval.video import VideoConfig
-
-    try:
-        return VideoConfig(fps=fps, max_frames=max_frames, size=size)
-    except ValueError as e:
-        raise typer.BadParameter(str(e)) from None
 
 
 def _run(train, **kwargs):
@@ -29,8 +19,7 @@ def _run(train, **kwargs):
     try:
         return train(**kwargs)
     except FingerEvalError as e:
-        err.print(f"[red]error:[/red] {e}", soft_wrap=True)
-        raise typer.Exit(2) from None
+        fail(e)
 
 
 def _report(result, keys: list[tuple[str, str]]) -> None:
@@ -64,9 +53,9 @@ def sft(
                                        help="with --full: keep the vision tower and merger as they are"),
     schedule: str = typer.Option("cosine", "--schedule", help="learning-rate schedule: cosine, linear or constant"),
     warmup: float = typer.Option(0.03, "--warmup", min=0.0, help="warmup: a share of the steps (< 1) or a step count"),
-    max_frames: int = typer.Option(VIDEO_DEFAULTS["max_frames"], "--max-frames", help="must match scoring"),
-    size: int = typer.Option(VIDEO_DEFAULTS["size"], "--size", help="frame side in pixels; must match scoring"),
-    fps: float = typer.Option(VIDEO_DEFAULTS["fps"], "--fps", help="sampled frames per second; must match scoring"),
+    max_frames: int = typer.Option(VIDEO.max_frames, "--max-frames", help="must match scoring"),
+    size: int = typer.Option(VIDEO.size, "--size", help="frame side in pixels; must match scoring"),
+    fps: float = typer.Option(VIDEO.fps, "--fps", help="sampled frames per second; must match scoring"),
     seed: int = typer.Option(0, "--seed"),
     log_every: int = typer.Option(10, "--log-every", min=1, help="log every N optimiser steps"),
     device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:1 [default: cuda if available]"),
@@ -101,7 +90,7 @@ def vision(
     device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:1 [default: cuda if available]"),
 ):
     """Pretrain a tiny model's vision tower on the probe videos' scene labels (the language model is not touched)."""
-    from fingereval.train.vision import pretrain_vision
+    from fingereval.tiny.vision import pretrain_vision
 
     result = _run(pretrain_vision, model=model, probe_dir=probes, out_dir=out, epochs=epochs, lr=lr, batch_size=batch_size,
                   video_config=_video_config(fps, max_frames, size), seed=seed, device=device,
@@ -127,7 +116,7 @@ def align(
     device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:1 [default: cuda if available]"),
 ):
     """Teach a tiny model's language model to caption the probe videos (its vision tower frozen; no questions)."""
-    from fingereval.train.align import align_captions
+    from fingereval.tiny.align import align_captions
 
     result = _run(align_captions, model=model, probe_dir=probes, out=out, epochs=epochs, lr=lr, batch_size=batch_size,
                   video_config=_video_config(fps, max_frames, size), seed=seed, log_every=log_every, device=device)
@@ -157,9 +146,9 @@ def grpo(
     lora_rank: int = typer.Option(16, "--lora-rank", min=1),
     gradient_checkpointing: bool = typer.Option(False, "--gradient-checkpointing/--no-gradient-checkpointing",
                                                 help="recompute activations in the backward pass: less memory, slower steps"),
-    max_frames: int = typer.Option(VIDEO_DEFAULTS["max_frames"], "--max-frames", help="must match scoring"),
-    size: int = typer.Option(VIDEO_DEFAULTS["size"], "--size", help="frame side in pixels; must match scoring"),
-    fps: float = typer.Option(VIDEO_DEFAULTS["fps"], "--fps", help="sampled frames per second; must match scoring"),
+    max_frames: int = typer.Option(VIDEO.max_frames, "--max-frames", help="must match scoring"),
+    size: int = typer.Option(VIDEO.size, "--size", help="frame side in pixels; must match scoring"),
+    fps: float = typer.Option(VIDEO.fps, "--fps", help="sampled frames per second; must match scoring"),
     seed: int = typer.Option(0, "--seed"),
     log_every: int = typer.Option(1, "--log-every", min=1),
     device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:1 [default: cuda if available]"),

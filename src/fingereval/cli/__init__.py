@@ -1,0 +1,40 @@
+"""fingereval command line: questions | score | answerers | tiny-model | demo | probes | data | train | bench | fit-weights.
+
+One module per command group (score, tiny, probes, data, train, bench) and _common for what they share;
+no library module imports this package.
+"""
+from __future__ import annotations
+
+import sys
+
+import typer
+
+app = typer.Typer(help="Fine-grained, explainable evaluation of generated videos (FingER).", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+
+
+def _mount() -> None:
+    """Every command, one module per group."""
+    from fingereval.cli import score, tiny
+    from fingereval.cli.bench import bench_app, fit_weights
+    from fingereval.cli.probes import probes_app
+    from fingereval.cli.train import train_app
+    from fingereval.cli.data import data_app
+
+    app.command()(score.questions)
+    app.command()(score.score)
+    app.command()(score.answerers)
+    app.command("tiny-model")(tiny.tiny_model)
+    app.command()(tiny.demo)
+    app.add_typer(probes_app, name="probes", help="Synthetic probe videos with planted, recorded defects.")
+    app.add_typer(data_app, name="data", help="FingER-Instruct question/answer/reason data tools.")
+    app.add_typer(train_app, name="train", help="Train your own evaluator: SFT with reasons, then GRPO.")
+    app.add_typer(bench_app, name="bench", help="Benchmarks and the field's metrics.")
+    app.command("fit-weights", help="Fit dimension weights to human ratings or preferences.")(fit_weights)
+
+
+_mount()
+
+
+def main() -> None:  # pragma: no cover
+    sys.exit(app())
