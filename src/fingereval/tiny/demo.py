@@ -20,18 +20,14 @@ DEMO_VIDEO = VideoConfig(fps=2.0, max_frames=8, size=112)
 # One large shape per video: pooled scene labels then say what that shape does (with several shapes the
 # model would also have to bind each label to its shape, which takes far more training than a CPU demo has).
 DEMO_WORLD = dict(max_entities=1, radius=0.2)
-# 24 epochs: still rising at 12 (held-out label accuracy 0.82 -> 0.86-0.88 at 24), and one tower call per batch
-# makes 24 epochs (about 160 s) cheaper than 12 used to be.
-DEMO_VISION = dict(epochs=24, lr=3e-3, batch_size=16)
-# Packed SFT (all questions of a video in one row): 8 videos (about 28 questions) a step, constant lr 1e-3
-# (3e-3 was slower); see the README's "Training the tiny model".
-# All weights train, the vision tower too: freezing it (`freeze_vision`) or adding a caption-alignment stage
-# (`train align`) did not do better in our runs (README, "Training the tiny model").
-# Each step's 8 videos go in 2 micro-batches of similar length: the same step with less padding (1.17x).
+# The runs behind these settings are in docs/tiny-model.md.
+DEMO_VISION = dict(epochs=24, lr=3e-3, batch_size=16)  # one tower call per batch makes 24 epochs cheap
+# Packed SFT (all questions of a video in one row), 8 videos a step in 2 micro-batches of similar length
+# (the same step with less padding); all weights train, the vision tower too.
 DEMO_SFT = dict(epochs=5.0, lr=1e-3, batch_size=8, schedule="constant", micro_batches=2)
-REASON_TOKENS = 80  # the longest probe reason with its tags is 70 tiny-tokenizer tokens; 48 cut one in ten
-# The untrained model writes all 80 tokens of noise for every question (100 s for the 714 held-out questions,
-# against 43 s after SFT), and sits at chance on any share: "before" reads one held-out video in three.
+REASON_TOKENS = 80  # room for the longest probe reason with its tags (47 tokens on the probe vocabulary)
+# The untrained model writes noise up to REASON_TOKENS for every question and sits at chance on any share,
+# so "before" reads one held-out video in three.
 BEFORE_EVERY = 3
 
 

@@ -32,12 +32,9 @@ class TinyShape:
     temporal_patch: int = 2  # frames per video patch (Qwen uses 2)
 
 
-# For the 112-px probe world: init 0.1 (at 0.02 the random vision tower cannot tell two videos apart),
-# 56*56 minimum pixels (Qwen's default minimum would upscale 112-px frames to 336 px, 9x the video tokens),
-# 8 frames per video patch (Qwen: 2): Qwen's tower never attends across patches in time, so with 8 a
-# 2-layer tower sees motion, flicker and changes inside each token, and an 8-frame clip is 16 tokens;
-# a 128-wide tower (64 saw colour changes at 0.61 balanced accuracy after pretraining, 128 at 0.85), and a
-# 6-layer language model (4 layers: 83.2/76.7/77.4 % held-out after the demo's SFT for seeds 0/1/2; 6: 83.1/81.3/80.0).
+# The 112-px probe world's shape: a larger init (a random tower must tell videos apart), no upscaling of
+# small frames, 8 frames per video patch (Qwen's tower never attends across patches in time), a wider tower,
+# 6 language-model layers and the pruned vocabulary; docs/tiny-model.md gives the runs behind each choice.
 PROBE_SHAPE = TinyShape(init_std=0.1, video_min_pixels=56 * 56, temporal_patch=8, vision_hidden=128, vision_heads=4,
                         layers=6, vocab="probe")
 VOCABULARIES = ("qwen", "probe")

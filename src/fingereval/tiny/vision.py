@@ -3,7 +3,7 @@
 A real evaluator starts from an MLLM whose vision encoder was pretrained on huge data; our tiny stand-in
 starts from random weights. Its random vision tower gives nearly the same tokens for every probe video
 (most patches are background), and a random language model does not learn to pick the few telling
-tokens out within a CPU budget: SFT alone stayed at chance (README, "Training the tiny model"). So we
+tokens out within a CPU budget: SFT alone stayed at chance (docs/tiny-model.md). So we
 pretrain the tower the way encoders are pretrained: a linear head on its mean-pooled output predicts
 the video's scene labels (colours, shapes, blur, noise, changes, motion; fingereval.probes.scene) of
 the training videos only. The language model is not touched, so the model still answers questions at
