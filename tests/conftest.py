@@ -50,3 +50,13 @@ def red_video(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def blue_static_video(tmp_path_factory) -> Path:
     return write_video(tmp_path_factory.mktemp("vid") / "blue.mp4", colour=(30, 30, 220), moving=False)
+
+
+def probe_world(root: Path, n: int, seed: int) -> tuple[Path, Path, Path]:
+    """(root, a split probe set of n one-shape videos, a probe-shaped tiny checkpoint) for the tiny-world tests."""
+    from fingereval.probes import make_probes, split_probes
+    from fingereval.tiny.model import PROBE_SHAPE, build_tiny_model
+
+    probes = make_probes(root / "probes", n, seed=seed, max_entities=1, radius=0.2)
+    split_probes(probes.root, held_out=0.25, seed=0)
+    return root, probes.root, build_tiny_model(root / "base", PROBE_SHAPE, seed=0)

@@ -7,11 +7,10 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from fingereval.tiny.model import PROBE_SHAPE, build_tiny_model
 from fingereval.answer.transformers_backend import TransformersAnswerer
 from fingereval.data.instruct import load_instruct
-from fingereval.probes import make_probes, split_probes
 from fingereval.probes.scene import scene_caption
+from conftest import probe_world
 from fingereval.video import VideoConfig
 
 VC = VideoConfig(fps=2.0, max_frames=8, size=112)
@@ -19,11 +18,7 @@ VC = VideoConfig(fps=2.0, max_frames=8, size=112)
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
-    root = tmp_path_factory.mktemp("align")
-    probes = make_probes(root / "probes", 12, seed=7, max_entities=1, radius=0.2)
-    split_probes(probes.root, held_out=0.25, seed=0)
-    base = build_tiny_model(root / "base", PROBE_SHAPE, seed=0)
-    return root, probes.root, base
+    return probe_world(tmp_path_factory.mktemp("align"), 12, seed=7)
 
 
 def test_every_reason_opens_with_a_finding_its_videos_caption_states(setup):

@@ -6,12 +6,11 @@ import json
 import pytest
 import torch
 
-from fingereval.tiny.model import PROBE_SHAPE, build_tiny_model
 from fingereval.answer.transformers_backend import TransformersAnswerer
 from fingereval.errors import DataError
-from fingereval.probes import make_probes, split_probes
 from fingereval.probes.scene import SCENE_LABELS
 from fingereval.tiny.vision import pretrain_vision
+from conftest import probe_world
 from fingereval.video import VideoConfig, load_video
 
 VC = VideoConfig(fps=2.0, max_frames=8, size=112)
@@ -19,11 +18,7 @@ VC = VideoConfig(fps=2.0, max_frames=8, size=112)
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
-    root = tmp_path_factory.mktemp("vision")
-    probes = make_probes(root / "probes", 16, seed=5, max_entities=1, radius=0.2)
-    split_probes(probes.root, held_out=0.25, seed=0)
-    base = build_tiny_model(root / "base", PROBE_SHAPE, seed=0)
-    return root, probes.root, base
+    return probe_world(tmp_path_factory.mktemp("vision"), 16, seed=5)
 
 
 def test_pretraining_fits_the_labels_and_leaves_the_language_model_alone(setup):
