@@ -105,3 +105,20 @@ def test_slot_keeps_the_generated_ids(rig_gt_first):
         generated = non_canonical + tail
         assert answerer._slot_ids(generated) == (non_canonical + ids("<answer") + [gt], False)
     assert answerer._slot_ids(non_canonical) == (non_canonical + ids("<answer>"), True)  # forced: appended
+
+
+def test_a_vocabulary_with_the_whole_tag_as_one_token():
+    """A checkpoint that added `<answer>` as a token: no merged path, the slot ends at the model's own tag."""
+    from fingereval.answer.tokens import answer_slot
+    from fingereval.tiny.vocab import qwen_tokenizer
+
+    tok = qwen_tokenizer()
+    tok.add_tokens(["<answer>"])
+    answerer = TransformersAnswerer.__new__(TransformersAnswerer)
+    answerer.tokenizer, answerer.slot = tok, answer_slot(tok, "<answer>")
+    tag = tok.convert_tokens_to_ids("<answer>")
+    assert answerer.slot.last == tag and answerer.slot.merged_no == answerer.slot.merged_yes == ()
+    reason = tok("because", add_special_tokens=False)["input_ids"]
+    no = tok("No", add_special_tokens=False)["input_ids"]
+    assert answerer._slot_ids(reason + [tag] + no) == (reason + [tag], False)
+    assert answerer._slot_ids(reason) == (reason + [tag], True)

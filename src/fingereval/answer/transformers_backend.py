@@ -190,6 +190,10 @@ class TransformersAnswerer(Answerer):
         so the merged path is read where the model chose between `>No` and `>`.
         """
         head = ANSWER_OPEN[: len(ANSWER_OPEN) - len(self.tokenizer.decode([self.slot.last]))]
+        if not head:  # the whole tag is one token in this vocabulary: the slot ends where the model wrote it
+            if self.slot.last in generated:
+                return generated[:generated.index(self.slot.last) + 1], False
+            return generated + [self.slot.last], True
         for j in range(1, len(generated) + 1):
             text = self.tokenizer.decode(generated[:j])
             if head in text:
