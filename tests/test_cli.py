@@ -77,3 +77,10 @@ def test_weights_file_sets_the_overall(tiny_model_dir, red_video, tmp_path):
     res = json.loads(r.stdout)
     d = res["dimensions"]
     assert res["overall"] == pytest.approx(0.7 * d["visual_quality"] + 0.3 * d["temporal_consistency"], abs=1e-9)
+
+
+def test_version_flag_prints_the_installed_version():
+    from importlib.metadata import version
+
+    r = runner.invoke(app, ["--version"])
+    assert r.exit_code == 0 and r.stdout.strip() == f"fingereval {version('fingereval')}"

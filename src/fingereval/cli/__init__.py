@@ -13,6 +13,20 @@ app = typer.Typer(help="Fine-grained, explainable evaluation of generated videos
                   pretty_exceptions_enable=False)
 
 
+def _version(show: bool) -> None:
+    if show:
+        from importlib.metadata import version
+
+        typer.echo(f"fingereval {version('fingereval')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="print the version and exit")) -> None:
+    """Fine-grained, explainable evaluation of generated videos (FingER)."""
+
+
 def _mount() -> None:
     """Every command, one module per group."""
     from fingereval.cli import score, tiny
