@@ -200,3 +200,10 @@ def test_question_file_with_unknown_dimension_is_a_data_error(tmp_path):
         QuestionSet.load(path)
     message = str(info.value)
     assert "sharpness" in message and "visual_quality" in message
+
+
+@pytest.mark.parametrize("prompt", ["teaching", "A dog, running", "Two men, smiling"])
+def test_a_prompt_ending_on_an_ing_word_without_punctuation_gets_questions(prompt):
+    """The tagger looked one token past the end of such a prompt (IndexError)."""
+    qs = get_generator("templates").generate(prompt)
+    assert qs.questions and qs.prompt == prompt

@@ -10,6 +10,7 @@ neighbours. Video prompts are simple descriptive English, where these rules do w
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from fingereval.ask.words import (ADJECTIVE_SUFFIXES, ADVERBS, ALL_CLOSED, AUXILIARIES, BE_FORMS, CAMERA_HEADS,
@@ -205,118 +206,215 @@ def _next_tag_class(tokens: list[Token], i: int) -> str:
     return closed or "OPEN"
 
 
-def _decide(tokens: list[Token], i: int) -> str:
+@dataclass(frozen=True)
+class _Context:
+    """What the rules for word i look at, worked out once so every rule reads the same facts."""
+
+    tokens: list[Token]
+    i: int
+    readings: frozenset[str]  # what the word can be (open_readings)
+    prev: Token | None
+    prev_tag: str  # the previous word's tag; "START" at a sentence start or after punctuation
+    next_class: str  # _next_tag_class: "END", "OPEN" or the next word's closed tag
+    next_noun: bool  # the next word starts or continues a noun (_next_is_noun)
+    tags: set[str]  # Penn verb tags (VB, VBZ, VBG, ...) when the word can be a verb, else empty
+
+    @property
+    def token(self) -> Token:
+        return self.tokens[self.i]
+
+
+def _context(tokens: list[Token], i: int) -> _Context:
     token = tokens[i]
-    readings = token.readings
     prev = tokens[i - 1] if i > 0 else None
     prev_tag = prev.tag if prev is not None and not token.sentence_start else "START"
     if prev_tag == "PUNCT":
-        prev_tag = "START"
+        prev_tag = "START"  # a clause after a comma opens like a sentence
     next_class = _next_tag_class(tokens, i)
     next_noun = _next_is_noun(tokens, i)
-    tags = verb_tags(token.text) if "VERB" in readings else set()
+    tags = verb_tags(token.text) if "VERB" in token.readings else set()
+    return _Context(tokens, i, token.readings, prev, prev_tag, next_class, next_noun, tags)
 
-    if readings == {"PROPN"} or readings == {"NUM"} or readings == {"ADV"}:
-        return next(iter(readings))
-    if token.lower == "close" and i + 1 < len(tokens) and tokens[i + 1].lower == "up":
+
+def _decide(tokens: list[Token], i: int) -> str:
+    """The tag of the open-class word at i, from its readings and its neighbours.
+
+    The rules run from the most specific (a fixed phrase, what a helper word forces) to the most
+    general (the readings alone) and the first one that decides wins, so their order is part of
+    the grammar: a general rule placed earlier would override the exceptions listed before it.
+    """
+    context = _context(tokens, i)
+    for rule in _RULES:
+        decided = rule(context)
+        if decided:
+            return decided
+    return _by_readings(context)
+
+
+def _noun_else_adjective(readings: frozenset[str]) -> str:
+    return "NOUN" if "NOUN" in readings else "ADJ"
+
+
+def _settled(c: _Context) -> str:
+    """Words one clue settles: a single reading, "close up", a verb right after a camera word."""
+    if c.readings == {"PROPN"} or c.readings == {"NUM"} or c.readings == {"ADV"}:
+        return next(iter(c.readings))
+    tokens, i = c.tokens, c.i
+    if c.token.lower == "close" and i + 1 < len(tokens) and tokens[i + 1].lower == "up":
         return "ADJ"  # "Close up shot"
-    if prev is not None and prev.lower in CAMERA_HEADS and "VBZ" in tags:
+    if c.prev is not None and c.prev.lower in CAMERA_HEADS and "VBZ" in c.tags:
         return "VERB"  # "the camera pans", "a slow pan captures"
+    return ""
+
+
+def _coordinated(c: _Context) -> str:
+    """A word joined by "and", "or" or a comma to a word like it takes that word's tag."""
+    tokens, i, prev = c.tokens, c.i, c.prev
     before_conj = tokens[i - 2] if prev is not None and prev.lower in ("and", "or") and i >= 2 else None
-    if before_conj is not None and before_conj.tag == "ADJ" and readings & {"ADJ", "VERB"} and next_noun:
+    if before_conj is not None and before_conj.tag == "ADJ" and c.readings & {"ADJ", "VERB"} and c.next_noun:
         return "ADJ"  # "a lively and engaging atmosphere"
-    if before_conj is not None and before_conj.tag == "VERB" and "VERB" in readings and not next_noun \
-            and tags & verb_tags(before_conj.text):
+    if before_conj is not None and before_conj.tag == "VERB" and "VERB" in c.readings and not c.next_noun \
+            and c.tags & verb_tags(before_conj.text):
         return "VERB"  # "as they whip and flow"
-    if "ADJ" in readings and i + 2 < len(tokens) and tokens[i + 1].lower in (",", "and", "or") \
+    if "ADJ" in c.readings and i + 2 < len(tokens) and tokens[i + 1].lower in (",", "and", "or") \
             and open_readings(tokens[i + 2])[0] & {"ADJ"} and tokens[i + 2].lower not in ALL_CLOSED:
         return "ADJ"  # "a dark, mystical swamp"
-    if prev_tag == "ADV" and next_noun and tags and tags <= {"VBD", "VBN"}:
+    return ""
+
+
+def _after_helper(c: _Context) -> str:
+    """What the word before forces: an adverb, a pronoun, an auxiliary, "to", a form of be or have."""
+    prev, prev_tag, tags = c.prev, c.prev_tag, c.tags
+    if prev_tag == "ADV" and c.next_noun and tags and tags <= {"VBD", "VBN"}:
         return "ADJ"  # "neatly combed hair"
     verb_first = prev_tag in ("PRON", "ADV") or (prev is not None and prev.tag == "AUX" and prev.lower not in BE_FORMS
                                                   and prev.lower not in ("has", "have", "had", "having"))
-    if "VERB" in readings and (verb_first or (prev is not None and prev.lower == "to" and "VB" in tags)):
+    if "VERB" in c.readings and (verb_first or (prev is not None and prev.lower == "to" and "VB" in tags)):
         return "VERB"
     if prev is not None and prev.lower in BE_FORMS and tags & {"VBG", "VBN"}:
         return "VERB"  # "is running", "are dressed"
     if prev is not None and prev.lower in ("has", "have", "had") and tags & {"VBN", "VBG"}:
         # "has stopped", but "has tousled hair" and "has shimmering scales" are adjectives
-        return "ADJ" if next_noun else "VERB"
-    if prev is not None and prev.lower in ("both", "each", "all") and "VBG" in tags and not next_noun:
+        return "ADJ" if c.next_noun else "VERB"
+    if prev is not None and prev.lower in ("both", "each", "all") and "VBG" in tags and not c.next_noun:
         return "VERB"  # "both facing forward"
+    return ""
 
-    if "VERB" in readings and tags & {"VBN", "VBG"} and not readings & {"NOUN", "ADJ"}:
-        # A participle before a noun modifies it ("tousled hair", "a beaming smile"), except a verb
-        # with its object ("a man painting walls", "by shaking hands").
-        if not next_noun and "VBG" in tags and prev_tag in ("DET", "ADJ", "POSS"):
-            return "NOUN"  # "intricate stitching", "the docking"
-        if next_noun:
-            if "VBN" in tags and prev_tag not in ("NOUN", "PROPN", "PRON"):
-                return "ADJ"
-            if "VBG" in tags and (prev_tag in _PRENOMINAL or
-                                  (prev_tag == "PREP" and prev.lower not in GERUND_PREPOSITIONS)):
-                return "ADJ"
-        return "VERB"
 
-    if prev_tag == "START" and not token.sentence_start and "VBG" in tags and token.lower not in NOUN_ING \
+def _participle(c: _Context) -> str:
+    """A participle that cannot be a noun or an adjective: it modifies a noun after it, or is a verb."""
+    tags, prev_tag = c.tags, c.prev_tag
+    if not ("VERB" in c.readings and tags & {"VBN", "VBG"} and not c.readings & {"NOUN", "ADJ"}):
+        return ""
+    # A participle before a noun modifies it ("tousled hair", "a beaming smile"), except a verb
+    # with its object ("a man painting walls", "by shaking hands").
+    if not c.next_noun and "VBG" in tags and prev_tag in ("DET", "ADJ", "POSS"):
+        return "NOUN"  # "intricate stitching", "the docking"
+    if c.next_noun:
+        if "VBN" in tags and prev_tag not in ("NOUN", "PROPN", "PRON"):
+            return "ADJ"
+        if "VBG" in tags and (prev_tag in _PRENOMINAL or
+                              (prev_tag == "PREP" and c.prev.lower not in GERUND_PREPOSITIONS)):
+            return "ADJ"
+    return "VERB"
+
+
+def _after_comma_participle(c: _Context) -> str:
+    """An -ing word opening a clause after a comma is its verb, unless it continues a list of adjectives."""
+    tokens, i, token = c.tokens, c.i, c.token
+    if c.prev_tag == "START" and not token.sentence_start and "VBG" in c.tags and token.lower not in NOUN_ING \
             and not (i >= 2 and tokens[i - 2].tag == "ADJ"):
         return "VERB"  # ", revealing intricate carvings", but "soft, flowing hair"
-    reduced_relative = (prev_tag in ("NOUN", "PROPN") and "VBG" in tags
-                        and (token.lower not in NOUN_ING or next_class in _OBJECT_STARTERS or next_noun))
-    if "ADJ" in readings and next_noun and not reduced_relative:
+    return ""
+
+
+def _attributive_adjective(c: _Context) -> str:
+    """An adjective before a noun modifies it, unless it is an -ing verb right after its subject."""
+    reduced_relative = (c.prev_tag in ("NOUN", "PROPN") and "VBG" in c.tags
+                        and (c.token.lower not in NOUN_ING or c.next_class in _OBJECT_STARTERS or c.next_noun))
+    if "ADJ" in c.readings and c.next_noun and not reduced_relative:
         return "ADJ"
-    if "VERB" in readings and readings & {"NOUN", "ADJ", "ADV"}:
-        if prev_tag in _PRENOMINAL:
-            return "NOUN" if "NOUN" in readings else "ADJ"
-        if prev_tag in ("NOUN", "PROPN"):
-            next_readings = open_readings(tokens[i + 1])[0] if next_class == "OPEN" else frozenset()
-            if "VBZ" in tags and not plural_noun(prev) and (
-                    next_class in ("DET", "POSS", "NUM", "PREP", "ADV", "PRON")
-                    or next_readings & {"ADJ", "ADV"} or (next_readings and "VERB" not in next_readings)
-                    or (next_readings == {"VERB"} and "VBN" in verb_tags(tokens[i + 1].text))):
-                # "a man stands in ...", "the camera remains still", "his face shows amusement",
-                # "the background remains blurred"
-                return "VERB"
-            if tags & {"VBP"} and plural_noun(prev) and token.lower in lexicon(token.lower).get("NOUN", ()):
-                return "VERB"  # "her lips tremble": a compound would be "lip trembles"
-            if tags & {"VB", "VBP"} and plural_noun(prev) and (next_class != "END" and next_class != "CONJ"):
-                return "VERB"  # "two men shake hands"
-            if "VBG" in tags:
-                if token.lower in NOUN_ING and next_class not in _OBJECT_STARTERS and not next_noun:
-                    return "NOUN"  # "an office setting", but "a person lighting incense"
-                return "VERB"  # "a girl running"
-            if tags & {"VBD", "VBN"} and "NOUN" not in readings:
-                return "VERB"
-            if "VBZ" in tags and next_class == "END" and _after_clause_word(tokens, i):
-                return "VERB"  # "as the model moves."
-            return "NOUN"
-        if prev_tag in ("VERB", "AUX"):
-            if "ADJ" in readings and not next_noun:
-                return "ADJ"  # "remains still"
-            return "NOUN" if "NOUN" in readings else "ADJ"
-        if prev_tag == "PREP":
-            if "VBG" in tags and prev.lower in GERUND_PREPOSITIONS:
-                return "VERB"
-            return "NOUN" if "NOUN" in readings else "ADJ"
-        # At the start of a clause: an imperative ("Capture a time-lapse video") or a participle
-        # after "and" ("... and wearing a blue t-shirt").
-        if prev_tag == "START" and token.sentence_start and "VB" in tags and next_class in _OBJECT_STARTERS:
+    return ""
+
+
+def _verb_or_nominal(c: _Context) -> str:
+    """A word that can be a verb or a noun, adjective or adverb: the word before decides which."""
+    readings, prev_tag = c.readings, c.prev_tag
+    if not ("VERB" in readings and readings & {"NOUN", "ADJ", "ADV"}):
+        return ""
+    if prev_tag in _PRENOMINAL:
+        return _noun_else_adjective(readings)
+    if prev_tag in ("NOUN", "PROPN"):
+        return _after_noun(c)
+    if prev_tag in ("VERB", "AUX"):
+        if "ADJ" in readings and not c.next_noun:
+            return "ADJ"  # "remains still"
+        return _noun_else_adjective(readings)
+    if prev_tag == "PREP":
+        if "VBG" in c.tags and c.prev.lower in GERUND_PREPOSITIONS:
             return "VERB"
-        if prev_tag == "START" and "VBG" in tags and token.lower not in NOUN_ING and (
-                next_class in _OBJECT_STARTERS | {"PREP", "ADV"} or _looks_like_verb_follower(tokens[i + 1])):
-            return "VERB"  # ", holding a steaming cup", ", standing proudly"
-        if prev_tag == "START" and not token.sentence_start and "VBZ" in tags and i + 1 < len(tokens) and (
-                open_readings(tokens[i + 1])[0] == {"ADJ"} or next_class in _OBJECT_STARTERS | {"PREP"}
-                or _looks_like_verb_follower(tokens[i + 1])):
-            return "VERB"  # "is steaming, looks delicious", "The person, wearing a suit, moves their fingers"
-        if prev_tag == "CONJ" and "VBG" in tags and token.lower not in NOUN_ING:
-            return "VERB"  # "wearing armor and holding katanas"
-        if prev_tag == "CONJ" and tags & {"VBZ", "VBD", "VB", "VBP"} and (
-                next_class in _OBJECT_STARTERS or (next_class == "PREP" and tokens[i + 1].lower != "of")):
-            return "VERB"  # "... and sits on", "... and showcase the details", not "the hem and cuffs of"
-        return "NOUN" if "NOUN" in readings else "ADJ"
+        return _noun_else_adjective(readings)
+    return _at_clause_start(c)
+
+
+def _after_noun(c: _Context) -> str:
+    """After a noun: the verb of its clause, or the head of a compound noun ("an office setting")."""
+    tokens, i, token, prev, tags, next_class = c.tokens, c.i, c.token, c.prev, c.tags, c.next_class
+    if _singular_verb_after_noun(c):
+        # "a man stands in ...", "the camera remains still", "his face shows amusement",
+        # "the background remains blurred"
+        return "VERB"
+    if tags & {"VBP"} and plural_noun(prev) and token.lower in lexicon(token.lower).get("NOUN", ()):
+        return "VERB"  # "her lips tremble": a compound would be "lip trembles"
+    if tags & {"VB", "VBP"} and plural_noun(prev) and (next_class != "END" and next_class != "CONJ"):
+        return "VERB"  # "two men shake hands"
+    if "VBG" in tags:
+        if token.lower in NOUN_ING and next_class not in _OBJECT_STARTERS and not c.next_noun:
+            return "NOUN"  # "an office setting", but "a person lighting incense"
+        return "VERB"  # "a girl running"
+    if tags & {"VBD", "VBN"} and "NOUN" not in c.readings:
+        return "VERB"
+    if "VBZ" in tags and next_class == "END" and _after_clause_word(tokens, i):
+        return "VERB"  # "as the model moves."
+    return "NOUN"
+
+
+def _singular_verb_after_noun(c: _Context) -> bool:
+    """A -s verb after a singular noun, followed by what a verb takes (an object, a place, a manner)."""
+    tokens, i, next_class = c.tokens, c.i, c.next_class
+    next_readings = open_readings(tokens[i + 1])[0] if next_class == "OPEN" else frozenset()
+    return bool("VBZ" in c.tags and not plural_noun(c.prev) and (
+        next_class in ("DET", "POSS", "NUM", "PREP", "ADV", "PRON")
+        or next_readings & {"ADJ", "ADV"} or (next_readings and "VERB" not in next_readings)
+        or (next_readings == {"VERB"} and "VBN" in verb_tags(tokens[i + 1].text))))
+
+
+def _at_clause_start(c: _Context) -> str:
+    """At the start of a clause: an imperative ("Capture a time-lapse video"), or a verb after a comma or "and"."""
+    tokens, i, token, prev_tag, tags, next_class = c.tokens, c.i, c.token, c.prev_tag, c.tags, c.next_class
+    if prev_tag == "START" and token.sentence_start and "VB" in tags and next_class in _OBJECT_STARTERS:
+        return "VERB"
+    if prev_tag == "START" and "VBG" in tags and token.lower not in NOUN_ING and (
+            next_class in _OBJECT_STARTERS | {"PREP", "ADV"}
+            or (i + 1 < len(tokens) and _looks_like_verb_follower(tokens[i + 1]))):
+        return "VERB"  # ", holding a steaming cup", ", standing proudly"
+    if prev_tag == "START" and not token.sentence_start and "VBZ" in tags and i + 1 < len(tokens) and (
+            open_readings(tokens[i + 1])[0] == {"ADJ"} or next_class in _OBJECT_STARTERS | {"PREP"}
+            or _looks_like_verb_follower(tokens[i + 1])):
+        return "VERB"  # "is steaming, looks delicious", "The person, wearing a suit, moves their fingers"
+    if prev_tag == "CONJ" and "VBG" in tags and token.lower not in NOUN_ING:
+        return "VERB"  # "wearing armor and holding katanas"
+    if prev_tag == "CONJ" and tags & {"VBZ", "VBD", "VB", "VBP"} and (
+            next_class in _OBJECT_STARTERS or (next_class == "PREP" and tokens[i + 1].lower != "of")):
+        return "VERB"  # "... and sits on", "... and showcase the details", not "the hem and cuffs of"
+    return _noun_else_adjective(c.readings)
+
+
+def _by_readings(c: _Context) -> str:
+    """No rule decided: a noun if it can be one (an adjective after a verb), else an adjective, verb, adverb."""
+    readings = c.readings
     if "NOUN" in readings:
-        if "ADJ" in readings and prev_tag in ("AUX", "VERB") and not next_noun:
+        if "ADJ" in readings and c.prev_tag in ("AUX", "VERB") and not c.next_noun:
             return "ADJ"
         return "NOUN"
     if "ADJ" in readings:
@@ -324,6 +422,13 @@ def _decide(tokens: list[Token], i: int) -> str:
     if "VERB" in readings:
         return "VERB"
     return "ADV"
+
+
+# the order in which _decide tries the rules (see there why it matters)
+_RULES: tuple[Callable[[_Context], str], ...] = (
+    _settled, _coordinated, _after_helper, _participle, _after_comma_participle, _attributive_adjective,
+    _verb_or_nominal,
+)
 
 
 def _after_clause_word(tokens: list[Token], i: int) -> bool:

@@ -17,6 +17,7 @@ Why the plan looks the way it does:
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -184,87 +185,156 @@ def plan_probe(seed: int, index: int, size: int = 112, seconds: float = 4.0, fps
     Each probe draws from its own generator seeded by (seed, index), so a probe does not depend
     on how many others are made. `max_entities` (1-3) caps the shapes per video and `radius` sets
     their size as a share of the frame side: one large shape is an easier world for small models.
+    The steps below share that one generator, so their order fixes every probe: keep it.
     """
+    _check_plan_args(max_entities, radius, seconds, fps)
+    rng = np.random.default_rng([seed, index])
+    defect = _PairedCoins(seed, index)
+    entities = _cast(rng, max_entities)
+    spec = ProbeSpec(video_id=f"p{index:04d}", index=index, seed=seed, size=size, seconds=seconds, fps=fps,
+                     static=defect("static"), entities=entities, radius_share=radius)
+    taken_colours = {e.colour for e in entities}
+    appear_target = _plant_absence(rng, defect, entities, taken_colours)
+    present = [i for i, e in enumerate(entities) if e.presence == "shown"]
+    forms = _draw_forms(rng, present)
+    questions = _choose_questions(rng, defect, spec.static, appear_target, present, forms)
+    _plant_defects(rng, defect, spec, present, forms, {(q.form, q.entity) for q in questions})
+    _add_stand_in(rng, spec, taken_colours)
+    _set_severities(rng, spec, taken_colours)
+    _place(rng, spec)
+    spec.questions = _in_dimension_order(questions)
+    return spec
+
+
+def _check_plan_args(max_entities: int, radius: float, seconds: float, fps: int) -> None:
+    """Refuse worlds the plan cannot keep fair or visible, before any coin is drawn."""
     if not 1 <= max_entities <= max(ENTITY_COUNT_WEIGHTS):
         raise ValueError(f"max_entities must be 1 to {max(ENTITY_COUNT_WEIGHTS)}, got {max_entities}")
     if not 0.05 <= radius <= 0.2:
         raise ValueError(f"radius must be 0.05 to 0.2 of the frame side (moving shapes must fit), got {radius}")
+    # timed defects switch on slot boundaries and need a few slots to show before and after
     if seconds < 4 * SLOT_SECONDS or abs(seconds / SLOT_SECONDS - round(seconds / SLOT_SECONDS)) > 1e-9:
         raise ValueError(f"seconds must be a multiple of {SLOT_SECONDS} and at least {4 * SLOT_SECONDS}, got {seconds}")
     if fps < 2:
         raise ValueError(f"render fps must be at least 2, got {fps}")
-    rng = np.random.default_rng([seed, index])
-    defect = _PairedCoins(seed, index)
+
+
+def _cast(rng: np.random.Generator, max_entities: int) -> list[ProbeEntity]:
+    """The named entities: how many, and each one's colour, shape and prompted direction."""
     weights = {k: w for k, w in ENTITY_COUNT_WEIGHTS.items() if k <= max_entities}
     total = sum(weights.values())
     k = int(rng.choice(list(weights), p=[w / total for w in weights.values()]))
+    # drawn without replacement, so "the red ball" names exactly one thing
     colours = [str(c) for c in rng.choice(list(COLOURS), size=k, replace=False)]
     shapes = [str(s) for s in rng.choice(SHAPES, size=k, replace=False)]
-    entities = [ProbeEntity(colour=c, shape=s, prompt_direction=str(rng.choice(DIRECTIONS)))
-                for c, s in zip(colours, shapes)]
-    spec = ProbeSpec(video_id=f"p{index:04d}", index=index, seed=seed, size=size, seconds=seconds, fps=fps,
-                     static=defect("static"), entities=entities, radius_share=radius)
-    taken_colours = set(colours)
+    return [ProbeEntity(colour=c, shape=s, prompt_direction=str(rng.choice(DIRECTIONS)))
+            for c, s in zip(colours, shapes)]
 
-    # text alignment: one named entity is asked about; half the time it is not in the video
-    appear_target = int(rng.integers(k))
+
+def _plant_absence(rng: np.random.Generator, defect: _PairedCoins, entities: list[ProbeEntity],
+                   taken_colours: set[str]) -> int:
+    """Text alignment: the named entity asked about (returned); half the time it is not in the video."""
+    target = int(rng.integers(len(entities)))
     if defect("appear"):
-        missing = entities[appear_target]
+        missing = entities[target]
         if _coin(rng):
             missing.presence = "recoloured"  # its shape appears, in a colour the prompt does not name
             missing.drawn_colour = _spare(rng, list(COLOURS), taken_colours)
             taken_colours.add(missing.drawn_colour)
         else:
             missing.presence = "absent"
-    present = [i for i, e in enumerate(entities) if e.presence == "shown"]
+    return target
 
-    # which entities are asked what; each entity is asked one form per dimension at most
-    quality_form = {i: str(rng.choice(("blur", "noise"))) for i in present}
-    change_form = {i: str(rng.choice(("change", "flicker"))) for i in present}
+
+# the entity-level dimensions whose form is chosen per entity, and the forms each can ask
+_ENTITY_FORMS: dict[str, tuple[str, ...]] = {
+    "visual_quality": ("blur", "noise"),
+    "temporal_consistency": ("change", "flicker"),
+}
+
+
+def _draw_forms(rng: np.random.Generator, present: list[int]) -> dict[str, dict[int, str]]:
+    """dimension -> {present entity: form}: the one form per dimension it may be asked or planted.
+
+    One, because a dimension's two defects blur each other's evidence (noise on a blurred shape
+    looks sharp, a flicker hides a change); unasked entities get one too, so they carry defects.
+    """
+    return {dimension: {i: str(rng.choice(options)) for i in present}
+            for dimension, options in _ENTITY_FORMS.items()}
+
+
+def _choose_questions(rng: np.random.Generator, defect: _PairedCoins, static: bool, appear_target: int,
+                      present: list[int], forms: dict[str, dict[int, str]]) -> list[AskedQuestion]:
+    """Which (form, entity) pairs are asked; an asked entity's form becomes its pair's shared one."""
     questions = [AskedQuestion("appear", appear_target), AskedQuestion("static", None)]
-    for slot, i in enumerate(_pick(rng, present)):
-        quality_form[i] = defect.choice("visual_quality", slot, ("blur", "noise"))
-        questions.append(AskedQuestion(quality_form[i], i))
-    for slot, i in enumerate(_pick(rng, present)):
-        change_form[i] = defect.choice("temporal_consistency", slot, ("change", "flicker"))
-        questions.append(AskedQuestion(change_form[i], i))
-    if not spec.static:  # direction and gravity need motion to be decidable
+    for dimension, options in _ENTITY_FORMS.items():
+        for slot, i in enumerate(_pick(rng, present)):
+            # the pair shares the form of its slot-th question, so each form's answers stay balanced
+            forms[dimension][i] = defect.choice(dimension, slot, options)
+            questions.append(AskedQuestion(forms[dimension][i], i))
+    if not static:  # direction and gravity need motion to be decidable
         questions += [AskedQuestion("direction", i) for i in _pick(rng, present)]
         questions += [AskedQuestion("gravity", i) for i in _pick(rng, present)]
-    asked = {(q.form, q.entity) for q in questions}
+    return questions
 
-    # plant: asked pairs take the balanced coins, the other entities their own fair coins
-    def planted(form: str, i: int) -> bool:
-        return defect(form) if (form, i) in asked else _coin(rng)
 
+def _plant_defects(rng: np.random.Generator, defect: _PairedCoins, spec: ProbeSpec, present: list[int],
+                   forms: dict[str, dict[int, str]], asked: set[tuple[str, int | None]]) -> None:
+    """Plant each present entity's look and motion defects; the recoloured one moves as prompted."""
     for i in present:
-        e = entities[i]
-        if planted(quality_form[i], i):
-            e.quality = "blur" if quality_form[i] == "blur" else "noise"
-        if planted(change_form[i], i):
-            # a blurred outline hides a change of shape, so blurred entities change colour instead
-            kinds = ("colour",) if e.quality == "blur" else ("colour", "shape")
-            e.change = "flicker" if change_form[i] == "flicker" else str(rng.choice(kinds))  # type: ignore[assignment]
+        e = spec.entities[i]
+        planted = _coins_for(rng, defect, asked, i)
+        _plant_look(rng, e, planted, forms["visual_quality"][i], forms["temporal_consistency"][i])
         if not spec.static:
-            e.direction = _opposite(e.prompt_direction) if planted("direction", i) else e.prompt_direction
-            rising = planted("gravity", i)
-            e.vertical = "rising" if rising else str(rng.choice(("level", "falling")))  # type: ignore[assignment]
+            _plant_motion(rng, e, planted)
         e.noise_seed = int(rng.integers(2**31))
-    for e in entities:
+    for e in spec.entities:
         if e.presence == "recoloured" and not spec.static:
-            e.direction = e.prompt_direction
-    if not any(e.drawn for e in entities):  # a one-entity prompt whose entity is absent: an unnamed stand-in, not a blank screen
-        stand_in = ProbeEntity(colour=_spare(rng, list(COLOURS), taken_colours), shape=_spare(rng, SHAPES, set(shapes)),
-                               prompt_direction=str(rng.choice(DIRECTIONS)), named=False)
-        stand_in.direction = None if spec.static else stand_in.prompt_direction
-        entities.append(stand_in)
-        taken_colours.add(stand_in.colour)
-    _set_severities(rng, spec, taken_colours)
-    _place(rng, spec)
+            e.direction = e.prompt_direction  # only its colour is wrong
 
+
+def _coins_for(rng: np.random.Generator, defect: _PairedCoins, asked: set[tuple[str, int | None]],
+               i: int) -> Callable[[str], bool]:
+    """Entity i's coin per form: asked pairs take the balanced coins, the rest their own fair coins."""
+    def planted(form: str) -> bool:
+        return defect(form) if (form, i) in asked else _coin(rng)
+    return planted
+
+
+def _plant_look(rng: np.random.Generator, e: ProbeEntity, planted: Callable[[str], bool],
+                quality_form: str, change_form: str) -> None:
+    """At most one defect of the entity's quality form and one of its change form."""
+    if planted(quality_form):
+        e.quality = "blur" if quality_form == "blur" else "noise"
+    if planted(change_form):
+        # a blurred outline hides a change of shape, so blurred entities change colour instead
+        kinds = ("colour",) if e.quality == "blur" else ("colour", "shape")
+        e.change = "flicker" if change_form == "flicker" else str(rng.choice(kinds))  # type: ignore[assignment]
+
+
+def _plant_motion(rng: np.random.Generator, e: ProbeEntity, planted: Callable[[str], bool]) -> None:
+    """Where the entity really moves: against the prompt's direction, and rising, when planted."""
+    e.direction = _opposite(e.prompt_direction) if planted("direction") else e.prompt_direction
+    rising = planted("gravity")
+    e.vertical = "rising" if rising else str(rng.choice(("level", "falling")))  # type: ignore[assignment]
+
+
+def _add_stand_in(rng: np.random.Generator, spec: ProbeSpec, taken_colours: set[str]) -> None:
+    """A one-entity prompt whose entity is absent gets an unnamed stand-in, not a blank screen."""
+    if any(e.drawn for e in spec.entities):
+        return
+    shapes = {e.shape for e in spec.entities}
+    stand_in = ProbeEntity(colour=_spare(rng, list(COLOURS), taken_colours), shape=_spare(rng, SHAPES, shapes),
+                           prompt_direction=str(rng.choice(DIRECTIONS)), named=False)
+    stand_in.direction = None if spec.static else stand_in.prompt_direction
+    spec.entities.append(stand_in)
+    taken_colours.add(stand_in.colour)
+
+
+def _in_dimension_order(questions: list[AskedQuestion]) -> list[AskedQuestion]:
+    """Questions grouped by dimension (in DIMENSION_KEYS order), then by entity; stable within ties."""
     order = {key: n for n, key in enumerate(DIMENSION_KEYS)}
-    spec.questions = sorted(questions, key=lambda q: (order[FORM_DIMENSIONS[q.form]], q.entity or 0))
-    return spec
+    return sorted(questions, key=lambda q: (order[FORM_DIMENSIONS[q.form]], q.entity or 0))
 
 
 class _PairedCoins:
