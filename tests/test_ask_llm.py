@@ -240,5 +240,5 @@ def test_question_reply_errors_name_the_field():
     from fingereval.ask.replies import QuestionsReply, ReplyError, parse_reply
 
     bad = dict(QUESTIONS[0], good_answer="maybe")
-    with pytest.raises(ReplyError, match=r"questions\.0\.good_answer: Value error, expected yes or no"):
+    with pytest.raises(ReplyError, match=r"questions\.0\.good_answer: expected yes or no, got 'maybe'"):
         parse_reply(json.dumps({"questions": [bad, *QUESTIONS[1:]]}), QuestionsReply)

@@ -127,7 +127,7 @@ def test_results_skip_failed_and_malformed_lines(tmp_path):
     results = load_results(path)
     assert len(results) == 1 and results.n_failed == 1 and results.n_malformed == 2 and results.n_duplicates == 1
     assert results.find("/a/one.mp4").overall == 0.9
-    assert results.problems[0].startswith("line 3:") and results.problems[1].startswith("line 4: prompt:")
+    assert results.problems[0].startswith("line 3:") and results.problems[1] == "line 4: missing field 'prompt'"
 
 
 def test_results_without_scored_videos_is_an_error(tmp_path):

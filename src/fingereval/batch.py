@@ -7,8 +7,6 @@ ids already in the results file, so a `kill -9` loses at most the video in fligh
 """
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -16,8 +14,10 @@ from typing import Callable, Iterable, Iterator
 from pydantic import BaseModel, ValidationError
 
 from fingereval.errors import DataError, FingerEvalError
+from fingereval.io import (LineError, append_jsonl, iter_jsonl, parse_jsonl, read_jsonl, read_text, validation_message,
+                           write_jsonl)
 from fingereval.schema import ErrorInfo, QuestionSet, VideoResult
-from fingereval.text import decode_bytes, not_utf8_message, repair, repair_json, warn_stderr
+from fingereval.text import not_utf8_message, repair, repair_json, warn_stderr
 
 
 class ManifestItem(BaseModel):
@@ -60,20 +60,13 @@ class BatchSummary:
 def read_manifest(path: Path, on_warning: Callable[[str], None] = warn_stderr
                   ) -> Iterator[tuple[int, ManifestItem | str]]:
     """Yield (line number, item) or (line number, error message) for each non-blank line."""
-    try:
-        lines = decode_bytes(path.read_bytes()).splitlines()
-    except FileNotFoundError:
-        raise DataError(f"manifest {path} not found") from None
     base = path.parent
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
+    # bytes that are not UTF-8 are kept (as surrogates) for repair_json, or to open a file by its bytes
+    for n, raw in iter_jsonl(path, "manifest", encoding_errors="surrogateescape"):
+        if isinstance(raw, LineError):
+            yield n, str(raw)
             continue
-        try:
-            raw = json.loads(line)
-        except json.JSONDecodeError as e:
-            yield n, f"manifest {path} line {n}: not valid JSON ({e.msg} at column {e.colno}); fix or remove the line"
-            continue
-        video = raw.pop("video", None) if isinstance(raw, dict) else None
+        video = raw.pop("video", None)
         raw, repaired = repair_json(raw)  # Latin-1 bytes or "\udcXX" escapes: see fingereval.text
         if video is not None:  # kept as given: it names a file, which opens by its bytes
             raw["video"] = video
@@ -82,9 +75,7 @@ def read_manifest(path: Path, on_warning: Callable[[str], None] = warn_stderr
         try:
             item = ManifestItem.model_validate(raw)
         except ValidationError as e:
-            err = e.errors()[0]
-            where = ".".join(str(x) for x in err["loc"]) or "line"
-            yield n, f"manifest {path} line {n}: {where}: {err['msg']}; fix or remove the line"
+            yield n, str(LineError(path, n, f"{validation_message(e)}; fix or remove the line"))
             continue
         if not Path(item.video).is_absolute():  # paths relative to the manifest's folder
             item.video = str(base / item.video)
@@ -102,11 +93,7 @@ def done_ids(out: Path) -> set[str]:
             f.truncate(cut)
         data = data[:cut]
     ids = set()
-    for line in data.decode("utf-8").splitlines():
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
-            continue
+    for _, rec in read_jsonl(out, "results file", skip_bad=True)[0]:  # a line that is not JSON names no id
         key = rec.get("id") or rec.get("video")
         if key is not None:
             ids.add(str(key))
@@ -118,11 +105,7 @@ def failed_ids(out: Path) -> set[str]:
     if not out.exists():
         return set()
     ids = set()
-    for line in out.read_text(encoding="utf-8").splitlines():
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
-            continue
+    for _, rec in read_jsonl(out, "results file", skip_bad=True)[0]:
         if "error" in rec and (rec.get("id") or rec.get("video")) is not None:
             ids.add(str(rec.get("id") or rec.get("video")))
     return ids
@@ -132,19 +115,11 @@ def drop_failed(out: Path) -> int:
     """Remove error records from the results file (atomically) so that their items run again."""
     if not out.exists():
         return 0
-    keep, dropped = [], 0
-    for line in out.read_text(encoding="utf-8").splitlines():
-        try:
-            failed = "error" in json.loads(line)
-        except json.JSONDecodeError:
-            failed = True
-        dropped += failed
-        if not failed:
-            keep.append(line + "\n")
-    tmp = out.with_suffix(out.suffix + ".tmp")
-    tmp.write_text("".join(keep), encoding="utf-8")
-    os.replace(tmp, out)
-    return dropped
+    text = read_text(out, "results file")
+    lines = text.splitlines()
+    kept = [n for n, rec in parse_jsonl(text, out) if not isinstance(rec, LineError) and "error" not in rec]
+    write_jsonl(out, (lines[n - 1] for n in kept))  # kept as written; a line that is not JSON goes too
+    return sum(bool(line.strip()) for line in lines) - len(kept)
 
 
 def item_questions(item: ManifestItem, questions_dir: Path | None, manifest_dir: Path) -> QuestionSet | None:
@@ -153,9 +128,8 @@ def item_questions(item: ManifestItem, questions_dir: Path | None, manifest_dir:
             return QuestionSet.model_validate({"prompt": item.prompt, "questions": item.questions})
         except DataError as e:  # from a validator (duplicate ids, no questions, an unknown dimension)
             raise DataError(f"item {item.key}: questions: {e}") from None
-        except ValidationError as e:
-            err = e.errors()[0]
-            raise DataError(f"item {item.key}: questions.{'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+        except ValidationError as e:  # its fields are named from the set down ("questions.0.text")
+            raise DataError(f"item {item.key}: {validation_message(e)}") from None
     if isinstance(item.questions, str):
         p = Path(item.questions)
         return QuestionSet.load(p if p.is_absolute() else manifest_dir / p, item.prompt)
@@ -205,12 +179,13 @@ def score_item(evaluator, item: ManifestItem, questions_dir: Path | None, manife
 
 def write_results(out: Path, results: Iterable[VideoResult], total: int, summary: BatchSummary, *,
                   on_event: Callable[[str], None] = print, progress: bool = True) -> BatchSummary:
-    """Append each result to `out` as it arrives, flushed and fsynced, with a progress bar."""
+    """Append each result to `out` as it arrives, flushed and fsynced (append_jsonl), with a progress bar."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     columns = (TextColumn("[bold]scoring"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
                TextColumn("{task.fields[current]}"))
-    with open(out, "a", encoding="utf-8") as sink, Progress(*columns, disable=not progress, transient=False) as bar:
+    Path(out).touch()  # the results file exists even when nothing is left to score
+    with Progress(*columns, disable=not progress, transient=False) as bar:
         task = bar.add_task("score", total=total, current="")
         for result in results:
             # a file name that is not UTF-8 opens by its bytes but cannot be written as JSON text
@@ -223,9 +198,7 @@ def write_results(out: Path, results: Iterable[VideoResult], total: int, summary
             else:
                 summary.done += 1
                 summary.truncated += bool(getattr(result, "video_truncated", False))
-            sink.write(result.to_json() + "\n")
-            sink.flush()
-            os.fsync(sink.fileno())  # a finished result survives a kill -9 of the next item
+            append_jsonl(out, result.to_json())  # a finished result survives a kill -9 of the next item
             bar.update(task, advance=1, current=Path(result.video).name)
     return summary
 

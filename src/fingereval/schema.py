@@ -13,6 +13,7 @@ from pydantic import AliasChoices, BaseModel, Field, ValidationError, field_vali
 
 from fingereval.dimensions import DIMENSION_KEYS, normalize_dimension
 from fingereval.errors import DataError
+from fingereval.io import validation_message
 from fingereval.text import decode_bytes, not_utf8_message, repair_json, warn_stderr
 
 YesNo = Literal["yes", "no"]
@@ -92,9 +93,7 @@ class QuestionSet(BaseModel):
         except DataError as e:  # raised by a field validator (e.g. an unknown dimension)
             raise DataError(f"questions file {p}: {e}") from None
         except ValidationError as e:
-            first = e.errors()[0]
-            where = ".".join(str(x) for x in first["loc"])
-            raise DataError(f"questions file {p}: {where}: {first['msg']}") from None
+            raise DataError(f"questions file {p}: {validation_message(e)}") from None
 
 
 class QuestionResult(BaseModel):
@@ -110,6 +109,7 @@ class QuestionResult(BaseModel):
     p_yes: float
     score: float
     forced_answer: bool = False  # True when the model wrote no <answer> tag and we appended one
+    answer_unreadable: bool = False  # no yes and no no token among the log-probs a server returned: p_yes is 0.5
 
 
 @dataclass(frozen=True)
@@ -121,6 +121,7 @@ class RawAnswer:
     reason: str | None = None  # the <think> text in reason mode
     forced: bool = False  # the model wrote no <answer> tag; the slot was appended
     output: str | None = None  # the raw generated text in reason mode
+    answer_unreadable: bool = False  # neither a yes nor a no token was readable (p_yes is then 0.5)
 
 
 class ErrorInfo(BaseModel):

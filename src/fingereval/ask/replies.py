@@ -9,6 +9,7 @@ from pydantic import AliasChoices, BaseModel, Field, ValidationError, field_vali
 
 from fingereval.dimensions import DIMENSION_KEYS, normalize_dimension
 from fingereval.errors import DataError
+from fingereval.io import validation_message
 from fingereval.schema import Entity, YesNo, normalize_yes_no
 
 
@@ -113,19 +114,10 @@ def extract_json(text: str) -> Any:
                      f"column {first_error.colno})")
 
 
-def _describe(error: ValidationError, limit: int = 3) -> str:
-    parts = []
-    for item in error.errors()[:limit]:
-        where = ".".join(str(x) for x in item["loc"]) or "reply"
-        parts.append(f"{where}: {item['msg']}")
-    more = error.error_count() - limit
-    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
-
-
 def parse_reply(text: str, model: type[Reply]) -> Reply:
     """Parse and validate a reply, or raise ReplyError saying what was wrong."""
     data = extract_json(text)
     try:
         return model.model_validate(data)
     except ValidationError as e:
-        raise ReplyError(_describe(e)) from None
+        raise ReplyError(validation_message(e)) from None

@@ -12,7 +12,6 @@ whole) and held as an absolute path once loaded. Fields we do not know are kept 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -22,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from fingereval.dimensions import normalize_dimension
 from fingereval.errors import DataError
+from fingereval.io import LineError, iter_jsonl, validation_message, write_jsonl
 from fingereval.schema import Question
 from fingereval.schema import YesNo, normalize_yes_no
 
@@ -59,30 +59,11 @@ class InstructRecord(BaseModel):
         return self.video_id or Path(self.video).name
 
 
-def _describe(error: ValidationError) -> str:
-    parts = []
-    for item in error.errors():
-        where = ".".join(str(x) for x in item["loc"]) or "record"
-        if item["type"] == "missing":
-            parts.append(f"missing field {where!r}")
-        else:
-            msg = item["msg"].removeprefix("Value error, ")
-            parts.append(f"{where}: {msg}")
-    return "; ".join(parts)
-
-
-def _parse_line(path: Path, lineno: int, line: str) -> InstructRecord:
-    where = f"{path} line {lineno}"
-    try:
-        raw = json.loads(line)
-    except json.JSONDecodeError as e:
-        raise DataError(f"{where}: not valid JSON ({e.msg} at column {e.colno}); fix or remove the line") from None
-    if not isinstance(raw, dict):
-        raise DataError(f"{where}: expected a JSON object per line, got {type(raw).__name__}")
+def _parse_row(path: Path, lineno: int, raw: dict) -> InstructRecord | LineError:
     try:
         record = InstructRecord.model_validate(raw)
     except ValidationError as e:
-        raise DataError(f"{where}: {_describe(e)}") from None
+        return LineError(path, lineno, validation_message(e))
     video = Path(record.video)
     if not video.is_absolute():
         video = path.parent / video
@@ -103,40 +84,29 @@ def load_instruct(path: str | Path, skip_bad: bool = False):
     collected instead and `(records, errors)` is returned, so a batch tool can report and go on.
     """
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DataError(f"instruct file {p} not found; check the path") from None
-    except IsADirectoryError:
-        raise DataError(f"instruct file {p} is a folder; give the .jsonl file inside it") from None
-    except UnicodeDecodeError:
-        raise DataError(f"instruct file {p} is not UTF-8 text; it should be JSON Lines") from None
     records: list[InstructRecord] = []
     errors: list[DataError] = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            records.append(_parse_line(p, lineno, line))
-        except DataError as e:
+    for lineno, row in iter_jsonl(p, "instruct file", hint="check the path"):
+        item = row if isinstance(row, LineError) else _parse_row(p, lineno, row)
+        if isinstance(item, LineError):
             if not skip_bad:
-                raise
-            errors.append(e)
+                raise item
+            errors.append(item)
+        else:
+            records.append(item)
     return (records, errors) if skip_bad else records
 
 
 def write_instruct(path: str | Path, records: Iterable[InstructRecord]) -> Path:
     """Write records as JSONL, with `video` relative to the output file's folder."""
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
     folder = p.parent.absolute()
-    lines = []
+    rows = []
     for record in records:
         row = record.model_dump(mode="json", exclude_none=True)
         row["video"] = Path(os.path.relpath(Path(record.video).absolute(), folder)).as_posix()
-        lines.append(json.dumps(row, ensure_ascii=False))
-    p.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    return p
+        rows.append(row)
+    return write_jsonl(p, rows)
 
 
 def group_by_video(records: Iterable[InstructRecord]) -> dict[str, list[InstructRecord]]:

@@ -2,7 +2,6 @@
 our results by video, and measure agreement ("tau" with ties, "diff" without) with bootstrap CIs."""
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from enum import Enum
@@ -12,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from fingereval.errors import DataError
+from fingereval.io import write_jsonl
 from fingereval.measure.join import VideoJoin
 from fingereval.measure.metrics import PairwiseAccuracy, bootstrap_ci, pairwise_accuracy
 from fingereval.measure.records import read_json_records, require_fields
@@ -51,7 +51,7 @@ def load_pairs(path: str | Path, benchmark: Benchmark | str) -> list[PreferenceP
     first_key, second_key, label_key, labels = _FORMATS[bench]
     pairs = []
     for where, record in read_json_records(path, f"{bench.value} pairs file"):
-        where = f"{bench.value} pairs file {path}, {where}"
+        where = f"{path} {where}"
         require_fields(record, ("prompt", first_key, second_key, label_key), where)
         vote = str(record[label_key]).strip().lower()
         if vote not in labels:
@@ -199,10 +199,6 @@ def write_manifest(pairs: list[PreferencePair], videos_dir: str | Path, out: str
             missing.append(video)
             continue
         rows.append({"id": video_name(video), "video": str(candidates[0].resolve()), "prompt": prompt})
-    out_path = Path(out)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    with out_path.open("w", encoding="utf-8") as f:
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    out_path = write_jsonl(out, rows)
     return {"manifest": str(out_path), "videos": len(prompts), "written": len(rows),
             "missing": len(missing), "missing_examples": missing[:MAX_EXAMPLES], "prompt_conflicts": conflicts}

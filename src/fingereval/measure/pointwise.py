@@ -44,7 +44,7 @@ def load_ratings(path: str | Path) -> list[HumanRating]:
     """Read human ratings: a JSONL (or JSON list) of {"video", <dimension>: score, ..., "overall"?}."""
     ratings = []
     for where, record in read_json_records(path, "ratings file"):
-        where = f"ratings file {path}, {where}"
+        where = f"{path} {where}"
         require_fields(record, ("video",), where)
         scores: dict[str, float] = {}
         for key, value in record.items():

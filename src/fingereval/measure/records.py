@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from fingereval.errors import DataError
+from fingereval.io import LineError, parse_jsonl, read_text
 
 
 def read_json_records(path: str | Path, what: str) -> list[tuple[str, dict[str, Any]]]:
@@ -15,30 +16,22 @@ def read_json_records(path: str | Path, what: str) -> list[tuple[str, dict[str, 
     `what` names the file in messages ("pairs file", "ratings file").
     """
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DataError(f"{what} {p} not found") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise DataError(f"{what} {p} cannot be read: {e}") from None
+    text = read_text(p, what)
     if text.lstrip().startswith("["):
         try:
             items = json.loads(text)
         except json.JSONDecodeError as e:
             raise DataError(f"{what} {p} is not valid JSON ({e.msg} at line {e.lineno})") from None
         records = [(f"item {i}", item) for i, item in enumerate(items)]
+        for where, record in records:
+            if not isinstance(record, dict):
+                raise DataError(f"{p} {where}: expected a JSON object, got {type(record).__name__}")
     else:
         records = []
-        for lineno, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                records.append((f"line {lineno}", json.loads(line)))
-            except json.JSONDecodeError as e:
-                raise DataError(f"{what} {p}, line {lineno}: not valid JSON ({e.msg})") from None
-    for where, record in records:
-        if not isinstance(record, dict):
-            raise DataError(f"{what} {p}, {where}: expected a JSON object, got {type(record).__name__}")
+        for lineno, record in parse_jsonl(text, p):
+            if isinstance(record, LineError):
+                raise record
+            records.append((f"line {lineno}", record))
     if not records:
         raise DataError(f"{what} {p} holds no records")
     return records

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from fingereval.dimensions import DIMENSION_KEYS
 from fingereval.errors import DataError
+from fingereval.io import LineError, iter_jsonl, validation_message
 from fingereval.schema import VideoResult
 
 OVERALL = "overall"
@@ -66,24 +67,18 @@ def load_results(path: str | Path) -> ResultsIndex:
     """Read results.jsonl, skipping (and counting) failed items and malformed lines.
     A video scored twice (a resumed run) keeps its last result."""
     p = Path(path)
-    try:
-        lines = p.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise DataError(f"results file {p} not found: write one with `fingereval score`") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise DataError(f"results file {p} cannot be read: {e}") from None
     index = ResultsIndex(path=str(p))
-    for lineno, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            result = VideoResult.model_validate_json(line)
-        except ValidationError as e:
+    for lineno, row in iter_jsonl(p, "results file", hint="write one with `fingereval score`"):
+        problem = row.reason if isinstance(row, LineError) else None
+        if problem is None:
+            try:
+                result = VideoResult.model_validate(row)
+            except ValidationError as e:
+                problem = validation_message(e)
+        if problem is not None:
             index.n_malformed += 1
-            if len(index.problems) < MAX_EXAMPLES:
-                first = e.errors()[0]
-                field_path = ".".join(str(x) for x in first["loc"])  # empty when the line is not JSON
-                index.problems.append(f"line {lineno}: {field_path + ': ' if field_path else ''}{first['msg']}")
+            if len(index.problems) < MAX_EXAMPLES:  # the file is named in the summary beside them
+                index.problems.append(f"line {lineno}: {problem}")
             continue
         if result.error is not None:
             index.n_failed += 1

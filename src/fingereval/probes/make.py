@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fingereval.data.instruct import load_instruct, split_by_video, write_instruct
 from fingereval.errors import DataError
+from fingereval.io import write_jsonl
 from fingereval.probes.questions import FORMS, defect_notes, qa_records, ratings
 from fingereval.probes.scene import scene_labels
 from fingereval.probes.render import pick_codec, render_frames, write_mp4
@@ -30,10 +31,6 @@ class ProbeSet:
     videos: tuple[Path, ...]
     n_videos: int
     n_questions: int
-
-
-def _write_jsonl(path: Path, rows: list[dict]) -> None:
-    path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
 
 
 def make_probes(
@@ -78,9 +75,9 @@ def make_probes(
         if progress is not None:
             progress(index + 1, n)
     qa_path, ratings_path, manifest_path = root / QA_FILE, root / RATINGS_FILE, root / MANIFEST_FILE
-    _write_jsonl(qa_path, qa_rows)
-    _write_jsonl(ratings_path, rating_rows)
-    _write_jsonl(root / SCENES_FILE, scene_rows)
+    write_jsonl(qa_path, qa_rows)
+    write_jsonl(ratings_path, rating_rows)
+    write_jsonl(root / SCENES_FILE, scene_rows)
     manifest = {"n": n, "seed": seed, "size": size, "seconds": seconds, "fps": fps, "codec": codec,
                 "max_entities": max_entities, "radius": radius,
                 "question_forms": {k: {"dimension": f.dimension, "question": f.template, "good_answer": f.good_answer}

@@ -25,6 +25,7 @@ def question_results(questions: Sequence[Question], answers: Sequence[RawAnswer]
             id=q.id, dimension=q.dimension, entity=q.entity, question=q.text, good_answer=q.good_answer,
             answer="yes" if a.p_yes >= 0.5 else "no", reason=a.reason, p_yes=a.p_yes,
             score=question_score(a.p_yes, q.good_answer), forced_answer=a.forced,
+            answer_unreadable=a.answer_unreadable,
         ))
     return out
 

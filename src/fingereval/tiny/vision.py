@@ -12,7 +12,6 @@ TRL's trainers do not cover.
 """
 from __future__ import annotations
 
-import json
 import random
 import time
 from collections.abc import Callable
@@ -23,6 +22,7 @@ import torch
 
 from fingereval.answer.inputs import video_pixels
 from fingereval.errors import DataError
+from fingereval.io import LineError, iter_jsonl, read_jsonl
 from fingereval.probes.make import HELD_OUT_FILE, SCENES_FILE
 from fingereval.probes.scene import SCENE_LABELS
 from fingereval.train.checkpoint import load_for_training, save_checkpoint
@@ -47,18 +47,17 @@ def scene_rows(probe_dir: Path) -> tuple[list[dict], list[dict]]:
     if not path.exists():
         raise DataError(f"{probe_dir} has no {SCENES_FILE}; make probes with `fingereval probes make {probe_dir} --n 200`")
     held_path = probe_dir / HELD_OUT_FILE
-    held = {json.loads(x)["video"] for x in held_path.read_text().splitlines() if x.strip()} if held_path.exists() else set()
+    held = {row["video"] for _, row in read_jsonl(held_path, "held-out set")} if held_path.exists() else set()
     train, test = [], []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
+    for n, row in iter_jsonl(path, "scene labels"):
+        if isinstance(row, LineError):
+            raise LineError(path, n, f"not a scene row: {row.reason}")
         try:
-            row = json.loads(line)
             unknown = set(row["labels"]) - set(SCENE_LABELS)
-        except (json.JSONDecodeError, KeyError, TypeError) as e:
-            raise DataError(f"{path} line {n}: not a scene row ({e}); each line is {{\"video\": ..., \"labels\": [...]}}") from None
+        except (KeyError, TypeError) as e:
+            raise LineError(path, n, f"not a scene row ({e}); each line is {{\"video\": ..., \"labels\": [...]}}") from None
         if unknown:
-            raise DataError(f"{path} line {n}: unknown scene labels {sorted(unknown)}; remake the probes")
+            raise LineError(path, n, f"unknown scene labels {sorted(unknown)}; remake the probes")
         target = torch.tensor([float(label in row["labels"]) for label in SCENE_LABELS])
         (test if row["video"] in held else train).append({"video": str(probe_dir / row["video"]), "labels": row["labels"],
                                                           "target": target})
