@@ -141,6 +141,7 @@ class VideoResult(BaseModel):
     resize: Literal["square", "keep_aspect"] | None = None  # how the frames were resized (VideoConfig.resize)
     video_truncated: bool = False  # the file ends early or is damaged: scored on its decoded part only
     video_seconds_decoded: float | None = None  # seconds of video the scores cover
+    answers_unreadable: int = 0  # questions whose answer slot held no yes or no token (scored at p_yes 0.5)
     error: ErrorInfo | None = None
 
     def to_json(self) -> str:

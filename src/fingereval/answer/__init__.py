@@ -5,6 +5,8 @@
 
 - "transformers": in-process Qwen2-VL-family model, shared-prefix scoring (options: model, device, dtype,
   video_config, shared_prefix, suffix_batch, max_new_tokens).
+- "openai": a vLLM / SGLang server over the OpenAI chat API with logprobs (options: model, base_url, api_key,
+  video_config, concurrency, video_as, timeout, max_retries, max_new_tokens, top_logprobs, prime_prefix).
 Third-party answerers register under the entry-point group "fingereval.answerers".
 """
 from __future__ import annotations
@@ -14,6 +16,7 @@ from fingereval.registry import Registry
 
 ANSWERERS = Registry("answerer", "fingereval.answerers", {
     "transformers": "fingereval.answer.transformers_backend:TransformersAnswerer",
+    "openai": "fingereval.answer.openai_backend:OpenAIAnswerer",
 })
 
 

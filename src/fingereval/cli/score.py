@@ -79,9 +79,12 @@ def _end_batch(summary, out_path: Path, how: str = "") -> None:
 
 
 def _answerer_options(device: str | None, dtype: str | None, naive: bool, max_new_tokens: int | None,
-                      pairs: list[str]) -> dict:
+                      pairs: list[str], base_url: str | None = None, api_key: str | None = None,
+                      concurrency: int | None = None, video_as: str | None = None) -> dict:
     """Backend options given on the command line: only those set, so that any backend accepts the defaults."""
-    options = {k: v for k, v in dict(device=device, dtype=dtype, max_new_tokens=max_new_tokens).items() if v is not None}
+    given = dict(device=device, dtype=dtype, max_new_tokens=max_new_tokens, base_url=base_url, api_key=api_key,
+                 concurrency=concurrency, video_as=video_as)
+    options = {k: v for k, v in given.items() if v is not None}
     if naive:
         options["shared_prefix"] = False
     for pair in pairs:
@@ -117,6 +120,7 @@ def _score_manifest(config, manifest: Path, out_path: Path, questions_dir: Path 
 
 
 def score(
+    ctx: typer.Context,
     video: Optional[Path] = typer.Argument(None, help="a video file (mp4/webm/mov/avi/gif)"),
     prompt: Optional[str] = typer.Option(None, "--prompt", "-p", help="the text prompt of the video"),
     model: str = typer.Option(DEFAULT_MODEL, "--model", "-m", help="hub id or local checkpoint folder"),
@@ -144,6 +148,12 @@ def score(
     dtype: Optional[str] = typer.Option(None, help="transformers: float32, bfloat16 (default: bfloat16 on GPU)"),
     naive: bool = typer.Option(False, help="transformers: score each question from scratch (baseline; slower)"),
     max_new_tokens: Optional[int] = typer.Option(None, help="reasoning length cap in --reason mode (transformers: 128)"),
+    base_url: Optional[str] = typer.Option(None, "--base-url", help="openai: the vLLM / SGLang server, e.g. http://localhost:8000/v1"),
+    api_key: Optional[str] = typer.Option(None, "--api-key", envvar="FINGEREVAL_ANSWER_API_KEY",
+                                          help="openai: the server's API key"),
+    concurrency: Optional[int] = typer.Option(None, "--concurrency", help="openai: requests in flight (default 8)"),
+    video_as: Optional[str] = typer.Option(None, "--video-as", help="openai: send the video file (video, default) or "
+                                           "its sampled frames as images (frames)"),
     llm_base_url: Optional[str] = typer.Option(None, envvar="FINGEREVAL_LLM_BASE_URL"),
     llm_model: Optional[str] = typer.Option(None, envvar="FINGEREVAL_LLM_MODEL"),
     llm_api_key: Optional[str] = typer.Option(None, envvar="FINGEREVAL_LLM_API_KEY"),
@@ -160,13 +170,17 @@ def score(
     if manifest is not None and out_path is None:
         fail(ValueError("--manifest needs --out results.jsonl"))
     prompt = _prompt_option(prompt)
+    if api_key is not None and answerer.strip().lower() != "openai" and \
+            ctx.get_parameter_source("api_key").name == "ENVIRONMENT":
+        api_key = None  # FINGEREVAL_ANSWER_API_KEY is for the openai answerer; other backends take no key
     try:
         qs = QuestionSet.load(questions_file, prompt) if questions_file else None
         if video is not None and qs is None and not prompt:
             raise ValueError("give --prompt (or --questions with a prompt in it)")
         config = ScoringConfig(
             answerer=answerer, model=model, reason=reason, generator=generator, weights=weights,
-            answerer_options=_answerer_options(device, dtype, naive, max_new_tokens, answerer_option),
+            answerer_options=_answerer_options(device, dtype, naive, max_new_tokens, answerer_option, base_url, api_key,
+                                               concurrency, video_as),
             generator_options=_generator_options(generator, llm_base_url, llm_model, llm_api_key, None),
             fps=fps, max_frames=max_frames, size=size, keep_aspect=keep_aspect)
         config.video_config()  # a bad fps, frame budget or size fails here, before any model loads

@@ -69,4 +69,5 @@ def video_result(video: str, prompt: str, questions: Sequence[Question], answers
     seen = {} if clip is None else dict(resize=clip.resize, video_truncated=clip.truncated,
                                         video_seconds_decoded=clip.seconds_decoded)  # what the scores rest on
     return VideoResult(id=item_id, video=video, prompt=prompt, overall=overall_score(dims, weights), dimensions=dims,
-                       questions=results, model=model, mode="reason" if reason else "direct", **seen)
+                       questions=results, model=model, mode="reason" if reason else "direct",
+                       answers_unreadable=sum(q.answer_unreadable for q in results), **seen)

@@ -1,0 +1,268 @@
+"""A local OpenAI-compatible server for the tests and benchmarks of the 'openai' answerer.
+
+It speaks GET /v1/models and POST /v1/chat/completions (logprobs, top_logprobs, stop, and the vLLM / SGLang
+`continue_final_message` / `add_generation_prompt` fields) on 127.0.0.1, in a thread, with the standard
+library's HTTP server. What it answers is a `reply` function of the request body:
+
+- `FixedReply`: fixed top-logprob lists after "<answer" and "<answer>" (optionally after a sleep), no model;
+- `ModelReply`: a tiny Qwen2.5-VL run for real through TransformersAnswerer's own pieces: the video data URL
+  is decoded with PyAV (fingereval.video.load_video), the prompt is the model's chat template with the final
+  assistant message continued (as vLLM renders it), and the reply holds the top-k log-probs of the next token,
+  or a greedy continuation up to a stop string.
+
+Faults can be queued for the next chat requests, one each: ("status", code), ("sleep", seconds), ("drop",)
+(close the connection without a reply), ("no_logprobs",).
+"""
+from __future__ import annotations
+
+import base64
+import collections
+import hashlib
+import json
+import math
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Callable
+
+
+class BadRequest(Exception):
+    """A request the server refuses with HTTP 400 and this message."""
+
+
+def completion(model: str, content: str, finish_reason: str, top: list[tuple[str, float]] | None = None,
+               stop_reason: str | None = None) -> dict:
+    """A chat.completion object as vLLM returns it; `top` gives one logprobs position."""
+    choice = {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish_reason,
+              "stop_reason": stop_reason, "logprobs": None}
+    if top is not None:
+        chosen = max(top, key=lambda e: e[1]) if top else (content, 0.0)
+        choice["logprobs"] = {"content": [{"token": chosen[0], "logprob": chosen[1],
+                                           "top_logprobs": [{"token": t, "logprob": lp} for t, lp in top]}]}
+    return {"id": "chatcmpl-test", "object": "chat.completion", "created": int(time.time()), "model": model,
+            "choices": [choice], "usage": {"prompt_tokens": 0, "completion_tokens": 1, "total_tokens": 0}}
+
+
+def assistant_text(body: dict) -> str | None:
+    """The final assistant message being continued, or None."""
+    last = body["messages"][-1]
+    if last["role"] != "assistant" or not body.get("continue_final_message"):
+        return None
+    return last["content"] if isinstance(last["content"], str) else "".join(p.get("text", "") for p in last["content"])
+
+
+# P(>) = 0.6, P(>No) = 0.35 after "<answer"; P(Yes | >) = 0.6, P(No | >) = 0.35: p_yes = 0.36 / 0.92
+FIXED_BEFORE = [(">", math.log(0.6)), (">No", math.log(0.35)), ("answer", math.log(0.01)), (" >", math.log(0.01))]
+FIXED_AT = [("Yes", math.log(0.6)), ("No", math.log(0.35)), ("\n", math.log(0.01)), ("Maybe", math.log(0.01))]
+FIXED_P_YES = 0.36 / 0.92
+
+
+class FixedReply:
+    """Fixed next-token lists after "<answer" (`before`) and "<answer>" (`at`), after `latency` seconds."""
+
+    def __init__(self, model: str = "served", before=FIXED_BEFORE, at=FIXED_AT, latency: float = 0.0,
+                 reason: str = "<think>It is red.</think>"):
+        self.model, self.before, self.at, self.latency, self.reason = model, list(before), list(at), latency, reason
+
+    def __call__(self, body: dict) -> dict:
+        if self.latency:
+            time.sleep(self.latency)
+        text = assistant_text(body)
+        if text is None:  # reason generation: the reason, then the stop string
+            return completion(self.model, self.reason, "stop", stop_reason=(body.get("stop") or [None])[0])
+        top = self.before if text.endswith("<answer") else self.at if text.endswith("<answer>") else []
+        return completion(self.model, top[0][0] if top else "", "length", top=top[: body.get("top_logprobs") or 0])
+
+
+class ModelReply:
+    """Runs a TransformersAnswerer's model for each request (one at a time: the model is not thread-safe)."""
+
+    def __init__(self, answerer, video_config, model: str = "tiny"):
+        self.answerer, self.video_config, self.model = answerer, video_config, model
+        self.lock = threading.Lock()
+        self._videos: dict[str, dict] = {}
+        self._texts: list[str] | None = None
+        self.prompts: list[str] = []  # the chat-templated prompts, as rendered
+
+    def __call__(self, body: dict) -> dict:
+        import torch
+
+        a = self.answerer
+        chat, url = [], None
+        for m in body["messages"]:
+            content = m["content"]
+            if isinstance(content, str):
+                chat.append({"role": m["role"], "content": content})
+                continue
+            parts = []
+            for p in content:
+                if p["type"] == "video_url":
+                    url = p["video_url"]["url"]
+                    parts.append({"type": "video"})
+                elif p["type"] == "text":
+                    parts.append({"type": "text", "text": p["text"]})
+                else:
+                    raise BadRequest(f"this server takes video_url and text parts, not {p['type']}")
+            chat.append({"role": m["role"], "content": parts})
+        if url is None:
+            raise BadRequest("no video in the request")
+        cont = bool(body.get("continue_final_message"))
+        text = a.processor.apply_chat_template(chat, tokenize=False, continue_final_message=cont,
+                                               add_generation_prompt=body.get("add_generation_prompt", not cont))
+        with self.lock:
+            self.prompts.append(text)
+            video = self._video(url)
+            rows = a._token_rows([text], video["n_video_tokens"])
+            max_tokens = int(body.get("max_tokens") or 16)
+            if max_tokens == 1:
+                at = a._last_two_logprobs(video, rows)[1][0]
+                k = min(int(body.get("top_logprobs") or 0), at.numel())
+                values, ids = torch.topk(at, max(k, 1))
+                texts = self._token_texts(ids.tolist())
+                top = [(t, float(v)) for t, v in zip(texts, values.tolist())]
+                return completion(self.model, top[0][0], "length", top=top[:k] if body.get("logprobs") else None)
+            stop = (body.get("stop") or [None])[0]
+            saved, a.max_new_tokens = a.max_new_tokens, max_tokens
+            try:
+                ids = a._generate_ids(video, rows, stop or "\x00never")[0]
+            finally:
+                a.max_new_tokens = saved
+        out = a.tokenizer.decode(ids, skip_special_tokens=True)
+        if stop and stop in out:  # vLLM leaves the stop string out of the text
+            return completion(self.model, out[: out.index(stop)], "stop", stop_reason=stop)
+        return completion(self.model, out, "stop" if len(ids) < max_tokens else "length")
+
+    def _token_texts(self, ids: list[int]) -> list[str]:
+        tok = self.answerer.tokenizer
+        if len(ids) <= 1000:
+            return tok.batch_decode([[i] for i in ids])
+        if self._texts is None:
+            self._texts = tok.batch_decode([[i] for i in range(len(tok))])
+        return [self._texts[i] for i in ids]
+
+    def _video(self, url: str) -> dict:
+        from fingereval.video import load_video
+
+        key = hashlib.sha256(url.encode()).hexdigest()
+        if key not in self._videos:
+            head, _, data = url.partition(",")
+            if not head.startswith("data:video/") or not head.endswith(";base64"):
+                raise BadRequest(f"expected a base64 video data URL, got {head[:40]!r}")
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / "video.mp4"
+                path.write_bytes(base64.b64decode(data))
+                clip = load_video(path, self.video_config)
+            self._videos[key] = self.answerer._video_inputs(clip)
+        return self._videos[key]
+
+
+class ChatServer:
+    """The server, in a thread: `with ChatServer(reply) as server: server.url` ("http://127.0.0.1:PORT/v1")."""
+
+    def __init__(self, reply: Callable[[dict], dict], *, served: tuple[str, ...] = ("served",),
+                 api_key: str | None = None):
+        self.reply, self.served, self.api_key = reply, served, api_key
+        self.faults: collections.deque = collections.deque()
+        self.bodies: list[dict] = []  # every chat request body received
+        self.raw_bodies: list[bytes] = []
+        self.model_list_calls = 0
+        self.in_flight = self.max_in_flight = 0
+        self._lock = threading.Lock()
+        self._httpd: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
+
+    def reset(self) -> None:
+        with self._lock:
+            self.faults.clear()
+            self.bodies.clear()
+            self.raw_bodies.clear()
+            self.model_list_calls = 0
+            self.max_in_flight = 0
+
+    def __enter__(self) -> "ChatServer":
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
+
+            def log_message(self, *args):  # quiet
+                pass
+
+            def _send(self, code: int, obj: dict) -> None:
+                data = json.dumps(obj).encode()
+                try:
+                    self.send_response(code)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):  # the client gave up (its timeout)
+                    self.close_connection = True
+
+            def _error(self, code: int, message: str) -> None:
+                self._send(code, {"error": {"message": message, "type": "error", "code": code}})
+
+            def _authorised(self) -> bool:
+                if server.api_key is None or self.headers.get("Authorization") == f"Bearer {server.api_key}":
+                    return True
+                self._error(401, "Unauthorized: invalid API key")
+                return False
+
+            def do_GET(self):
+                if self.path.rstrip("/") != "/v1/models":
+                    return self._error(404, f"no route {self.path}")
+                with server._lock:
+                    server.model_list_calls += 1
+                if self._authorised():
+                    self._send(200, {"object": "list", "data": [{"id": m, "object": "model", "owned_by": "test"}
+                                                                for m in server.served]})
+
+            def do_POST(self):
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.path.rstrip("/") != "/v1/chat/completions":
+                    return self._error(404, f"no route {self.path}")
+                if not self._authorised():
+                    return
+                body = json.loads(raw)
+                with server._lock:
+                    server.bodies.append(body)
+                    server.raw_bodies.append(raw)
+                    fault = server.faults.popleft() if server.faults else None
+                    server.in_flight += 1
+                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
+                try:
+                    if fault and fault[0] == "drop":
+                        self.close_connection = True  # no reply at all: the client sees the connection close
+                        return
+                    if fault and fault[0] == "status":
+                        return self._error(fault[1], fault[2] if len(fault) > 2 else "Service Unavailable")
+                    if fault and fault[0] == "sleep":
+                        time.sleep(fault[1])
+                    if body.get("model") not in server.served:
+                        return self._error(404, f"The model `{body.get('model')}` does not exist.")
+                    try:
+                        reply = server.reply(body)
+                    except BadRequest as e:
+                        return self._error(400, str(e))
+                    if fault and fault[0] == "no_logprobs":
+                        for c in reply["choices"]:
+                            c["logprobs"] = None
+                    self._send(200, reply)
+                finally:
+                    with server._lock:
+                        server.in_flight -= 1
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()

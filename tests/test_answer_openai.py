@@ -1,0 +1,349 @@
+"""The 'openai' answerer against a real local HTTP server (tests/openai_server.py) speaking the chat API.
+
+The model servers run a tiny Qwen2.5-VL for real (the video decoded from its data URL, the chat template with the
+assistant message continued, the top-k log-probs of the next token), so p_yes through HTTP is compared with the
+in-process backend on the same checkpoint: the rigged bigram models with a known exact p_yes (the merged `>No`
+token included) and the random tiny model. The fixed server (no model) checks the protocol and the failures.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import json
+import math
+import os
+import sys
+import time
+
+import pytest
+from typer.testing import CliRunner
+
+from fingereval.answer import get_answerer
+from fingereval.answer.format import user_text
+from fingereval.answer.inputs import chat_text
+from fingereval.answer.openai_backend import OpenAIAnswerer, SlotReading, slot_p_yes
+from fingereval.answer.transformers_backend import TransformersAnswerer
+from fingereval.cli import app
+from fingereval.config import ScoringConfig
+from fingereval.errors import ConfigError, ModelOutputError
+from fingereval.evaluator import Evaluator
+from fingereval.schema import Question, QuestionSet
+from fingereval.score.aggregate import video_result
+from fingereval.video import VideoConfig, load_video
+from openai_server import FIXED_P_YES, ChatServer, FixedReply, ModelReply
+from rigged import rig
+from test_answer_slot import chain, exact_p_yes
+
+VC = VideoConfig(size=112)
+QUESTIONS = [Question(id=f"q{i}", dimension="text_alignment", text=t, good_answer="yes")
+             for i, t in enumerate(["Does a red square appear?", "Is the square moving?", "Is it sharp?"])]
+
+
+def client(server: ChatServer, model: str = "served", **options) -> OpenAIAnswerer:
+    """An answerer on `server` with short backoffs, so retries stay fast."""
+    kw = dict(base_url=server.url, video_config=VC, retry_backoff=0.01, timeout=10, max_retries=2)
+    return OpenAIAnswerer(model, **{**kw, **options})
+
+
+@pytest.fixture(autouse=True)
+def bounded():
+    """Each test here takes a few seconds at most; a hang fails it instead of the suite."""
+    import signal
+
+    def stop(*_):
+        raise TimeoutError("this test ran past 120 s")
+
+    old = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(120)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, old)
+
+
+@pytest.fixture(scope="module")
+def fixed_server():
+    with ChatServer(FixedReply()) as server:
+        yield server
+
+
+@pytest.fixture
+def fixed(fixed_server):
+    fixed_server.reset()
+    fixed_server.reply = FixedReply()
+    fixed_server.api_key = None
+    yield fixed_server
+
+
+@pytest.fixture(scope="module")
+def clip(red_video):
+    return load_video(red_video, VC)
+
+
+@pytest.fixture(scope="module")
+def rigs(tmp_path_factory):
+    """(in-process answerer, server running the same checkpoint, exact p_yes) for `>` first and `>No` first."""
+    out = {}
+    with ChatServer(lambda body: None, served=("rig",)) as gt, ChatServer(lambda body: None, served=("rig",)) as merged:
+        for name, server, bigrams in (("gt", gt, chain(0.60, 0.35)), ("merged", merged, chain(0.35, 0.60))):
+            path = rig(bigrams, tmp_path_factory.mktemp("rig") / name)
+            local = TransformersAnswerer(path, video_config=VC, max_new_tokens=6)
+            server.reply = ModelReply(local, VC, model="rig")  # one model: the test and the server take turns
+            out[name] = (local, server, exact_p_yes(bigrams, local.model.config.text_config.vocab_size))
+        yield out
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_model_dir):
+    local = TransformersAnswerer(tiny_model_dir, video_config=VC)
+    with ChatServer(ModelReply(local, VC, model="tiny"), served=("tiny",)) as server:
+        yield local, server
+
+
+# ---- exactness: through the server equals in-process -----------------------------------------------------
+
+
+def test_direct_p_yes_through_the_server_equals_the_in_process_backend_on_the_rigged_models(rigs, clip):
+    for name, (local, server, exact) in rigs.items():
+        want = [a.p_yes for a in local.answer(clip, QUESTIONS)]
+        got = client(server, "rig").answer(clip, QUESTIONS)
+        assert [a.p_yes for a in got] == pytest.approx(want, abs=1e-4), name
+        assert [a.p_yes for a in got] == pytest.approx([exact] * len(QUESTIONS), abs=1e-4), name
+        assert not any(a.answer_unreadable for a in got)
+        # the server rendered exactly the in-process prompt: the assistant text continued, not a new turn
+        rendered = set(server.reply.prompts[-2 * len(QUESTIONS):])
+        for q in QUESTIONS:
+            assert chat_text(local.processor, user_text(q.text), "<answer") in rendered
+            assert chat_text(local.processor, user_text(q.text), "<answer>") in rendered
+    assert rigs["merged"][2] < 0.3 < 0.35 < rigs["gt"][2]  # the merged `>No` path matters: the rigs differ
+
+
+def test_reason_mode_through_the_server_equals_the_in_process_backend_on_the_rigged_models(rigs, clip):
+    for name, (local, server, exact) in rigs.items():
+        want = local.answer(clip, QUESTIONS, reason=True)
+        got = client(server, "rig").answer(clip, QUESTIONS, reason=True)
+        assert [a.p_yes for a in got] == pytest.approx([a.p_yes for a in want], abs=1e-4), name
+        assert [a.p_yes for a in got] == pytest.approx([exact] * len(QUESTIONS), abs=1e-4), name
+        assert [(a.output, a.reason, a.forced) for a in got] == [(a.output, a.reason, a.forced) for a in want]
+        gen = [b for b in server.bodies if not b.get("continue_final_message")]
+        assert gen and all(b["stop"] == ["<answer"] and b["max_tokens"] == 128 for b in gen)
+
+
+def test_tiny_model_equals_in_process_with_the_whole_vocabulary_and_is_unreadable_in_the_top_20(tiny, clip):
+    """On a random model the yes/no tokens rank in the thousands: with every token's log-prob the server gives the
+    in-process p_yes (relative 1e-4, p_yes being about 1e-5); with the top 20 neither word is there."""
+    local, server = tiny
+    qs = QUESTIONS[:2]
+    want = [a.p_yes for a in local.answer(clip, qs)]
+    vocab = len(local.tokenizer)
+    got = client(server, "tiny", top_logprobs=vocab).answer(clip, qs)
+    assert [a.p_yes for a in got] == pytest.approx(want, rel=1e-4)
+    assert not any(a.answer_unreadable for a in got)
+    top20 = client(server, "tiny").answer(clip, qs)
+    assert all(a.answer_unreadable and a.p_yes == 0.5 for a in top20)
+
+
+def test_the_slot_reading_counts_the_merged_tokens_and_normalises_like_in_process():
+    lp = math.log
+    # merged `>Yes` and `> no`-like tokens are read before the slot's last token; `" >"` is not the slot's token
+    r = slot_p_yes([(">", lp(0.5)), (">Yes", lp(0.2)), (" >", lp(0.2))], [(" YES", lp(0.3)), ('"no.', lp(0.3))])
+    assert r.p_yes == pytest.approx((0.5 * 0.3 + 0.2) / (0.5 * 0.3 + 0.2 + 0.5 * 0.3))
+    assert slot_p_yes([(">", 0.0)], [("No", lp(0.9))]) == SlotReading(0.0, False)  # only a no token: p_yes 0, readable
+    assert slot_p_yes([(">No", lp(0.9))], [("Yes", lp(0.9))]).p_yes == 0.0  # no `>`: the split path is 0
+    assert slot_p_yes([("x", 0.0)], [("maybe", 0.0)]) == SlotReading(0.5, True)
+
+
+def test_answer_unreadable_when_no_yes_or_no_token_is_in_the_top_20(fixed, clip):
+    fixed.reply = FixedReply(before=[(">", -0.1), ("answer", -3.0)], at=[("Maybe", -0.2), ("\n", -2.0)])
+    answers = client(fixed).answer(clip, QUESTIONS)
+    assert all(a.answer_unreadable and a.p_yes == 0.5 for a in answers)
+    result = video_result("v.mp4", "p", QUESTIONS, answers)
+    assert all(q.answer_unreadable for q in result.questions)
+    assert json.loads(result.to_json())["questions"][0]["answer_unreadable"] is True
+    assert json.loads(result.to_json())["answers_unreadable"] == len(QUESTIONS)  # counted in the result
+    fixed.reply = FixedReply()
+    answers = client(fixed).answer(clip, QUESTIONS)
+    result = video_result("v.mp4", "p", QUESTIONS, answers)
+    assert not any(q.answer_unreadable for q in result.questions) and result.answers_unreadable == 0
+    assert [q.p_yes for q in result.questions] == pytest.approx([FIXED_P_YES] * 3, abs=1e-12)
+
+
+# ---- the requests ----------------------------------------------------------------------------------------
+
+
+def test_requests_carry_the_video_first_with_identical_bytes_and_concurrency_is_bounded(fixed, clip, red_video):
+    fixed.reply = FixedReply(latency=0.05)
+    qs = [Question(id=f"q{i}", dimension="text_alignment", text=f"Question {i}?", good_answer="yes") for i in range(6)]
+    client(fixed, concurrency=3).answer(clip, qs)
+    assert len(fixed.bodies) == 12 and fixed.max_in_flight == 3  # two requests per question, three at a time
+    video_url = "data:video/mp4;base64," + base64.b64encode(red_video.read_bytes()).decode()
+    prefixes = set()
+    for raw, body in zip(fixed.raw_bodies, fixed.bodies):
+        user, assistant = body["messages"]
+        assert user["content"][0] == {"type": "video_url", "video_url": {"url": video_url}}
+        assert user["content"][1]["text"].startswith(user_text(""))
+        assert assistant == {"role": "assistant", "content": assistant["content"]}
+        assert assistant["content"] in ("<answer", "<answer>")
+        assert (body["continue_final_message"], body["add_generation_prompt"]) == (True, False)
+        assert (body["max_tokens"], body["logprobs"], body["top_logprobs"], body["temperature"]) == (1, True, 20, 0.0)
+        prefixes.add(raw[: raw.index(b'"text"')])  # everything up to the instruction: byte for byte the same
+    assert len(prefixes) == 1
+
+
+def test_frames_mode_sends_the_sampled_frames_as_jpeg_images(fixed, clip):
+    from PIL import Image
+
+    answers = client(fixed, video_as="frames").answer(clip, QUESTIONS[:1])
+    assert answers[0].p_yes == pytest.approx(FIXED_P_YES)
+    parts = fixed.bodies[0]["messages"][0]["content"]
+    images, text = parts[:-1], parts[-1]
+    assert len(images) == clip.num_frames and text["type"] == "text"
+    for p in images:
+        head, _, data = p["image_url"]["url"].partition(",")
+        assert p["type"] == "image_url" and head == "data:image/jpeg;base64"
+        assert Image.open(io.BytesIO(base64.b64decode(data))).size == (112, 112)
+    with pytest.raises(ConfigError, match="video_as"):
+        client(fixed, video_as="gif")
+
+
+# ---- failures --------------------------------------------------------------------------------------------
+
+
+def test_503_and_429_then_success_are_retried(fixed, clip):
+    fixed.faults.extend([("status", 503), ("status", 429, "rate limited")])
+    answers = client(fixed).answer(clip, QUESTIONS[:1])
+    assert answers[0].p_yes == pytest.approx(FIXED_P_YES)
+    assert len(fixed.bodies) == 4  # 2 refused + the 2 requests of the question
+    fixed.reset()
+    fixed.faults.extend([("status", 502)] * 3)
+    with pytest.raises(ConfigError, match=r"answered HTTP 502.*2 tries") as e:
+        client(fixed, max_retries=1).answer(clip, QUESTIONS[:1])
+    assert "\n" not in str(e.value)
+
+
+def test_another_4xx_fails_at_once_with_the_servers_message(fixed, clip):
+    fixed.faults.append(("status", 400, "This model's maximum context length is 32768 tokens."))
+    with pytest.raises(ModelOutputError, match=r"HTTP 400\): This model's maximum context length is 32768 tokens"):
+        client(fixed).answer(clip, QUESTIONS)
+    assert len(fixed.bodies) == 1  # not retried; the first request goes alone, so nothing else was sent
+
+
+def test_a_reply_without_logprobs_is_a_clear_error(fixed, clip):
+    """An error, not an unreadable answer: a server that sends no logprobs is misconfigured for every question."""
+    fixed.faults.append(("no_logprobs",))
+    with pytest.raises(ModelOutputError, match="sent no logprobs.*--max-logprobs"):
+        client(fixed).answer(clip, QUESTIONS)
+
+
+def test_a_timeout_is_retried_then_a_clear_error(fixed, clip):
+    fixed.faults.append(("sleep", 1.0))
+    t = time.perf_counter()
+    answers = client(fixed, timeout=0.3).answer(clip, QUESTIONS[:1])
+    assert answers[0].p_yes == pytest.approx(FIXED_P_YES) and len(fixed.bodies) == 3
+    assert time.perf_counter() - t < 1.0  # the client gave up at 0.3 s, it did not wait for the slow reply
+    fixed.reset()
+    fixed.faults.extend([("sleep", 1.0)] * 2)
+    with pytest.raises(ConfigError, match=r"did not answer within 0.3 s, 2 tries") as e:
+        client(fixed, timeout=0.3, max_retries=1).answer(clip, QUESTIONS[:1])
+    assert "\n" not in str(e.value)
+
+
+def test_a_dropped_connection_is_retried_then_a_clear_error(fixed, clip):
+    fixed.faults.append(("drop",))
+    assert client(fixed).answer(clip, QUESTIONS[:1])[0].p_yes == pytest.approx(FIXED_P_YES)
+    assert len(fixed.bodies) == 3
+    fixed.reset()
+    fixed.faults.extend([("drop",)] * 2)
+    with pytest.raises(ConfigError, match="dropped the connection"):
+        client(fixed, max_retries=1).answer(clip, QUESTIONS[:1])
+
+
+def test_a_wrong_key_is_one_line_before_any_work(fixed, clip, red_video, tmp_path, monkeypatch):
+    fixed.api_key = "secret"
+    with pytest.raises(ConfigError, match="refused the API key \\(HTTP 401\\)") as e:
+        client(fixed, api_key="wrong")
+    assert "\n" not in str(e.value) and fixed.bodies == [] and fixed.model_list_calls == 1
+    assert client(fixed, api_key="secret").answer(clip, QUESTIONS[:1])[0].p_yes == pytest.approx(FIXED_P_YES)
+    monkeypatch.setenv("FINGEREVAL_ANSWER_API_KEY", "secret")
+    assert client(fixed).answer(clip, QUESTIONS[:1])[0].p_yes == pytest.approx(FIXED_P_YES)
+    # a batch stops with one line and a non-zero exit before any item is scored
+    manifest = tmp_path / "m.jsonl"
+    q = [x.model_dump() for x in QUESTIONS]
+    manifest.write_text(json.dumps({"id": "a", "video": str(red_video), "prompt": "p", "questions": q}) + "\n")
+    fixed.reset()
+    r = CliRunner().invoke(app, ["score", "--manifest", str(manifest), "--out", str(tmp_path / "r.jsonl"),
+                                 "--answerer", "openai", "--model", "served", "--base-url", fixed.url,
+                                 "--api-key", "wrong", "--size", "112"])
+    assert r.exit_code == 2, r.output
+    assert "refused the API key" in r.output and len(r.output.strip().splitlines()) == 1
+    assert not (tmp_path / "r.jsonl").exists() or (tmp_path / "r.jsonl").read_text() == ""
+    assert fixed.bodies == []
+
+
+def test_an_unreachable_server_a_wrong_url_or_model_are_one_line_config_errors(fixed):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed once the block ends: nothing listens there
+    with pytest.raises(ConfigError, match="cannot reach the answer server") as e:
+        OpenAIAnswerer("served", base_url=f"http://127.0.0.1:{port}/v1", retry_backoff=0.01)
+    assert "\n" not in str(e.value)
+    with pytest.raises(ConfigError, match="serves served, not 'other'"):
+        client(fixed, "other")
+    with pytest.raises(ConfigError, match="HTTP 404.*end in /v1"):
+        OpenAIAnswerer("served", base_url=fixed.url[: -len("/v1")], retry_backoff=0.01)
+    with pytest.raises(ConfigError, match="needs the server's URL"):
+        OpenAIAnswerer("served")
+
+
+# ---- every path: CLI single and batch, Python API, ScoringConfig, Ray -------------------------------------
+
+
+def test_cli_single_and_batch_and_python_api_read_the_exact_p_yes(rigs, red_video, tmp_path):
+    _, server, exact = rigs["merged"]
+    qfile = tmp_path / "q.json"
+    qs = QuestionSet(prompt="a red square", questions=QUESTIONS)
+    qfile.write_text(qs.model_dump_json())
+    common = ["--answerer", "openai", "--model", "rig", "--base-url", server.url, "--concurrency", "4", "--size", "112"]
+    r = CliRunner().invoke(app, ["score", str(red_video), "--questions", str(qfile), "--json", *common])
+    assert r.exit_code == 0, r.output
+    assert [q["p_yes"] for q in json.loads(r.stdout)["questions"]] == pytest.approx([exact] * 3, abs=1e-4)
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text("".join(json.dumps({"id": f"v{i}", "video": str(red_video), "prompt": "a red square",
+                                            "questions": [q.model_dump() for q in QUESTIONS]}) + "\n" for i in range(2)))
+    r = CliRunner().invoke(app, ["score", "--manifest", str(manifest), "--out", str(tmp_path / "r.jsonl"), *common])
+    assert r.exit_code == 0, r.output
+    rows = [json.loads(line) for line in (tmp_path / "r.jsonl").read_text().splitlines()]
+    assert [q["p_yes"] for row in rows for q in row["questions"]] == pytest.approx([exact] * 6, abs=1e-4)
+    ev = Evaluator(answerer="openai", model="rig", base_url=server.url, video_config=VC, concurrency=2)
+    assert [q.p_yes for q in ev.score(red_video, questions=qs).questions] == pytest.approx([exact] * 3, abs=1e-4)
+    config = ScoringConfig(answerer="openai", model="rig", size=112, answerer_options={"base_url": server.url})
+    assert [q.p_yes for q in config.evaluator().score(red_video, questions=qs).questions] == pytest.approx([exact] * 3, abs=1e-4)
+    assert get_answerer("openai", model="rig", base_url=server.url).concurrency == 8
+
+
+def test_ray_workers_answer_through_the_server(fixed, red_video, tmp_path):
+    ray = pytest.importorskip("ray")
+    from fingereval.ray_batch import run_manifest_ray
+
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text("".join(json.dumps({"id": f"v{i}", "video": str(red_video), "prompt": "a red square",
+                                            "questions": [q.model_dump() for q in QUESTIONS]}) + "\n" for i in range(2)))
+    config = ScoringConfig(answerer="openai", model="served", size=112, answerer_options={"base_url": fixed.url})
+    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join(sys.path)}})
+    try:
+        summary = run_manifest_ray(config, manifest, tmp_path / "r.jsonl", workers=1, gpus_per_worker=0.0,
+                                   on_event=lambda m: None)
+    finally:
+        ray.shutdown()
+    assert summary.ok and summary.done == 2
+    rows = [json.loads(line) for line in (tmp_path / "r.jsonl").read_text().splitlines()]
+    assert [q["p_yes"] for row in rows for q in row["questions"]] == pytest.approx([FIXED_P_YES] * 6)
+    assert len(fixed.bodies) == 12
+
+
+def test_the_key_in_the_environment_does_not_reach_other_answerers(red_video, tmp_path, monkeypatch):
+    monkeypatch.setenv("FINGEREVAL_ANSWER_API_KEY", "secret")
+    r = CliRunner().invoke(app, ["score", str(red_video), "-p", "a red square", "--model", str(tmp_path / "none")])
+    assert r.exit_code == 2 and "no such directory" in r.output and "api_key" not in r.output, r.output
