@@ -347,3 +347,25 @@ def test_the_key_in_the_environment_does_not_reach_other_answerers(red_video, tm
     monkeypatch.setenv("FINGEREVAL_ANSWER_API_KEY", "secret")
     r = CliRunner().invoke(app, ["score", str(red_video), "-p", "a red square", "--model", str(tmp_path / "none")])
     assert r.exit_code == 2 and "no such directory" in r.output and "api_key" not in r.output, r.output
+
+
+def test_a_batch_scores_several_videos_at_once_within_one_request_bound(fixed, tmp_path):
+    """--videos-at-once: videos from threads, the answerer's --concurrency bounding all their requests together."""
+    from conftest import write_video
+    from fingereval.batch import run_manifest
+
+    fixed.reply = FixedReply(latency=0.05)
+    rows = []
+    for i in range(4):
+        write_video(tmp_path / f"v{i}.mp4", frames=8, size=56)
+        rows.append({"id": f"v{i}", "video": f"v{i}.mp4", "prompt": "a red square",
+                     "questions": [q.model_dump() for q in QUESTIONS]})
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    ev = Evaluator(answerer=client(fixed, concurrency=8))
+    summary = run_manifest(ev, manifest, tmp_path / "r.jsonl", videos_at_once=4, progress=False, on_event=lambda m: None)
+    assert summary.done == 4 and summary.failed == 0
+    results = [json.loads(x) for x in (tmp_path / "r.jsonl").read_text().splitlines()]
+    assert sorted(r["id"] for r in results) == ["v0", "v1", "v2", "v3"]
+    assert all(q["p_yes"] == pytest.approx(FIXED_P_YES) for r in results for q in r["questions"])
+    assert fixed.max_in_flight == 8  # one video alone has at most 5 in flight (6 requests, the first sent alone)

@@ -7,6 +7,8 @@ ids already in the results file, so a `kill -9` loses at most the video in fligh
 """
 from __future__ import annotations
 
+import functools
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -204,9 +206,27 @@ def write_results(out: Path, results: Iterable[VideoResult], total: int, summary
 
 
 def run_manifest(evaluator, manifest: Path, out: Path, *, questions_dir: Path | None = None, retry_failed: bool = False,
-                 on_event: Callable[[str], None] = print, progress: bool = True) -> BatchSummary:
-    """Score every manifest item not yet in `out` in this process; the model stays loaded for the whole run."""
+                 on_event: Callable[[str], None] = print, progress: bool = True, videos_at_once: int = 1) -> BatchSummary:
+    """Score every manifest item not yet in `out` in this process; the model stays loaded for the whole run.
+
+    `videos_at_once` > 1 scores that many videos from threads, for answerers that wait on a server (the openai
+    answerer bounds its requests in flight across all of them); results are written as each one finishes."""
     summary = BatchSummary()
     items = pending_items(manifest, out, summary, retry_failed=retry_failed, on_event=on_event)
-    results = (score_item(evaluator, item, questions_dir, manifest.parent) for item in items)
+    score = functools.partial(score_item, evaluator, questions_dir=questions_dir, manifest_dir=manifest.parent)
+    results = map(score, items) if videos_at_once <= 1 else _threaded(score, items, videos_at_once)
     return write_results(out, results, len(items), summary, on_event=on_event, progress=progress)
+
+
+def _threaded(score: Callable[[ManifestItem], VideoResult], items: list[ManifestItem], width: int) -> Iterator[VideoResult]:
+    """Results in the order they finish, with at most `width` items being scored at any time."""
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    queue = iter(items)
+    with ThreadPoolExecutor(max_workers=width, thread_name_prefix="fingereval-video") as pool:
+        running = {pool.submit(score, item) for item in itertools.islice(queue, width)}
+        while running:
+            done, running = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield future.result()  # score_item turns every failure into a result
+                running |= {pool.submit(score, item) for item in itertools.islice(queue, 1)}

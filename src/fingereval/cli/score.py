@@ -99,7 +99,7 @@ def _answerer_options(device: str | None, dtype: str | None, naive: bool, max_ne
 
 
 def _score_manifest(config, manifest: Path, out_path: Path, questions_dir: Path | None, retry_failed: bool,
-                    workers: int, ray_address: str | None, gpus_per_worker: float | None) -> None:
+                    workers: int, ray_address: str | None, gpus_per_worker: float | None, videos_at_once: int = 1) -> None:
     """A batch in this process, or on Ray workers; ends with the summary line and its exit code."""
     say = lambda m: err.print(m, highlight=False, markup=False)  # noqa: E731
     if workers > 0:
@@ -115,6 +115,7 @@ def _score_manifest(config, manifest: Path, out_path: Path, questions_dir: Path 
     from fingereval.batch import run_manifest
 
     s = run_manifest(config.evaluator(), manifest, out_path, questions_dir=questions_dir, retry_failed=retry_failed,
+                     videos_at_once=videos_at_once,
                      on_event=say)
     _end_batch(s, out_path)
 
@@ -134,6 +135,8 @@ def score(
     out_path: Optional[Path] = typer.Option(None, "--out", "-o", help="results JSONL for a batch (appended, resumable)"),
     questions_dir: Optional[Path] = typer.Option(None, help="folder of <id>.json question files for a batch"),
     retry_failed: bool = typer.Option(False, help="in a batch, score again the items that failed before"),
+    videos_at_once: int = typer.Option(1, min=1, help="in a batch, videos scored at once from threads (for --answerer "
+                                       "openai: --concurrency then bounds the requests of all of them together)"),
     workers: int = typer.Option(0, help="in a batch, score on N Ray workers, each holding the model (0: in this process)"),
     ray_address: Optional[str] = typer.Option(None, help="Ray cluster to join ('auto', or HEAD:6379); default: Ray on this machine"),
     gpus_per_worker: Optional[float] = typer.Option(None, help="GPUs per Ray worker (default: 1 if this machine has CUDA, else 0)"),
@@ -185,7 +188,8 @@ def score(
             fps=fps, max_frames=max_frames, size=size, keep_aspect=keep_aspect)
         config.video_config()  # a bad fps, frame budget or size fails here, before any model loads
         if manifest is not None:
-            _score_manifest(config, manifest, out_path, questions_dir, retry_failed, workers, ray_address, gpus_per_worker)
+            _score_manifest(config, manifest, out_path, questions_dir, retry_failed, workers, ray_address, gpus_per_worker,
+                            videos_at_once)
         result = config.evaluator().score(video, prompt, qs)
         result.video = repair(result.video)[0]  # a file name that is not UTF-8 cannot be written as JSON text
     except (FingerEvalError, ValueError) as e:
