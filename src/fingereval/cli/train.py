@@ -11,6 +11,32 @@ from fingereval.cli._common import VIDEO, err, fail, video_config as _video_conf
 train_app = typer.Typer(help="Train your own evaluator: SFT with reasons, then GRPO.", no_args_is_help=True)
 
 TRAIN_LOG_NOTE = "train_log.json records the video settings"
+CONFIG_HELP = ("YAML file of {cls} fields (TRL's and fingereval's: see fingereval.train.config), read as TRL's "
+               "parser reads it; flags given on the command line override it")
+
+
+def _given(ctx: typer.Context, name: str) -> bool:
+    """Whether option `name` was given (command line or environment), not left at its default."""
+    source = ctx.get_parameter_source(name)  # by name: typer ships its own copy of click's ParameterSource
+    return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+
+
+def _config(ctx: typer.Context, cls, build, path: Optional[Path], out: Path, options: dict):
+    """The run's config: the YAML file's (if any) with the flags given explicitly, else every flag; `--out` always."""
+    from fingereval.errors import FingerEvalError
+    from fingereval.train.config import load_config
+
+    base = None
+    if path is not None:
+        try:
+            base = load_config(cls, path)
+        except FingerEvalError as e:
+            fail(e)
+        options = {name: value for name, value in options.items() if _given(ctx, name)}
+    try:
+        return build(out, base=base, **options)
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from None
 
 
 def _run(train, **kwargs):
@@ -30,10 +56,16 @@ def _report(result, keys: list[tuple[str, str]]) -> None:
             parts.append(f"{name} {values[0]:.4g} -> {values[-1]:.4g}")
     err.print(f"saved to {result.out_dir} in {result.seconds:.0f}s; " + ", ".join(parts), soft_wrap=True)
     err.print(f"use it with --model {result.out_dir}, sampling video as in training ({TRAIN_LOG_NOTE})", soft_wrap=True)
+    from fingereval.train.config import TRAINING_CONFIG_FILE
+
+    saved = result.out_dir / TRAINING_CONFIG_FILE
+    if saved.exists():
+        err.print(f"repeat the run with --config {saved}", soft_wrap=True, highlight=False)
 
 
 @train_app.command("sft")
 def sft(
+    ctx: typer.Context,
     data: Path = typer.Option(..., "--data", help="FingER-Instruct JSONL (video, question, answer, reason)"),
     model: str = typer.Option(..., "--model", help="hub id or checkpoint folder to start from"),
     out: Path = typer.Option(..., "--out", help="folder to save the fine-tuned checkpoint (loads with --model)"),
@@ -59,19 +91,22 @@ def sft(
     seed: int = typer.Option(0, "--seed"),
     log_every: int = typer.Option(10, "--log-every", min=1, help="log every N optimiser steps"),
     device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:1 [default: cuda if available]"),
+    config: Optional[Path] = typer.Option(None, "--config", help=CONFIG_HELP.format(cls="VideoSFTConfig")),
 ):
     """Supervised fine-tuning with the video: targets are exactly the format the answerer parses."""
-    from fingereval.train.sft import SCHEDULES, train_sft
+    from fingereval.train.config import SCHEDULES, VideoSFTConfig, sft_config
+    from fingereval.train.sft import train_sft
 
-    if schedule not in SCHEDULES:
+    if schedule not in SCHEDULES and (config is None or _given(ctx, "schedule")):
         raise typer.BadParameter(f"--schedule must be one of {', '.join(SCHEDULES)}, got {schedule!r}")
-    if batch_size % micro_batches:
+    if config is None and batch_size % micro_batches:
         raise typer.BadParameter(f"--micro-batches ({micro_batches}) must divide --batch-size ({batch_size})")
 
-    result = _run(train_sft, data=data, model=model, out=out, reason=reason, lora=lora, epochs=epochs, lr=lr,
-                  batch_size=batch_size, grad_accum=grad_accum, lora_rank=lora_rank, schedule=schedule, warmup=warmup,
-                  video_config=_video_config(fps, max_frames, size), seed=seed, log_every=log_every, device=device,
-                  pack=pack, freeze_vision=freeze_vision, micro_batches=micro_batches)
+    options = dict(reason=reason, lora=lora, epochs=epochs, lr=lr, batch_size=batch_size, grad_accum=grad_accum,
+                   lora_rank=lora_rank, schedule=schedule, warmup=warmup, fps=fps, max_frames=max_frames, size=size,
+                   seed=seed, log_every=log_every, pack=pack, freeze_vision=freeze_vision, micro_batches=micro_batches)
+    settings = _config(ctx, VideoSFTConfig, sft_config, config, out, options)
+    result = _run(train_sft, data=data, model=model, config=settings, device=device)
     _report(result, [("loss", "loss"), ("mean_token_accuracy", "token accuracy")])
 
 
@@ -125,6 +160,7 @@ def align(
 
 @train_app.command("grpo")
 def grpo(
+    ctx: typer.Context,
     data: Path = typer.Option(..., "--data", help="FingER-Instruct JSONL (video, question, answer)"),
     model: str = typer.Option(..., "--model", help="start model: an SFT checkpoint (cold start) or the base (zero)"),
     out: Path = typer.Option(..., "--out", help="folder to save the trained checkpoint"),
@@ -152,15 +188,18 @@ def grpo(
     seed: int = typer.Option(0, "--seed"),
     log_every: int = typer.Option(1, "--log-every", min=1),
     device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:1 [default: cuda if available]"),
+    config: Optional[Path] = typer.Option(None, "--config", help=CONFIG_HELP.format(cls="VideoGRPOConfig")),
 ):
     """GRPO with accuracy + format rewards and a KL penalty; every forward sees the video."""
+    from fingereval.train.config import VideoGRPOConfig, grpo_config
     from fingereval.train.grpo import train_grpo
 
-    result = _run(train_grpo, data=data, model=model, out=out, steps=steps, group_size=group_size,
-                  prompts_per_step=prompts_per_step, beta=beta, lr=lr, temperature=temperature,
-                  max_completion=max_completion, video_config=_video_config(fps, max_frames, size), seed=seed,
-                  questions=questions, lora=lora, lora_rank=lora_rank, gradient_checkpointing=gradient_checkpointing,
-                  log_every=log_every, device=device, eval_data=eval_data, eval_questions=eval_questions)
+    options = dict(steps=steps, group_size=group_size, prompts_per_step=prompts_per_step, beta=beta, lr=lr,
+                   temperature=temperature, max_completion=max_completion, fps=fps, max_frames=max_frames, size=size,
+                   seed=seed, questions=questions, lora=lora, lora_rank=lora_rank,
+                   gradient_checkpointing=gradient_checkpointing, log_every=log_every, eval_questions=eval_questions)
+    settings = _config(ctx, VideoGRPOConfig, grpo_config, config, out, options)
+    result = _run(train_grpo, data=data, model=model, config=settings, device=device, eval_data=eval_data)
     _report(result, [("reward", "reward"), ("rewards/accuracy_reward/mean", "accuracy"),
                      ("rewards/format_reward/mean", "format"), ("kl", "kl"),
                      ("eval_reward", "reward on the fixed questions, before -> after"),

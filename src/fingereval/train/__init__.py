@@ -1,14 +1,16 @@
 """Train your own evaluator: SFT on answers with reasons, then GRPO (accuracy + format rewards, KL).
 
-`train_sft`, `train_grpo` and `TrainResult` are loaded on first use, so importing this package (and
-`fingereval --help`) does not import torch or TRL.
+`train_sft`, `train_grpo`, `TrainResult` and the configs (`VideoSFTConfig`, `VideoGRPOConfig`: TRL's config
+dataclasses with this project's fields; `load_config` reads one from YAML) are loaded on first use, so importing
+this package (and `fingereval --help`) does not import torch or TRL.
 """
 from __future__ import annotations
 
 from fingereval.train.rewards import accuracy_reward, format_reward
 
 _LAZY = {"train_sft": "fingereval.train.sft", "train_grpo": "fingereval.train.grpo",
-         "TrainResult": "fingereval.train.checkpoint"}
+         "TrainResult": "fingereval.train.checkpoint", "VideoSFTConfig": "fingereval.train.config",
+         "VideoGRPOConfig": "fingereval.train.config", "load_config": "fingereval.train.config"}
 
 
 def __getattr__(name: str):
@@ -19,4 +21,5 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["TrainResult", "accuracy_reward", "format_reward", "train_grpo", "train_sft"]
+__all__ = ["TrainResult", "VideoGRPOConfig", "VideoSFTConfig", "accuracy_reward", "format_reward", "load_config",
+           "train_grpo", "train_sft"]

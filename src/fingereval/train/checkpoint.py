@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,3 +86,15 @@ def save_checkpoint(model, processor, out_dir: str | Path, log_history: list[dic
     record = {"settings": settings, "log_history": log_history}
     (out / TRAIN_LOG_FILE).write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
     return out
+
+
+def train_and_save(trainer, processor, config, settings: dict) -> TrainResult:
+    """Run `trainer`; save the (merged) checkpoint to `config.output_dir` with the run's record (`settings`, the
+    seconds it took, the log) and the config beside it (training_config.yaml, loads back with --config)."""
+    start = time.perf_counter()
+    trainer.train()
+    seconds = time.perf_counter() - start
+    log = trainer.state.log_history
+    out_dir = save_checkpoint(trainer.model, processor, config.output_dir, log, {**settings, "seconds": round(seconds, 1)})
+    config.save(out_dir)
+    return TrainResult(out_dir=out_dir, log_history=list(log), seconds=seconds)

@@ -6,7 +6,6 @@ is GRPO from an SFT checkpoint, "zero" from the base model: only `model` differs
 """
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -16,13 +15,13 @@ import torch
 from trl import GRPOTrainer
 
 from fingereval.answer.inputs import VIDEO_PAD, mm_token_type_ids, process
-from fingereval.train.checkpoint import TrainResult, load_for_training, require_fp32_trainable, save_checkpoint
+from fingereval.train.checkpoint import TrainResult, load_for_training, require_fp32_trainable, train_and_save
 from fingereval.train.collate import prompt_text
+from fingereval.train.config import VideoGRPOConfig, grpo_config, require_output_dir
 from fingereval.train.examples import ClipCache, TrainData, training_rows
 from fingereval.train.progress import use_rich_log
 from fingereval.train.rewards import accuracy_reward, format_reward
 from fingereval.train.sft import lora_config  # one LoRA recipe (targets, alpha) for SFT and GRPO
-from fingereval.video import VideoConfig
 
 VIDEO_KEYS = ("pixel_values_videos", "video_grid_thw", "second_per_grid_ts")
 
@@ -155,30 +154,15 @@ def fixed_sample(rows: list[dict], n: int, seed: int) -> list[dict]:
     return rows if len(rows) <= n else random.Random(seed).sample(rows, n)
 
 
-def train_grpo(
-    data: TrainData,
-    model: str | Path,
-    out: str | Path,
-    *,
-    steps: int = 100,
-    group_size: int = 16,
-    prompts_per_step: int = 1,
-    beta: float = 0.04,
-    lr: float = 1e-6,
-    temperature: float = 0.9,
-    max_completion: int = 128,
-    video_config: VideoConfig = VideoConfig(),
-    seed: int = 0,
-    log_every: int = 1,
-    device: str | None = None,
-    eval_data: TrainData | None = None,
-    eval_questions: int = 64,
-    questions: int | None = None,
-    lora: bool = False,
-    lora_rank: int = 16,
-    gradient_checkpointing: bool = False,
-) -> TrainResult:
+def train_grpo(data: TrainData, model: str | Path, out: str | Path | None = None, *,
+               config: VideoGRPOConfig | None = None, device: str | None = None, eval_data: TrainData | None = None,
+               **options) -> TrainResult:
     """GRPO from `model` (an SFT checkpoint: cold start; the base model: zero) on `data`; saves to `out`.
+
+    The settings are a `VideoGRPOConfig` (fingereval.train.config): `config`, or its defaults, with `options`
+    applied (field names, or the short names steps, group_size, lr, max_completion, log_every,
+    gradient_checkpointing and video_config); `out` sets its output_dir. The config is saved beside the
+    checkpoint (training_config.yaml). `device` (cpu, cuda, cuda:1; default: cuda if available) is where it runs.
 
     Each step samples `group_size` completions for each of `prompts_per_step` questions and rewards
     accuracy + format. `video_config` must be the one the answerer will use at scoring time.
@@ -193,45 +177,41 @@ def train_grpo(
     saved merged. `gradient_checkpointing=True` recomputes each layer's activations in the backward pass
     instead of keeping them (less memory, a slower step; TRL turns it off while generating).
     """
-    from datasets import Dataset
-    from trl import GRPOConfig
-
-    net, processor, device = load_for_training(model, device, lora=lora)
+    config = grpo_config(out, base=config, **options)
+    require_output_dir(config, "train_grpo")
+    net, processor, device = load_for_training(model, device, lora=config.lora)
     rows = grpo_rows(data, processor)
-    rows = fixed_sample(rows, questions, seed) if questions else rows
-    eval_rows = fixed_sample(grpo_rows(eval_data, processor), eval_questions, seed) if eval_data is not None else []
-    config = net.config
-    args = GRPOConfig(
-        output_dir=str(out), max_steps=steps, learning_rate=lr, beta=beta, temperature=temperature,
-        num_generations=group_size, per_device_train_batch_size=group_size * prompts_per_step,
-        gradient_accumulation_steps=1, max_completion_length=max_completion,
-        loss_type="grpo",  # the paper's objective (VLM-R1 / R1-V recipe); TRL 1.16 defaults to "dapo"
-        # a sampled video placeholder would have no frames behind it; TRL suppresses only the image one
-        generation_kwargs={"suppress_tokens": [config.image_token_id, config.video_token_id]},
-        logging_steps=log_every, save_strategy="no", report_to="none", activation_checkpointing=gradient_checkpointing,
-        # float32 master weights (load_for_training) computed in bf16 autocast on CUDA
-        bf16=device.startswith("cuda"), use_cpu=device == "cpu", seed=seed,
-        remove_unused_columns=False,  # keep `video` and `answer` for the trainer and the rewards
-        dataloader_num_workers=0, dataloader_pin_memory=False, disable_tqdm=True, log_completions=False,
-        **(dict(eval_strategy="steps", eval_steps=steps, eval_on_start=True, num_generations_eval=group_size,
-                per_device_eval_batch_size=group_size * prompts_per_step) if eval_rows else {}),
-    )
+    rows = fixed_sample(rows, config.questions, config.seed) if config.questions else rows
+    eval_rows = [] if eval_data is None else fixed_sample(grpo_rows(eval_data, processor), config.eval_questions,
+                                                          config.seed)
+    trainer = grpo_trainer(net, processor, rows, eval_rows, config, device)
+    return train_and_save(trainer, processor, config, grpo_settings(config, model, examples=len(rows),
+                                                                    eval_questions=len(eval_rows)))
+
+
+def grpo_trainer(net, processor, rows: list[dict], eval_rows: list[dict], config: VideoGRPOConfig, device: str):
+    """VideoGRPOTrainer with accuracy + format rewards on `rows` (and `eval_rows`, when there are any)."""
+    from datasets import Dataset
+
+    args = config.trainer_args(device, suppress_tokens=[net.config.image_token_id, net.config.video_token_id],
+                               evaluate=bool(eval_rows))
     trainer = VideoGRPOTrainer(
         model=net, reward_funcs=[accuracy_reward, format_reward], args=args, train_dataset=Dataset.from_list(rows),
-        processing_class=processor, clips=ClipCache(video_config),
+        processing_class=processor, clips=ClipCache(config.video_config()),
         eval_dataset=Dataset.from_list(eval_rows) if eval_rows else None,
-        peft_config=lora_config(lora_rank) if lora else None,
+        peft_config=lora_config(config.lora_rank) if config.lora else None,
     )
     require_fp32_trainable(trainer.model)  # what the optimiser steps: all weights, or the LoRA adapters
     use_rich_log(trainer, "GRPO")
-    start = time.perf_counter()
-    trainer.train()
-    seconds = time.perf_counter() - start
-    settings = {"stage": "grpo", "start_model": str(model), "steps": steps, "group_size": group_size,
-                "prompts_per_step": prompts_per_step, "beta": beta, "lr": lr, "temperature": temperature,
-                "max_completion": max_completion, "video_config": asdict(video_config), "examples": len(rows),
-                "questions": questions, "lora": lora, "lora_rank": lora_rank if lora else None,
-                "gradient_checkpointing": gradient_checkpointing,
-                "seed": seed, "eval_questions": len(eval_rows), "seconds": round(seconds, 1)}
-    out_dir = save_checkpoint(trainer.model, processor, out, trainer.state.log_history, settings)
-    return TrainResult(out_dir=out_dir, log_history=list(trainer.state.log_history), seconds=seconds)
+    return trainer
+
+
+def grpo_settings(config: VideoGRPOConfig, model: str | Path, *, examples: int, eval_questions: int) -> dict:
+    """The run's record in train_log.json (the full config is saved beside it)."""
+    return {"stage": "grpo", "start_model": str(model), "steps": config.max_steps, "group_size": config.num_generations,
+            "prompts_per_step": config.prompts_per_step, "beta": config.beta, "lr": config.learning_rate,
+            "temperature": config.temperature, "max_completion": config.max_completion_length,
+            "video_config": asdict(config.video_config()), "examples": examples, "questions": config.questions,
+            "lora": config.lora, "lora_rank": config.lora_rank if config.lora else None,
+            "gradient_checkpointing": config.activation_checkpointing,
+            "seed": config.seed, "eval_questions": eval_questions}

@@ -6,22 +6,20 @@ The checkpoint is a plain `save_pretrained` folder (LoRA merged) that `Transform
 """
 from __future__ import annotations
 
-import time
-from dataclasses import asdict
+import dataclasses
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from fingereval.train.checkpoint import TrainResult, load_for_training, require_fp32_trainable, save_checkpoint
+from fingereval.train.checkpoint import TrainResult, load_for_training, require_fp32_trainable, train_and_save
 from fingereval.train.collate import PackedSFTCollator, SFTCollator, video_groups
+from fingereval.train.config import (DEFAULT_LR_FULL, DEFAULT_LR_LORA, SCHEDULES,  # noqa: F401  (their home is config)
+                                     VideoSFTConfig, require_output_dir, sft_config)
 from fingereval.train.examples import ClipCache, TrainData, training_rows
 from fingereval.train.progress import say, use_rich_log
-from fingereval.video import VideoConfig
 
 # The language model's attention and MLP projections; the vision tower has its own `*_proj` layers,
 # which the name pattern leaves out (a regex in PEFT must match the whole module name).
 LORA_TARGETS = r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)"
-DEFAULT_LR_LORA = 2e-4
-DEFAULT_LR_FULL = 1e-5
-SCHEDULES = {"cosine": "cosine", "linear": "linear", "constant": "constant_with_warmup"}
 
 
 def freeze(module) -> None:
@@ -39,21 +37,14 @@ def packing_off_message(model: str | Path, attention: str) -> str:
 
 def collator_sft_config(out: str | Path, *, epochs: float, lr: float, batch_size: int, warmup: float, schedule: str,
                         log_every: int, device: str, seed: int, grad_accum: int = 1, balance_lengths: bool = False):
-    """TRL's SFTConfig for a trainer whose data collator builds every batch (ours, with the video)."""
-    from trl import SFTConfig
+    """TRL's SFTConfig for a trainer whose data collator builds every batch (ours, with the video), on `device`.
 
-    return SFTConfig(
-        output_dir=str(out), num_train_epochs=epochs, learning_rate=lr, per_device_train_batch_size=batch_size,
-        gradient_accumulation_steps=grad_accum, warmup_steps=warmup, lr_scheduler_type=SCHEDULES[schedule],
-        weight_decay=0.0,
-        logging_steps=log_every, logging_first_step=True, save_strategy="no", report_to="none",
-        activation_checkpointing=False, bf16=device.startswith("cuda"), use_cpu=device == "cpu", seed=seed,
-        # the collator needs every column, and builds the tokens itself (see fingereval.train.collate)
-        remove_unused_columns=False, dataset_kwargs={"skip_prepare_dataset": True}, max_length=None,
-        dataloader_num_workers=0, dataloader_pin_memory=False, disable_tqdm=True,
-        # each step's rows sorted into micro-batches of similar length (the dataset's `length` column)
-        train_sampling_strategy="batch_rebalance" if balance_lengths else "random",
-    )
+    `balance_lengths`: each step's rows sorted into micro-batches of similar length (the dataset's `length` column).
+    """
+    config = sft_config(out, epochs=epochs, lr=lr, batch_size=batch_size, grad_accum=grad_accum, warmup=warmup,
+                        schedule=schedule, log_every=log_every, seed=seed)
+    args = config.trainer_args(device)
+    return dataclasses.replace(args, train_sampling_strategy="batch_rebalance") if balance_lengths else args
 
 
 def lora_config(rank: int = 16):
@@ -62,29 +53,14 @@ def lora_config(rank: int = 16):
     return LoraConfig(r=rank, lora_alpha=2 * rank, lora_dropout=0.0, target_modules=LORA_TARGETS, task_type="CAUSAL_LM")
 
 
-def train_sft(
-    data: TrainData,
-    model: str | Path,
-    out: str | Path,
-    *,
-    reason: bool = True,
-    lora: bool = True,
-    epochs: float = 2.0,
-    lr: float | None = None,
-    batch_size: int = 4,
-    grad_accum: int = 1,
-    video_config: VideoConfig = VideoConfig(),
-    lora_rank: int = 16,
-    warmup: float = 0.03,
-    schedule: str = "cosine",
-    seed: int = 0,
-    log_every: int = 10,
-    device: str | None = None,
-    pack: bool = True,
-    freeze_vision: bool = False,
-    micro_batches: int = 1,
-) -> TrainResult:
+def train_sft(data: TrainData, model: str | Path, out: str | Path | None = None, *,
+              config: VideoSFTConfig | None = None, device: str | None = None, **options) -> TrainResult:
     """Fine-tune `model` on `data` (a FingER-Instruct JSONL path or records) and save it to `out`.
+
+    The settings are a `VideoSFTConfig` (fingereval.train.config): `config`, or its defaults, with `options`
+    applied (field names, or the short names epochs, lr, batch_size, grad_accum, warmup, schedule, log_every,
+    pack and video_config); `out` sets its output_dir. The config is saved beside the checkpoint
+    (training_config.yaml). `device` (cpu, cuda, cuda:1; default: cuda if available) is where it runs.
 
     `reason=True` trains `<think>reason</think><answer>..</answer>` (records without a reason fall back
     to the answer alone); `reason=False` trains `<answer>..</answer>`. `video_config` must be the one
@@ -100,52 +76,69 @@ def train_sft(
     by the step's label-token count, so the step is the same, with less padding (1.17x faster in
     benchmarks/bench_sft_micro_batches.py).
     """
+    config = sft_config(out, base=config, **options)
+    require_output_dir(config, "train_sft")
+    rows = training_rows(data)
+    net, processor, device = load_for_training(model, device, lora=config.lora)
+    if config.freeze_vision:
+        freeze(net.model.visual)
+    attention = net.config._attn_implementation
+    packed = packing_used(config.pack_questions, model, attention)
+    dataset, collator = sft_rows_and_collator(rows, processor, config, packed, rope_index=net.model.get_rope_index)
+    trainer = sft_trainer(net, processor, dataset, collator, config, device)
+    settings = sft_settings(config, model, examples=len(rows), videos=len(video_groups(rows)), packed=packed,
+                            attention=attention)
+    return train_and_save(trainer, processor, config, settings)
+
+
+def packing_used(asked: bool, model: str | Path, attention: str) -> bool:
+    """Whether rows are packed: asked, and the attention takes the boolean block masks as they are (sdpa).
+    Falling back is said in one line rather than done silently."""
+    if asked and attention != "sdpa":
+        say(packing_off_message(model, attention))
+    return asked and attention == "sdpa"
+
+
+def sft_rows_and_collator(rows: Sequence[Mapping], processor, config: VideoSFTConfig, packed: bool,
+                          rope_index=None) -> tuple[list[dict], SFTCollator]:
+    """The dataset rows (one per video when `packed`, else one per question) and the collator that batches them."""
+    clips = ClipCache(config.video_config())
+    if packed:
+        dataset, collator = video_groups(rows), PackedSFTCollator(processor, clips, reason=config.reason,
+                                                                  rope_index=rope_index)
+    else:
+        dataset, collator = list(rows), SFTCollator(processor, clips, reason=config.reason)
+    if config.micro_batches > 1:  # the batch_rebalance sampler sorts each step's rows by this column
+        dataset = [dict(row, length=collator.length(row)) for row in dataset]
+    return dataset, collator
+
+
+def sft_trainer(net, processor, dataset: list[dict], collator: SFTCollator, config: VideoSFTConfig, device: str):
+    """TRL's SFTTrainer over `dataset`, our collator building every batch, float32 weights checked."""
     from datasets import Dataset
     from trl import SFTTrainer
 
-    if micro_batches < 1 or batch_size % micro_batches:
-        raise ValueError(f"micro_batches must divide batch_size ({batch_size}), got {micro_batches}")
-    if schedule not in SCHEDULES:
-        raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {schedule!r}")
-    rows = training_rows(data)
-    net, processor, device = load_for_training(model, device, lora=lora)
-    lr = lr if lr is not None else (DEFAULT_LR_LORA if lora else DEFAULT_LR_FULL)
-    if freeze_vision:
-        freeze(net.model.visual)
-    attention = net.config._attn_implementation
-    if pack and attention != "sdpa":  # sdpa takes the boolean block mask as it is; say so rather than go slower silently
-        say(packing_off_message(model, attention))
-    pack = pack and attention == "sdpa"
-    clips = ClipCache(video_config)
-    groups = video_groups(rows)
-    if pack:
-        dataset, collator = groups, PackedSFTCollator(processor, clips, reason=reason,
-                                                                  rope_index=net.model.get_rope_index)
-    else:
-        dataset, collator = rows, SFTCollator(processor, clips, reason=reason)
-    if micro_batches > 1:
-        dataset = [dict(row, length=collator.length(row)) for row in dataset]
-    args = collator_sft_config(out, epochs=epochs, lr=lr, batch_size=batch_size // micro_batches,
-                               grad_accum=grad_accum * micro_batches, warmup=warmup, schedule=schedule,
-                               log_every=log_every, device=device, seed=seed, balance_lengths=micro_batches > 1)
     trainer = SFTTrainer(
-        model=net, args=args, train_dataset=Dataset.from_list(dataset), processing_class=processor,
-        data_collator=collator,
-        peft_config=lora_config(lora_rank) if lora else None,
+        model=net, args=config.trainer_args(device), train_dataset=Dataset.from_list(dataset),
+        processing_class=processor, data_collator=collator,
+        peft_config=lora_config(config.lora_rank) if config.lora else None,
     )
     require_fp32_trainable(trainer.model)  # LoRA adapters included (PEFT upcasts them over a bf16 base)
     # Qwen2.5-VL declares no loss kwargs, so the Trainer would average the micro-batches' means (a short row's
     # tokens would weigh more than a long row's); counting the step's tokens lets TRL's loss divide by them.
     trainer.model_accepts_loss_kwargs = True
     use_rich_log(trainer, "SFT")
-    start = time.perf_counter()
-    trainer.train()
-    seconds = time.perf_counter() - start
-    settings = {"stage": "sft", "base_model": str(model), "reason": reason, "lora": lora, "epochs": epochs, "lr": lr,
-                "batch_size": batch_size, "grad_accum": grad_accum, "schedule": schedule, "warmup": warmup,
-                "video_config": asdict(video_config),
-                "examples": len(rows), "videos": len(groups), "packed": pack, "attention": attention,
-                "freeze_vision": freeze_vision,
-                "micro_batches": micro_batches, "seed": seed, "seconds": round(seconds, 1)}
-    out_dir = save_checkpoint(trainer.model, processor, out, trainer.state.log_history, settings)
-    return TrainResult(out_dir=out_dir, log_history=list(trainer.state.log_history), seconds=seconds)
+    return trainer
+
+
+def sft_settings(config: VideoSFTConfig, model: str | Path, *, examples: int, videos: int, packed: bool,
+                 attention: str) -> dict:
+    """The run's record in train_log.json (the full config is saved beside it)."""
+    schedule = getattr(config.lr_scheduler_type, "value", config.lr_scheduler_type)
+    return {"stage": "sft", "base_model": str(model), "reason": config.reason, "lora": config.lora,
+            "epochs": config.num_train_epochs, "lr": config.learning_rate,
+            "batch_size": config.per_device_train_batch_size, "grad_accum": config.gradient_accumulation_steps,
+            "schedule": {v: k for k, v in SCHEDULES.items()}.get(schedule, schedule), "warmup": config.warmup_steps,
+            "video_config": dataclasses.asdict(config.video_config()),
+            "examples": examples, "videos": videos, "packed": packed, "attention": attention,
+            "freeze_vision": config.freeze_vision, "micro_batches": config.micro_batches, "seed": config.seed}
