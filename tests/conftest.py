@@ -1,7 +1,9 @@
 """Shared fixtures: a tiny random Qwen2.5-VL checkpoint and real video files written with PyAV."""
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # steadier on the 2-core CI machine
@@ -60,3 +62,18 @@ def probe_world(root: Path, n: int, seed: int) -> tuple[Path, Path, Path]:
     probes = make_probes(root / "probes", n, seed=seed, max_entities=1, radius=0.2)
     split_probes(probes.root, held_out=0.25, seed=0)
     return root, probes.root, build_tiny_model(root / "base", PROBE_SHAPE, seed=0)
+
+
+@contextlib.contextmanager
+def time_limit(seconds: int, what: str):
+    """A hang fails the test after `seconds` (SIGALRM) instead of hanging the suite."""
+    def stop(*_):
+        raise TimeoutError(f"{what} ran past {seconds} s")
+
+    old = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)

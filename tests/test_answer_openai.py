@@ -30,6 +30,7 @@ from fingereval.evaluator import Evaluator
 from fingereval.schema import Question, QuestionSet
 from fingereval.score.aggregate import video_result
 from fingereval.video import VideoConfig, load_video
+from conftest import time_limit
 from openai_server import FIXED_P_YES, ChatServer, FixedReply, ModelReply
 from rigged import rig
 from test_answer_slot import chain, exact_p_yes
@@ -48,16 +49,8 @@ def client(server: ChatServer, model: str = "served", **options) -> OpenAIAnswer
 @pytest.fixture(autouse=True)
 def bounded():
     """Each test here takes a few seconds at most; a hang fails it instead of the suite."""
-    import signal
-
-    def stop(*_):
-        raise TimeoutError("this test ran past 120 s")
-
-    old = signal.signal(signal.SIGALRM, stop)
-    signal.alarm(120)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, old)
+    with time_limit(120, "this test"):
+        yield
 
 
 @pytest.fixture(scope="module")

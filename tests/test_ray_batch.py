@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import json
-import signal
 import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import write_video
+from conftest import time_limit, write_video
 from fingereval.batch import run_manifest
 from fingereval.errors import WorkerError
 from fingereval.evaluator import Evaluator
@@ -36,14 +35,8 @@ def local_ray():
 @pytest.fixture(autouse=True)
 def bounded():
     """A hung worker fails its test after 4 minutes (each takes well under one) instead of hanging the suite."""
-    def stop(*_):
-        raise TimeoutError("this Ray test ran past 240 s")
-
-    old = signal.signal(signal.SIGALRM, stop)
-    signal.alarm(240)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, old)
+    with time_limit(240, "this Ray test"):
+        yield
 
 
 def _manifest(tmp_path: Path, n_good: int = 3) -> Path:

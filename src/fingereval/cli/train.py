@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
 
@@ -110,19 +110,28 @@ def sft(
     _report(result, [("loss", "loss"), ("mean_token_accuracy", "token accuracy")])
 
 
+# options the tiny world's stages (vision, align) share
+ProbeDir = Annotated[Path, typer.Option("--probes", help="a probe folder (scenes.jsonl; qa_heldout.jsonl videos are held out)")]
+ProbeMaxFrames = Annotated[int, typer.Option("--max-frames", help="must match SFT and scoring")]
+ProbeSize = Annotated[int, typer.Option("--size", help="frame side in pixels; must match SFT and scoring")]
+ProbeFps = Annotated[float, typer.Option("--fps", help="sampled frames per second; must match SFT and scoring")]
+Seed = Annotated[int, typer.Option("--seed")]
+Device = Annotated[Optional[str], typer.Option("--device", help="cpu, cuda, cuda:1 [default: cuda if available]")]
+
+
 @train_app.command("vision")
 def vision(
-    probes: Path = typer.Option(..., "--probes", help="a probe folder (scenes.jsonl; qa_heldout.jsonl videos are held out)"),
+    probes: ProbeDir,
     model: str = typer.Option(..., "--model", help="checkpoint whose vision tower to pretrain (e.g. from `tiny-model --probes`)"),
     out: Path = typer.Option(..., "--out", help="folder to save the whole checkpoint with the pretrained tower"),
     epochs: int = typer.Option(6, "--epochs", min=1),
     lr: float = typer.Option(1e-3, "--lr"),
     batch_size: int = typer.Option(16, "--batch-size", min=1, help="videos per step"),
-    max_frames: int = typer.Option(8, "--max-frames", help="must match SFT and scoring"),
-    size: int = typer.Option(112, "--size", help="frame side in pixels; must match SFT and scoring"),
-    fps: float = typer.Option(2.0, "--fps", help="sampled frames per second; must match SFT and scoring"),
-    seed: int = typer.Option(0, "--seed"),
-    device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:1 [default: cuda if available]"),
+    max_frames: ProbeMaxFrames = 8,
+    size: ProbeSize = 112,
+    fps: ProbeFps = 2.0,
+    seed: Seed = 0,
+    device: Device = None,
 ):
     """Pretrain a tiny model's vision tower on the probe videos' scene labels (the language model is not touched)."""
     from fingereval.tiny.vision import pretrain_vision
@@ -137,16 +146,16 @@ def vision(
 
 @train_app.command("align")
 def align(
-    probes: Path = typer.Option(..., "--probes", help="a probe folder (scenes.jsonl; qa_heldout.jsonl videos are held out)"),
+    probes: ProbeDir,
     model: str = typer.Option(..., "--model", help="checkpoint to align (e.g. from `train vision`)"),
     out: Path = typer.Option(..., "--out", help="folder to save the aligned checkpoint"),
     epochs: float = typer.Option(4.0, "--epochs", min=0.01),
     lr: float = typer.Option(1e-3, "--lr"),
     batch_size: int = typer.Option(16, "--batch-size", min=1, help="videos per step"),
-    max_frames: int = typer.Option(8, "--max-frames", help="must match SFT and scoring"),
-    size: int = typer.Option(112, "--size", help="frame side in pixels; must match SFT and scoring"),
-    fps: float = typer.Option(2.0, "--fps", help="sampled frames per second; must match SFT and scoring"),
-    seed: int = typer.Option(0, "--seed"),
+    max_frames: ProbeMaxFrames = 8,
+    size: ProbeSize = 112,
+    fps: ProbeFps = 2.0,
+    seed: Seed = 0,
     log_every: int = typer.Option(10, "--log-every", min=1, help="log every N optimiser steps"),
     device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:1 [default: cuda if available]"),
 ):
