@@ -11,6 +11,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # steadier on the 2-core CI machi
 import numpy as np
 import pytest
 
+from browser import browser, page  # noqa: F401  (fixtures: Debian's chromium through Playwright)
+
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
