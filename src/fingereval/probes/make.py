@@ -1,6 +1,7 @@
-"""Make a probe set on disk: videos/*.mp4, qa.jsonl (FingER-Instruct), ratings.jsonl, scenes.jsonl, manifest.json."""
+"""Make a probe set on disk: videos/*.mp4, qa.jsonl (FingER-Instruct), ratings.jsonl, scenes.jsonl, prompts.csv, manifest.json."""
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from fingereval.probes.world import plan_probe
 
 QA_FILE = "qa.jsonl"
 RATINGS_FILE = "ratings.jsonl"
+PROMPTS_FILE = "prompts.csv"  # video file name inside videos/ -> prompt: `score DIR --prompts` reads it
 SCENES_FILE = "scenes.jsonl"  # per-video scene labels, for pretraining a vision tower
 MANIFEST_FILE = "manifest.json"
 TRAIN_FILE = "qa_train.jsonl"
@@ -78,6 +80,7 @@ def make_probes(
     write_jsonl(qa_path, qa_rows)
     write_jsonl(ratings_path, rating_rows)
     write_jsonl(root / SCENES_FILE, scene_rows)
+    write_prompts_csv(root / PROMPTS_FILE, rating_rows)
     manifest = {"n": n, "seed": seed, "size": size, "seconds": seconds, "fps": fps, "codec": codec,
                 "max_entities": max_entities, "radius": radius,
                 "question_forms": {k: {"dimension": f.dimension, "question": f.template, "good_answer": f.good_answer}
@@ -85,6 +88,13 @@ def make_probes(
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return ProbeSet(root=root, qa_path=qa_path, ratings_path=ratings_path, manifest_path=manifest_path,
                     videos=tuple(videos), n_videos=n, n_questions=len(qa_rows))
+
+
+def write_prompts_csv(path: Path, rating_rows: list[dict]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["video", "prompt"])
+        writer.writerows([Path(row["video"]).name, row["prompt"]] for row in rating_rows)
 
 
 def split_probes(probe_dir: str | Path, held_out: float = 0.2, seed: int = 0) -> tuple[Path, Path]:
