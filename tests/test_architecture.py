@@ -27,8 +27,17 @@ ALLOWED: dict[str, set[str]] = {
     "batch": {"evaluator", "schema", "text"},
     "ray_batch": {"batch", "config", "evaluator"},
     "tiny": {"ask", "answer", "score", "data", "probes", "measure", "train", "evaluator", "config", "batch"},
+    "serve": {"ask", "answer", "score", "evaluator", "config", "batch"},  # the scoring service (FastAPI)
+    "client": set(),  # the service's client: records only, so a trainer imports it without torch
+    "report": {"score", "measure"},  # the HTML report of a results file
+    "annotate": {"data", "measure"},  # the annotation app, Label Studio interchange
+    "export": {"score", "measure", "folders"},  # results to CSV / Parquet / Markdown
+    "doctor": {"answer", "config"},  # the environment checks
+    "preflight": {"batch", "answer", "score"},  # every input checked before a model loads
+    "folders": set(),  # a folder of videos and a prompts file as a manifest
     "cli": {"ask", "answer", "score", "data", "probes", "measure", "train", "evaluator", "config", "batch",
-            "ray_batch", "tiny", "__init__"},
+            "ray_batch", "tiny", "__init__", "serve", "client", "report", "annotate", "export", "doctor",
+            "preflight", "folders"},
     "__init__": {"evaluator"},
 }
 

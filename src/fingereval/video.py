@@ -173,15 +173,28 @@ def _select(times: list[float], config: VideoConfig) -> tuple[np.ndarray, float]
     return idx, duration
 
 
-def load_video(path: str | Path, config: VideoConfig = VideoConfig()) -> VideoClip:
-    """Decode `path` and sample it by `config`. Raises VideoError with a one-line reason."""
-    p = Path(path)
+def _check_file(p: Path) -> None:
     if not p.exists():
         raise VideoError(f"{p}: file not found; check the path")
     if p.is_dir():
         raise VideoError(f"{p}: is a folder, not a video file")
     if p.stat().st_size == 0:
         raise VideoError(f"{p}: file is empty (0 bytes); regenerate or re-download it")
+
+
+def check_video(path: str | Path) -> None:
+    """The file exists, is not empty and opens as a container with a video stream, without decoding a frame:
+    the check that runs before a model loads. Raises VideoError with a one-line reason."""
+    p = Path(path)
+    _check_file(p)
+    container, _ = _open(p)
+    container.close()
+
+
+def load_video(path: str | Path, config: VideoConfig = VideoConfig()) -> VideoClip:
+    """Decode `path` and sample it by `config`. Raises VideoError with a one-line reason."""
+    p = Path(path)
+    _check_file(p)
     scan = _scan(p)
     wanted: set[int] = set()
     if scan.times:  # a well-formed stream decodes to exactly these times, in this order

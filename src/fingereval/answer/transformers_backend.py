@@ -20,6 +20,7 @@ import torch
 
 from fingereval.answer.base import DEFAULT_MODEL, Answerer
 from fingereval.answer.format import ANSWER_OPEN, assistant_prefix, parse_output, text_before_answer_slot, user_text
+from fingereval.answer.hub import check_model
 from fingereval.answer.inputs import chat_text, common_prefix_length, mm_token_type_ids, packed_suffixes, process
 from fingereval.answer.prefix_cache import preallocated, shared_view
 from fingereval.answer.tokens import answer_slot, slot_log_odds
@@ -47,13 +48,10 @@ def load_model_and_processor(model: str | Path, device: str = "cpu", dtype: torc
 
     hf_logging.disable_progress_bar()  # keep stderr for our own messages
 
-    path = Path(model)
-    local = path.is_dir()
-    if not local and (path.suffix or str(model).startswith((".", "/"))):
-        raise ConfigError(f"model {model}: no such directory; give a checkpoint folder or a hub id")
+    files = check_model(model)  # a wrong id, a gated model or no network is named here, before any weights load
     try:
-        processor = AutoProcessor.from_pretrained(str(model), local_files_only=local)
-        net = AutoModelForImageTextToText.from_pretrained(str(model), dtype=dtype, local_files_only=local)
+        processor = AutoProcessor.from_pretrained(files.source, local_files_only=files.local_only)
+        net = AutoModelForImageTextToText.from_pretrained(files.source, dtype=dtype, local_files_only=files.local_only)
     except (OSError, ValueError) as e:  # no weights / no processor files / unknown architecture
         raise ConfigError(
             f"model {model}: cannot load ({str(e).splitlines()[0][:160]}); give a checkpoint folder saved with "

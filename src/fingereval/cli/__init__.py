@@ -34,6 +34,8 @@ def _mount() -> None:
     from fingereval.cli.probes import probes_app
     from fingereval.cli.train import train_app
     from fingereval.cli.data import data_app
+    from fingereval.cli.doctor import doctor
+    from fingereval.cli.export import export
 
     app.command()(score.questions)
     app.command()(score.score)
@@ -45,6 +47,8 @@ def _mount() -> None:
     app.add_typer(train_app, name="train", help="Train your own evaluator: SFT with reasons, then GRPO.")
     app.add_typer(bench_app, name="bench", help="Benchmarks and the field's metrics.")
     app.command("fit-weights", help="Fit dimension weights to human ratings or preferences.")(fit_weights)
+    app.command()(export)
+    app.command()(doctor)
 
 
 _mount()

@@ -120,9 +120,31 @@ def _score_manifest(config, manifest: Path, out_path: Path, questions_dir: Path 
     _end_batch(s, out_path)
 
 
+def _folder_manifest(folder: Path, manifest: Path | None, out_path: Path | None, prompts: Path | None,
+                     from_names: bool) -> Path:
+    """The manifest of a folder of videos, written beside the results so that the same command resumes."""
+    from fingereval.folders import manifest_beside, write_folder_manifest
+
+    if manifest is not None:
+        fail(ValueError("give a folder of videos or --manifest, not both"))
+    if out_path is None:
+        fail(ValueError(f"scoring the folder {folder} needs --out results.jsonl"))
+    if (prompts is None) == (not from_names):
+        fail(ValueError(f"{folder} is a folder: give --prompts FILE (CSV with columns video,prompt, or JSONL) or "
+                        "--prompts-from-names (files named after their prompts)"))
+    try:
+        written = write_folder_manifest(folder, out_path, prompts, from_names, on_warning=warn)
+    except FingerEvalError as e:
+        fail(e)
+    err.print(f"manifest of the folder written to {manifest_beside(out_path)}; the same command resumes",
+              highlight=False, markup=False)
+    return written
+
+
 def score(
     ctx: typer.Context,
-    video: Optional[Path] = typer.Argument(None, help="a video file (mp4/webm/mov/avi/gif)"),
+    video: Optional[Path] = typer.Argument(None, help="a video file (mp4/webm/mov/avi/gif), or a folder of them "
+                                           "with --prompts or --prompts-from-names"),
     prompt: Optional[str] = typer.Option(None, "--prompt", "-p", help="the text prompt of the video"),
     model: str = typer.Option(DEFAULT_MODEL, "--model", "-m", help="hub id or local checkpoint folder"),
     answerer: str = typer.Option("transformers", "--answerer", "-a",
@@ -132,6 +154,10 @@ def score(
     reason: bool = typer.Option(False, "--reason/--no-reason", help="write <think> reasons before reading the answer"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON result"),
     manifest: Optional[Path] = typer.Option(None, help="JSONL of {video, prompt, id?, questions?} for a batch"),
+    prompts_file: Optional[Path] = typer.Option(None, "--prompts", help="for a folder: CSV (columns video, prompt) or "
+                                                "JSONL of the prompt of each file in it; written as a manifest beside --out"),
+    prompts_from_names: bool = typer.Option(False, "--prompts-from-names", help="for a folder: each file is named "
+                                            "after its prompt (VBench: `<prompt>-0.mp4`)"),
     out_path: Optional[Path] = typer.Option(None, "--out", "-o", help="results JSONL for a batch (appended, resumable)"),
     questions_dir: Optional[Path] = typer.Option(None, help="folder of <id>.json question files for a batch"),
     retry_failed: bool = typer.Option(False, help="in a batch, score again the items that failed before"),
@@ -165,11 +191,17 @@ def score(
 
     A batch ends with a summary line and exits 1 when any item failed or any manifest line was bad."""
     from fingereval.config import ScoringConfig
+    from fingereval.preflight import check_manifest, check_one_video
     from fingereval.schema import QuestionSet
     from fingereval.text import repair
 
+    if video is not None and video.is_dir():
+        manifest = _folder_manifest(video, manifest, out_path, prompts_file, prompts_from_names)
+        video = None
+    elif prompts_file is not None or prompts_from_names:
+        fail(ValueError("--prompts and --prompts-from-names go with a folder of videos (fingereval score DIR ...)"))
     if (video is None) == (manifest is None):
-        fail(ValueError("give one VIDEO with --prompt, or --manifest FILE with --out FILE"))
+        fail(ValueError("give one VIDEO with --prompt, a folder with --prompts FILE, or --manifest FILE, with --out FILE"))
     if manifest is not None and out_path is None:
         fail(ValueError("--manifest needs --out results.jsonl"))
     prompt = _prompt_option(prompt)
@@ -178,8 +210,6 @@ def score(
         api_key = None  # FINGEREVAL_ANSWER_API_KEY is for the openai answerer; other backends take no key
     try:
         qs = QuestionSet.load(questions_file, prompt) if questions_file else None
-        if video is not None and qs is None and not prompt:
-            raise ValueError("give --prompt (or --questions with a prompt in it)")
         config = ScoringConfig(
             answerer=answerer, model=model, reason=reason, generator=generator, weights=weights,
             answerer_options=_answerer_options(device, dtype, naive, max_new_tokens, answerer_option, base_url, api_key,
@@ -187,6 +217,10 @@ def score(
             generator_options=_generator_options(generator, llm_base_url, llm_model, llm_api_key, None),
             fps=fps, max_frames=max_frames, size=size, keep_aspect=keep_aspect)
         config.video_config()  # a bad fps, frame budget or size fails here, before any model loads
+        if manifest is not None:
+            check_manifest(config, manifest, warn, model_here=workers == 0)
+        else:
+            check_one_video(config, video, prompt, qs is not None)
         if manifest is not None:
             _score_manifest(config, manifest, out_path, questions_dir, retry_failed, workers, ray_address, gpus_per_worker,
                             videos_at_once)

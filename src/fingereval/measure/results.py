@@ -6,6 +6,7 @@ first and then the file name alone (when that name is unique among the results).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
@@ -61,6 +62,24 @@ class ResultsIndex:
 def score_of(result: VideoResult, target: str) -> float | None:
     """The result's overall score or one dimension's score (None where it has none)."""
     return result.overall if target == OVERALL else result.dimensions.get(target)
+
+
+def read_results(path: str | Path, on_warning: Callable[[str], None], what: str = "left out") -> list[VideoResult]:
+    """Every result in the file, failed ones included; a bad line is warned about (with its number) and left
+    out; a video scored twice (a resumed run) keeps its last result, in its first place."""
+    kept: dict[str, VideoResult] = {}
+    for n, row in iter_jsonl(path, "results file", hint="write one with `fingereval score ... --out FILE`"):
+        if isinstance(row, LineError):
+            on_warning(f"{row}; {what}")
+            continue
+        try:
+            result = VideoResult.model_validate(row)
+        except (ValidationError, DataError) as e:
+            reason = validation_message(e) if isinstance(e, ValidationError) else str(e)
+            on_warning(f"{path} line {n}: {reason}; {what}")
+            continue
+        kept[result.id or result.video] = result
+    return list(kept.values())
 
 
 def load_results(path: str | Path) -> ResultsIndex:

@@ -1,0 +1,125 @@
+"""Results as tables for pandas, spreadsheets, notebooks and papers: CSV, Parquet, a Markdown table of means.
+
+One row per video (overall, dimensions, how many questions lost points, per dimension too) or, with
+`questions=True`, one row per question. Fields of the manifest a folder run wrote beside its results (a
+generator's name, a seed: any column of the prompts file) join each row, so that tables group by them.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import math
+import statistics
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+from fingereval.dimensions import BY_KEY, DIMENSION_KEYS
+from fingereval.errors import DataError
+from fingereval.folders import manifest_beside
+from fingereval.io import LineError, iter_jsonl
+from fingereval.measure.results import read_results
+from fingereval.schema import VideoResult
+
+LOST_BELOW = 0.5  # a question lost points when its score is under one half: the answer went the wrong way
+MANIFEST_KEYS = {"video", "prompt", "id", "questions"}
+FORMATS = ("csv", "parquet", "md")
+
+
+def manifest_fields(path: Path | None, on_warning: Callable[[str], None]) -> dict[str, dict]:
+    """id -> the manifest's extra fields (anything but video, prompt, id, questions)."""
+    if path is None or not path.is_file():
+        return {}
+    fields = {}
+    for _, row in iter_jsonl(path, "manifest"):
+        if isinstance(row, LineError):
+            on_warning(f"{row}; its fields are not joined")
+            continue
+        key = row.get("id") or row.get("video")
+        if key is not None:
+            fields[str(key)] = {k: v for k, v in row.items() if k not in MANIFEST_KEYS}
+    return fields
+
+
+def _lost(questions) -> int:
+    return sum(q.score < LOST_BELOW for q in questions)
+
+
+def video_row(r: VideoResult, extra: dict) -> dict:
+    row = {"id": r.id or r.video, "video": r.video, "prompt": r.prompt, "model": r.model, "mode": r.mode,
+           "overall": r.overall, **{k: r.dimensions.get(k) for k in DIMENSION_KEYS},
+           "questions": len(r.questions), "lost": _lost(r.questions)}
+    row |= {f"lost_{k}": _lost([q for q in r.questions if q.dimension == k]) for k in DIMENSION_KEYS}
+    row |= {"truncated": r.video_truncated, "unreadable_answers": r.answers_unreadable,
+            "error": None if r.error is None else f"{r.error.type}: {r.error.message}"}
+    return row | {k: v for k, v in extra.items() if k not in row}
+
+
+def question_rows(r: VideoResult, extra: dict) -> list[dict]:
+    head = {"id": r.id or r.video, "video": r.video, "model": r.model, "mode": r.mode}
+    return [head | {"question_id": q.id, "dimension": q.dimension, "entity": q.entity, "question": q.question,
+                    "good_answer": q.good_answer, "answer": q.answer, "p_yes": q.p_yes, "score": q.score,
+                    "lost": q.score < LOST_BELOW, "reason": q.reason, "forced_answer": q.forced_answer}
+            | {k: v for k, v in extra.items() if k not in head} for q in r.questions]
+
+
+def rows(results_files: Sequence[Path], *, questions: bool = False, manifest: Path | None = None,
+         on_warning: Callable[[str], None] = print) -> list[dict]:
+    """The rows of every results file; each joins its own folder manifest (or `manifest`) by id."""
+    out: list[dict] = []
+    for path in results_files:
+        extra = manifest_fields(manifest or manifest_beside(path), on_warning)
+        results = read_results(path, on_warning, "left out of the export")
+        if not results:
+            raise DataError(f"results file {path} holds no result; write one with `fingereval score ... --out FILE`")
+        for r in results:
+            fields = {"results_file": str(path), **extra.get(r.id or r.video, {})}
+            out += question_rows(r, fields) if questions else [video_row(r, fields)]
+    return out
+
+
+def to_csv(table: Iterable[dict]) -> str:
+    table = list(table)
+    columns = list(dict.fromkeys(k for row in table for k in row))  # every key, in first-seen order
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(table)
+    return buffer.getvalue()
+
+
+def to_parquet(table: Sequence[dict], path: Path) -> Path:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    columns = list(dict.fromkeys(k for row in table for k in row))
+    pq.write_table(pa.Table.from_pylist([{c: row.get(c) for c in columns} for row in table]), path)
+    return path
+
+
+def _mean(values: list[float]) -> str:
+    if not values:
+        return "–"
+    if len(values) < 2:
+        return f"{values[0]:.3f}"
+    half = 1.96 * statistics.stdev(values) / math.sqrt(len(values))  # a normal 95% interval of the mean
+    return f"{statistics.fmean(values):.3f} ± {half:.3f}"
+
+
+def means_markdown(table: Sequence[dict], group_by: str = "model") -> str:
+    """A Markdown table of mean scores per group (± a 95% interval), for a README or a paper."""
+    if table and all(group_by not in row for row in table):
+        known = ", ".join(k for k in table[0] if k not in {"prompt", "video", "id", "error"})
+        raise DataError(f"--group-by {group_by}: no such field in the results or their manifest (fields: {known})")
+    groups: dict[str, list[dict]] = {}
+    for row in table:
+        groups.setdefault(str(row.get(group_by)), []).append(row)
+    targets = ["overall", *DIMENSION_KEYS]
+    head = [group_by, "videos", "failed", "overall", *(BY_KEY[k].name for k in DIMENSION_KEYS), "lost questions"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, members in sorted(groups.items()):
+        scored = [r for r in members if r.get("error") is None]
+        cells = [name, str(len(scored)), str(len(members) - len(scored))]
+        cells += [_mean([r[t] for r in scored if r.get(t) is not None]) for t in targets]
+        cells.append(f"{sum(r['lost'] for r in scored)} / {sum(r['questions'] for r in scored)}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
