@@ -21,6 +21,7 @@ class ScoringConfig(BaseModel):
     generator: str = "templates"
     generator_options: dict[str, Any] = {}
     weights: Path | None = None
+    calibration: Path | None = None  # a temperature and bias from `fingereval calibrate`
     fps: float = VideoConfig.fps
     max_frames: int = VideoConfig.max_frames
     size: int = VideoConfig.size
@@ -34,5 +35,5 @@ class ScoringConfig(BaseModel):
         from fingereval.evaluator import Evaluator
 
         return Evaluator(self.model, answerer=self.answerer, reason=self.reason, generator=self.generator,
-                         generator_options=self.generator_options, weights=self.weights,
+                         generator_options=self.generator_options, weights=self.weights, calibration=self.calibration,
                          video_config=self.video_config(), **self.answerer_options)

@@ -7,12 +7,14 @@
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Mapping
 
 from fingereval.answer.base import Answerer
 from fingereval.schema import QuestionSet, VideoResult
 from fingereval.score.aggregate import check_weights, video_result
+from fingereval.score.calibration import Calibration, load_calibration
 from fingereval.video import VideoConfig, load_video
 
 class Evaluator:
@@ -22,7 +24,7 @@ class Evaluator:
     def __init__(self, model: str | Path | None = None, *, answerer: str | Answerer = "transformers",
                  reason: bool = False, generator: str = "templates", generator_options: Mapping | None = None,
                  weights: Mapping[str, float] | str | Path | None = None, video_config: VideoConfig | None = None,
-                 **answerer_options):
+                 calibration: Calibration | str | Path | None = None, **answerer_options):
         if isinstance(answerer, str):
             from fingereval.answer import get_answerer
 
@@ -42,6 +44,8 @@ class Evaluator:
             self.weights_source = f"the weights in {weights}"
             weights = load_weights(weights)
         self.weights = dict(weights) if weights else None
+        self.calibration_source = str(calibration) if isinstance(calibration, (str, Path)) else None
+        self.calibration = load_calibration(calibration) if isinstance(calibration, (str, Path)) else calibration
 
     @property
     def model_id(self) -> str:
@@ -68,5 +72,10 @@ class Evaluator:
         check_weights({q.dimension for q in questions.questions}, self.weights, self.weights_source)
         clip = load_video(video, self.answerer.video_config)  # decoded once for all questions
         answers = self.answerer.answer(clip, questions.questions, reason=use_reason)
-        return video_result(str(video), prompt, questions.questions, answers, weights=self.weights,
-                            model=self.model_id, reason=use_reason, item_id=item_id, clip=clip)
+        if self.calibration is not None:  # before polarity: every score and dimension rests on calibrated p_yes
+            answers = [replace(a, p_yes=self.calibration.apply(a.p_yes)) for a in answers]
+        result = video_result(str(video), prompt, questions.questions, answers, weights=self.weights,
+                              model=self.model_id, reason=use_reason, item_id=item_id, clip=clip)
+        if self.calibration is not None:
+            result.calibration = self.calibration.record(self.calibration_source)
+        return result

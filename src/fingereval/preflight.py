@@ -25,6 +25,10 @@ def check_config_files(config) -> None:
         from fingereval.score.weights import load_weights
 
         load_weights(config.weights)
+    if config.calibration is not None:
+        from fingereval.score.calibration import load_calibration
+
+        load_calibration(config.calibration)
 
 
 def check_one_video(config, video: Path, prompt: str | None, has_questions: bool) -> None:

@@ -142,6 +142,7 @@ class VideoResult(BaseModel):
     video_truncated: bool = False  # the file ends early or is damaged: scored on its decoded part only
     video_seconds_decoded: float | None = None  # seconds of video the scores cover
     answers_unreadable: int = 0  # questions whose answer slot held no yes or no token (scored at p_yes 0.5)
+    calibration: dict | None = None  # {temperature, bias, source, model} when p_yes was calibrated
     error: ErrorInfo | None = None
 
     def to_json(self) -> str:

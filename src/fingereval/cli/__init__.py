@@ -34,6 +34,8 @@ def _mount() -> None:
     from fingereval.cli.probes import probes_app
     from fingereval.cli.train import train_app
     from fingereval.cli.data import data_app
+    from fingereval.cli.calibrate import calibrate
+    import fingereval.cli.stability  # noqa: F401  (registers bench stability and bench severity on bench_app)
     from fingereval.cli.doctor import doctor
     from fingereval.cli.export import export
 
@@ -49,6 +51,7 @@ def _mount() -> None:
     app.command("fit-weights", help="Fit dimension weights to human ratings or preferences.")(fit_weights)
     app.command()(export)
     app.command()(doctor)
+    app.command()(calibrate)
 
 
 _mount()

@@ -245,12 +245,26 @@ def qa_command(data: Annotated[Path, typer.Option("--data", help="FingER-Instruc
                model: Model, reason: Annotated[bool, typer.Option("--reason/--no-reason")] = False,
                size: Size = 448, fps: float = 2.0, max_frames: int = 32, max_new_tokens: int = 64,
                device: str | None = None, limit: Annotated[int, typer.Option(help="first N records (0: all)")] = 0,
+               calibration: Annotated[Path | None, typer.Option(help="a calibration from `fingereval calibrate`: "
+                                                                "ECE and Brier after it too")] = None,
+               png: Annotated[Path | None, typer.Option("--png", help="reliability diagram PNG")] = None,
                as_json: Annotated[bool, typer.Option("--json")] = False):
-    """Yes/no accuracy of a model on QA data, per dimension and overall."""
+    """Yes/no accuracy of a model on QA data, per dimension and overall; ECE and Brier (before/after calibration)."""
+    from fingereval.measure.calibration import before_after, reliability_png
+    from fingereval.score.calibration import load_calibration
+
+    fitted = load_calibration(calibration) if calibration else None  # a bad file fails before the model loads
     records = load_instruct(data)
     records = records[:limit] if limit else records
     report = evaluate_qa(_answerer(model, max_new_tokens, size, fps, max_frames, device), records, reason=reason,
-                         progress=not as_json)
+                         progress=not as_json, keep_rows=True)
+    rows = report.pop("rows")
+    report["calibration"] = before_after(rows, fitted)
+    if png is not None:
+        curves = {"before": report["calibration"]["reliability_before"]}
+        if fitted is not None:
+            curves["after"] = report["calibration"]["reliability_after"]
+        reliability_png(curves, png, f"reliability of {Path(model).name}")
     report["model"] = model
     if as_json:
         print_json(report)
@@ -265,6 +279,10 @@ def qa_command(data: Annotated[Path, typer.Option("--data", help="FingER-Instruc
     lo, hi = report["ci95"] or (float("nan"), float("nan"))
     t.add_row("[bold]overall", f"[bold]{report['accuracy']:.1%}[/] [{lo:.1%}, {hi:.1%}]", str(report["n"]))
     Console().print(t)
+    for when in ("before", "after"):
+        if when in report["calibration"]:
+            c = report["calibration"][when]
+            typer.echo(f"{when} calibration: ECE {c['ece']:.3f}, Brier {c['brier']:.3f} ({c['bins']} bins)")
 
 
 @bench_app.command("levels")

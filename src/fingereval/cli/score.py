@@ -168,6 +168,8 @@ def score(
     gpus_per_worker: Optional[float] = typer.Option(None, help="GPUs per Ray worker (default: 1 if this machine has CUDA, else 0)"),
     generator: str = typer.Option("templates", "--generator", "-g", help=GEN_HELP),
     weights: Optional[Path] = typer.Option(None, help="dimension weights JSON (from fit-weights)"),
+    calibration: Optional[Path] = typer.Option(None, help="temperature and bias JSON (from fingereval calibrate): "
+                                               "p_yes calibrated before scoring; the result records it"),
     fps: float = typer.Option(VIDEO.fps, help="frames per second sampled"),
     max_frames: int = typer.Option(VIDEO.max_frames, help="frame budget per video"),
     size: int = typer.Option(VIDEO.size, help="frames resized to SIZE x SIZE"),
@@ -211,7 +213,7 @@ def score(
     try:
         qs = QuestionSet.load(questions_file, prompt) if questions_file else None
         config = ScoringConfig(
-            answerer=answerer, model=model, reason=reason, generator=generator, weights=weights,
+            answerer=answerer, model=model, reason=reason, generator=generator, weights=weights, calibration=calibration,
             answerer_options=_answerer_options(device, dtype, naive, max_new_tokens, answerer_option, base_url, api_key,
                                                concurrency, video_as),
             generator_options=_generator_options(generator, llm_base_url, llm_model, llm_api_key, None),

@@ -70,12 +70,14 @@ def qa_report(rows: list[dict], n_resamples: int = 1000, seed: int = 0) -> dict:
 
 
 def evaluate_qa(answerer: Answerer, records: Sequence[InstructRecord], reason: bool = False, progress: bool = False,
-                n_resamples: int = 1000) -> dict:
+                n_resamples: int = 1000, keep_rows: bool = False) -> dict:
     rows, failures = predict_qa(answerer, records, reason=reason, progress=progress)
     if not rows:
         raise FingerEvalError(f"no record could be answered ({len(failures)} videos failed); check the video paths")
     report = qa_report(rows, n_resamples)
     report["failed_videos"] = failures
+    if keep_rows:
+        report["rows"] = rows
     return report
 
 
