@@ -9,12 +9,16 @@ import typer
 from fingereval.cli._common import err, print_json, reports_errors
 
 
-def _answerer(model: str, size: int, fps: float, max_frames: int, device: str | None):
+def _answerer(model: str, size: int, fps: float, max_frames: int, device: str | None, max_new_tokens: int = 64):
     from fingereval.answer import get_answerer
     from fingereval.video import VideoConfig
 
-    return get_answerer("transformers", model=model, device=device,
+    return get_answerer("transformers", model=model, device=device, max_new_tokens=max_new_tokens,
                         video_config=VideoConfig(fps=fps, max_frames=max_frames, size=size))
+
+
+Reason = Annotated[bool, typer.Option("--reason/--no-reason", help="write reasons before the answer (as the "
+                                      "model will be used)")]
 
 
 def _line(name: str, r: dict) -> str:
@@ -29,6 +33,7 @@ def calibrate(data: Annotated[Path, typer.Option("--data", help="FingER-Instruct
               held_out: Annotated[float, typer.Option(min=0.05, max=0.9, help="share of videos kept out of the fit, "
                                                       "to check it on")] = 0.3,
               seed: int = 0, size: int = 448, fps: float = 2.0, max_frames: int = 32, device: Optional[str] = None,
+              reason: Reason = False, max_new_tokens: int = 64,
               png: Annotated[Optional[Path], typer.Option("--png", help="reliability diagram (before/after)")] = None,
               as_json: Annotated[bool, typer.Option("--json")] = False):
     """Fit a temperature and bias on the slot's log-odds against human answers; check them on unseen videos.
@@ -38,11 +43,12 @@ def calibrate(data: Annotated[Path, typer.Option("--data", help="FingER-Instruct
     from fingereval.measure.calibration import calibrate_rows, reliability_png
     from fingereval.measure.model_bench import predict_qa
 
-    rows, failures = predict_qa(_answerer(model, size, fps, max_frames, device), load_instruct(data),
-                                progress=not as_json)
+    rows, failures = predict_qa(_answerer(model, size, fps, max_frames, device, max_new_tokens), load_instruct(data),
+                                reason=reason, progress=not as_json)
     for failure in failures:
         err.print(f"warning: {failure}; left out", highlight=False, markup=False)
     calibration, report = calibrate_rows(rows, held_out, seed, model=model, data=str(data))
+    calibration.fitted_on["mode"] = "reason" if reason else "direct"
     calibration.save(out_path)
     if png is not None:
         reliability_png({"before": report["reliability_before"], "after": report["reliability_after"]}, png,

@@ -9,7 +9,7 @@ import typer
 
 from fingereval.cli._common import print_json, reports_errors
 from fingereval.cli.bench import bench_app
-from fingereval.cli.calibrate import _answerer
+from fingereval.cli.calibrate import Reason, _answerer
 
 Model = Annotated[str, typer.Option("--model", "-m", help="hub id or checkpoint folder")]
 
@@ -23,6 +23,7 @@ def _num(v: float | None) -> str:
 def stability(data: Annotated[Path, typer.Option("--data", help="FingER-Instruct JSONL (videos and their questions)")],
               model: Model, videos: Annotated[int, typer.Option("--videos", min=2, help="videos to use")] = 8,
               size: int = 448, fps: float = 2.0, max_frames: int = 32, device: Optional[str] = None,
+              reason: Reason = False, max_new_tokens: int = 64,
               work_dir: Annotated[Optional[Path], typer.Option(help="keep the re-encoded videos here")] = None,
               as_json: Annotated[bool, typer.Option("--json")] = False):
     """The same videos twice, re-encoded (24/30 fps, half/double resolution, VP9, low quality), and with another
@@ -31,9 +32,9 @@ def stability(data: Annotated[Path, typer.Option("--data", help="FingER-Instruct
     from fingereval.measure.stability import stability_report
 
     records = load_instruct(data)
-    answerer = _answerer(model, size, fps, max_frames, device)
+    answerer = _answerer(model, size, fps, max_frames, device, max_new_tokens)
     with tempfile.TemporaryDirectory(prefix="fingereval-stability-") as tmp:
-        report = stability_report(answerer, records, work_dir or Path(tmp), max_videos=videos)
+        report = stability_report(answerer, records, work_dir or Path(tmp), max_videos=videos, reason=reason)
     if as_json:
         print_json(report)
         return
@@ -56,7 +57,7 @@ def stability(data: Annotated[Path, typer.Option("--data", help="FingER-Instruct
 @reports_errors
 def severity(model: Model, out_dir: Annotated[Path, typer.Option("--out", help="probe videos, table and plot go here")],
              per_level: Annotated[int, typer.Option(min=1, help="videos per severity level and dimension")] = 4,
-             seed: int = 0, device: Optional[str] = None,
+             seed: int = 0, device: Optional[str] = None, reason: Reason = False, max_new_tokens: int = 64,
              png: Annotated[Optional[Path], typer.Option("--png", help="plot (default OUT/severity.png)")] = None,
              as_json: Annotated[bool, typer.Option("--json")] = False):
     """Probe videos whose defect grows level by level, one family per dimension: detection rate and
@@ -68,7 +69,8 @@ def severity(model: Model, out_dir: Annotated[Path, typer.Option("--out", help="
     from fingereval.probes.severity import make_severity_probes
 
     qa, levels = make_severity_probes(out_dir, per_level=per_level, seed=seed)
-    report = severity_table(_answerer(model, 112, 2.0, 32, device), load_instruct(qa), levels, progress=not as_json)
+    report = severity_table(_answerer(model, 112, 2.0, 32, device, max_new_tokens), load_instruct(qa), levels,
+                            reason=reason, progress=not as_json)
     report["model"] = model
     png = png or out_dir / "severity.png"
     severity_png(report, png, f"severity: {Path(model).name}")

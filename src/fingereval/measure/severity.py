@@ -24,10 +24,10 @@ def _levels(severity_file: Path, base: Path) -> dict[str, dict]:
     return {str((base / row["video"]).resolve()): row for _, row in rows}
 
 
-def severity_table(answerer: Answerer, records: Sequence[InstructRecord], severity_file: Path,
+def severity_table(answerer: Answerer, records: Sequence[InstructRecord], severity_file: Path, reason: bool = False,
                    progress: bool = False) -> dict:
     levels = _levels(severity_file, severity_file.parent)
-    rows, failures = predict_qa(answerer, records, progress=progress)
+    rows, failures = predict_qa(answerer, records, reason=reason, progress=progress)
     by_id = {r.id: r for r in records}
     per: dict[tuple[str, int], dict] = {}
     for video, group in group_by_video([by_id[row["id"]] for row in rows]).items():

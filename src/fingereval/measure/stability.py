@@ -77,10 +77,10 @@ def reencode(src: Path, dst: Path, variant: Variant) -> Path:
     return dst
 
 
-def _score(answerer: Answerer, video: str | Path, records: Sequence[InstructRecord], prompt: str):
+def _score(answerer: Answerer, video: str | Path, records: Sequence[InstructRecord], prompt: str, reason: bool):
     clip = load_video(video, answerer.video_config)
     questions = instruct_questions(records)
-    return video_result(str(video), prompt, questions, answerer.answer(clip, questions))
+    return video_result(str(video), prompt, questions, answerer.answer(clip, questions, reason=reason), reason=reason)
 
 
 def _flips(a, b) -> int:
@@ -88,22 +88,23 @@ def _flips(a, b) -> int:
 
 
 def stability_report(answerer: Answerer, records: Sequence[InstructRecord], work_dir: Path, max_videos: int = 8,
-                     variants: Sequence[Variant] = VARIANTS, on_video: Callable[[], None] = lambda: None) -> dict:
+                     variants: Sequence[Variant] = VARIANTS, reason: bool = False,
+                     on_video: Callable[[], None] = lambda: None) -> dict:
     groups = list(group_by_video(records).items())[:max_videos]
     if len(groups) < 2:
         raise FingerEvalError("the stability bench needs at least 2 videos (the prompt swap uses another video's)")
     work_dir.mkdir(parents=True, exist_ok=True)
     base, again, per_variant = [], [], {v.name: {"diffs": [], "flips": 0, "questions": 0, "failed": []} for v in variants}
     for i, (video, recs) in enumerate(groups):
-        first = _score(answerer, video, recs, recs[0].prompt)
-        second = _score(answerer, video, recs, recs[0].prompt)
+        first = _score(answerer, video, recs, recs[0].prompt, reason)
+        second = _score(answerer, video, recs, recs[0].prompt, reason)
         base.append(first)
         again.append(max(abs(x.p_yes - y.p_yes) for x, y in zip(first.questions, second.questions)))
         for v in variants:
             cell = per_variant[v.name]
             try:
                 moved = reencode(Path(video), work_dir / f"{i:03d}-{v.name.split()[0]}.{v.container}", v)
-                other = _score(answerer, moved, recs, recs[0].prompt)
+                other = _score(answerer, moved, recs, recs[0].prompt, reason)
             except FingerEvalError as e:
                 cell["failed"].append(f"{video}: {e}")
                 continue
@@ -114,7 +115,7 @@ def stability_report(answerer: Answerer, records: Sequence[InstructRecord], work
     own, swapped = [], []
     for i, (video, recs) in enumerate(groups):  # each video with the next video's prompt and questions
         other_recs = groups[(i + 1) % len(groups)][1]
-        theirs = _score(answerer, video, other_recs, other_recs[0].prompt).dimensions.get("text_alignment")
+        theirs = _score(answerer, video, other_recs, other_recs[0].prompt, reason).dimensions.get("text_alignment")
         if base[i].dimensions.get("text_alignment") is not None and theirs is not None:
             own.append(base[i].dimensions["text_alignment"])
             swapped.append(theirs)
@@ -124,7 +125,8 @@ def stability_report(answerer: Answerer, records: Sequence[InstructRecord], work
                              "flip_rate": c["flips"] / c["questions"] if c["questions"] else None, "failed": c["failed"]}
                       for name, c in per_variant.items()}
     diffs = [d for c in per_variant.values() for d in c["diffs"]]
-    return {"videos": len(groups), "model": answerer.model_id, "determinism_max_abs_diff": float(max(again)),
+    return {"videos": len(groups), "model": answerer.model_id, "mode": "reason" if reason else "direct",
+            "determinism_max_abs_diff": float(max(again)),
             "reencode_max_abs_diff": float(max(diffs)) if diffs else None, "reencode": reencode_table,
             "prompt_swap_text_alignment_drop": float(np.mean(own) - np.mean(swapped)) if own else None,
             "prompt_swap": {"own_mean": float(np.mean(own)) if own else None,

@@ -58,9 +58,9 @@ def severity_spec(family: Family, level: int, index: int, size: int = 112, secon
     magnitude = family.magnitudes[level]
     mid, taken = size / 2, set()
     spec = ProbeSpec(video_id="", index=index, seed=seed, size=size, seconds=seconds, fps=fps, static=False,
-                     entities=[], radius_share=0.12)
+                     entities=[], radius_share=0.2)  # one large shape: the demo's probe world
     if family.form == "appear":  # three still shapes in a row; the first `magnitude` of them are missing
-        spec.static = True
+        spec.static, spec.radius_share = True, 0.12
         spec.entities = [_entity(rng, taken, size * x, mid) for x in (0.2, 0.5, 0.8)]
         for e in spec.entities[:int(magnitude)]:
             e.presence = "absent"
