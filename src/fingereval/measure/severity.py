@@ -17,6 +17,8 @@ from fingereval.measure.model_bench import predict_qa
 from fingereval.schema import RawAnswer
 from fingereval.score.aggregate import question_results
 
+TIE = 1e-4  # scores this close are equal (a saturated slot differs in the 7th digit between levels)
+
 
 def _levels(severity_file: Path, base: Path) -> dict[str, dict]:
     """Absolute video path -> its {dimension, level, magnitude, unit} row."""
@@ -46,7 +48,8 @@ def severity_table(answerer: Answerer, records: Sequence[InstructRecord], severi
                                           "videos": len(cell["scores"]),
                                           "dimension_score": float(np.mean(cell["scores"])),
                                           "detection_rate": float(np.mean(cell["detected"]))})
-    summary = {dim: {"monotonic": all(a["dimension_score"] >= b["dimension_score"] for a, b in zip(rows_, rows_[1:])),
+    summary = {dim: {"monotonic": all(a["dimension_score"] >= b["dimension_score"] - TIE
+                                      for a, b in zip(rows_, rows_[1:])),
                      "drop": rows_[0]["dimension_score"] - rows_[-1]["dimension_score"]}
                for dim, rows_ in table.items()}
     return {"dimensions": table, "summary": summary, "all_monotonic": all(s["monotonic"] for s in summary.values()),
@@ -68,6 +71,8 @@ def severity_png(report: dict, path: Path, title: str = "severity") -> None:
     left.set(xlabel="severity level (0: clean)", ylabel="dimension score", ylim=(0, 1), title=title)
     right.set(xlabel="severity level (0: clean)", ylabel="detection rate", ylim=(0, 1), title="defect detected")
     right.legend(loc="lower right", fontsize=8)
+    for ax in (left, right):
+        ax.set_xticks(sorted({r["level"] for rows in report["dimensions"].values() for r in rows}))
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
