@@ -242,3 +242,47 @@ def test_question_reply_errors_name_the_field():
     bad = dict(QUESTIONS[0], good_answer="maybe")
     with pytest.raises(ReplyError, match=r"questions\.0\.good_answer: expected yes or no, got 'maybe'"):
         parse_reply(json.dumps({"questions": [bad, *QUESTIONS[1:]]}), QuestionsReply)
+
+
+# ---------------------------------------------------------------- the paper's path on the labelled prompts
+
+
+def test_llm_generator_on_labelled_prompts_through_the_local_chat_server():
+    """The `llm` generator (the paper's path) on the labelled report prompts, through the OpenAI-compatible test
+    server answering with the hand labels: step 1 carries the prompt verbatim (quotes, dashes, non-ASCII), step 2
+    the prompt, step 1's entities and all five dimensions; the questions come back in order."""
+    from pathlib import Path
+
+    from fingereval.dimensions import DIMENSION_KEYS
+    from openai_server import ChatServer, completion
+
+    labels = Path(__file__).resolve().parents[1] / "benchmarks" / "questions" / "entities_labelled.jsonl"
+    # the 60 prompts the templates generator is measured on (benchmarks/bench_questions.py)
+    rows = [r for r in map(json.loads, labels.read_text().splitlines()) if r["split"] == "report"]
+    assert len(rows) == 60
+
+    def reply(body: dict) -> dict:
+        user = body["messages"][-1]["content"]
+        prompt = user.rsplit("Prompt: ", 1)[1].split("\n", 1)[0]
+        row = next(r for r in rows if r["prompt"] == prompt)
+        heads = [e["head"] for e in row["entities"]]
+        if user.startswith("Step 1 of 2"):
+            return completion("q-model", json.dumps({"entities": heads}), "stop")
+        questions = [{"dimension": key, "entity": heads[0], "question": f"{key}: is the {heads[0]} right?",
+                      "good_answer": "yes"} for key in DIMENSION_KEYS]
+        return completion("q-model", json.dumps({"questions": questions}), "stop")
+
+    with ChatServer(reply, served=("q-model",)) as server:
+        generator = get_generator("llm", base_url=server.url, model="q-model", timeout=10)
+        for row in rows:
+            server.reset()
+            qs = generator.generate(row["prompt"])
+            step1, step2 = server.bodies
+            assert row["prompt"] in step1["messages"][-1]["content"]
+            text = step2["messages"][-1]["content"]
+            assert row["prompt"] in text
+            assert all(key in text for key in DIMENSION_KEYS)
+            assert all(f'"{e["head"]}"' in text for e in row["entities"])  # the entities of step 1
+            assert [e.name for e in qs.entities] == [e["head"] for e in row["entities"]]
+            assert [q.dimension for q in qs.questions] == list(DIMENSION_KEYS)
+            assert qs.generator == "llm:q-model" and qs.questions[0].text.startswith("visual_quality: is the")

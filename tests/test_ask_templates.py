@@ -136,7 +136,14 @@ def test_max_entities_caps_the_entity_questions():
     prompt = "A cat, a dog, a horse, a cow and a goat stand in a green field near a barn"
     few = get_generator("templates", max_entities=2).generate(prompt)
     many = get_generator("templates", max_entities=6).generate(prompt)
-    assert len(few.entities) == 2 and len(many.entities) == 6
+
+    def asked_in(qs, dimension):
+        return {q.entity for q in qs.questions if q.dimension == dimension and q.entity}
+
+    assert len(asked_in(few, "visual_quality")) == 2 and len(asked_in(many, "visual_quality")) == 4
+    # past max_entities an entity still gets its "appear" question: the prompt asks for it to be there
+    for animal in ("cat", "dog", "horse", "cow"):
+        assert f"Does the {animal} appear in the video?" in [q.text for q in few.questions]
     assert len(few.questions) < len(many.questions) <= 30
     with pytest.raises(ConfigError, match="max_entities"):
         get_generator("templates", max_entities=0)

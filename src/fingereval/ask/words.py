@@ -1,6 +1,7 @@
 """Word lists and the English lexicon (lemminflect's, shipped in its wheel) the chunker works from."""
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import lemminflect
@@ -64,13 +65,86 @@ META_HEADS = frozenset(
 # Nouns that name the camera or the shot: a word ending in -s after them is their verb ("the camera pans").
 CAMERA_HEADS = frozenset("camera cameras shot lens video footage clip scene view pan zoom frame sequence close-up "
                          "closeup zoom-in zoom-out tilt tilt-up dolly".split())
+# Events between people that an action question can follow ("an argument that escalates into a fight"):
+# no entity, but what they do is in the video. Other event nouns ("the spin", "walks") are too often misparsed.
+HAPPENINGS = frozenset("argument fight quarrel debate conversation discussion speech".split())
+# What issue 19 found the chunker taking for things on the real prompts: events and actions named as
+# nouns, times, lighting, style and format words, languages, places that are positions, and more
+# abstractions. None is a thing a viewer could point at, so none becomes an entity.
+EVENT_HEADS = frozenset(
+    "chase stride leap jump flip spin dismount routine speech dance attack game search push-off banter joke "
+    "flight fall goodbye farewell cheer twirl walk move contact interaction performance trip journey "
+    "adventure exploration celebration operation heist planning layout activity action transition "
+    "transformation reaction response invasion shift impact use event scenario wrongdoing lesson cue "
+    "highlight accumulation adjustment rustle flickering mimic gesture gestures touch jeté pirouette soccer "
+    "tennis badminton golf hockey landing launch stunt trick turn danger".split()) | HAPPENINGS
+TIME_HEADS = frozenset(
+    "night day afternoon morning evening noon midday midnight dawn dusk sunset sunrise twilight winter "
+    "spring summer autumn season hour golden-hour weekend temperature temperatures".split())
+LIGHT_HEADS = frozenset(
+    "sunlight daylight sunshine moonlight starlight glow hue hues tone tones color colors colour colours "
+    "reflection reflections texture textures flare flares contrast brightness darkness".split())
+# Style, quality and format words: about the rendering, never in it (also dropped from the front of a name).
+STYLE_WORDS = frozenset(
+    "4k 8k hd uhd 1080p 720p hdr cinematic realistic photorealistic hyperrealistic hyper-realistic "
+    "ultra-realistic high-quality high-resolution high-definition slow-motion documentary western "
+    "fashion fantasy pixar-style 3d 2d cgi vfx simulation impressionist impressionistic surreal surrealist "
+    "minimalist minimalistic vintage retro anime cartoonish watercolor watercolour noir steampunk cyberpunk "
+    "claymation stop-motion monochrome sepia".split())
+LANGUAGE_HEADS = frozenset(
+    "english german french spanish italian portuguese russian chinese japanese korean arabic hindi "
+    "dutch swedish greek turkish latin".split())
+COLOUR_WORDS = frozenset(
+    "red orange yellow green blue purple violet pink brown black white grey gray silver golden gold "
+    "beige turquoise crimson magenta cyan navy teal maroon".split())
+# Materials named on their own ("made of polished wood", "the glove is leather") are not things.
+MATERIAL_HEADS = frozenset(
+    "wood leather metal steel iron plastic silk cotton wool velvet denim marble concrete ceramic porcelain "
+    "copper bronze brass aluminium aluminum fabric material rubber".split())
+MORE_ABSTRACT_HEADS = frozenset(
+    "speed fun challenge challenges style journey instability change changes unease attention discomfort "
+    "solitude efficiency alignment pattern diligence commitment mix decay technology chaos communication "
+    "agility dynamics skill coordination passion engagement melody song music vivacity ease precision "
+    "complexity personality comfort confusion beauty scale altitude width experience conflict turmoil "
+    "look design fluidity point ability visibility adaptability nature environment world landscape "
+    "midground mid-air edge edges surface surfaces area space planet-scale appearance currency due "
+    "sadness scenario aspect element elements nuance nuances quality vibe gaze expression behavior behaviour "
+    "background backdrop foreground off-center imagery visible invisible".split())
+# Abstract-noun endings; CONCRETE_ENDINGS are the visible things with those endings.
+ABSTRACT_SUFFIXES = ("ness", "ity", "ment", "tion", "sion", "ance", "ence", "ism", "ship", "dom", "hood", "ency",
+                     "ancy")
+CONCRETE_ENDINGS = frozenset(
+    "station stations intersection intersections apartment apartments equipment instrument instruments "
+    "monument monuments ornament ornaments garment garments pavement compartment basement decoration "
+    "decorations installation sculpture mechanism organism prism city facility university fence fences "
+    "ambulance entrance residence audience ship ships spaceship starship battleship airship kingdom hood "
+    "neighborhood neighbourhood wilderness lotion potion cushion mansion television fountain vegetation "
+    "carnation constellation formation community communities".split())
+# Ages are no things: "30s", "mid-30s", "early 20s", "10-year-old", "twenties".
+AGE = re.compile(r"^(?:(?:mid|early|late)-?)?\d+s$|^\d+-(?:year|month)s?-old$|^(?:teens|twenties|thirties|forties|"
+                 r"fifties|sixties|seventies|eighties|nineties)$")
+# Nouns that are plural as they stand ("Do the sunglasses ...?").
+INVARIANT_PLURALS = frozenset(
+    "people police cattle staff clothes jeans pants glasses sunglasses scissors goggles shorts trousers "
+    "binoculars passersby furnishings headphones".split())
+# Things that are not alive but move or are moved in a scene; with the living, the parts and the doers
+# of a motion verb, only these get "does it move" questions.
+MOVABLE_HEADS = frozenset(
+    "vehicle car truck bus train bike bicycle motorcycle scooter boat ship plane airplane aircraft "
+    "helicopter drone rocket spaceship balloon kite ball football basketball baseball frisbee flag leaf "
+    "leaves water wave river stream waterfall smoke fire flame cloud rain rainstorm downpour drizzle ice "
+    "haze mist fog dust splash puddle turbine windmill robot cup bottle knife fork spoon broom marker pen "
+    "pencil brush scissors kettle bag purse book phone stick racket bat glove cloth towel blanket thread "
+    "toy key bill coin record drink chair hat cap scarf sari jersey blouse skirt boot shoe sunglasses "
+    "lipstick headphone gear plumage feather wing silhouette snowflake bubble confetti petal".split())
 NON_ENTITY_HEADS = META_HEADS | ABSTRACT_HEADS | frozenset(
     "left right front back side sides top bottom middle center centre foreground distance position "
     "positions direction way ways time times moment moments beginning end year years day days second "
     "seconds minute minutes relationship relation relations interaction interactions contrast sense "
     "manner kind type sort variety lot number mixture range other others one ones each both all "
     "someone something everything anything nothing spatial expression expressions emotion emotions "
-    "feeling feelings demeanor demeanour subject subjects process".split())
+    "feeling feelings demeanor demeanour subject subjects process".split()) | EVENT_HEADS | TIME_HEADS | LIGHT_HEADS \
+    | STYLE_WORDS | LANGUAGE_HEADS | COLOUR_WORDS | MORE_ABSTRACT_HEADS
 # Parts and attributes of a main entity: kept, but ranked after the things they belong to.
 PART_HEADS = frozenset(
     "hand hands arm arms leg legs foot feet finger fingers face faces eye eyes head heads hair mouth "
@@ -89,11 +163,13 @@ LIVING_HEADS = frozenset(
     "dog dogs puppy cat cats kitten horse horses bird birds fish cow cows sheep goat pig chicken duck "
     "ducks rabbit bear bears tiger lion lions elephant elephants monkey panda wolf fox deer giraffe "
     "zebra dolphin whale shark turtle snake frog butterfly bee insect animal animals creature "
-    "dinosaur dragon collie pet pets".split())
+    "dinosaur dragon collie pet pets character characters figure protagonist barista cowboy veterinarian vet "
+    "gymnast chef actress actor artist musician knight dj passerby passersby spectator spectators rebel "
+    "force population grandchild goose geese parrot cheetah sloth chameleon monkey deer herd".split())
 # "a group of people": the entity is the people; "a cup of coffee": the entity is the cup.
 COLLECTIVE_HEADS = frozenset(
     "group pair couple crowd herd flock swarm team bunch pack fleet row line set number lot handful "
-    "dozen series stack pile collection array cluster variety kind type sort".split())
+    "dozen series stack pile collection array cluster variety kind type sort school".split())
 CONTAINER_HEADS = frozenset("cup glass bowl plate bottle jar basket box bag bucket mug pot pitcher tray "
                             "piece slice".split())
 ALL_CLOSED = (DETERMINERS | POSSESSIVES | NUMBERS | PREPOSITIONS | CONJUNCTIONS | PRONOUNS | AUXILIARIES
@@ -110,8 +186,9 @@ SKIP_VERBS = frozenset(
     "transition cut fade blend explore".split())
 
 # Camera words the lexicon knows only as verbs ("a dolly zoom captures ...").
+# "wood" as an adjective is archaic: "polished wood stands" is wood + a verb
 READING_OVERRIDES: dict[str, frozenset[str]] = {
-    word: frozenset({"NOUN", "VERB"}) for word in ("zoom", "pan", "tilt", "dolly", "crane")}
+    word: frozenset({"NOUN", "VERB"}) for word in ("zoom", "pan", "tilt", "dolly", "crane", "wood")}
 ADJECTIVE_SUFFIXES = ("ible", "able", "ous", "ful", "ive", "al", "ic", "less", "ish", "ary")
 
 

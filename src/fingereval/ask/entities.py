@@ -1,0 +1,63 @@
+"""Which noun phrases of a prompt name visible things, and which of those can move.
+
+An entity is something the prompt asks to be on screen: a concrete noun and its phrase. Not one:
+style, quality and format words (4K, cinematic), ages ("in his mid-30s"), a colour or material on
+its own ("black and white", "made of wood"), abstract nouns (speed, challenges, atmosphere),
+gerunds used as events ("the flapping of wings"), words inside quotes (a text to render), and
+whatever the prompt negates ("no other celestial bodies", "without a hat").
+"""
+from __future__ import annotations
+
+from fingereval.ask.nounphrases import Analysis, NounPhrase
+from fingereval.ask.words import (ABSTRACT_SUFFIXES, AGE, CONCRETE_ENDINGS, HAPPENINGS, LIVING_HEADS, MATERIAL_HEADS,
+                                  MOVABLE_HEADS, NON_ENTITY_HEADS, NOUN_ING, PART_HEADS, lexicon)
+
+
+def _abstract(word: str) -> bool:
+    return word.endswith(ABSTRACT_SUFFIXES) and word not in CONCRETE_ENDINGS
+
+
+def _event_gerund(analysis: Analysis, phrase: NounPhrase) -> bool:
+    """"the synchronized flapping", "the act of cleaning": an -ing head that is not a thing word."""
+    token = analysis.tokens[phrase.head]
+    word = token.lower
+    return word.endswith("ing") and word not in NOUN_ING and bool(lexicon(word).get("VERB"))
+
+
+def _idiom(analysis: Analysis, phrase: NounPhrase) -> bool:
+    """"a bird's eye view": the bird is a way of looking, not in the video."""
+    tokens = analysis.tokens
+    k = phrase.head
+    return k + 2 < len(tokens) and tokens[k + 1].tag == "POSS" and tokens[k + 2].lower == "eye"
+
+
+def is_visible_thing(analysis: Analysis, phrase: NounPhrase) -> bool:
+    if phrase.negated or phrase.quoted:
+        return False
+    word, key = analysis.head_word(phrase), analysis.head_key(phrase)
+    if word in NON_ENTITY_HEADS or key in NON_ENTITY_HEADS or AGE.match(word):
+        return False
+    if any(lemma in NON_ENTITY_HEADS for lemma in lexicon(word).get("NOUN", ())):
+        return False  # "jumps" the tagger left unlemmatised
+    if (key in MATERIAL_HEADS or word in MATERIAL_HEADS) and phrase.last == phrase.head:
+        return False  # "made of polished wood"; but "a glass of water" is a glass
+    if _abstract(word) or _abstract(key):
+        return False
+    return not (_event_gerund(analysis, phrase) or _idiom(analysis, phrase))
+
+
+def is_event(analysis: Analysis, phrase: NounPhrase) -> bool:
+    """"a heated argument", "the chase": not an entity, but the subject of an action question about the video."""
+    return not (phrase.negated or phrase.quoted) and analysis.head_key(phrase) in HAPPENINGS
+
+
+def is_living(analysis: Analysis, phrase: NounPhrase) -> bool:
+    return analysis.head_word(phrase) in LIVING_HEADS or analysis.head_key(phrase) in LIVING_HEADS
+
+
+def can_move(analysis: Analysis, phrase: NounPhrase, motion_subjects: set[str]) -> bool:
+    """Living things, their parts and clothes, things that are moved or flow, and doers of a motion verb."""
+    key = analysis.head_key(phrase)
+    return (is_living(analysis, phrase) or key in motion_subjects or key in MOVABLE_HEADS
+            or analysis.head_word(phrase) in MOVABLE_HEADS
+            or (key in PART_HEADS and key not in ("background", "backdrop", "setting")))

@@ -1,0 +1,210 @@
+"""Issue 19's rules for the offline `templates` generator, each on real prompts of the bundled prompt set:
+entities are visible things the prompt asks for, and every question fits its entity."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from fingereval.ask import get_generator
+from fingereval.schema import QuestionSet
+
+ROOT = Path(__file__).resolve().parents[1]
+PROMPTS_FILE = ROOT / "src" / "fingereval" / "resources" / "t2v_prompts.jsonl"
+LABELS_FILE = ROOT / "benchmarks" / "questions" / "entities_labelled.jsonl"
+
+
+@pytest.fixture(scope="module")
+def prompts() -> dict[str, str]:
+    return {r["id"]: r["prompt"] for r in map(json.loads, PROMPTS_FILE.read_text().splitlines()) if r}
+
+
+@pytest.fixture(scope="module")
+def ask(prompts):
+    generator = get_generator("templates")
+    return lambda prompt_id: generator.generate(prompts[prompt_id])
+
+
+def _names(qs: QuestionSet) -> list[str]:
+    return [e.name.lower() for e in qs.entities]
+
+
+def _mentions(qs: QuestionSet, word: str) -> list[str]:
+    """Entity names and question texts that use `word` as a word."""
+    pattern = re.compile(rf"\b{re.escape(word)}\b", re.I)
+    return [t for t in _names(qs) + [q.text for q in qs.questions] if pattern.search(t)]
+
+
+@pytest.mark.parametrize("prompt_id, negated, kept", [
+    ("vge-d134", "celestial", "moon"),  # "an open night sky with no other celestial bodies in view"
+    ("vge-d004", "human", "mountains"),  # "There are no human subjects"
+])
+def test_negated_things_are_not_entities(ask, prompt_id, negated, kept):
+    qs = ask(prompt_id)
+    assert _mentions(qs, negated) == []
+    assert any(kept in name for name in _names(qs))
+
+
+def test_an_age_is_not_an_entity(ask, prompts):
+    assert "mid-30s" in prompts["vge-d118"]
+    qs = ask("vge-d118")
+    assert _mentions(qs, "mid-30s") == [] and "man" in _names(qs)
+
+
+def test_a_colour_on_its_own_is_not_an_entity(ask, prompts):
+    assert "black and white" in prompts["vge-d139"]
+    qs = ask("vge-d139")
+    assert "white" not in _names(qs) and "black" not in _names(qs)
+    assert not [q.text for q in qs.questions if q.text.startswith(("Does the white", "Is the white"))]
+    assert "gentle waves" in _names(qs)
+
+
+def test_a_material_on_its_own_is_not_an_entity(ask, prompts):
+    # "The bat is made of polished wood with a worn grip, while the glove is leather"
+    qs = ask("vge-d165")
+    assert "leather" not in _names(qs) and "polished wood" not in _names(qs)
+    assert {"baseball bat", "baseball glove"} <= set(_names(qs))
+
+
+@pytest.mark.parametrize("prompt_id, words", [
+    ("vge-d068", ["cinematic", "journey", "footage"]),  # "a cinematic journey through space exploration"
+    ("vge-d082", ["realistic", "reflections"]),  # "The video style is realistic"
+    ("vge-d055", ["documentary", "arts documentary"]),  # "styled as an arts documentary"
+])
+def test_style_and_format_words_are_not_entities(ask, prompt_id, words):
+    qs = ask(prompt_id)
+    for word in words:
+        assert not [n for n in _names(qs) if word in n], (word, _names(qs))
+
+
+@pytest.mark.parametrize("prompt_id, abstract", [
+    ("vge-s171", ["challenges", "nature"]),  # "the unique challenges of its dual nature"
+    ("vge-d070", ["efficiency", "alignment", "flapping"]),  # "the synchronized flapping of wings" is an event
+    ("vge-d075", ["speed", "chase", "stride"]),
+])
+def test_abstract_nouns_and_events_are_not_entities(ask, prompt_id, abstract):
+    qs = ask(prompt_id)
+    for word in abstract:
+        assert not [n for n in _names(qs) if word in n.split()], (word, _names(qs))
+
+
+def test_words_inside_quotes_are_a_text_to_render_not_things(ask):
+    qs = ask("vge-s375")  # Generate the text "... The quick brown fox jumps over the lazy dog. @2024!"
+    assert _names(qs) == ["text"]
+    alignment = [q.text for q in qs.by_dimension()["text_alignment"]]
+    assert any(t.startswith('Is the text "AI-generated video: The quick brown fox') for t in alignment)
+
+
+@pytest.mark.parametrize("prompt_id, question", [
+    ("vge-s338", "Do the men appear in the video?"),
+    ("vge-s314", "Does the man appear in the video?"),
+    ("vge-d299", "Do the passersby appear in the video?"),  # was "Does the passersby"
+    ("vge-d070", "Does the flock of geese appear in the video?"),
+])
+def test_questions_agree_in_number_with_their_entity(ask, prompt_id, question):
+    assert question in [q.text for q in ask(prompt_id).questions]
+
+
+def test_motion_questions_only_for_things_that_can_move(ask):
+    qs = ask("vge-d134")  # dark clouds move across an open night sky
+    moving = {q.entity for q in qs.questions if re.search(r"\bmove\b", q.text)}
+    assert "dark clouds" in moving
+    assert "open night sky" not in moving and "fully visible full moon" not in moving
+
+
+def test_no_motion_question_about_a_labelled_immovable_thing():
+    """Across the 90 hand-labelled prompts: a "does it move" question is never about a street, a room, the sky."""
+    generator = get_generator("templates")
+    for row in map(json.loads, LABELS_FILE.read_text().splitlines()):
+        still = {e["head"] for e in row["entities"] if not e["moves"]}
+        qs = generator.generate(row["prompt"])
+        for q in qs.questions:
+            if q.entity and re.search(r"\bmove\b", q.text):
+                assert q.entity.split()[-1].lower() not in still, (row["id"], q.text)
+
+
+def test_every_entity_the_prompt_asks_for_gets_an_appear_question(ask):
+    qs = ask("vge-d118")
+    texts = [q.text for q in qs.questions]
+    assert len(qs.entities) > 4  # more than the four with per-entity questions
+    for e in qs.entities:
+        assert any(t.endswith("appear in the video?") and e.name in t for t in texts), e.name
+
+
+@pytest.mark.parametrize("prompt_id, question", [
+    ("vge-d031", "Are there six horses in the video?"),  # count
+    ("vge-d031", "Is the sky blue?"),  # colour
+    ("vge-s372", "Does the girl have braided hair?"),  # relation ("a girl with braided hair")
+    ("vge-s372", "Is the girl holding a small flag?"),  # action
+])
+def test_attribute_and_action_questions_come_from_what_the_prompt_says(ask, prompt_id, question):
+    assert question in [q.text for q in ask(prompt_id).by_dimension()["text_alignment"]]
+
+
+@pytest.mark.parametrize("prompt, not_things, things", [
+    ("A 4K HD video of a dog running in a park.", ["4k", "hd", "video"], ["dog", "park"]),
+    ("A realistic, cinematic shot of a cat sleeping on a sofa.", ["realistic", "cinematic", "shot"], ["cat", "sofa"]),
+    ("The painting style is impressionist; a boat drifts on a lake.", ["impressionist", "style"], ["boat", "lake"]),
+    ("A woman in her 30s reads a book by the window.", ["30s"], ["woman", "book", "window"]),
+    ("The man is in his mid-30s, wearing a grey suit.", ["mid-30s"], ["man", "grey suit"]),
+    ("The scene is in black and white, with a lighthouse on a cliff.", ["black", "white"], ["lighthouse", "cliff"]),
+    ("A table made of polished wood stands in a kitchen.", ["polished wood", "wood"], ["table", "kitchen"]),
+    ("Children have fun on a swing, full of joy, in a playful atmosphere.", ["fun", "full", "joy", "atmosphere"],
+     ["children", "swing"]),
+    ("A cheetah runs at great speed across the savanna.", ["speed", "great speed"], ["cheetah", "savanna"]),
+    ("A rocket on a cinematic journey through space exploration.", ["cinematic journey", "journey", "exploration"],
+     ["rocket"]),
+    ("The synchronized flapping of wings as a swan takes off from the lake.", ["flapping", "synchronized flapping"],
+     ["swan", "lake"]),
+    ("An empty street at dawn with no people.", ["people", "dawn"], ["empty street"]),
+    ("A man without a hat walks along the beach.", ["hat"], ["man", "beach"]),
+    ("An open night sky with no other celestial bodies in view.", ["other celestial bodies", "view"],
+     ["open night sky"]),
+    ("A sky free of clouds over a desert.", ["clouds", "sky free"], ["sky", "desert"]),
+    ("A road without any cars or people.", ["cars", "people"], ["road"]),
+    ("A lone tree showing the unique challenges of its dual nature.", ["unique challenges", "dual nature"],
+     ["lone tree"]),
+])
+def test_only_visible_things_become_entities(prompt, not_things, things):
+    """Each kind of word issue 19 names: style and format, ages, colours and materials alone, abstractions,
+    events, negated things. None is an entity or the subject of a question; the visible things are kept."""
+    qs = get_generator("templates").generate(prompt)
+    names = _names(qs)
+    for word in not_things:
+        assert word not in names, (word, names)
+        assert not [t for t in [q.text for q in qs.questions if q.entity]
+                    if re.match(rf"(Is|Are|Does|Do) the {re.escape(word)}\b", t, re.I)], (word, names)
+    assert all(t in names for t in things), (things, names)
+
+
+def test_an_event_is_no_entity_but_what_it_does_is_asked():
+    qs = get_generator("templates").generate(
+        "Two teenagers are involved in a heated argument that escalates into a physical fight.")
+    assert _names(qs) == ["two teenagers"]
+    question = next(q for q in qs.questions if q.text == "Is the heated argument escalating into a physical fight?")
+    assert question.entity is None and question.dimension == "text_alignment"
+    assert "Are there two teenagers in the video?" in [q.text for q in qs.questions]  # the number in lower case
+
+
+@pytest.mark.parametrize("prompt, singular, plural", [
+    ("A girl feeds two ducks by the pond.", "Does the girl appear in the video?",
+     "Do the two ducks appear in the video?"),
+    ("A woman reads while the children run around her.", "Does the woman appear in the video?",
+     "Do the children appear in the video?"),
+    ("A person in sunglasses waves at the people on the bus.", "Does the person appear in the video?",
+     "Do the people appear in the video?"),
+])
+def test_questions_agree_with_singular_and_plural_entities(prompt, singular, plural):
+    texts = [q.text for q in get_generator("templates").generate(prompt).questions]
+    assert singular in texts and plural in texts, texts
+
+
+def test_immovable_things_get_no_motion_question():
+    qs = get_generator("templates").generate("A red car drives down a street lined with tall buildings.")
+    moving = {q.entity for q in qs.questions if re.search(r"\bmove", q.text)}
+    assert "red car" in moving
+    assert not moving & {"street", "tall buildings"}, moving
+    factual = [q.text for q in qs.by_dimension()["factual_consistency"] if q.entity == "street"]
+    assert factual and not [t for t in factual if re.search(r"\bmove", t)]
