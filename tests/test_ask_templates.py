@@ -214,3 +214,15 @@ def test_a_prompt_ending_on_an_ing_word_without_punctuation_gets_questions(promp
     """The tagger looked one token past the end of such a prompt (IndexError)."""
     qs = get_generator("templates").generate(prompt)
     assert qs.questions and qs.prompt == prompt
+
+
+def test_every_prefix_of_real_prompts_gets_questions():
+    """A prompt may end anywhere (a verb last: "a red square slides"); the tagger looks ahead past no end."""
+    path = Path(__file__).resolve().parents[1] / "src" / "fingereval" / "resources" / "t2v_prompts.jsonl"
+    prompts = [json.loads(line)["prompt"] for line in path.read_text(encoding="utf-8").splitlines()[:120]]
+    prompts += ["a red square slides", "dogs run", "x"]
+    generator = get_generator("templates")
+    for prompt in prompts:
+        words = prompt.split()
+        for k in range(1, min(len(words), 12) + 1):
+            assert generator.generate(" ".join(words[:k])).questions, " ".join(words[:k])

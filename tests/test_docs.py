@@ -34,3 +34,11 @@ def test_the_documentation_site_builds_strictly(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     api = (tmp_path / "site" / "reference" / "api" / "index.html").read_text(encoding="utf-8")
     assert "ScoringConfig" in api and "lost_points" in api  # docstrings were read, not just headings
+
+
+def test_the_readme_reward_function_is_the_one_the_serve_tests_run():
+    def reward_block(text: str) -> str:
+        return next(b for b in re.findall(r"```python\n(.*?)```", text, flags=re.S) if "def finger_reward" in b)
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert reward_block(readme) == reward_block((ROOT / "docs" / "serve.md").read_text(encoding="utf-8"))

@@ -399,7 +399,7 @@ def _singular_verb_after_noun(c: _Context) -> bool:
     next_readings = open_readings(tokens[i + 1])[0] if next_class == "OPEN" else frozenset()
     return bool("VBZ" in c.tags and not plural_noun(c.prev) and (
         next_class in ("DET", "POSS", "NUM", "PREP", "ADV", "PRON")
-        or tokens[i + 1].lower in ("while", "whilst", "as", "when", "until")  # "a woman reads while ..."
+        or (i + 1 < len(tokens) and tokens[i + 1].lower in ("while", "whilst", "as", "when", "until"))  # "reads while"
         or next_readings & {"ADJ", "ADV"} or (next_readings and "VERB" not in next_readings)
         or (next_readings == {"VERB"} and "VBN" in verb_tags(tokens[i + 1].text))))
 

@@ -38,6 +38,9 @@ def _mount() -> None:
     import fingereval.cli.stability  # noqa: F401  (registers bench stability and bench severity on bench_app)
     from fingereval.cli.doctor import doctor
     from fingereval.cli.export import export
+    from fingereval.cli.serve import serve
+    from fingereval.cli.annotate import annotate_app
+    from fingereval.cli.report import report
 
     app.command()(score.questions)
     app.command()(score.score)
@@ -48,10 +51,14 @@ def _mount() -> None:
     app.add_typer(data_app, name="data", help="FingER-Instruct question/answer/reason data tools.")
     app.add_typer(train_app, name="train", help="Train your own evaluator: SFT with reasons, then GRPO.")
     app.add_typer(bench_app, name="bench", help="Benchmarks and the field's metrics.")
+    import fingereval.cli.labelstudio  # noqa: F401  (registers its commands on annotate_app)
+    app.add_typer(annotate_app, name="annotate", help="People answer the questions and check the reasons in the browser.")
     app.command("fit-weights", help="Fit dimension weights to human ratings or preferences.")(fit_weights)
     app.command()(export)
     app.command()(doctor)
+    app.command()(serve)
     app.command()(calibrate)
+    app.command()(report)
 
 
 _mount()

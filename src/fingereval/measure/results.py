@@ -66,8 +66,8 @@ def score_of(result: VideoResult, target: str) -> float | None:
 
 def read_results(path: str | Path, on_warning: Callable[[str], None], what: str = "left out") -> list[VideoResult]:
     """Every result in the file, failed ones included; a bad line is warned about (with its number) and left
-    out; a video scored twice (a resumed run) keeps its last result, in its first place."""
-    kept: dict[str, VideoResult] = {}
+    out; a video scored twice by one model (a resumed run) keeps its last result, in its first place."""
+    kept: dict[tuple[str, str | None], VideoResult] = {}
     for n, row in iter_jsonl(path, "results file", hint="write one with `fingereval score ... --out FILE`"):
         if isinstance(row, LineError):
             on_warning(f"{row}; {what}")
@@ -78,7 +78,7 @@ def read_results(path: str | Path, on_warning: Callable[[str], None], what: str 
             reason = validation_message(e) if isinstance(e, ValidationError) else str(e)
             on_warning(f"{path} line {n}: {reason}; {what}")
             continue
-        kept[result.id or result.video] = result
+        kept[(result.id or result.video, result.model)] = result
     return list(kept.values())
 
 

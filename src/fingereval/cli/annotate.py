@@ -1,0 +1,78 @@
+"""`fingereval annotate serve|export`: people answer the questions and check the reasons in the browser.
+
+The Label Studio interchange registers its commands on the same `annotate_app` (cli/labelstudio.py).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from fingereval.cli._common import err, fail, warn
+from fingereval.errors import FingerEvalError
+
+annotate_app = typer.Typer(no_args_is_help=True)
+
+
+@annotate_app.command("serve")
+def serve(
+    data: Optional[Path] = typer.Option(None, "--data", help="FingER-Instruct JSONL to annotate (with or without "
+                                        "answers and reasons); without it the app goes on with the items the db holds"),
+    db: Path = typer.Option(Path("annotations.sqlite"), "--db", help="SQLite file of items, labels and adjudications "
+                            "(created if missing; a second run resumes it)"),
+    host: str = typer.Option("127.0.0.1", help="address to listen on; any but loopback needs --token"),
+    port: int = typer.Option(8000, min=0, max=65535, help="port to listen on"),
+    token: Optional[str] = typer.Option(None, envvar="FINGEREVAL_ANNOTATE_TOKEN",
+                                        help="token every page and API route needs: `Authorization: Bearer T`, or the "
+                                        "login form's cookie (better: FINGEREVAL_ANNOTATE_TOKEN)"),
+    per_item: int = typer.Option(2, "--per-item", min=1, help="annotators who label each item"),
+    log_level: str = typer.Option("warning", help="uvicorn log level"),
+):
+    """Serve the annotation app: annotate at /, settle disagreements at /adjudicate, JSON API under /api/."""
+    from fingereval.cli.serve import is_loopback
+
+    if not token and not is_loopback(host):
+        fail(ValueError(f"--host {host} is not a loopback address: give --token (or FINGEREVAL_ANNOTATE_TOKEN) so "
+                        "that only your annotators can read the videos and labels"))
+    if data is None and not db.exists():
+        fail(ValueError(f"{db} does not exist yet: give --data qa.jsonl to load the items to annotate"))
+    try:
+        from fingereval.annotate.app import create_app
+        from fingereval.annotate.store import open_store
+
+        store, skipped = open_store(db, data)
+    except FingerEvalError as e:
+        fail(e)
+    for item in skipped:
+        warn(f"item {item.item_id}: {item.note}")
+    err.print(f"{len(store.items())} items in {db} ({len(store.skipped())} skipped: their videos do not play); "
+              f"annotate at http://{host}:{port}/ "
+              f"(adjudicate at /adjudicate, API docs at /docs)", highlight=False, markup=False, soft_wrap=True)
+    import uvicorn
+
+    uvicorn.run(create_app(store, per_item=per_item, token=token or None), host=host, port=port,
+                log_level=log_level)
+
+
+@annotate_app.command("export")
+def export(
+    db: Path = typer.Option(..., "--db", help="the app's SQLite file"),
+    out: Path = typer.Option(..., "--out", "-o", help="FingER-Instruct JSONL to write (videos relative to it)"),
+):
+    """Write the agreed and adjudicated items as FingER-Instruct JSONL: the agreed answer, and the accepted or
+    edited reason (none when rejected). `data check` accepts it and `train sft` trains on it."""
+    from fingereval.annotate.store import AnnotationStore
+    from fingereval.data.instruct import write_instruct
+
+    if not db.is_file():
+        fail(ValueError(f"{db} not found; give the --db that `annotate serve` wrote"))
+    try:
+        store = AnnotationStore(db)
+        records = store.export_records()
+        write_instruct(out, records)
+    except FingerEvalError as e:
+        fail(e)
+    open_items = len(store.disagreements())
+    err.print(f"wrote {len(records)} agreed items -> {out} ({open_items} disagreements wait at /adjudicate)",
+              highlight=False, markup=False, soft_wrap=True)

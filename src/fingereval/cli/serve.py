@@ -1,0 +1,105 @@
+"""`fingereval serve`: the HTTP scoring service (fingereval.serve) on uvicorn, the model loaded once."""
+from __future__ import annotations
+
+import ipaddress
+import logging
+import socket
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from fingereval.answer.base import DEFAULT_MODEL
+from fingereval.cli._common import VIDEO, Fps, KeepAspect, MaxFrames, Size, err, fail
+from fingereval.cli.score import GEN_HELP, _answerer_options, _generator_options
+from fingereval.errors import FingerEvalError
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 and names that resolve only to them ("localhost")."""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        pass
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except OSError:
+        return False
+    return bool(addresses) and all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses)
+
+
+def serve(
+    model: str = typer.Option(DEFAULT_MODEL, "--model", "-m", help="hub id or local checkpoint folder"),
+    answerer: str = typer.Option("transformers", "--answerer", "-a", help="answerer backend (`fingereval answerers`)"),
+    answerer_option: list[str] = typer.Option([], "--answerer-option", "-O", help="KEY=VALUE for the answerer (repeatable)"),
+    host: str = typer.Option("127.0.0.1", help="address to listen on; any but loopback needs --token"),
+    port: int = typer.Option(8000, min=0, max=65535, help="port to listen on"),
+    token: Optional[str] = typer.Option(None, envvar="FINGEREVAL_SERVE_TOKEN",
+                                        help="Bearer token every /v1/ route needs (better: FINGEREVAL_SERVE_TOKEN)"),
+    max_body_mb: float = typer.Option(64.0, min=0.001, help="largest request body; a larger one gets 413"),
+    allow_dir: Optional[Path] = typer.Option(None, exists=True, file_okay=False, resolve_path=True,
+                                             help="folder whose videos requests may name by video_path "
+                                             "(without it, videos come only as base64 bytes)"),
+    max_queue: int = typer.Option(64, min=1, help="videos waiting for the model; one more gets 503 with Retry-After"),
+    timeout: float = typer.Option(300.0, min=0.001, help="seconds a request may wait for its result; then 504"),
+    max_batch: int = typer.Option(8, min=1, help="waiting videos the model worker takes at once"),
+    videos_at_once: int = typer.Option(1, min=1, help="of those, videos scored together from threads "
+                                       "(for --answerer openai, which waits on a server)"),
+    max_items: int = typer.Option(64, min=1, help="items in one /v1/score_batch request"),
+    reason: bool = typer.Option(False, "--reason/--no-reason", help="default for requests: write <think> reasons first"),
+    generator: str = typer.Option("templates", "--generator", "-g", help=GEN_HELP),
+    weights: Optional[Path] = typer.Option(None, help="dimension weights JSON (from fit-weights)"),
+    calibration: Optional[Path] = typer.Option(None, help="temperature and bias JSON (from fingereval calibrate)"),
+    fps: Fps = VIDEO.fps,
+    max_frames: MaxFrames = VIDEO.max_frames,
+    size: Size = VIDEO.size,
+    keep_aspect: KeepAspect = False,
+    device: Optional[str] = typer.Option(None, help="transformers: cpu, cuda, cuda:1 (default: cuda if present)"),
+    dtype: Optional[str] = typer.Option(None, help="transformers: float32, bfloat16 (default: bfloat16 on GPU)"),
+    naive: bool = typer.Option(False, help="transformers: score each question from scratch (baseline; slower)"),
+    max_new_tokens: Optional[int] = typer.Option(None, help="reasoning length cap in --reason mode"),
+    base_url: Optional[str] = typer.Option(None, "--base-url", help="openai: the vLLM / SGLang server"),
+    api_key: Optional[str] = typer.Option(None, "--api-key", envvar="FINGEREVAL_ANSWER_API_KEY", help="openai: its API key"),
+    concurrency: Optional[int] = typer.Option(None, "--concurrency", help="openai: requests in flight (default 8)"),
+    llm_base_url: Optional[str] = typer.Option(None, envvar="FINGEREVAL_LLM_BASE_URL"),
+    llm_model: Optional[str] = typer.Option(None, envvar="FINGEREVAL_LLM_MODEL"),
+    llm_api_key: Optional[str] = typer.Option(None, envvar="FINGEREVAL_LLM_API_KEY"),
+    log_level: str = typer.Option("info", help="uvicorn and request log level"),
+):
+    """Serve scores over HTTP (OpenAPI docs at /docs): POST /v1/score answers what `score --json` prints."""
+    from fingereval.config import ScoringConfig
+    from fingereval.preflight import check_config_files, check_model_files
+
+    if not token and not is_loopback(host):
+        fail(ValueError(f"--host {host} is not a loopback address: give --token (or FINGEREVAL_SERVE_TOKEN) so "
+                        "that only your clients can score"))
+    if api_key is not None and answerer.strip().lower() != "openai":
+        api_key = None  # FINGEREVAL_ANSWER_API_KEY is for the openai answerer; other backends take no key
+    try:
+        from fingereval.serve import ServeSettings, create_app
+
+        settings = ServeSettings(token=token or None, max_body_mb=max_body_mb, allow_dir=allow_dir, max_queue=max_queue,
+                                 timeout=timeout, max_batch=max_batch, videos_at_once=videos_at_once,
+                                 max_items=max_items)
+        config = ScoringConfig(
+            answerer=answerer, model=model, reason=reason, generator=generator, weights=weights, calibration=calibration,
+            answerer_options=_answerer_options(device, dtype, naive, max_new_tokens, answerer_option, base_url, api_key,
+                                               concurrency),
+            generator_options=_generator_options(generator, llm_base_url, llm_model, llm_api_key, None),
+            fps=fps, max_frames=max_frames, size=size, keep_aspect=keep_aspect)
+        config.video_config()  # a bad fps, frame budget or size fails here, before any model loads
+        check_config_files(config)
+        check_model_files(config)
+        evaluator = config.evaluator()
+    except (FingerEvalError, ValueError) as e:
+        fail(e)
+    _run(create_app(evaluator, settings), host, port, log_level)
+
+
+def _run(app, host: str, port: int, log_level: str) -> None:
+    import uvicorn
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    err.print(f"serving {app.title} on http://{host}:{port} (docs at /docs)", highlight=False, markup=False)
+    # the app logs one line per request itself (fingereval.serve), so uvicorn's access log is off
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)

@@ -1,0 +1,54 @@
+"""A strip of small JPEG frames per video, for the report: decoded by fingereval.video, encoded by Pillow.
+
+The frames are sampled evenly across the clip (the scoring sampler with a frame budget of `count`), resized
+to `width` pixels wide with the source's aspect ratio, and kept as `data:` URIs so the page needs no files.
+"""
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from fingereval.video import VideoConfig, load_video
+
+SAMPLE_ALL = 1000.0  # an fps above any real one, so the frame budget alone decides how many frames are taken
+
+
+@dataclass(frozen=True)
+class Frame:
+    t: float  # seconds from the start of the clip
+    src: str  # data:image/jpeg;base64,...
+
+
+def _source_size(path: Path) -> tuple[int, int] | None:
+    """(width, height) of the video stream, or None when the container will not say (load_video then explains)."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            return (stream.width, stream.height) if stream.width and stream.height else None
+    except Exception:  # any failure here is reported, with its own message, by load_video
+        return None
+
+
+def _jpeg_uri(pixels, size: tuple[int, int], quality: int) -> str:
+    from PIL import Image
+
+    image = Image.fromarray(pixels).resize(size, Image.Resampling.BILINEAR)
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=quality, optimize=True)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def frame_strip(path: str | Path, count: int = 6, width: int = 160, quality: int = 70) -> list[Frame]:
+    """`count` frames of the video at `path`, evenly spaced, as JPEG data URIs. Raises VideoError."""
+    path = Path(path)
+    source = _source_size(path)
+    height = max(1, round(width * source[1] / source[0])) if source else width
+    sampled = max(2, count)  # the sampler takes at least two frames
+    clip = load_video(path, VideoConfig(fps=SAMPLE_ALL, max_frames=sampled, size=max(28, width, height)))
+    # the sampler's instants: the middle of each of `sampled` equal spans (see fingereval.video._select)
+    return [Frame(t=(k + 0.5) * clip.duration / sampled, src=_jpeg_uri(clip.frames[k], (width, height), quality))
+            for k in range(min(count, clip.num_frames))]

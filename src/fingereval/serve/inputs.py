@@ -1,0 +1,109 @@
+"""A request made into a job: its questions (generated here, off the model worker) and the file to open.
+
+An uploaded video is written to a temp file that the job's future removes when it is done, whatever the end
+(scored, failed, timed out while waiting, or its client gone). A `video_path` is resolved (symlinks and `..`)
+and must land inside the allow-dir.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import re
+import tempfile
+import threading
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from fingereval.errors import DataError, FingerEvalError, VideoError
+from fingereval.io import validation_message
+from fingereval.schema import QuestionSet
+from fingereval.serve.models import ScoreRequest
+from fingereval.serve.worker import Job
+from fingereval.text import repair, repair_json
+
+DEFAULT_UPLOAD_NAME = "upload.mp4"
+
+
+class ServiceError(Exception):
+    """An error with its HTTP status, answered as {"error": {"type", "message"}}."""
+
+    def __init__(self, status: int, kind: str, message: str, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status, self.kind, self.headers = status, kind, headers
+
+
+def error_status(e: Exception) -> tuple[int, str]:
+    """(HTTP status, error type) of a failure while preparing or scoring one item."""
+    if isinstance(e, ServiceError):
+        return e.status, e.kind
+    if isinstance(e, (VideoError, DataError)):
+        return 422, e.kind  # the request's video or questions: the client can fix it
+    if isinstance(e, FingerEvalError):
+        return 500, e.kind
+    return 500, "InternalError"
+
+
+class JobMaker:
+    def __init__(self, evaluator, allow_dir: Path | None, temp_dir: Path | None):
+        self.evaluator = evaluator
+        self.allow_dir = allow_dir.resolve(strict=True) if allow_dir is not None else None
+        self.temp_dir = temp_dir  # set by the app's lifespan when None here
+        self._ask_lock = threading.Lock()  # a generator (a local LLM) is built once and used by one thread at a time
+
+    def make(self, req: ScoreRequest) -> Job:
+        """The job for one request (blocking: call it from a thread). Raises ServiceError, VideoError, DataError."""
+        prompt = repair(req.prompt)[0]  # a lone surrogate in the JSON ("\udce9") cannot be written back as UTF-8
+        questions = self._questions(prompt, req)
+        item_id = None if req.id is None else repair(req.id)[0]
+        if req.video_path is not None:
+            return Job(self._allowed(req.video_path), repair(req.video_path)[0], prompt, questions, req.reason, item_id)
+        name = repair(req.video_name or DEFAULT_UPLOAD_NAME)[0]
+        path = self._write_upload(req.video, name)
+        job = Job(path, name, prompt, questions, req.reason, item_id)
+        job.future.add_done_callback(lambda _: path.unlink(missing_ok=True))
+        return job
+
+    def _questions(self, prompt: str, req: ScoreRequest) -> QuestionSet:
+        if req.questions is not None:
+            try:
+                questions = repair_json(req.questions)[0]  # lone surrogates, as in the prompt
+                return QuestionSet.model_validate({"prompt": prompt, "questions": questions})
+            except DataError as e:  # from a validator: an unknown dimension, a duplicate id
+                raise DataError(f"questions: {e}") from None
+            except ValidationError as e:  # its fields are named from the set down ("questions.0.text")
+                raise DataError(validation_message(e)) from None
+        if not prompt.strip():
+            raise DataError("the prompt is empty: give the prompt of the video, or the questions to ask")
+        with self._ask_lock:
+            return self.evaluator.questions(prompt)
+
+    def _allowed(self, given: str) -> Path:
+        if self.allow_dir is None:
+            raise ServiceError(403, "Forbidden", "this service reads no files (started without --allow-dir); "
+                               "send the video's bytes base64-encoded in `video`")
+        try:
+            path = (self.allow_dir / given).resolve()  # an absolute `given` stays itself
+        except (OSError, ValueError):  # a NUL byte, a name too long, a symlink loop
+            raise ServiceError(403, "Forbidden", "video_path does not name a file inside the allowed folder") from None
+        if not path.is_relative_to(self.allow_dir):
+            raise ServiceError(403, "Forbidden", "video_path resolves outside the allowed folder; give a path inside "
+                               "it, or send the video's bytes in `video`")
+        return path
+
+    def _write_upload(self, data: str, name: str) -> Path:
+        try:
+            raw = base64.b64decode(data, validate=True)
+        except (binascii.Error, ValueError):
+            raise VideoError(f"{name}: `video` is not valid base64; send the file's bytes base64-encoded") from None
+        suffix = Path(name).suffix
+        fd, tmp = tempfile.mkstemp(suffix=suffix if re.fullmatch(r"\.[A-Za-z0-9]{1,10}", suffix) else "",
+                                   prefix="upload-", dir=self.temp_dir)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(raw)
+        except BaseException:  # a full disk: nothing is left behind
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return Path(tmp)

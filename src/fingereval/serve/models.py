@@ -1,0 +1,106 @@
+"""What crosses the service's boundary: its settings, the request bodies and the error shape (pydantic)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model, model_validator
+
+from fingereval.dimensions import DIMENSION_KEYS
+from fingereval.schema import ErrorInfo, VideoResult
+
+
+class ServeSettings(BaseModel):
+    """The service's limits; the scoring itself is the Evaluator's (ScoringConfig)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    token: str | None = None  # Bearer token every /v1/ route needs; None: no check (loopback only, see the CLI)
+    max_body_mb: float = Field(64.0, gt=0)
+    allow_dir: Path | None = None  # video_path must resolve inside it; None: video_path is always refused
+    max_queue: int = Field(64, ge=1)  # videos waiting for the model; one more gets 503
+    timeout: float = Field(300.0, gt=0)  # seconds a request may wait for its result (queue + model); then 504
+    max_batch: int = Field(8, ge=1)  # waiting videos the model worker takes at once
+    videos_at_once: int = Field(1, ge=1)  # of those, scored together from threads (for answerers that wait on a server)
+    max_items: int = Field(64, ge=1)  # items in one score_batch request
+    temp_dir: Path | None = None  # where uploaded videos are written while scored (default: a fresh system temp dir)
+
+    @property
+    def max_body_bytes(self) -> int:
+        return int(self.max_body_mb * 1024 * 1024)
+
+
+# the questions file's question objects, documented for the OpenAPI schema; validated by QuestionSet in the handler
+# so that an unknown dimension or a duplicate id gets the same one-line DataError as a questions file
+QUESTION_SCHEMA = {
+    "type": "object",
+    "required": ["id", "dimension", "text", "good_answer"],
+    "properties": {
+        "id": {"type": "string"},
+        "dimension": {"type": "string", "enum": list(DIMENSION_KEYS),
+                      "description": "one of the five dimension keys (their names, e.g. `visual quality`, work too)"},
+        "entity": {"type": ["string", "null"]},
+        "text": {"type": "string", "description": "the yes/no question (also accepted as `question`)"},
+        "good_answer": {"type": "string", "enum": ["yes", "no"]},
+    },
+}
+QuestionList = Annotated[list[dict[str, Any]], WithJsonSchema({"type": "array", "items": QUESTION_SCHEMA, "minItems": 1})]
+
+
+class ScoreRequest(BaseModel):
+    """One video: its bytes as base64 in `video`, or `video_path` inside the service's --allow-dir."""
+
+    # the schema says what the validator below checks: exactly one of the two
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "oneOf": [{"required": ["video"]}, {"required": ["video_path"]}]})
+
+    prompt: str = Field(description="the text prompt the video was generated from")
+    video: Annotated[str | None, WithJsonSchema({"type": "string", "format": "byte"})] = Field(
+        None, description="base64 of the video file's bytes")
+    video_path: Annotated[str | None, WithJsonSchema({"type": "string"})] = Field(None, description="a video file inside the service's --allow-dir "
+                                   "(relative paths are taken from there)")
+    video_name: str | None = Field(None, max_length=255, description="a name for an uploaded video: the result's "
+                                   "`video` field, and its suffix tells the decoder the format (default upload.mp4)")
+    questions: QuestionList | None = Field(None, description="question objects as in a questions file "
+                                           "(else generated from the prompt)")
+    reason: bool | None = Field(None, description="write <think> reasons first (default: the service's setting)")
+    id: str | None = Field(None, description="echoed in the result's `id`")
+
+    @model_validator(mode="after")
+    def _one_video(self) -> "ScoreRequest":
+        if (self.video is None) == (self.video_path is None):
+            raise ValueError("give exactly one of `video` (base64 of the file) and `video_path`")
+        return self
+
+
+class BatchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[ScoreRequest] = Field(min_length=1, description="scored together; a failed item gets an error object")
+
+
+def batch_request(max_items: int) -> type[BatchRequest]:
+    """BatchRequest with the service's item limit in its schema (so a client and the fuzzer see it)."""
+    return create_model("BatchRequest", __base__=BatchRequest, items=(list[ScoreRequest], Field(
+        min_length=1, max_length=max_items, description=f"at most {max_items}, scored together; a failed item "
+        "gets an error object in its place")))
+
+
+class ErrorResponse(BaseModel):
+    """Every error the service answers: `{"error": {"type": ..., "message": ...}}`, never a traceback."""
+
+    error: ErrorInfo
+
+
+class BatchResponse(BaseModel):
+    results: list[VideoResult] = Field(description="in the order of the items; a failed item carries `error` "
+                                       "(and id, video, prompt, model) instead of scores")
+
+
+class HealthResponse(BaseModel):
+    model_config = ConfigDict(protected_namespaces=())
+
+    status: str
+    model: str
+    queued: int = Field(description="videos waiting for the model worker")
+    busy: bool = Field(description="the model worker is scoring")

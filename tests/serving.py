@@ -1,0 +1,65 @@
+"""The scoring service for the tests: the real app on uvicorn in a thread, on a free 127.0.0.1 port."""
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+SERVE_SIZE, SERVE_FRAMES = 56, 4  # the scoring settings every serve test uses (small: a 2-core machine)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def served(app, timeout: float = 30.0):
+    """Yield the base URL of `app` served by uvicorn; on exit the server stops and the app's lifespan ends
+    (its model worker finishes the video in hand), so the next server never shares the model with it."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
+                                           lifespan="on"))
+    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
+    thread.start()
+    started = time.monotonic()
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() - started > timeout:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout)
+
+
+@pytest.fixture(scope="session")
+def serve_evaluator(tiny_model_dir):
+    """The tiny model, loaded once, behind every test server (each stops before the next starts)."""
+    from fingereval.config import ScoringConfig
+
+    return ScoringConfig(model=str(tiny_model_dir), size=SERVE_SIZE, max_frames=SERVE_FRAMES).evaluator()
+
+
+def wait_idle(base: str, seconds: float = 20.0) -> dict:
+    """Poll /health until the worker holds no video and nothing waits (bounded)."""
+    import httpx
+
+    end = time.monotonic() + seconds
+    while True:
+        health = httpx.get(base + "/health").json()
+        if (not health["busy"] and health["queued"] == 0) or time.monotonic() > end:
+            return health
+        time.sleep(0.05)
+
+
+def files_in(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())

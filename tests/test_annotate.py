@@ -1,0 +1,354 @@
+"""The annotation app on a real uvicorn server: its API, the token, Range requests, agreement, export and the CLI."""
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from annotating import AUTH, TOKEN, annotation_server, make_dataset
+from conftest import time_limit
+from fingereval.annotate.agreement import Label, cohen_kappa
+from fingereval.annotate.store import open_store, read_items
+from fingereval.errors import DataError
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> Path:
+    return make_dataset(tmp_path_factory.mktemp("annotate") / "set")
+
+
+def post(base, item_id, annotator, answer, verdict=None, reason=None, headers=AUTH):
+    return httpx.post(f"{base}/api/labels", headers=headers, json={
+        "item_id": item_id, "annotator": annotator, "answer": answer, "reason_verdict": verdict, "reason": reason})
+
+
+def label_all(base, annotator, answers: dict[str, tuple]) -> list[str]:
+    """Label whatever /api/next gives until 204, answering from `answers`; returns the item ids in order."""
+    seen = []
+    while True:
+        r = httpx.get(f"{base}/api/next", params={"annotator": annotator}, headers=AUTH)
+        if r.status_code == 204:
+            return seen
+        assert r.status_code == 200, r.text
+        item = r.json()
+        seen.append(item["item_id"])
+        assert post(base, item["item_id"], annotator, *answers[item["item_id"]]).status_code == 200
+
+
+# ---- the input file ----
+
+def test_a_line_without_a_video_is_refused_with_its_line_number(tmp_path):
+    path = tmp_path / "qa.jsonl"
+    good = {"video": "a.mp4", "prompt": "p", "dimension": "visual_quality", "question": "Q?", "good_answer": "yes"}
+    bad = {k: v for k, v in good.items() if k != "video"} | {"question": "other?"}
+    path.write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n")
+    with pytest.raises(DataError, match=r"line 2: missing field 'video'.*nothing was loaded"):
+        read_items(path)
+
+
+def test_a_repeated_item_is_refused_and_a_file_without_answers_is_read(tmp_path):
+    path = tmp_path / "qa.jsonl"
+    row = {"video": "a.mp4", "prompt": "p", "dimension": "vq", "question": "Q?", "good_answer": "yes"}
+    path.write_text(json.dumps(row) + "\n")
+    (record,) = read_items(path)
+    assert record.answer is None and record.dimension == "visual_quality"
+    assert Path(record.video) == tmp_path / "a.mp4" and record.id.startswith("a-")
+    path.write_text(json.dumps(row) + "\n" + json.dumps(row) + "\n")
+    with pytest.raises(DataError, match="line 2: item .* repeats line 1"):
+        read_items(path)
+
+
+def test_an_item_whose_video_will_not_play_is_marked_and_skipped(data, tmp_path):
+    store, skipped = open_store(tmp_path / "a.sqlite", data)
+    assert [item.item_id for item in skipped] == ["q4"]
+    assert "broken.mp4" in skipped[0].note and "skipped" in skipped[0].note
+    assert store.progress("ann", 2) == {"done": 0, "left": 4, "total": 5, "skipped": 1}
+    with pytest.raises(ValueError, match="is skipped"):
+        store.add_label(Label("q4", "ann", "yes"))
+    # a second start on the same db adds nothing and probes nothing again
+    again, skipped_again = open_store(tmp_path / "a.sqlite", data)
+    assert len(again.items()) == 5 and skipped_again == []
+
+
+# ---- the API ----
+
+def test_everything_needs_the_token(data, tmp_path):
+    with time_limit(60, "annotation server"), annotation_server(tmp_path / "t.sqlite", data) as (base, _):
+        for path in ("/api/next?annotator=a", "/api/agreement", "/api/export", "/api/videos/q0", "/api/disagreements",
+                     "/", "/adjudicate", "/docs", "/openapi.json"):
+            r = httpx.get(base + path)
+            assert r.status_code == 401, path
+            wrong = httpx.get(base + path, headers={"Authorization": "Bearer nope"})
+            assert wrong.status_code == 401, path
+        assert post(base, "q0", "ann", "yes", headers={}).status_code == 401
+        assert "password" in httpx.get(base + "/").text  # a page answers 401 with the login form
+        assert httpx.get(base + "/api/agreement", headers=AUTH).status_code == 200
+        assert httpx.get(base + "/", headers=AUTH).status_code == 200
+
+
+def test_the_login_form_sets_an_httponly_cookie(data, tmp_path):
+    with annotation_server(tmp_path / "c.sqlite", data) as (base, _):
+        wrong = httpx.post(base + "/login", data={"token": "nope", "next": "/"})
+        assert wrong.status_code == 401 and "not the one" in wrong.text
+        r = httpx.post(base + "/login", data={"token": TOKEN, "next": "https://elsewhere.example/"})
+        assert r.status_code == 303 and r.headers["location"] == "/"  # never a redirect off the app
+        cookie = r.headers["set-cookie"]
+        assert "httponly" in cookie.lower() and "samesite=strict" in cookie.lower() and TOKEN not in cookie
+        with httpx.Client(base_url=base, cookies=r.cookies) as client:
+            assert client.get("/api/next", params={"annotator": "ann"}).status_code == 200
+            assert client.get("/").status_code == 200
+
+
+def test_next_label_resume_and_204(data, tmp_path):
+    db = tmp_path / "n.sqlite"
+    with annotation_server(db, data) as (base, _):
+        r = httpx.get(f"{base}/api/next", params={"annotator": "ann"}, headers=AUTH)
+        assert r.status_code == 200
+        item = r.json()
+        assert {"item_id", "video", "video_url", "prompt", "question", "dimension", "entity", "reason"} <= item.keys()
+        assert item == item | {"item_id": "q0", "video": "red.mp4", "video_url": "/api/videos/q0",
+                               "question": "Does the red square move?", "dimension": "dynamic_degree",
+                               "entity": "red square", "reason": "The square slides to the right.", "fps": 8.0}
+        r = post(base, "q0", "ann", "yes", "accept")
+        assert r.status_code == 200 and r.json()["progress"] == {"done": 1, "left": 3, "total": 5, "skipped": 1}
+    # a new server on the same db: ann goes on where she left off
+    with annotation_server(db, None) as (base, _):
+        item = httpx.get(f"{base}/api/next", params={"annotator": "ann"}, headers=AUTH).json()
+        assert item["item_id"] == "q1" and item["reason"] is None and item["progress"]["done"] == 1
+        rest = label_all(base, "ann", {"q1": ("no",), "q2": ("yes", "reject"), "q3": ("yes",)})
+        assert rest == ["q1", "q2", "q3"]  # q4's video does not play: never offered
+        assert httpx.get(f"{base}/api/next", params={"annotator": "ann"}, headers=AUTH).status_code == 204
+        assert httpx.get(f"{base}/api/progress", params={"annotator": "ann"}, headers=AUTH).json()["done"] == 4
+        assert httpx.get(f"{base}/api/skipped", headers=AUTH).json()[0]["item_id"] == "q4"
+
+
+def test_per_item_decides_how_many_annotators_see_an_item(data, tmp_path):
+    with annotation_server(tmp_path / "p.sqlite", data, per_item=1) as (base, _):
+        assert post(base, "q0", "ann", "yes").status_code == 200
+        item = httpx.get(f"{base}/api/next", params={"annotator": "bob"}, headers=AUTH).json()
+        assert item["item_id"] == "q1"  # q0 has its one annotator
+
+
+def test_bad_labels_get_clear_errors(data, tmp_path):
+    with annotation_server(tmp_path / "b.sqlite", data) as (base, _):
+        assert post(base, "nope", "ann", "yes").status_code == 404
+        r = post(base, "q1", "ann", "yes", "accept")  # q1 has no reason
+        assert r.status_code == 422 and "no reason to check" in r.text
+        r = post(base, "q0", "ann", "yes", "edit", "  ")
+        assert r.status_code == 422 and "edited reason" in r.text
+        assert post(base, "q0", "ann", "maybe").status_code == 422
+        assert post(base, "q4", "ann", "yes").status_code == 422  # skipped: its video does not play
+        assert httpx.get(f"{base}/api/videos/nope", headers=AUTH).status_code == 404
+
+
+def test_videos_are_served_with_range_requests(data, tmp_path):
+    video = (data.parent / "red.mp4").read_bytes()
+    with annotation_server(tmp_path / "r.sqlite", data) as (base, _):
+        whole = httpx.get(f"{base}/api/videos/q0", headers=AUTH)
+        assert whole.status_code == 200 and whole.content == video and whole.headers["accept-ranges"] == "bytes"
+        part = httpx.get(f"{base}/api/videos/q0", headers=AUTH | {"Range": "bytes=100-299"})
+        assert part.status_code == 206
+        assert part.headers["content-range"] == f"bytes 100-299/{len(video)}"
+        assert part.content == video[100:300]
+        tail = httpx.get(f"{base}/api/videos/q0", headers=AUTH | {"Range": "bytes=-50"})
+        assert tail.status_code == 206 and tail.content == video[-50:]
+
+
+def test_two_annotators_labelling_one_item_at_the_same_moment_are_both_kept(data, tmp_path):
+    with time_limit(60, "concurrent labels"), annotation_server(tmp_path / "s.sqlite", data) as (base, store):
+        gate = threading.Barrier(8)
+        codes = []
+
+        def label(name):
+            gate.wait()
+            codes.append(post(base, "q0", name, "yes", "accept").status_code)
+
+        threads = [threading.Thread(target=label, args=(f"ann{i}",)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert codes == [200] * 8
+        assert sorted(label.annotator for label in store.labels("q0")) == [f"ann{i}" for i in range(8)]
+
+
+# ---- agreement, adjudication, export ----
+
+ANN = {"q0": ("yes", "accept"), "q1": ("no",), "q2": ("yes", "accept"), "q3": ("yes", "reject")}
+BOB = {"q0": ("yes", "accept"), "q1": ("no",), "q2": ("no", "reject"), "q3": ("yes", "edit", "Crisp edges throughout.")}
+
+
+@pytest.fixture(scope="module")
+def labelled(data, tmp_path_factory):
+    """A db that two annotators labelled through the API (q2: they disagree), then q2 adjudicated."""
+    db = tmp_path_factory.mktemp("labelled") / "annotations.sqlite"
+    with annotation_server(db, data) as (base, _):
+        assert label_all(base, "ann", ANN) == ["q0", "q1", "q2", "q3"]
+        assert label_all(base, "bob", BOB) == ["q0", "q1", "q2", "q3"]
+        agreement = httpx.get(f"{base}/api/agreement", headers=AUTH).json()
+        disagreements = httpx.get(f"{base}/api/disagreements", headers=AUTH).json()
+        before = httpx.get(f"{base}/api/export", headers=AUTH)
+        decided = httpx.post(f"{base}/api/adjudications", headers=AUTH, json={
+            "item_id": "q2", "adjudicator": "judge", "answer": "no", "reason_verdict": "edit",
+            "reason": "The blue square stays still."})
+        after = httpx.get(f"{base}/api/export", headers=AUTH)
+        left = httpx.get(f"{base}/api/disagreements", headers=AUTH).json()
+    return dict(db=db, agreement=agreement, disagreements=disagreements, before=before, decided=decided,
+                after=after, left=left)
+
+
+def test_agreement_is_cohens_kappa_over_the_items_two_annotators_labelled(labelled):
+    agreement = labelled["agreement"]
+    first, second = [ANN[q][0] for q in sorted(ANN)], [BOB[q][0] for q in sorted(BOB)]
+    assert agreement["n"] == 4
+    assert agreement["cohen_kappa"] == pytest.approx(cohen_kappa(first, second))
+    assert agreement["cohen_kappa"] == pytest.approx(0.5)  # 3 of 4 agree; chance 1/2
+    assert agreement["per_dimension"]["text_alignment"] == {"cohen_kappa": 1.0, "n": 1}
+    assert agreement["per_dimension"]["dynamic_degree"]["n"] == 2
+
+
+def test_disagreements_wait_for_an_adjudication(labelled):
+    (only,) = labelled["disagreements"]
+    assert only["item"]["item_id"] == "q2"
+    assert {(label["annotator"], label["answer"]) for label in only["labels"]} == {("ann", "yes"), ("bob", "no")}
+    assert labelled["decided"].status_code == 200 and labelled["left"] == []
+
+
+def test_export_holds_the_agreed_answers_and_checked_reasons(labelled, data):
+    before = [json.loads(line) for line in labelled["before"].text.splitlines()]
+    assert labelled["before"].headers["content-type"].startswith("application/x-ndjson")
+    assert [row["id"] for row in before] == ["q0", "q1", "q3"]  # q2 disagrees, q4 does not play
+    rows = {row["id"]: row for row in map(json.loads, labelled["after"].text.splitlines())}
+    assert list(rows) == ["q0", "q1", "q2", "q3"]
+    assert rows["q0"]["answer"] == "yes" and rows["q0"]["reason"] == "The square slides to the right."  # accepted
+    assert rows["q1"]["answer"] == "no" and "reason" not in rows["q1"]  # no reason to check
+    assert rows["q2"]["answer"] == "no" and rows["q2"]["reason"] == "The blue square stays still."  # adjudicated
+    assert rows["q3"]["reason"] == "Crisp edges throughout."  # an edit wins over a reject
+    assert rows["q0"]["video"] == "red.mp4" and rows["q0"]["source"] == "test"  # as the data file had them
+
+
+def test_cli_export_writes_a_file_data_check_accepts_and_training_reads(labelled, tmp_path):
+    from fingereval.cli import app
+    from fingereval.train.examples import training_rows
+
+    out = tmp_path / "out" / "final.jsonl"
+    result = CliRunner().invoke(app, ["annotate", "export", "--db", str(labelled["db"]), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "wrote 4 agreed items" in result.output
+    check = CliRunner().invoke(app, ["data", "check", str(out)])
+    assert check.exit_code == 0, check.output
+    assert "4 records, 2 videos, 0 bad lines" in check.output
+    rows = training_rows(out)
+    assert [(row["answer"], row["reason"]) for row in rows] == [
+        ("yes", "The square slides to the right."), ("no", None), ("no", "The blue square stays still."),
+        ("yes", "Crisp edges throughout.")]
+    assert all(Path(row["video"]).is_file() for row in rows)  # paths rewritten relative to the new folder
+    from_api = [json.loads(line) for line in labelled["after"].text.splitlines()]
+    from_file = [json.loads(line) for line in out.read_text().splitlines()]
+    strip = lambda rows: [{k: v for k, v in row.items() if k != "video"} for row in rows]  # noqa: E731
+    assert strip(from_file) == strip(from_api)  # the same records as the API's, videos relative to each file
+
+
+def test_train_sft_starts_on_the_export(labelled, tiny_model_dir, tmp_path):
+    from fingereval.cli import app
+
+    out = tmp_path / "final.jsonl"
+    assert CliRunner().invoke(app, ["annotate", "export", "--db", str(labelled["db"]), "--out", str(out)]).exit_code == 0
+    result = CliRunner().invoke(app, ["train", "sft", "--data", str(out), "--model", str(tiny_model_dir), "--out",
+                                      str(tmp_path / "sft"), "--epochs", "1", "--batch-size", "2", "--size", "56",
+                                      "--max-frames", "2", "--log-every", "1"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "sft" / "train_log.json").exists()
+
+
+# ---- the CLI ----
+
+def test_cli_serve_serves_the_app(data, tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    from serving import free_port
+
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "fingereval.cli", "annotate", "serve", "--data", str(data), "--db",
+                               str(tmp_path / "cli.sqlite"), "--port", str(port), "--token", TOKEN, "--per-item", "1"],
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        with time_limit(60, "annotate serve"):
+            while True:
+                try:
+                    r = httpx.get(f"http://127.0.0.1:{port}/api/next", params={"annotator": "ann"}, headers=AUTH)
+                    break
+                except httpx.TransportError:
+                    assert server.poll() is None, server.stderr.read()
+                    time.sleep(0.2)
+        assert r.status_code == 200 and r.json()["item_id"] == "q0"
+        assert httpx.get(f"http://127.0.0.1:{port}/api/next", params={"annotator": "ann"}).status_code == 401
+    finally:
+        server.terminate()
+        _, stderr = server.communicate(timeout=30)
+    assert "item q4:" in stderr and "broken.mp4" in stderr  # the skipped item's note
+    assert "5 items" in stderr and "1 skipped" in stderr
+
+def test_cli_serve_refuses_a_public_address_without_a_token(data, tmp_path):
+    from fingereval.cli import app
+
+    result = CliRunner().invoke(app, ["annotate", "serve", "--data", str(data), "--db", str(tmp_path / "x.sqlite"),
+                                      "--host", "0.0.0.0"])
+    assert result.exit_code == 2 and "not a loopback address" in result.output and "--token" in result.output
+    assert not (tmp_path / "x.sqlite").exists()
+
+
+def test_cli_serve_and_export_report_bad_input_in_one_line(tmp_path):
+    from fingereval.cli import app
+
+    bad = tmp_path / "qa.jsonl"
+    bad.write_text('{"prompt": "p", "dimension": "visual_quality", "question": "Q?", "good_answer": "yes"}\n')
+    result = CliRunner().invoke(app, ["annotate", "serve", "--data", str(bad), "--db", str(tmp_path / "a.sqlite")])
+    assert result.exit_code == 2 and "line 1: missing field 'video'" in result.output
+    not_db = tmp_path / "notes.txt"
+    not_db.write_text("hello, not a database " * 50)
+    result = CliRunner().invoke(app, ["annotate", "export", "--db", str(not_db), "--out", str(tmp_path / "o.jsonl")])
+    assert result.exit_code == 2 and "not an annotation database" in result.output
+
+
+# ---- the API fuzzed from its own OpenAPI schema ----
+
+@pytest.mark.parametrize("mode", ["positive", "negative"])
+def test_every_api_route_answers_as_its_schema_says_and_never_500(data, tmp_path, mode):
+    import schemathesis
+    from hypothesis import HealthCheck, Phase, given, settings
+    from schemathesis import GenerationMode
+    from schemathesis.checks import (content_type_conformance, negative_data_rejection, not_a_server_error,
+                                     response_schema_conformance, status_code_conformance)
+
+    checks = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+    if mode == "negative":
+        checks.append(negative_data_rejection)
+    generation = GenerationMode.POSITIVE if mode == "positive" else GenerationMode.NEGATIVE
+    statuses = []
+    with time_limit(120, f"fuzzing the annotation API ({mode})"), \
+            annotation_server(tmp_path / "f.sqlite", data) as (base, _):
+        schema = schemathesis.openapi.from_url(base + "/openapi.json", headers=AUTH)
+        operations = [result.ok() for result in schema.get_all_operations()]
+        assert {op.path for op in operations} >= {"/api/next", "/api/labels", "/api/agreement", "/api/export",
+                                                  "/api/videos/{item_id}", "/api/adjudications"}
+        for operation in operations:
+            if mode == "negative" and len(operation.body) == 0 and len(operation.query) == 0:
+                continue  # nothing to make invalid (a path's item id is any string)
+
+            @settings(max_examples=15, deadline=None, phases=[Phase.generate], database=None,
+                      suppress_health_check=list(HealthCheck))
+            @given(case=operation.as_strategy(generation_mode=generation))
+            def run(case):
+                response = case.call(base_url=base, headers=AUTH, timeout=30)
+                statuses.append(response.status_code)
+                case.validate_response(response, checks=checks)
+
+            run()
+    assert statuses and 500 not in statuses
