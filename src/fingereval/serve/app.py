@@ -26,7 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from fingereval.errors import FingerEvalError
 from fingereval.schema import ErrorInfo, VideoResult
 from fingereval.text import repair
-from fingereval.serve.limits import BodyLimit
+from fingereval.serve.limits import BodyLimit, TokenGate
 from fingereval.serve.inputs import DEFAULT_UPLOAD_NAME, JobMaker, ServiceError, error_status
 from fingereval.serve.models import BatchResponse, ErrorResponse, HealthResponse, ScoreRequest, ServeSettings, batch_request
 from fingereval.serve.worker import Job, ModelWorker, QueueFull
@@ -79,6 +79,7 @@ def create_app(evaluator, settings: ServeSettings | None = None) -> FastAPI:
                   lifespan=lifespan)
     app.state.worker, app.state.settings = worker, settings
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, limit_mb=settings.max_body_mb)
+    app.add_middleware(TokenGate, token=settings.token)  # outside the body limit: no token, no body read
     app.add_middleware(RequestLog)  # added last: outermost, so it logs the body limit's answers too
     _handlers(app)
     auth = _token_check(settings.token)

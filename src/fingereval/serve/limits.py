@@ -5,6 +5,7 @@ its own plain-text body, and every error of this service is {"error": {"type", "
 """
 from __future__ import annotations
 
+import hmac
 import json
 
 from starlette.exceptions import HTTPException
@@ -57,3 +58,27 @@ def _content_length(scope) -> int | None:
             except ValueError:
                 return None
     return None
+
+
+class TokenGate:
+    """The token, checked on the headers of every /v1/ request before its body is read (FastAPI reads a body
+    before the route's dependencies run), so that a client without the token cannot make the service read
+    --max-body-mb; the route's own check stays, for the OpenAPI schema."""
+
+    def __init__(self, app, token: str | None):
+        self.app = app
+        self.expected = None if token is None else token.encode()
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or self.expected is None or not scope["path"].startswith("/v1/"):
+            return await self.app(scope, receive, send)
+        header = next((value for key, value in scope.get("headers", []) if key == b"authorization"), b"")
+        scheme, _, given = header.partition(b" ")
+        if scheme.lower() == b"bearer" and hmac.compare_digest(given.strip(), self.expected):  # constant time
+            return await self.app(scope, receive, send)
+        body = json.dumps({"error": {"type": "Unauthorized", "message": "send the service's token as "
+                                                                        "`Authorization: Bearer TOKEN`"}}).encode()
+        await send({"type": "http.response.start", "status": 401,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                                (b"www-authenticate", b"Bearer"), (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})
