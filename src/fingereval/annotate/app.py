@@ -30,20 +30,21 @@ COOKIE = "fingereval_annotate"
 PAGES = ("/", "/adjudicate")
 
 
-class LabelIn(BaseModel):
+class _Decision(BaseModel):
+    """An answer to an item and a verdict on its reason: what an annotator and an adjudicator both post."""
+
     item_id: str
+    answer: Literal["yes", "no"]
+    reason_verdict: Literal["accept", "reject", "edit"] | None = None
+    reason: str | None = Field(default=None, max_length=10_000)
+
+
+class LabelIn(_Decision):
     annotator: str = Field(min_length=1, max_length=100)
-    answer: Literal["yes", "no"]
-    reason_verdict: Literal["accept", "reject", "edit"] | None = None
-    reason: str | None = Field(default=None, max_length=10_000)
 
 
-class AdjudicationIn(BaseModel):
-    item_id: str
+class AdjudicationIn(_Decision):
     adjudicator: str = Field(min_length=1, max_length=100)
-    answer: Literal["yes", "no"]
-    reason_verdict: Literal["accept", "reject", "edit"] | None = None
-    reason: str | None = Field(default=None, max_length=10_000)
 
 
 class Progress(BaseModel):
