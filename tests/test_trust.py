@@ -74,6 +74,18 @@ def test_calibrate_then_score_applies_and_records_it(probes, tiny_model_dir, tmp
     assert calib["before"]["bins"] == 15 and calib["after"]["n"] == calib["before"]["n"] > 0
     assert calib["temperature"] == cal.temperature and calib["reliability_after"]
 
+    (tmp_path / "qa.json").write_text(qa.stdout)  # the report shows the calibration beside the results
+    (tmp_path / "results.jsonl").write_text(json.dumps(fixed) + "\n")
+    r = runner.invoke(app, ["report", str(tmp_path / "results.jsonl"), "--out", str(tmp_path / "r.html"),
+                            "--calibration-report", str(tmp_path / "qa.json")])
+    assert r.exit_code == 0, r.output
+    page = (tmp_path / "r.html").read_text()
+    section = page[page.index('<section id="reliability">'):]
+    assert f"ECE {calib['after']['ece']:.3f}" in section and 'src="data:image/png;base64,iVBOR' in section
+    bad = runner.invoke(app, ["report", str(tmp_path / "results.jsonl"), "--out", str(tmp_path / "r2.html"),
+                              "--calibration-report", str(tmp_path / "results.jsonl")])
+    assert bad.exit_code == 2 and "calibration report" in bad.output
+
 
 def test_reencoding_changes_the_file_not_the_content(probes, tmp_path):
     import av

@@ -18,6 +18,9 @@ def report(
     frames: Annotated[int, typer.Option(help="frames per video in the strip (0: none)", min=0)] = 6,
     width: Annotated[int, typer.Option(help="width of each frame in pixels", min=16)] = 160,
     title: Annotated[Optional[str], typer.Option(help="the page's title (default: the results file names)")] = None,
+    calibration_report: Annotated[Optional[Path], typer.Option(
+        "--calibration-report", help="a `bench qa --json` or `calibrate --json` output: its ECE, Brier and "
+        "reliability diagram join the page")] = None,
 ):
     """One HTML file that opens with no network: a sortable table of videos, each dimension's distribution, and
     per video its frames and its questions, the ones that lost the most points first."""
@@ -28,7 +31,7 @@ def report(
     with progress("frames") as bar:
         task = bar.add_task("frames", total=None)
         summary = write_report(results, out, videos_root=videos_root, frames=frames, width=width, title=title,
-                               on_warning=warn, on_video=lambda: bar.advance(task))
+                               calibration_report=calibration_report, on_warning=warn, on_video=lambda: bar.advance(task))
     notes = [f"{summary.failed} failed"] if summary.failed else []
     notes += [f"{summary.without_frames} without frames"] if summary.without_frames else []
     err.print(f"wrote {summary.out} ({summary.videos} videos{', ' + ', '.join(notes) if notes else ''}, "

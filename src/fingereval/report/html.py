@@ -92,8 +92,18 @@ def histogram_svg(label: str, values: Sequence[float], width: int = 210, height:
             f'<line x1="10" y1="{12 + plot_h}" x2="{width - 10}" y2="{12 + plot_h}" stroke="#999"/>{bars}{axis}</svg></figure>')
 
 
+def reliability_section(calibration: dict, diagram_uri: str) -> str:
+    """The calibration a `bench qa --json` or `calibrate --json` measured: ECE and Brier, and the diagram."""
+    lines = [f"{when}: ECE {calibration[when]['ece']:.3f}, Brier {calibration[when]['brier']:.3f} "
+             f"({calibration[when]['n']} questions, {calibration[when]['videos']} videos)"
+             for when in ("before", "after") if when in calibration]
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+    return (f'<section id="reliability"><h2>Calibration of the answer slot</h2><ul>{items}</ul>'
+            f'<img alt="reliability diagram" src="{diagram_uri}" width="420"></section>\n')
+
+
 def build_report(videos: Sequence[ReportVideo], *, title: str = "fingereval report", source: str = "",
-                 eager: bool = False) -> str:
+                 eager: bool = False, reliability: str = "") -> str:
     """The whole self-contained page. `eager` opens every video's detail at load (a benchmark baseline)."""
     results = [v.result for v in videos]
     scored = [r for r in results if r.error is None]
@@ -108,5 +118,5 @@ def build_report(videos: Sequence[ReportVideo], *, title: str = "fingereval repo
                         for i, v in enumerate(videos))
     meta = f"{len(results)} videos" + (f" from {source}" if source else "") + (f" · {failed} failed" if failed else "")
     return PAGE.format(title=html.escape(title), style=STYLE, meta=html.escape(meta), histograms="".join(hists),
-                       headers=headers,
+                       reliability=reliability, headers=headers,
                        data=_json(data), script=SCRIPT, details=details)

@@ -144,7 +144,7 @@ PAGE = """<!doctype html>
 <body>
 <header><h1>{title}</h1><p class="meta">{meta}</p></header>
 <section id="distributions"><h2>Score distributions</h2><div class="hists">{histograms}</div></section>
-<section id="summary"><h2>Videos</h2>
+{reliability}<section id="summary"><h2>Videos</h2>
 <p class="hint">Click a column header to sort; click a row to open its frames and its questions, worst first.</p>
 <table id="videos"><thead><tr>{headers}</tr></thead><tbody></tbody></table></section>
 <script type="application/json" id="report-data">{data}</script>
