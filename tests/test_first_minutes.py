@@ -51,8 +51,8 @@ def test_the_control_a_good_input_does_reach_the_loader(tiny_model_dir, red_vide
     ("empty", "file is empty (0 bytes)"),
     ("not_a_video", "not a readable video"),
     ("no_prompt", "give --prompt"),
-    ("bad_weights", "weights file"),
-    ("bad_questions", "questions"),
+    ("bad_weights", "is not valid JSON"),
+    ("bad_questions", "unknown dimension 'sharpness'"),
 ])
 def test_a_bad_single_input_fails_before_the_model_loads(case, message, tiny_model_dir, red_video, tmp_path,
                                                          loader_calls):

@@ -77,12 +77,13 @@ def folder_manifest(folder: Path, prompts: Path | None = None, from_names: bool 
     if from_names:
         return [{"id": name, "video": str((folder / name).resolve()), "prompt": prompt_from_name(name)} for name in found]
     by_name: dict[str, dict] = {}
+    present = set(found)
     for n, row in read_prompts(prompts):
         if isinstance(row, LineError):
             on_warning(str(row))
             continue
         name = Path(row["video"].strip()).as_posix()
-        if name not in found:
+        if name not in present:
             on_warning(f"prompts file {prompts} line {n}: no video {name!r} in {folder}; the line is left out")
             continue
         extra = {k: v for k, v in row.items() if k not in {"video", "prompt", "id"} and k and v not in (None, "")}

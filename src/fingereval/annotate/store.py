@@ -19,7 +19,8 @@ from pathlib import Path
 
 from pydantic import ValidationError, field_validator
 
-from fingereval.annotate.agreement import ANSWERS, VERDICTS, Agreed, Label, agree, agreement_summary
+from fingereval.annotate.agreement import (ANSWERS, VERDICTS, Agreed, Label, agree, agreement_summary,
+                                          latest_per_annotator)
 from fingereval.data.instruct import InstructRecord
 from fingereval.errors import DataError, VideoError
 from fingereval.io import LineError, iter_jsonl, validation_message
@@ -314,10 +315,9 @@ class AnnotationStore:
         by_item, decided = self._labels_by_item(), self.adjudications()
         out = []
         for item in self.items():
-            labels = by_item.get(item.item_id, [])
-            latest = {label.annotator: label for label in labels}
-            if item.item_id not in decided and len({label.answer for label in latest.values()}) > 1:
-                out.append((item, list(latest.values())))
+            latest = latest_per_annotator(by_item.get(item.item_id, []))
+            if item.item_id not in decided and len({label.answer for label in latest}) > 1:
+                out.append((item, latest))
         return out
 
     def agreement(self) -> dict:

@@ -5,6 +5,7 @@ gated model or a machine without network is named in seconds, with what to do, i
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -101,9 +102,14 @@ def check_model(model: str | Path) -> ModelFiles:
     name = str(model)
     if Path(name).expanduser().is_dir() or looks_like_path(name):
         return ModelFiles(str(_local(name)), local_only=True)
+    return _check_hub_id(name, offline())
+
+
+@functools.lru_cache(maxsize=16)  # the CLI checks before loading and the loader checks again: one round trip
+def _check_hub_id(name: str, is_offline: bool) -> ModelFiles:
     from huggingface_hub import hf_hub_download
 
-    if not offline() and not hub_reachable():
+    if not is_offline and not hub_reachable():
         if is_cached(name):
             return ModelFiles(name, local_only=True)  # the cache serves it, without waiting on the network
         raise _fetch_failed(name, ConnectionError("the hub did not answer"))
@@ -111,4 +117,4 @@ def check_model(model: str | Path) -> ModelFiles:
         hf_hub_download(name, "config.json")
     except Exception as e:  # huggingface_hub's errors, sorted into what to do in _fetch_failed
         raise _fetch_failed(name, e) from None
-    return ModelFiles(name, local_only=offline())
+    return ModelFiles(name, local_only=is_offline)

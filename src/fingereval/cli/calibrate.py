@@ -7,14 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from fingereval.cli._common import err, print_json, reports_errors
-
-
-def _answerer(model: str, size: int, fps: float, max_frames: int, device: str | None, max_new_tokens: int = 64):
-    from fingereval.answer import get_answerer
-    from fingereval.video import VideoConfig
-
-    return get_answerer("transformers", model=model, device=device, max_new_tokens=max_new_tokens,
-                        video_config=VideoConfig(fps=fps, max_frames=max_frames, size=size))
+from fingereval.cli.bench import _answerer
 
 
 Reason = Annotated[bool, typer.Option("--reason/--no-reason", help="write reasons before the answer (as the "
@@ -43,7 +36,7 @@ def calibrate(data: Annotated[Path, typer.Option("--data", help="FingER-Instruct
     from fingereval.measure.calibration import calibrate_rows, reliability_png
     from fingereval.measure.model_bench import predict_qa
 
-    rows, failures = predict_qa(_answerer(model, size, fps, max_frames, device, max_new_tokens), load_instruct(data),
+    rows, failures = predict_qa(_answerer(model, max_new_tokens, size, fps, max_frames, device), load_instruct(data),
                                 reason=reason, progress=not as_json)
     for failure in failures:
         err.print(f"warning: {failure}; left out", highlight=False, markup=False)

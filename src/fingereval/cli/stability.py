@@ -8,8 +8,8 @@ from typing import Annotated, Optional
 import typer
 
 from fingereval.cli._common import print_json, reports_errors
-from fingereval.cli.bench import bench_app
-from fingereval.cli.calibrate import Reason, _answerer
+from fingereval.cli.bench import _answerer, bench_app
+from fingereval.cli.calibrate import Reason
 
 Model = Annotated[str, typer.Option("--model", "-m", help="hub id or checkpoint folder")]
 
@@ -32,7 +32,7 @@ def stability(data: Annotated[Path, typer.Option("--data", help="FingER-Instruct
     from fingereval.measure.stability import stability_report
 
     records = load_instruct(data)
-    answerer = _answerer(model, size, fps, max_frames, device, max_new_tokens)
+    answerer = _answerer(model, max_new_tokens, size, fps, max_frames, device)
     with tempfile.TemporaryDirectory(prefix="fingereval-stability-") as tmp:
         report = stability_report(answerer, records, work_dir or Path(tmp), max_videos=videos, reason=reason)
     if as_json:
@@ -69,7 +69,7 @@ def severity(model: Model, out_dir: Annotated[Path, typer.Option("--out", help="
     from fingereval.probes.severity import make_severity_probes
 
     qa, levels = make_severity_probes(out_dir, per_level=per_level, seed=seed)
-    report = severity_table(_answerer(model, 112, 2.0, 32, device, max_new_tokens), load_instruct(qa), levels,
+    report = severity_table(_answerer(model, max_new_tokens, 112, 2.0, 32, device), load_instruct(qa), levels,
                             reason=reason, progress=not as_json)
     report["model"] = model
     png = png or out_dir / "severity.png"

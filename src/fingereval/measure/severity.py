@@ -30,14 +30,13 @@ def severity_table(answerer: Answerer, records: Sequence[InstructRecord], severi
                    progress: bool = False) -> dict:
     levels = _levels(severity_file, severity_file.parent)
     rows, failures = predict_qa(answerer, records, reason=reason, progress=progress)
-    by_id = {r.id: r for r in records}
+    p_yes = {row["id"]: row["p_yes"] for row in rows}
     per: dict[tuple[str, int], dict] = {}
-    for video, group in group_by_video([by_id[row["id"]] for row in rows]).items():
+    for video, group in group_by_video([r for r in records if r.id in p_yes]).items():
         meta = levels.get(str(Path(video).resolve()))
         if meta is None:
             continue
-        answers = {row["id"]: row for row in rows if row["video"] == video}
-        results = question_results(instruct_questions(group), [RawAnswer(r.id, answers[r.id]["p_yes"]) for r in group])
+        results = question_results(instruct_questions(group), [RawAnswer(r.id, p_yes[r.id]) for r in group])
         cell = per.setdefault((meta["dimension"], meta["level"]), {"magnitude": meta["magnitude"], "unit": meta["unit"],
                                                                     "scores": [], "detected": []})
         cell["scores"].append(float(np.mean([q.score for q in results])))
