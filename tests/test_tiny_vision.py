@@ -95,3 +95,49 @@ def test_one_tower_call_pools_each_video_as_if_alone(setup):
     assert batched.shape == (3, net.config.text_config.hidden_size)
     torch.testing.assert_close(batched, alone, rtol=1e-4, atol=1e-5)  # the tower's attention never crosses videos
     assert not torch.allclose(batched[0], batched[1])
+
+
+def _square_clip(kind: str):
+    """8 frames, 112 px: a red square on grey, moving right; clean, noisy (frozen grain) or blurred."""
+    import numpy as np
+    from scipy.ndimage import gaussian_filter
+
+    from fingereval.video import VideoClip
+
+    grain = np.random.default_rng(0).normal(0, 70, (40, 40, 1))
+    frames = []
+    for t in range(8):
+        f = np.full((112, 112, 3), 128.0)
+        x = 20 + 6 * t
+        f[36:76, x:x + 40] = (200, 40, 40)
+        if kind == "noise":
+            f[36:76, x:x + 40] += grain
+        if kind == "blur":
+            f = gaussian_filter(f, sigma=(4, 4, 0))
+        frames.append(np.clip(f, 0, 255).astype(np.uint8))
+    return VideoClip(path=f"{kind}.mp4", frames=np.stack(frames), fps=2.0, duration=4.0)
+
+
+def test_texture_filters_start_as_band_pass_and_see_grain_and_blur():
+    """The probe tower's first filters respond to texture: more on grain, less on a blurred edge, than on a clean shape."""
+    from fingereval.answer.inputs import video_pixels
+    from fingereval.tiny.model import PROBE_SHAPE, build_tiny_in_memory
+
+    model, processor = build_tiny_in_memory(PROBE_SHAPE, seed=0)
+    weight = model.model.visual.patch_embed.proj.weight.detach()  # (out, colour, frame, h, w)
+    k = PROBE_SHAPE.texture_filters
+    assert 0 < k < weight.shape[0]
+    texture = weight[:k]
+    assert texture.sum(dim=(1, 2, 3, 4)).abs().max() < 1e-4  # no response to a flat patch
+    frames_used = (texture.abs().sum(dim=(1, 3, 4)) > 0).sum(-1)
+    assert (frames_used == 1).all()  # one frame each: a texture moving with its shape does not cancel
+    norms = weight.flatten(1).norm(dim=1)
+    assert torch.allclose(norms[:k], norms[k:].mean().expand(k), rtol=1e-3)  # as large as the random filters
+
+    def response(kind: str) -> float:
+        values, _ = video_pixels(processor, _square_clip(kind))
+        with torch.no_grad():
+            return float(model.model.visual.patch_embed(values)[:, :k].abs().mean())
+
+    clean, noisy, blurred = response("clean"), response("noise"), response("blur")
+    assert noisy > 1.5 * clean and blurred < clean, (clean, noisy, blurred)

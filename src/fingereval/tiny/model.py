@@ -30,13 +30,17 @@ class TinyShape:
     # 112-px probe frame up to 336 px (144 tokens per frame pair); 56*56 keeps it at 112 px (16 tokens).
     video_min_pixels: int = 128 * 28 * 28
     temporal_patch: int = 2  # frames per video patch (Qwen uses 2)
+    patch: int = 14  # pixels per patch side (Qwen: 14)
+    spatial_merge: int = 2  # patches per side merged into one language-model token (Qwen: 2)
+    vision_mlp: int = 2  # the tower's MLP width as a multiple of its hidden size
+    texture_filters: int = 0  # patch-embedding channels started as per-frame high-frequency DCT filters
 
 
 # The 112-px probe world's shape: a larger init (a random tower must tell videos apart), no upscaling of
 # small frames, 8 frames per video patch (Qwen's tower never attends across patches in time), a wider tower,
 # 6 language-model layers and the pruned vocabulary; docs/tiny-model.md gives the runs behind each choice.
 PROBE_SHAPE = TinyShape(init_std=0.1, video_min_pixels=56 * 56, temporal_patch=8, vision_hidden=128, vision_heads=4,
-                        layers=6, vocab="probe")
+                        layers=6, vocab="probe", texture_filters=32)
 VOCABULARIES = ("qwen", "probe")
 
 
@@ -76,8 +80,8 @@ def tiny_config(shape: TinyShape, tokenizer):
         ),
         vision_config=dict(
             depth=shape.vision_depth, hidden_size=shape.vision_hidden, num_heads=shape.vision_heads,
-            intermediate_size=shape.vision_hidden * 2, out_hidden_size=shape.hidden, patch_size=14,
-            spatial_merge_size=2, temporal_patch_size=shape.temporal_patch, window_size=112,
+            intermediate_size=shape.vision_hidden * shape.vision_mlp, out_hidden_size=shape.hidden,
+            patch_size=shape.patch, spatial_merge_size=shape.spatial_merge, temporal_patch_size=shape.temporal_patch, window_size=112,
             fullatt_block_indexes=[shape.vision_depth - 1], tokens_per_second=2,
         ),
         image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
@@ -95,10 +99,12 @@ def tiny_processor(shape: TinyShape, tokenizer):
     from transformers import Qwen2_5_VLProcessor, Qwen2VLImageProcessor, Qwen2VLVideoProcessor
 
     return Qwen2_5_VLProcessor(
-        image_processor=Qwen2VLImageProcessor(temporal_patch_size=shape.temporal_patch),
+        image_processor=Qwen2VLImageProcessor(temporal_patch_size=shape.temporal_patch, patch_size=shape.patch,
+                                              merge_size=shape.spatial_merge),
         video_processor=Qwen2VLVideoProcessor(size={"shortest_edge": shape.video_min_pixels,
                                                     "longest_edge": Qwen2VLVideoProcessor().size.longest_edge},
-                                              temporal_patch_size=shape.temporal_patch),
+                                              temporal_patch_size=shape.temporal_patch, patch_size=shape.patch,
+                                              merge_size=shape.spatial_merge),
         tokenizer=tokenizer, chat_template=chat_template(),
     )
 
@@ -113,9 +119,39 @@ def build_tiny_in_memory(shape: TinyShape = TinyShape(), seed: int = 0, device: 
     torch.manual_seed(seed)
     with torch.device(device):
         model = Qwen2_5_VLForConditionalGeneration._from_config(config, dtype=dtype or torch.float32)
+    if shape.texture_filters:
+        start_texture_filters(model.model.visual.patch_embed.proj.weight, shape.texture_filters)
     model.generation_config.eos_token_id = tokenizer.convert_tokens_to_ids("<|im_end|>")
     model.generation_config.pad_token_id = tokenizer.convert_tokens_to_ids("<|endoftext|>")
     return model, tiny_processor(shape, tokenizer)
+
+
+# (u, v) frequencies of the 2-D DCT, in cycles per two patch widths: a 3-5 px blur removes them, noise fills them.
+TEXTURE_FREQUENCIES = ((3, 0), (0, 3), (3, 3), (7, 7))
+
+
+def start_texture_filters(weight, channels: int) -> None:
+    """Start the first `channels` patch-embedding filters as high-frequency DCT bases, one frame each.
+
+    Why: trained ViT patch embeddings hold such band-pass filters (Dosovitskiy et al. 2021, fig. 7); a random
+    tiny tower starts without them and does not find them from a few hundred blurred or noisy videos, though
+    their summed response separates those videos from clean ones. One frame per filter, because a texture
+    that moves with its shape would cancel in a filter summed over frames. The filters then train as usual.
+    """
+    import math
+
+    import torch
+
+    out, colours, frames, size, _ = weight.shape
+    grid = torch.arange(size, dtype=torch.float32)
+    with torch.no_grad():
+        scale = weight[channels:].flatten(1).norm(dim=1).mean()
+        for c in range(min(channels, out)):
+            u, v = TEXTURE_FREQUENCIES[(c // frames) % len(TEXTURE_FREQUENCIES)]
+            basis = torch.outer(torch.cos(math.pi * u * (grid + 0.5) / size), torch.cos(math.pi * v * (grid + 0.5) / size))
+            filt = torch.zeros(colours, frames, size, size)
+            filt[:, c % frames] = basis / basis.norm() / math.sqrt(colours)
+            weight[c] = (filt * scale).to(weight.dtype)
 
 
 def build_tiny_model(out_dir: str | Path, shape: TinyShape = TinyShape(), seed: int = 0) -> Path:
