@@ -1,7 +1,10 @@
 """Zero-GRPO vs cold-start GRPO on the probe world: the paper's open question, on the tiny model.
 
 Runs TRL's GRPO (fingereval.train.grpo, accuracy + format rewards) with the same settings from two
-starts: the base model (zero: vision pretrained, never saw a reason) and its SFT checkpoint (cold start).
+starts: the base model (zero: vision pretrained, never saw a reason) and its SFT checkpoint (cold start);
+with --captioned, also zero-GRPO from the base taught to caption the videos first (`train align`), the
+nearest the tiny model comes to the paper's zero start, a pretrained MLLM that describes video but was
+never taught the <think>/<answer> form.
 For each it reports held-out greedy accuracy before and after (`bench qa --reason` on the same held-out
 videos), the format reward (share of sampled completions in the exact <think>/<answer> form) and
 accuracy reward on a fixed set of held-out questions before the first step and after the last, the
@@ -99,14 +102,20 @@ def main() -> None:
     ap.add_argument("--eval-questions", type=int, default=48)
     ap.add_argument("--videos", type=int, default=60, help="held-out videos for the greedy accuracy")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--captioned", action="store_true", help="also zero-GRPO from the base after caption alignment")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     held = held_out_records(args.probes / "qa_heldout.jsonl", args.videos)
     t0 = time.perf_counter()
     report = {"settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
               "zero": run_start("zero", args.base, args, held), "cold_start": run_start("cold_start", args.sft, args, held)}
+    if args.captioned:
+        from fingereval.tiny.align import align_captions
+
+        aligned = align_captions(args.base, args.probes, args.out / "captioned-base", video_config=DEMO_VIDEO, seed=args.seed)
+        report["zero_captioned"] = run_start("zero_captioned", aligned.out_dir, args, held)
     report["seconds"] = round(time.perf_counter() - t0, 1)
-    for name in ("zero", "cold_start"):
+    for name in [k for k in ("zero", "cold_start", "zero_captioned") if k in report]:
         r = report[name]
         print(f"{name:10s} held-out {r['held_out_accuracy'][0]:.1%} -> {r['held_out_accuracy'][1]:.1%} "
               f"({r['held_out_questions']} q); fixed-set format {r['fixed_set_format_reward']}, "

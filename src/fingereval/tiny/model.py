@@ -30,9 +30,6 @@ class TinyShape:
     # 112-px probe frame up to 336 px (144 tokens per frame pair); 56*56 keeps it at 112 px (16 tokens).
     video_min_pixels: int = 128 * 28 * 28
     temporal_patch: int = 2  # frames per video patch (Qwen uses 2)
-    patch: int = 14  # pixels per patch side (Qwen: 14)
-    spatial_merge: int = 2  # patches per side merged into one language-model token (Qwen: 2)
-    vision_mlp: int = 2  # the tower's MLP width as a multiple of its hidden size
     texture_filters: int = 0  # patch-embedding channels started as per-frame high-frequency DCT filters
 
 
@@ -80,8 +77,8 @@ def tiny_config(shape: TinyShape, tokenizer):
         ),
         vision_config=dict(
             depth=shape.vision_depth, hidden_size=shape.vision_hidden, num_heads=shape.vision_heads,
-            intermediate_size=shape.vision_hidden * shape.vision_mlp, out_hidden_size=shape.hidden,
-            patch_size=shape.patch, spatial_merge_size=shape.spatial_merge, temporal_patch_size=shape.temporal_patch, window_size=112,
+            intermediate_size=shape.vision_hidden * 2, out_hidden_size=shape.hidden, patch_size=14,
+            spatial_merge_size=2, temporal_patch_size=shape.temporal_patch, window_size=112,
             fullatt_block_indexes=[shape.vision_depth - 1], tokens_per_second=2,
         ),
         image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
@@ -99,12 +96,10 @@ def tiny_processor(shape: TinyShape, tokenizer):
     from transformers import Qwen2_5_VLProcessor, Qwen2VLImageProcessor, Qwen2VLVideoProcessor
 
     return Qwen2_5_VLProcessor(
-        image_processor=Qwen2VLImageProcessor(temporal_patch_size=shape.temporal_patch, patch_size=shape.patch,
-                                              merge_size=shape.spatial_merge),
+        image_processor=Qwen2VLImageProcessor(temporal_patch_size=shape.temporal_patch),
         video_processor=Qwen2VLVideoProcessor(size={"shortest_edge": shape.video_min_pixels,
                                                     "longest_edge": Qwen2VLVideoProcessor().size.longest_edge},
-                                              temporal_patch_size=shape.temporal_patch, patch_size=shape.patch,
-                                              merge_size=shape.spatial_merge),
+                                              temporal_patch_size=shape.temporal_patch),
         tokenizer=tokenizer, chat_template=chat_template(),
     )
 
