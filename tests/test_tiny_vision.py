@@ -141,3 +141,12 @@ def test_texture_filters_start_as_band_pass_and_see_grain_and_blur():
 
     clean, noisy, blurred = response("clean"), response("noise"), response("blur")
     assert noisy > 1.5 * clean and blurred < clean, (clean, noisy, blurred)
+
+
+def test_texture_filters_must_leave_random_filters_to_scale_by():
+    from fingereval.tiny.model import start_texture_filters
+
+    weight = torch.randn(8, 3, 2, 14, 14)
+    for channels in (0, 8, 9):
+        with pytest.raises(ValueError, match="between 1 and 7"):
+            start_texture_filters(weight.clone(), channels)

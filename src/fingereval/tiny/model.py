@@ -138,10 +138,12 @@ def start_texture_filters(weight, channels: int) -> None:
     import torch
 
     out, colours, frames, size, _ = weight.shape
+    if not 0 < channels < out:  # the random filters left over set the scale
+        raise ValueError(f"texture_filters must be between 1 and {out - 1} (the tower's width less one), got {channels}")
     grid = torch.arange(size, dtype=torch.float32)
     with torch.no_grad():
         scale = weight[channels:].flatten(1).norm(dim=1).mean()
-        for c in range(min(channels, out)):
+        for c in range(channels):
             u, v = TEXTURE_FREQUENCIES[(c // frames) % len(TEXTURE_FREQUENCIES)]
             basis = torch.outer(torch.cos(math.pi * u * (grid + 0.5) / size), torch.cos(math.pi * v * (grid + 0.5) / size))
             filt = torch.zeros(colours, frames, size, size)
