@@ -150,3 +150,52 @@ def test_texture_filters_must_leave_random_filters_to_scale_by():
     for channels in (0, 8, 9):
         with pytest.raises(ValueError, match="between 1 and 7"):
             start_texture_filters(weight.clone(), channels)
+
+
+def _changing_clip(change: bool):
+    """8 frames, 112 px: a still square on grey that turns from red to green at frame 4, or stays red."""
+    import numpy as np
+
+    from fingereval.video import VideoClip
+
+    frames = []
+    for t in range(8):
+        f = np.full((112, 112, 3), 128, dtype=np.uint8)
+        f[28:84, 28:84] = (40, 200, 40) if change and t >= 4 else (200, 40, 40)
+        frames.append(f)
+    return VideoClip(path=f"change-{change}.mp4", frames=np.stack(frames), fps=2.0, duration=4.0)
+
+
+def test_change_filters_start_as_temporal_steps_and_see_a_colour_change():
+    """The probe tower's change filters ignore a still look and respond to a colour that turns into another."""
+    from fingereval.answer.inputs import video_pixels
+    from fingereval.tiny.model import PROBE_SHAPE, build_tiny_in_memory
+
+    model, processor = build_tiny_in_memory(PROBE_SHAPE, seed=0)
+    weight = model.model.visual.patch_embed.proj.weight.detach()
+    first, k = PROBE_SHAPE.texture_filters, PROBE_SHAPE.change_filters
+    assert k > 0
+    change = weight[first:first + k]
+    assert change.sum(dim=2).abs().max() < 1e-4  # summed over frames: nothing, so a still patch gives nothing
+    colours_used = (change.abs().sum(dim=(2, 3, 4)) > 0).sum(-1)
+    assert (colours_used == 1).all()  # one colour channel each: red -> green does not cancel
+    norms = weight.flatten(1).norm(dim=1)
+    assert torch.allclose(norms[first:first + k], norms[first + k:].mean().expand(k), rtol=1e-3)
+
+    def response(changes: bool) -> float:
+        values, _ = video_pixels(processor, _changing_clip(changes))
+        with torch.no_grad():
+            return float(model.model.visual.patch_embed(values)[:, first:first + k].abs().max())
+
+    still, turned = response(False), response(True)
+    assert still < 1e-3 < turned, (still, turned)
+
+
+def test_change_filters_must_leave_random_filters_to_scale_by():
+    from fingereval.tiny.model import start_change_filters
+
+    weight = torch.randn(8, 3, 2, 14, 14)
+    with pytest.raises(ValueError, match="at least one random filter"):
+        start_change_filters(weight.clone(), 4, first=4)
+    with pytest.raises(ValueError, match="at least 2 frames"):
+        start_change_filters(torch.randn(8, 3, 1, 14, 14), 2)

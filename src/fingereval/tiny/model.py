@@ -31,13 +31,14 @@ class TinyShape:
     video_min_pixels: int = 128 * 28 * 28
     temporal_patch: int = 2  # frames per video patch (Qwen uses 2)
     texture_filters: int = 0  # patch-embedding channels started as per-frame high-frequency DCT filters
+    change_filters: int = 0  # the next channels, started as per-colour temporal DCT filters (a look that changes)
 
 
 # The 112-px probe world's shape: a larger init (a random tower must tell videos apart), no upscaling of
 # small frames, 8 frames per video patch (Qwen's tower never attends across patches in time), a wider tower,
 # 6 language-model layers and the pruned vocabulary; docs/tiny-model.md gives the runs behind each choice.
 PROBE_SHAPE = TinyShape(init_std=0.1, video_min_pixels=56 * 56, temporal_patch=8, vision_hidden=128, vision_heads=4,
-                        layers=6, vocab="probe", texture_filters=32)
+                        layers=6, vocab="probe", texture_filters=32, change_filters=12)
 VOCABULARIES = ("qwen", "probe")
 
 
@@ -116,6 +117,8 @@ def build_tiny_in_memory(shape: TinyShape = TinyShape(), seed: int = 0, device: 
         model = Qwen2_5_VLForConditionalGeneration._from_config(config, dtype=dtype or torch.float32)
     if shape.texture_filters:
         start_texture_filters(model.model.visual.patch_embed.proj.weight, shape.texture_filters)
+    if shape.change_filters:
+        start_change_filters(model.model.visual.patch_embed.proj.weight, shape.change_filters, first=shape.texture_filters)
     model.generation_config.eos_token_id = tokenizer.convert_tokens_to_ids("<|im_end|>")
     model.generation_config.pad_token_id = tokenizer.convert_tokens_to_ids("<|endoftext|>")
     return model, tiny_processor(shape, tokenizer)
@@ -149,6 +152,40 @@ def start_texture_filters(weight, channels: int) -> None:
             filt = torch.zeros(colours, frames, size, size)
             filt[:, c % frames] = basis / basis.norm() / math.sqrt(colours)
             weight[c] = (filt * scale).to(weight.dtype)
+
+
+# (temporal, u, v) DCT frequencies: a colour step across the clip (flat in space), and the same over a half patch
+# (an outline that moves inward or outward when the shape changes); 8-frame patches hold 4 s at 2 fps.
+CHANGE_FREQUENCIES = ((1, 0, 0), (2, 0, 0), (1, 1, 0), (1, 0, 1))
+
+
+def start_change_filters(weight, channels: int, first: int = 0) -> None:
+    """Start `channels` patch-embedding filters after the first `first` as temporal DCT bases, one colour each.
+
+    Why: video encoders' 3-D patch embeddings learn filters that difference frames; a look that changes
+    mid-clip (a colour or a shape that turns into another) is a step in some colour channel over the patch's
+    frames, which a low temporal frequency picks up and a static look gives nothing to. One colour channel
+    per filter, because a change from red to green moves two channels in opposite directions.
+    """
+    import math
+
+    import torch
+
+    out, colours, frames, size, _ = weight.shape
+    if channels < 1 or first < 0 or first + channels >= out:
+        raise ValueError(f"change_filters must leave at least one random filter: {first} + {channels} >= {out}")
+    if frames < 2:
+        raise ValueError("change filters need at least 2 frames per video patch")
+    t_grid, grid = torch.arange(frames, dtype=torch.float32), torch.arange(size, dtype=torch.float32)
+    with torch.no_grad():
+        scale = weight[first + channels:].flatten(1).norm(dim=1).mean()
+        for c in range(channels):
+            k, u, v = CHANGE_FREQUENCIES[(c // colours) % len(CHANGE_FREQUENCIES)]
+            in_time = torch.cos(math.pi * k * (t_grid + 0.5) / frames)
+            in_space = torch.outer(torch.cos(math.pi * u * (grid + 0.5) / size), torch.cos(math.pi * v * (grid + 0.5) / size))
+            filt = torch.zeros(colours, frames, size, size)
+            filt[c % colours] = in_time[:, None, None] * in_space
+            weight[first + c] = (filt / filt.norm() * scale).to(weight.dtype)
 
 
 def build_tiny_model(out_dir: str | Path, shape: TinyShape = TinyShape(), seed: int = 0) -> Path:
