@@ -168,13 +168,15 @@ def _changing_clip(change: bool):
 
 def test_change_filters_start_as_temporal_steps_and_see_a_colour_change():
     """The probe tower's change filters ignore a still look and respond to a colour that turns into another."""
+    import dataclasses
+
     from fingereval.answer.inputs import video_pixels
     from fingereval.tiny.model import PROBE_SHAPE, build_tiny_in_memory
 
-    model, processor = build_tiny_in_memory(PROBE_SHAPE, seed=0)
+    shape = dataclasses.replace(PROBE_SHAPE, change_filters=6)  # the demo leaves them off (docs/tiny-model.md)
+    model, processor = build_tiny_in_memory(shape, seed=0)
     weight = model.model.visual.patch_embed.proj.weight.detach()
-    first, k = PROBE_SHAPE.texture_filters, PROBE_SHAPE.change_filters
-    assert k > 0
+    first, k = shape.texture_filters, shape.change_filters
     change = weight[first:first + k]
     assert change.sum(dim=2).abs().max() < 1e-4  # summed over frames: nothing, so a still patch gives nothing
     colours_used = (change.abs().sum(dim=(2, 3, 4)) > 0).sum(-1)
@@ -199,3 +201,26 @@ def test_change_filters_must_leave_random_filters_to_scale_by():
         start_change_filters(weight.clone(), 4, first=4)
     with pytest.raises(ValueError, match="at least 2 frames"):
         start_change_filters(torch.randn(8, 3, 1, 14, 14), 2)
+
+
+def test_tiny_model_command_starts_change_filters(tmp_path):
+    """`tiny-model --probes --change-filters N` writes a checkpoint whose tower starts with them; a bad N is refused."""
+    from typer.testing import CliRunner
+
+    from fingereval.cli import app
+    from fingereval.tiny.model import PROBE_SHAPE
+
+    runner = CliRunner()
+    done = runner.invoke(app, ["tiny-model", str(tmp_path / "m"), "--probes", "--change-filters", "6"])
+    assert done.exit_code == 0, done.output
+    from safetensors.torch import load_file
+
+    weights = load_file(str(tmp_path / "m" / "model.safetensors"))
+    embed = next(v for k, v in weights.items() if k.endswith("patch_embed.proj.weight"))
+    first = PROBE_SHAPE.texture_filters
+    assert embed[first:first + 6].sum(dim=2).abs().max() < 1e-4  # temporal steps: nothing for a still patch
+    assert embed[first + 6:].sum(dim=2).abs().max() > 1e-2  # the random ones after them are untouched
+    refused = runner.invoke(app, ["tiny-model", str(tmp_path / "n"), "--probes", "--change-filters", "200"])
+    assert refused.exit_code != 0 and "random filter" in refused.output
+    refused = runner.invoke(app, ["tiny-model", str(tmp_path / "o"), "--change-filters", "6"])
+    assert refused.exit_code != 0 and "--probes" in refused.output

@@ -12,11 +12,21 @@ from fingereval.errors import FingerEvalError
 
 def tiny_model(out_dir: Path = typer.Argument(..., help="folder to write the checkpoint to"),
                seed: int = typer.Option(0, help="random seed of the weights"),
-               probes: bool = typer.Option(False, "--probes", help="the shape the demo trains on 112-px probe videos (8 frames per video patch)")):
+               probes: bool = typer.Option(False, "--probes", help="the shape the demo trains on 112-px probe videos (8 frames per video patch)"),
+               change_filters: int = typer.Option(0, min=0, help="with --probes: start this many patch-embedding filters "
+                                                  "as temporal steps (colour/shape changes; docs/tiny-model.md)")):
     """Write a tiny random Qwen2.5-VL checkpoint (real classes, tokenizer, processor) for tests and demos."""
+    import dataclasses
+
     from fingereval.tiny.model import PROBE_SHAPE, TinyShape, build_tiny_model
 
-    path = build_tiny_model(out_dir, PROBE_SHAPE if probes else TinyShape(), seed=seed)
+    if change_filters and not probes:
+        raise typer.BadParameter("--change-filters needs --probes (the 8-frame probe shape)", param_hint="--change-filters")
+    shape = dataclasses.replace(PROBE_SHAPE, change_filters=change_filters) if probes else TinyShape()
+    try:
+        path = build_tiny_model(out_dir, shape, seed=seed)
+    except ValueError as e:
+        raise typer.BadParameter(str(e), param_hint="--change-filters") from None
     err.print(f"wrote tiny Qwen2.5-VL checkpoint to {path}; use it with --model {path}")
 
 

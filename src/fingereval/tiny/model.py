@@ -38,7 +38,7 @@ class TinyShape:
 # small frames, 8 frames per video patch (Qwen's tower never attends across patches in time), a wider tower,
 # 6 language-model layers and the pruned vocabulary; docs/tiny-model.md gives the runs behind each choice.
 PROBE_SHAPE = TinyShape(init_std=0.1, video_min_pixels=56 * 56, temporal_patch=8, vision_hidden=128, vision_heads=4,
-                        layers=6, vocab="probe", texture_filters=32, change_filters=6)
+                        layers=6, vocab="probe", texture_filters=32)
 VOCABULARIES = ("qwen", "probe")
 
 
