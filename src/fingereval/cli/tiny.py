@@ -26,6 +26,8 @@ def tiny_model(out_dir: Path = typer.Argument(..., help="folder to write the che
     try:
         path = build_tiny_model(out_dir, shape, seed=seed)
     except ValueError as e:
+        if not change_filters:
+            raise
         raise typer.BadParameter(str(e), param_hint="--change-filters") from None
     err.print(f"wrote tiny Qwen2.5-VL checkpoint to {path}; use it with --model {path}")
 

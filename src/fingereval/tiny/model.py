@@ -143,12 +143,11 @@ def start_texture_filters(weight, channels: int) -> None:
     out, colours, frames, size, _ = weight.shape
     if not 0 < channels < out:  # the random filters left over set the scale
         raise ValueError(f"texture_filters must be between 1 and {out - 1} (the tower's width less one), got {channels}")
-    grid = torch.arange(size, dtype=torch.float32)
     with torch.no_grad():
         scale = weight[channels:].flatten(1).norm(dim=1).mean()
         for c in range(channels):
             u, v = TEXTURE_FREQUENCIES[(c // frames) % len(TEXTURE_FREQUENCIES)]
-            basis = torch.outer(torch.cos(math.pi * u * (grid + 0.5) / size), torch.cos(math.pi * v * (grid + 0.5) / size))
+            basis = torch.outer(_dct(u, size), _dct(v, size))
             filt = torch.zeros(colours, frames, size, size)
             filt[:, c % frames] = basis / basis.norm() / math.sqrt(colours)
             weight[c] = (filt * scale).to(weight.dtype)
@@ -167,8 +166,6 @@ def start_change_filters(weight, channels: int, first: int = 0) -> None:
     frames, which a low temporal frequency picks up and a static look gives nothing to. One colour channel
     per filter, because a change from red to green moves two channels in opposite directions.
     """
-    import math
-
     import torch
 
     out, colours, frames, size, _ = weight.shape
@@ -176,16 +173,22 @@ def start_change_filters(weight, channels: int, first: int = 0) -> None:
         raise ValueError(f"change_filters must leave at least one random filter: {first} + {channels} >= {out}")
     if frames < 2:
         raise ValueError("change filters need at least 2 frames per video patch")
-    t_grid, grid = torch.arange(frames, dtype=torch.float32), torch.arange(size, dtype=torch.float32)
     with torch.no_grad():
         scale = weight[first + channels:].flatten(1).norm(dim=1).mean()
         for c in range(channels):
             k, u, v = CHANGE_FREQUENCIES[(c // colours) % len(CHANGE_FREQUENCIES)]
-            in_time = torch.cos(math.pi * k * (t_grid + 0.5) / frames)
-            in_space = torch.outer(torch.cos(math.pi * u * (grid + 0.5) / size), torch.cos(math.pi * v * (grid + 0.5) / size))
             filt = torch.zeros(colours, frames, size, size)
-            filt[c % colours] = in_time[:, None, None] * in_space
+            filt[c % colours] = _dct(k, frames)[:, None, None] * torch.outer(_dct(u, size), _dct(v, size))
             weight[first + c] = (filt / filt.norm() * scale).to(weight.dtype)
+
+
+def _dct(frequency: int, n: int):
+    """The DCT-II basis vector of `frequency` over `n` samples (unnormalised)."""
+    import math
+
+    import torch
+
+    return torch.cos(math.pi * frequency * (torch.arange(n, dtype=torch.float32) + 0.5) / n)
 
 
 def build_tiny_model(out_dir: str | Path, shape: TinyShape = TinyShape(), seed: int = 0) -> Path:
