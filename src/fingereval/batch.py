@@ -16,8 +16,8 @@ from typing import Callable, Iterable, Iterator
 from pydantic import BaseModel, ValidationError
 
 from fingereval.errors import DataError, FingerEvalError
-from fingereval.io import (LineError, append_jsonl, iter_jsonl, parse_jsonl, read_jsonl, read_text, validation_message,
-                           write_jsonl)
+from fingereval.io import (LineError, append_jsonl, iter_jsonl, jsonl_lines, parse_jsonl, read_jsonl, read_text,
+                           validation_message, write_jsonl)
 from fingereval.schema import ErrorInfo, QuestionSet, VideoResult
 from fingereval.text import not_utf8_message, repair, repair_json, warn_stderr
 
@@ -118,7 +118,7 @@ def drop_failed(out: Path) -> int:
     if not out.exists():
         return 0
     text = read_text(out, "results file")
-    lines = text.splitlines()
+    lines = jsonl_lines(text)  # numbered as parse_jsonl numbers them: "\n" only
     kept = [n for n, rec in parse_jsonl(text, out) if not isinstance(rec, LineError) and "error" not in rec]
     write_jsonl(out, (lines[n - 1] for n in kept))  # kept as written; a line that is not JSON goes too
     return sum(bool(line.strip()) for line in lines) - len(kept)

@@ -7,6 +7,9 @@ goes through here, so a bad line reads the same everywhere:
     data/qa.jsonl line 4: answer: expected yes or no, got 'maybe'
 
 A file that cannot be opened says what it is ("manifest m.jsonl not found"). Blank lines are skipped.
+Records are split on "\n" only (`jsonl_lines`), never with `str.splitlines()`: that also splits on U+2028,
+U+2029, U+0085 and other separators that `json.dumps(ensure_ascii=False)` (ours, pandas', jq's) leaves
+unescaped inside strings, which would cut a record holding one in two.
 `append_jsonl` flushes and fsyncs each line, so a finished batch result survives a kill of the next.
 
 A records module: it imports nothing of the package but its errors, so every layer may use it.
@@ -14,7 +17,9 @@ A records module: it imports nothing of the package but its errors, so every lay
 from __future__ import annotations
 
 import json
+import math
 import os
+import stat
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal, Union, overload
@@ -57,26 +62,104 @@ def read_text(path: str | Path, what: str = "file", hint: str | None = None,
     """
     p = Path(path)
     try:
+        if not p.is_dir() and p.exists() and not stat.S_ISREG(p.stat().st_mode):  # a FIFO would block, /dev/zero not end
+            raise DataError(f"{what} {p} is not a regular file" + (f"; {hint}" if hint else ""))
         return p.read_bytes().decode("utf-8", encoding_errors)
     except FileNotFoundError:
         raise DataError(f"{what} {p} not found" + (f"; {hint}" if hint else "")) from None
     except IsADirectoryError:
-        raise DataError(f"{what} {p} is a folder; give the .jsonl file inside it") from None
+        raise DataError(f"{what} {p} is a folder, not a file" + (f"; {hint}" if hint else "")) from None
     except UnicodeDecodeError as e:
-        raise DataError(f"{what} {p} is not UTF-8 text (byte {e.start}); it should be JSON Lines") from None
-    except OSError as e:
-        raise DataError(f"{what} {p} cannot be read: {e.strerror or e}") from None
+        raise DataError(f"{what} {p} is not UTF-8 text (byte {e.start}); it should be JSON"
+                        + (f"; {hint}" if hint else "")) from None
+    except OSError as e:  # no permission, a device or FIFO that fails, a name too long
+        raise DataError(f"{what} {p} cannot be read: {e.strerror or e}" + (f"; {hint}" if hint else "")) from None
+
+
+def jsonl_lines(text: str) -> list[str]:
+    """The lines of JSON Lines text, split on "\n" only (a CRLF's "\r" dropped); a final newline ends the last
+    line rather than starting an empty one. Every JSONL reader of the package and the annotation app splits here."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
+class _Refused(ValueError):
+    """A number that JSON allows to be written but no field of ours can mean."""
+
+
+def _no_constant(name: str) -> float:
+    raise _Refused(f"{name} is not a number JSON has")
+
+
+def _finite(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):
+        raise _Refused(f"the number {literal[:24]} is too large")
+    return value
+
+
+MAX_DEPTH = 64  # no file of ours nests beyond a few levels; a deeper one would overflow the recursive walks over it
+
+
+def _nesting(value: Any) -> int:
+    """How deeply lists and objects nest in `value`, walked without recursion."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (list, dict)):
+            depth += 1
+            deepest = max(deepest, depth)
+            if depth <= MAX_DEPTH:
+                stack.extend((x, depth) for x in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def parse_json(text: str) -> Any:
+    """`json.loads`, with every way it fails as one ValueError ("not valid JSON (why)"), and no non-finite number.
+
+    The standard library also raises RecursionError (deep nesting) and a ValueError of its own (an integer of
+    more than 4300 digits), and reads NaN, Infinity and 1e999 as floats that no field of ours means."""
+    try:
+        value = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+    except json.JSONDecodeError as e:
+        where = f"line {e.lineno} column {e.colno}" if e.lineno > 1 else f"column {e.colno}"
+        raise ValueError(f"not valid JSON ({e.msg} at {where})") from None
+    except _Refused as e:
+        raise ValueError(f"not valid JSON ({e})") from None
+    except ValueError:  # the integer-length limit of int()
+        raise ValueError("not valid JSON (a number has too many digits)") from None
+    except RecursionError:
+        raise ValueError(f"not valid JSON (nested deeper than {MAX_DEPTH} levels)") from None
+    if _nesting(value) > MAX_DEPTH:
+        raise ValueError(f"not valid JSON (nested deeper than {MAX_DEPTH} levels)")
+    return value
+
+
+def read_json(path: str | Path, what: str = "file", hint: str | None = None, encoding_errors: str = "strict") -> Any:
+    """The JSON value of a whole file (a questions, weights, calibration file), or one DataError naming the file
+    as `what` and ending with `hint` (what to do): not found, a folder, not UTF-8, unreadable, empty, not JSON."""
+    p = Path(path)
+    text = read_text(p, what, hint, encoding_errors)
+    end = f"; {hint}" if hint else ""
+    if not text.strip():
+        raise DataError(f"{what} {p} is empty{end}")
+    try:
+        return parse_json(text.removeprefix("\ufeff"))  # a byte-order mark, as Windows editors write
+    except ValueError as e:
+        raise DataError(f"{what} {p} is {e}{end}") from None
 
 
 def parse_jsonl(text: str, path: str | Path) -> Iterator[tuple[int, dict[str, Any] | LineError]]:
     """(line number, object) or (line number, LineError) for each non-blank line of `text`, in order."""
-    for n, line in enumerate(text.splitlines(), start=1):
+    for n, line in enumerate(jsonl_lines(text), start=1):
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            yield n, LineError(path, n, f"not valid JSON ({e.msg} at column {e.colno}); fix or remove the line")
+            row = parse_json(line)
+        except ValueError as e:
+            yield n, LineError(path, n, f"{e}; fix or remove the line")
             continue
         if not isinstance(row, dict):
             yield n, LineError(path, n, f"expected a JSON object per line, got {type(row).__name__}")

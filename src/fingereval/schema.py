@@ -4,7 +4,6 @@ Data flows one way: prompt -> QuestionSet -> QuestionResult list -> VideoResult.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -13,8 +12,8 @@ from pydantic import AliasChoices, BaseModel, Field, ValidationError, field_vali
 
 from fingereval.dimensions import DIMENSION_KEYS, normalize_dimension
 from fingereval.errors import DataError
-from fingereval.io import validation_message
-from fingereval.text import decode_bytes, not_utf8_message, repair_json, warn_stderr
+from fingereval.io import read_json, validation_message
+from fingereval.text import not_utf8_message, repair_json, warn_stderr
 
 YesNo = Literal["yes", "no"]
 
@@ -77,17 +76,17 @@ class QuestionSet(BaseModel):
     def load(cls, path: str | Path, prompt: str | None = None) -> "QuestionSet":
         """Read a questions file: a QuestionSet object, or a bare list of questions (needs `prompt`)."""
         p = Path(path)
-        try:
-            raw = json.loads(decode_bytes(p.read_bytes()))
-        except FileNotFoundError:
-            raise DataError(f"questions file {p} not found: write one with `fingereval questions --out`") from None
-        except json.JSONDecodeError as e:
-            raise DataError(f"questions file {p} is not valid JSON ({e.msg} at line {e.lineno})") from None
+        hint = "write one with `fingereval questions --out`"
+        # bytes that are not UTF-8 are kept (as surrogates) for repair_json below
+        raw = read_json(p, "questions file", hint, encoding_errors="surrogateescape")
         raw, repaired = repair_json(raw)  # Latin-1 bytes or "\udcXX" escapes: see fingereval.text
         if repaired:
             warn_stderr(not_utf8_message(f"questions file {p}", repaired[0]))
         if isinstance(raw, list):
             raw = {"prompt": prompt or "", "questions": raw}
+        if not isinstance(raw, dict):
+            raise DataError(f"questions file {p}: expected a question set (an object with `questions`) or a list "
+                            f"of questions, got {type(raw).__name__}; {hint}")
         try:
             return cls.model_validate(raw)
         except DataError as e:  # raised by a field validator (e.g. an unknown dimension)

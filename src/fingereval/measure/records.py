@@ -2,12 +2,11 @@
 location ("line 12" / "item 12") so that errors can point at it."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from fingereval.errors import DataError
-from fingereval.io import LineError, parse_jsonl, read_text
+from fingereval.io import LineError, parse_json, parse_jsonl, read_text
 
 
 def read_json_records(path: str | Path, what: str) -> list[tuple[str, dict[str, Any]]]:
@@ -19,9 +18,9 @@ def read_json_records(path: str | Path, what: str) -> list[tuple[str, dict[str, 
     text = read_text(p, what)
     if text.lstrip().startswith("["):
         try:
-            items = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise DataError(f"{what} {p} is not valid JSON ({e.msg} at line {e.lineno})") from None
+            items = parse_json(text)
+        except ValueError as e:
+            raise DataError(f"{what} {p} is {e}") from None
         records = [(f"item {i}", item) for i, item in enumerate(items)]
         for where, record in records:
             if not isinstance(record, dict):

@@ -14,6 +14,7 @@ from fingereval.errors import DataError, VideoError
 from fingereval.measure.results import read_results as results_in
 from fingereval.report.frames import Frame, frame_strip
 from fingereval.report.html import ReportVideo, build_report
+from fingereval.report.reliability import reliability_html
 from fingereval.schema import VideoResult
 
 __all__ = ["Frame", "LoadedResult", "ReportSummary", "ReportVideo", "build_report", "frame_strip", "locate_video",
@@ -83,30 +84,6 @@ def report_videos(results: Sequence[LoadedResult], *, videos_root: Path | None =
     return videos
 
 
-def _reliability(path: Path) -> str:
-    """The reliability section from `bench qa --json` (its "calibration") or `calibrate --json` output."""
-    import base64
-    import io
-    import json
-
-    from fingereval.measure.calibration import reliability_png
-    from fingereval.report.html import reliability_section
-
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise DataError(f"calibration report {path}: cannot read it ({type(e).__name__}); give the JSON that "
-                        "`fingereval bench qa --json` or `fingereval calibrate --json` prints") from None
-    found = raw.get("calibration", raw) if isinstance(raw, dict) else {}
-    if not isinstance(found, dict) or "reliability_before" not in found:
-        raise DataError(f"calibration report {path}: no reliability bins in it; give the JSON that "
-                        "`fingereval bench qa --json` or `fingereval calibrate --json` prints")
-    curves = {when: found[f"reliability_{when}"] for when in ("before", "after") if f"reliability_{when}" in found}
-    buffer = io.BytesIO()
-    reliability_png(curves, buffer, "reliability")
-    return reliability_section(found, "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii"))
-
-
 def write_report(results_paths: str | Path | Sequence[str | Path], out: str | Path, *,
                  videos_root: str | Path | None = None, frames: int = 6, width: int = 160, title: str | None = None,
                  calibration_report: str | Path | None = None, on_warning: Callable[[str], None],
@@ -114,6 +91,8 @@ def write_report(results_paths: str | Path | Sequence[str | Path], out: str | Pa
     """Read the results files, write the report to `out`, and say what went into it."""
     paths = [Path(results_paths)] if isinstance(results_paths, (str, Path)) else [Path(p) for p in results_paths]
     out = Path(out)
+    # every side file is read before the videos are decoded, so a bad one is named at once
+    reliability = reliability_html(Path(calibration_report)) if calibration_report else ""
     results = read_results(paths, on_warning)
     names = ", ".join(str(p) for p in paths)
     if not results:
@@ -123,7 +102,7 @@ def write_report(results_paths: str | Path | Sequence[str | Path], out: str | Pa
     videos = report_videos(results, videos_root=root, frames=frames, width=width, on_warning=on_warning,
                            on_video=on_video)
     page = build_report(videos, title=title or f"fingereval report: {', '.join(p.name for p in paths)}", source=names,
-                        reliability=_reliability(Path(calibration_report)) if calibration_report else "")
+                        reliability=reliability)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page, encoding="utf-8")
     return ReportSummary(out=out, videos=len(videos), failed=sum(v.result.error is not None for v in videos),

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import base64
 import io
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from fingereval.errors import VideoError
 from fingereval.video import VideoConfig, load_video
 
 SAMPLE_ALL = 1000.0  # an fps above any real one, so the frame budget alone decides how many frames are taken
@@ -22,15 +24,25 @@ class Frame:
 
 
 def _source_size(path: Path) -> tuple[int, int] | None:
-    """(width, height) of the video stream, or None when the container will not say (load_video then explains)."""
-    import av
+    """(width, height) of the video stream, or None when the file will not open (load_video then explains).
+
+    Opened by the decoder's own `_open`, never by PyAV directly, so that every check of what a video may be
+    (docs/report.md) applies to the report as to scoring; keep_aspect decoding would say the ratio only to
+    within the 28-pixel rounding, and pays for importing transformers."""
+    from fingereval.video import _open
 
     try:
-        with av.open(str(path)) as container:
-            stream = container.streams.video[0]
-            return (stream.width, stream.height) if stream.width and stream.height else None
-    except Exception:  # any failure here is reported, with its own message, by load_video
+        found = path.stat()
+    except OSError:  # not there, a loop of links, a name too long: load_video says which
         return None
+    if not stat.S_ISREG(found.st_mode) or found.st_size == 0:
+        return None
+    try:
+        container, stream = _open(path)
+    except VideoError:
+        return None
+    with container:
+        return (stream.width, stream.height) if stream.width and stream.height else None
 
 
 def _jpeg_uri(pixels, size: tuple[int, int], quality: int) -> str:

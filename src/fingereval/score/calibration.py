@@ -7,7 +7,6 @@ applied before polarity and aggregation, so every score and dimension uses calib
 """
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,6 +15,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from fingereval.errors import DataError
+from fingereval.io import read_json, validation_message
 
 EPS = 1e-7  # p_yes of exactly 0 or 1 (a saturated slot) keeps a finite log-odds
 
@@ -25,14 +25,15 @@ class Calibration(BaseModel):
 
     model_config = ConfigDict(extra="allow", protected_namespaces=())
 
-    temperature: float = Field(gt=0)
-    bias: float = 0.0
+    temperature: float = Field(gt=0, allow_inf_nan=False)
+    bias: float = Field(0.0, allow_inf_nan=False)
     model: str | None = None  # the model they were fitted for
     fitted_on: dict | None = None  # {"videos", "questions", "data"}
 
     def apply(self, p_yes: float) -> float:
         z = math.log(max(p_yes, EPS)) - math.log(max(1.0 - p_yes, EPS))
-        return 1.0 / (1.0 + math.exp(-(z / self.temperature + self.bias)))
+        # the logistic as tanh, which never overflows (exp does for a tiny temperature or a huge bias from a file)
+        return 0.5 * (1.0 + math.tanh((z / self.temperature + self.bias) / 2.0))
 
     def record(self, source: str | None = None) -> dict:
         """What a result carries to say that it was calibrated, and with what."""
@@ -47,16 +48,14 @@ class Calibration(BaseModel):
 
 def load_calibration(path: str | Path) -> Calibration:
     p = Path(path)
+    hint = "write one with `fingereval calibrate`"
+    raw = read_json(p, "calibration file", hint)
+    if not isinstance(raw, dict):
+        raise DataError(f"calibration file {p}: expected a JSON object with temperature and bias; {hint}")
     try:
-        return Calibration.model_validate(json.loads(p.read_text(encoding="utf-8")))
-    except FileNotFoundError:
-        raise DataError(f"calibration file {p} not found: write one with `fingereval calibrate`") from None
-    except json.JSONDecodeError as e:
-        raise DataError(f"calibration file {p} is not valid JSON ({e.msg} at line {e.lineno})") from None
+        return Calibration.model_validate(raw)
     except ValidationError as e:
-        first = e.errors()[0]
-        where = ".".join(str(x) for x in first["loc"]) or "the file"
-        raise DataError(f"calibration file {p}: {where}: {first['msg']}; write one with `fingereval calibrate`") from None
+        raise DataError(f"calibration file {p}: {validation_message(e, limit=1)}; {hint}") from None
 
 
 def log_odds(p_yes: Sequence[float]) -> np.ndarray:

@@ -1,24 +1,19 @@
 """The dimension-weights file that scoring reads (written by `fingereval fit-weights`)."""
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 from fingereval.dimensions import DIMENSION_KEYS, normalize_dimension
 from fingereval.errors import DataError
+from fingereval.io import read_json
 
 
 def load_weights(path: str | Path) -> dict[str, float]:
     """Read a weights file: {"weights": {dim: w}, ...} as fit-weights writes it, or a bare {dim: w}.
     Returns a weight for each of the five dimensions (missing ones 0), normalised to sum 1."""
     p = Path(path)
-    try:
-        raw = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError(f"weights file {p} not found: write one with `fingereval fit-weights`") from None
-    except json.JSONDecodeError as e:
-        raise DataError(f"weights file {p} is not valid JSON ({e.msg} at line {e.lineno})") from None
+    raw = read_json(p, "weights file", "write one with `fingereval fit-weights`")
     if isinstance(raw, dict) and isinstance(raw.get("weights"), dict):
         raw = raw["weights"]
     if not isinstance(raw, dict) or not raw:
@@ -36,7 +31,9 @@ def load_weights(path: str | Path) -> dict[str, float]:
         if value < 0:
             raise DataError(f"weights file {p}: weight of {name!r} is negative ({value}); weights must be >= 0")
         weights[key] = float(value)
-    total = sum(weights.values())
-    if total == 0:
+    largest = max(weights.values())
+    if largest == 0:
         raise DataError(f"weights file {p}: every weight is zero")
-    return {k: weights.get(k, 0.0) / total for k in DIMENSION_KEYS}
+    scaled = {k: weights.get(k, 0.0) / largest for k in DIMENSION_KEYS}  # first to <= 1: 1e308 + 1e308 is inf
+    total = sum(scaled.values())
+    return {k: w / total for k, w in scaled.items()}
