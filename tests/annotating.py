@@ -11,6 +11,26 @@ from serving import served
 
 TOKEN = "annotate-test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+# a users file's people: name -> (token, role)
+PEOPLE = {"ann": ("ann-token-0123456789", "annotator"), "bob": ("bob-token-0123456789", "annotator"),
+          "judge": ("judge-token-0123456789", "adjudicator")}
+
+
+def bearer(name: str) -> dict[str, str]:
+    """The Authorization header of one of PEOPLE."""
+    return {"Authorization": f"Bearer {PEOPLE[name][0]}"}
+
+
+def write_users(path: Path) -> Path:
+    """A users file (YAML) of PEOPLE."""
+    lines = ["users:"] + [f"  - {{name: {name}, token: {token}, role: {role}}}" for name, (token, role) in PEOPLE.items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def jsonl_rows(text: str) -> list[dict]:
+    """The objects of JSON Lines text, split on "\n" only (U+2028 and friends stay inside their strings)."""
+    return [json.loads(line) for line in text.split("\n") if line.strip()]
 
 # (video, dimension, entity, question, answer in the file, reason in the file)
 ROWS = [
@@ -40,11 +60,12 @@ def make_dataset(root: Path) -> Path:
 
 
 @contextlib.contextmanager
-def annotation_server(db: Path, data: Path | None, token: str | None = TOKEN, per_item: int = 2):
-    """(base URL, store) of the app on a free 127.0.0.1 port."""
+def annotation_server(db: Path, data: Path | None, token: str | None = TOKEN, per_item: int = 2, **settings):
+    """(base URL, store) of the app on a free 127.0.0.1 port; `settings` are AnnotateSettings fields
+    (users=load_users(...) with token=None for the users mode)."""
     from fingereval.annotate.app import create_app
     from fingereval.annotate.store import open_store
 
     store, _ = open_store(db, data)
-    with served(create_app(store, per_item=per_item, token=token)) as base:
+    with served(create_app(store, per_item=per_item, token=token, **settings)) as base:
         yield base, store

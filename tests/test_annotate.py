@@ -9,7 +9,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from annotating import AUTH, TOKEN, annotation_server, make_dataset
+from annotating import AUTH, TOKEN, annotation_server, jsonl_rows, make_dataset
 from conftest import time_limit
 from fingereval.annotate.agreement import Label, cohen_kappa
 from fingereval.annotate.store import open_store, read_items
@@ -93,7 +93,7 @@ def test_everything_needs_the_token(data, tmp_path):
 def test_the_login_form_sets_an_httponly_cookie(data, tmp_path):
     with annotation_server(tmp_path / "c.sqlite", data) as (base, _):
         wrong = httpx.post(base + "/login", data={"token": "nope", "next": "/"})
-        assert wrong.status_code == 401 and "not the one" in wrong.text
+        assert wrong.status_code == 401 and "not one this app knows" in wrong.text
         r = httpx.post(base + "/login", data={"token": TOKEN, "next": "https://elsewhere.example/"})
         assert r.status_code == 303 and r.headers["location"] == "/"  # never a redirect off the app
         cookie = r.headers["set-cookie"]
@@ -219,10 +219,10 @@ def test_disagreements_wait_for_an_adjudication(labelled):
 
 
 def test_export_holds_the_agreed_answers_and_checked_reasons(labelled, data):
-    before = [json.loads(line) for line in labelled["before"].text.splitlines()]
+    before = jsonl_rows(labelled["before"].text)
     assert labelled["before"].headers["content-type"].startswith("application/x-ndjson")
     assert [row["id"] for row in before] == ["q0", "q1", "q3"]  # q2 disagrees, q4 does not play
-    rows = {row["id"]: row for row in map(json.loads, labelled["after"].text.splitlines())}
+    rows = {row["id"]: row for row in jsonl_rows(labelled["after"].text)}
     assert list(rows) == ["q0", "q1", "q2", "q3"]
     assert rows["q0"]["answer"] == "yes" and rows["q0"]["reason"] == "The square slides to the right."  # accepted
     assert rows["q1"]["answer"] == "no" and "reason" not in rows["q1"]  # no reason to check
@@ -247,22 +247,42 @@ def test_cli_export_writes_a_file_data_check_accepts_and_training_reads(labelled
         ("yes", "The square slides to the right."), ("no", None), ("no", "The blue square stays still."),
         ("yes", "Crisp edges throughout.")]
     assert all(Path(row["video"]).is_file() for row in rows)  # paths rewritten relative to the new folder
-    from_api = [json.loads(line) for line in labelled["after"].text.splitlines()]
-    from_file = [json.loads(line) for line in out.read_text().splitlines()]
+    from_api = jsonl_rows(labelled["after"].text)
+    from_file = jsonl_rows(out.read_text(encoding="utf-8"))
     strip = lambda rows: [{k: v for k, v in row.items() if k != "video"} for row in rows]  # noqa: E731
     assert strip(from_file) == strip(from_api)  # the same records as the API's, videos relative to each file
 
 
-def test_train_sft_starts_on_the_export(labelled, tiny_model_dir, tmp_path):
-    from fingereval.cli import app
+def test_sft_trains_on_exactly_the_agreed_answers_and_checked_reasons(labelled, tiny_model_dir, tmp_path):
+    """The export wired into SFT without a training run: the batch SFT's collator builds from the exported file
+    supervises exactly the agreed answer and the checked reason of each item, on that item's question and video."""
+    from transformers import AutoProcessor
 
-    out = tmp_path / "final.jsonl"
+    from fingereval.cli import app
+    from fingereval.train.collate import IGNORE_INDEX, SFTCollator
+    from fingereval.train.examples import ClipCache, training_rows
+    from fingereval.video import VideoConfig
+
+    out = tmp_path / "sft-data" / "final.jsonl"
     assert CliRunner().invoke(app, ["annotate", "export", "--db", str(labelled["db"]), "--out", str(out)]).exit_code == 0
-    result = CliRunner().invoke(app, ["train", "sft", "--data", str(out), "--model", str(tiny_model_dir), "--out",
-                                      str(tmp_path / "sft"), "--epochs", "1", "--batch-size", "2", "--size", "56",
-                                      "--max-frames", "2", "--log-every", "1"])
-    assert result.exit_code == 0, result.output
-    assert (tmp_path / "sft" / "train_log.json").exists()
+    processor = AutoProcessor.from_pretrained(tiny_model_dir)
+    rows = training_rows(out)
+    batch = SFTCollator(processor, ClipCache(VideoConfig(size=56, max_frames=2)), reason=True)(rows)
+    supervised = [processor.tokenizer.decode(ids[labels != IGNORE_INDEX])
+                  for ids, labels in zip(batch["input_ids"], batch["labels"])]
+    assert supervised == [  # written out by hand from ANN, BOB and the adjudication: agreed answer, checked reason
+        "<think>The square slides to the right.</think><answer>Yes</answer><|im_end|>",  # both accepted
+        "<answer>No</answer><|im_end|>",  # no reason to check
+        "<think>The blue square stays still.</think><answer>No</answer><|im_end|>",  # the adjudicator's edit
+        "<think>Crisp edges throughout.</think><answer>Yes</answer><|im_end|>",  # bob's edit over ann's reject
+    ]
+    prompts = [processor.tokenizer.decode(ids[labels == IGNORE_INDEX])
+               for ids, labels in zip(batch["input_ids"], batch["labels"])]
+    questions = ["Does the red square move?", "Is the square red?", "Does the blue square move?",
+                 "Is the blue square sharp?"]
+    assert all(question in prompt for question, prompt in zip(questions, prompts))
+    assert [Path(row["video"]).name for row in rows] == ["red.mp4", "red.mp4", "blue.mp4", "blue.mp4"]
+    assert batch["video_grid_thw"].shape[0] == 4  # every row's video decoded from the path the export wrote
 
 
 # ---- the CLI ----
@@ -315,40 +335,3 @@ def test_cli_serve_and_export_report_bad_input_in_one_line(tmp_path):
     not_db.write_text("hello, not a database " * 50)
     result = CliRunner().invoke(app, ["annotate", "export", "--db", str(not_db), "--out", str(tmp_path / "o.jsonl")])
     assert result.exit_code == 2 and "not an annotation database" in result.output
-
-
-# ---- the API fuzzed from its own OpenAPI schema ----
-
-@pytest.mark.parametrize("mode", ["positive", "negative"])
-def test_every_api_route_answers_as_its_schema_says_and_never_500(data, tmp_path, mode):
-    import schemathesis
-    from hypothesis import HealthCheck, Phase, given, settings
-    from schemathesis import GenerationMode
-    from schemathesis.checks import (content_type_conformance, negative_data_rejection, not_a_server_error,
-                                     response_schema_conformance, status_code_conformance)
-
-    checks = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-    if mode == "negative":
-        checks.append(negative_data_rejection)
-    generation = GenerationMode.POSITIVE if mode == "positive" else GenerationMode.NEGATIVE
-    statuses = []
-    with time_limit(120, f"fuzzing the annotation API ({mode})"), \
-            annotation_server(tmp_path / "f.sqlite", data) as (base, _):
-        schema = schemathesis.openapi.from_url(base + "/openapi.json", headers=AUTH)
-        operations = [result.ok() for result in schema.get_all_operations()]
-        assert {op.path for op in operations} >= {"/api/next", "/api/labels", "/api/agreement", "/api/export",
-                                                  "/api/videos/{item_id}", "/api/adjudications"}
-        for operation in operations:
-            if mode == "negative" and len(operation.body) == 0 and len(operation.query) == 0:
-                continue  # nothing to make invalid (a path's item id is any string)
-
-            @settings(max_examples=15, deadline=None, phases=[Phase.generate], database=None,
-                      suppress_health_check=list(HealthCheck))
-            @given(case=operation.as_strategy(generation_mode=generation))
-            def run(case):
-                response = case.call(base_url=base, headers=AUTH, timeout=30)
-                statuses.append(response.status_code)
-                case.validate_response(response, checks=checks)
-
-            run()
-    assert statuses and 500 not in statuses

@@ -26,11 +26,14 @@ textarea { width: 100%; min-height: 90px; font: inherit; }
 table { border-collapse: collapse; } td, th { padding: 3px 10px 3px 0; text-align: left; vertical-align: top; }
 """
 
+LOGOUT = """<form method="post" action="/logout" id="logout" class="hidden" style="margin-left:auto">
+  <button type="submit" style="margin:0;padding:2px 10px">log out</button></form>"""
+
 ANNOTATE_BODY = """
 <header><h1>fingereval annotate</h1>
   <span>annotator <b id="who"></b> <a href="#" id="rename">change</a></span>
   <span id="progress"><b id="done">0</b> done &middot; <b id="left">?</b> left</span>
-  <a href="/adjudicate">adjudicate</a></header>
+  <a href="/adjudicate" id="adjudicatelink">adjudicate</a>""" + LOGOUT + """</header>
 <div id="namebox" class="panel hidden" style="margin:18px;max-width:420px">
   <label>Your name <input id="name" autocomplete="username"></label> <button id="start">start</button></div>
 <main id="work" class="hidden">
@@ -66,13 +69,8 @@ ANNOTATE_BODY = """
   <span id="finalcount"></span></div>
 """
 
-ANNOTATE_SCRIPT = """
+COMMON_SCRIPT = """
 const $ = (id) => document.getElementById(id);
-const params = new URLSearchParams(location.search);
-let annotator = params.get('annotator') || localStorage.getItem('fingereval-annotator') || '';
-let item = null, answer = null, busy = false;
-
-function showProgress(p) { $('done').textContent = p.done; $('left').textContent = p.left; }
 function show(id, on) { $(id).classList.toggle('hidden', !on); }
 
 async function api(path, options) {
@@ -81,15 +79,47 @@ async function api(path, options) {
   return r;
 }
 
+// the message of an error answer ({"error": {"type", "message"}}), whatever came back
+async function problem(r) {
+  const text = await r.text();
+  try { return JSON.parse(text).error.message; } catch (e) { return text.slice(0, 300); }
+}
+
+async function whoami() {
+  const me = await (await api('/api/me')).json();
+  show('logout', me.mode !== 'open');
+  return me;
+}
+
+// why a video did not play: the server's refusal if it refused it, else the browser's codec
+async function videoTrouble(url) {
+  try {
+    const r = await fetch(url, {headers: {Range: 'bytes=0-0'}});
+    if (!r.ok) return 'The video could not be loaded (' + r.status + '): ' + await problem(r);
+  } catch (e) {
+    return 'The video could not be loaded: ' + e;
+  }
+  return 'This browser cannot play the video (its codec): re-encode it as H.264 mp4 or VP9 webm.';
+}
+"""
+
+ANNOTATE_SCRIPT = """
+const params = new URLSearchParams(location.search);
+let annotator = params.get('annotator') || localStorage.getItem('fingereval-annotator') || '';
+let item = null, answer = null, busy = false, named = false;  // named: the users file names you
+
+function showProgress(p) { $('done').textContent = p.done; $('left').textContent = p.left; }
+function whose() { return named ? '' : '?annotator=' + encodeURIComponent(annotator); }
+
 async function load() {
-  const r = await api('/api/next?annotator=' + encodeURIComponent(annotator));
+  const r = await api('/api/next' + whose());
   if (r.status === 204) {
     item = null; show('work', false); show('finished', true);
-    const p = await (await api('/api/progress?annotator=' + encodeURIComponent(annotator))).json();
+    const p = await (await api('/api/progress' + whose())).json();
     showProgress(p); $('finalcount').textContent = p.done + ' items labelled.';
     return;
   }
-  if (!r.ok) { $('status').textContent = 'error ' + r.status + ': ' + await r.text(); return; }
+  if (!r.ok) { $('status').textContent = 'error ' + r.status + ': ' + await problem(r); return; }
   item = await r.json(); answer = null;
   show('finished', false); show('work', true); show('reasonbox', false); show('editbox', false);
   show('answerbox', true); show('videonote', false);
@@ -122,10 +152,11 @@ async function send(verdict, reason) {
   if (!item || !answer || busy) return;
   busy = true;
   try {
-    const body = {item_id: item.item_id, annotator, answer, reason_verdict: verdict, reason};
+    const body = {item_id: item.item_id, answer, reason_verdict: verdict, reason};
+    if (!named) body.annotator = annotator;
     const r = await api('/api/labels', {method: 'POST', headers: {'Content-Type': 'application/json'},
                                         body: JSON.stringify(body)});
-    if (!r.ok) { $('status').textContent = 'not saved (' + r.status + '): ' + await r.text(); return; }
+    if (!r.ok) { $('status').textContent = 'not saved (' + r.status + '): ' + await problem(r); return; }
     showProgress((await r.json()).progress);
     $('yes').classList.remove('chosen'); $('no').classList.remove('chosen');
     await load();
@@ -163,9 +194,10 @@ document.addEventListener('keydown', (e) => {
 
 $('player').addEventListener('timeupdate', updateClock);
 $('player').addEventListener('seeked', updateClock);
-$('player').addEventListener('error', () => {
-  $('videonote').textContent = 'This browser cannot play the video (its codec): re-encode it as H.264 mp4 or VP9 webm.';
-  show('videonote', true);
+$('player').addEventListener('error', async () => {
+  const url = item && item.video_url, why = url ? await videoTrouble(url) : '';
+  if (!item || item.video_url !== url) return;  // the page moved on to another item meanwhile
+  $('videonote').textContent = why; show('videonote', true);
 });
 function updateClock() {
   const t = $('player').currentTime;
@@ -185,13 +217,18 @@ $('start').onclick = () => {
 $('name').addEventListener('keydown', (e) => { if (e.key === 'Enter') $('start').click(); });
 function askName() { show('work', false); show('finished', false); show('namebox', true); $('name').focus(); }
 function begin() { show('namebox', false); $('who').textContent = annotator; load(); }
-annotator ? begin() : askName();
+whoami().then((me) => {
+  if (me.name) { named = true; annotator = me.name; show('rename', false); }
+  if (me.role !== 'adjudicator') show('adjudicatelink', false);
+  annotator ? begin() : askName();
+});
 """
 
 ADJUDICATE_BODY = """
 <header><h1>fingereval adjudicate</h1>
   <span>adjudicator <input id="judge" size="12"></span><a href="/">annotate</a>
-  <span id="count"></span></header>
+  <span id="count"></span>""" + LOGOUT + """</header>
+<p id="notallowed" class="panel note hidden" style="margin:18px"></p>
 <div id="list" style="padding:18px"></div>
 <template id="card"><div class="panel" style="margin-bottom:18px">
   <main style="padding:0"><video controls preload="metadata" muted></video>
@@ -205,11 +242,11 @@ ADJUDICATE_BODY = """
 """
 
 ADJUDICATE_SCRIPT = """
-const $ = (id) => document.getElementById(id);
+let named = false;  // the users file names you
 $('judge').value = localStorage.getItem('fingereval-annotator') || 'adjudicator';
 async function refresh() {
-  const r = await fetch('/api/disagreements');
-  if (r.status === 401) { location.href = '/login?next=/adjudicate'; return; }
+  const r = await api('/api/disagreements');
+  if (!r.ok) { $('notallowed').textContent = await problem(r); show('notallowed', true); return; }
   const items = await r.json();
   $('count').textContent = items.length + ' disagreements';
   $('list').replaceChildren(...items.map(card));
@@ -219,6 +256,7 @@ function card(d) {
   const node = $('card').content.firstElementChild.cloneNode(true);
   const q = (s) => node.querySelector(s);
   q('video').src = d.item.video_url;
+  q('video').addEventListener('error', async () => { q('.result').textContent = await videoTrouble(d.item.video_url); });
   q('.prompt').textContent = d.item.prompt + '  [' + d.item.dimension + (d.item.entity ? ', ' + d.item.entity : '') + ']';
   q('.question').textContent = d.item.question;
   for (const l of d.labels) {
@@ -236,15 +274,18 @@ function card(d) {
   q('.decide').onclick = async () => {
     if (!answer) { q('.result').textContent = 'choose yes or no first'; return; }
     const verdict = q('.verdict').value || null;
-    const body = {item_id: d.item.item_id, adjudicator: $('judge').value || 'adjudicator', answer,
-                  reason_verdict: verdict, reason: verdict === 'edit' ? q('.edited').value : null};
-    const r = await fetch('/api/adjudications', {method: 'POST', headers: {'Content-Type': 'application/json'},
-                                                 body: JSON.stringify(body)});
-    if (r.ok) refresh(); else q('.result').textContent = 'not saved (' + r.status + '): ' + await r.text();
+    const body = {item_id: d.item.item_id, answer, reason_verdict: verdict, reason: verdict === 'edit' ? q('.edited').value : null};
+    if (!named) body.adjudicator = $('judge').value || 'adjudicator';
+    const r = await api('/api/adjudications', {method: 'POST', headers: {'Content-Type': 'application/json'},
+                                               body: JSON.stringify(body)});
+    if (r.ok) refresh(); else q('.result').textContent = 'not saved (' + r.status + '): ' + await problem(r);
   };
   return node;
 }
-refresh();
+whoami().then((me) => {
+  if (me.name) { named = true; $('judge').value = me.name; $('judge').readOnly = true; }
+  refresh();
+});
 """
 
 
@@ -255,18 +296,20 @@ def _page(title: str, body: str, script: str = "") -> str:
 
 
 def annotate_page() -> str:
-    return _page("fingereval annotate", ANNOTATE_BODY, ANNOTATE_SCRIPT)
+    return _page("fingereval annotate", ANNOTATE_BODY, COMMON_SCRIPT + ANNOTATE_SCRIPT)
 
 
 def adjudicate_page() -> str:
-    return _page("fingereval adjudicate", ADJUDICATE_BODY, ADJUDICATE_SCRIPT)
+    return _page("fingereval adjudicate", ADJUDICATE_BODY, COMMON_SCRIPT + ADJUDICATE_SCRIPT)
 
 
-def login_page(next_page: str = "/", wrong: bool = False) -> str:
-    message = "<p class=note>That token is not the one the app was started with.</p>" if wrong else ""
+def login_page(next_page: str = "/", mode: str = "token", note: str | None = None) -> str:
+    """The login form; `note` (plain text) says why it is shown again."""
+    message = f"<p class=note id=loginnote>{html.escape(note)}</p>" if note else ""
+    whose = ("Your own token, from whoever runs the app (its users file)." if mode == "users" else
+             "The token given to <code>fingereval annotate serve --token</code>.")
     body = (f"<div class=panel style='margin:40px auto;max-width:380px'><h2>fingereval annotate</h2>{message}"
             "<form method=post action=/login><label>Token <input type=password name=token id=token "
             f"autocomplete=current-password autofocus></label><input type=hidden name=next value='{html.escape(next_page)}'>"
-            " <button type=submit id=login>log in</button></form>"
-            "<p class=muted>The token was given to <code>fingereval annotate serve --token</code>.</p></div>")
+            f" <button type=submit id=login>log in</button></form><p class=muted>{whose}</p></div>")
     return _page("log in: fingereval annotate", body)

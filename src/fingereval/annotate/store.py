@@ -92,6 +92,9 @@ def read_items(path: str | Path) -> list[AnnotateRecord]:
         video = Path(record.video)
         record.video = os.path.normpath((video if video.is_absolute() else p.parent / video).absolute())
         record.id = _item_id(record)
+        if record.id in (".", ".."):  # a browser resolves such a path segment away, whatever the quoting
+            errors.append(LineError(p, lineno, f"item id {record.id!r} cannot be part of a URL; give it another id"))
+            continue
         if record.id in seen:
             errors.append(LineError(p, lineno, f"item {record.id!r} repeats line {seen[record.id]} (same id, or same "
                                                "video and question); give it its own id or remove it"))

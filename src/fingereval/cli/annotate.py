@@ -9,10 +9,17 @@ from typing import Optional
 
 import typer
 
-from fingereval.cli._common import err, fail, warn
+from fingereval.cli._common import err, warn
 from fingereval.errors import FingerEvalError
 
 annotate_app = typer.Typer(no_args_is_help=True)
+
+
+def fail(e: Exception, code: int = 2):
+    """One line on stderr and exit 2; printed without rich markup, as the message may quote the data's text
+    (an item id `[/b]` would otherwise end in rich's MarkupError traceback)."""
+    err.print(f"error: {e}", highlight=False, markup=False, soft_wrap=True)
+    raise typer.Exit(code)
 
 
 @annotate_app.command("serve")
@@ -24,21 +31,38 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="address to listen on; any but loopback needs --token"),
     port: int = typer.Option(8000, min=0, max=65535, help="port to listen on"),
     token: Optional[str] = typer.Option(None, envvar="FINGEREVAL_ANNOTATE_TOKEN",
-                                        help="token every page and API route needs: `Authorization: Bearer T`, or the "
-                                        "login form's cookie (better: FINGEREVAL_ANNOTATE_TOKEN)"),
+                                        help="one shared token (one person, who names the annotator): every page and "
+                                        "API route needs `Authorization: Bearer T` or the login form's cookie "
+                                        "(better: FINGEREVAL_ANNOTATE_TOKEN)"),
+    users: Optional[Path] = typer.Option(None, "--users", envvar="FINGEREVAL_ANNOTATE_USERS",
+                                         help="YAML or JSON file of people (name, token, role annotator or "
+                                         "adjudicator): each label is its sender's, only adjudicators adjudicate"),
     per_item: int = typer.Option(2, "--per-item", min=1, help="annotators who label each item"),
+    max_body_kb: int = typer.Option(128, "--max-body-kb", min=1, help="largest request body, checked before it is read"),
+    login_failures: int = typer.Option(10, "--login-failures", min=1,
+                                       help="wrong tokens one client address may send per minute; then 429"),
+    session_hours: float = typer.Option(12.0, "--session-hours", min=0.01, help="a login lasts this long"),
     log_level: str = typer.Option("warning", help="uvicorn log level"),
 ):
     """Serve the annotation app: annotate at /, settle disagreements at /adjudicate, JSON API under /api/."""
     from fingereval.cli.serve import is_loopback
 
-    if not token and not is_loopback(host):
-        fail(ValueError(f"--host {host} is not a loopback address: give --token (or FINGEREVAL_ANNOTATE_TOKEN) so "
-                        "that only your annotators can read the videos and labels"))
+    if token and users:
+        fail(ValueError("give --token (one person) or --users (a file of people), not both"))
+    if not token and not users and not is_loopback(host):
+        fail(ValueError(f"--host {host} is not a loopback address: give --users (or --token) so that only your "
+                        "annotators can read the videos and labels"))
     if data is None and not db.exists():
         fail(ValueError(f"{db} does not exist yet: give --data qa.jsonl to load the items to annotate"))
     try:
         from fingereval.annotate.app import create_app
+        from fingereval.annotate.people import load_users
+        from fingereval.annotate.settings import LOOPBACK_HOSTS, AnnotateSettings
+
+        people = load_users(users) if users else None
+        settings = AnnotateSettings(per_item=per_item, token=token or None, users=people, max_body_kb=max_body_kb,
+                                    login_failures=login_failures, session_hours=session_hours,
+                                    allowed_hosts=None if token or users else [*LOOPBACK_HOSTS, host])
         from fingereval.annotate.store import open_store
 
         store, skipped = open_store(db, data)
@@ -51,8 +75,7 @@ def serve(
               f"(adjudicate at /adjudicate, API docs at /docs)", highlight=False, markup=False, soft_wrap=True)
     import uvicorn
 
-    uvicorn.run(create_app(store, per_item=per_item, token=token or None), host=host, port=port,
-                log_level=log_level)
+    uvicorn.run(create_app(store, settings), host=host, port=port, log_level=log_level)
 
 
 @annotate_app.command("export")

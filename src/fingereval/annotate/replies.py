@@ -1,0 +1,104 @@
+"""The app's one error shape, `{"error": {"type", "message"}}` (the scoring service's), and its handlers.
+
+Every error message goes through `Scrub`, which turns the app's own folders (the data file's, the
+database's) into relative names: no absolute path of the host reaches a client.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("fingereval.annotate")
+
+KINDS = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 405: "MethodNotAllowed",
+         413: "PayloadTooLarge", 415: "UnsupportedMediaType", 416: "RangeNotSatisfiable", 422: "InvalidRequest",
+         429: "TooManyAttempts"}
+BAD_JSON = "the body is not valid JSON; send one JSON object (UTF-8)"
+
+
+class ErrorInfo(BaseModel):
+    type: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    error: ErrorInfo
+
+
+class ApiError(Exception):
+    """An answer other than 2xx, raised from a route: status, kind, a one-line message, extra headers."""
+
+    def __init__(self, status: int, message: str, kind: str | None = None, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status, self.kind, self.headers = status, kind or KINDS.get(status, "HTTPError"), headers
+
+
+def documented(*statuses: int) -> dict[int | str, dict]:
+    """OpenAPI `responses` for these error statuses, all in the one shape."""
+    return {status: {"model": ErrorBody, "description": KINDS.get(status, "error")} for status in statuses}
+
+
+def error_bytes(kind: str, message: str) -> bytes:
+    return json.dumps({"error": {"type": kind, "message": message}}, ensure_ascii=False).encode()
+
+
+class Scrub:
+    """Turns the given folders, wherever they appear in a message, into paths relative to the first one."""
+
+    def __init__(self, folders: Iterable[Path]):
+        self.folders = [str(f.absolute()) for f in folders]
+
+    def __call__(self, message: str) -> str:
+        for folder in sorted(set(self.folders), key=len, reverse=True):  # the deepest folder first
+            message = message.replace(folder + os.sep, "").replace(folder, ".")
+        return message
+
+
+def error_response(status: int, kind: str, message: str, headers: dict[str, str] | None = None,
+                   scrub: Scrub | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"type": kind, "message": scrub(message) if scrub else message}},
+                        status_code=status, headers=headers)
+
+
+def install_handlers(app: FastAPI, scrub: Scrub) -> None:
+    """Every error, FastAPI's and Starlette's included, in the one shape; never a traceback."""
+
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, e: ApiError) -> JSONResponse:
+        return error_response(e.status, e.kind, str(e), e.headers, scrub)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, e: RequestValidationError) -> JSONResponse:
+        errors = e.errors()
+        if any(err.get("type") == "json_invalid" for err in errors):
+            return error_response(400, "BadJSON", BAD_JSON)
+        parts = []
+        for err in errors[:3]:
+            where = ".".join(str(x) for x in err.get("loc", ())[1:])  # without the leading "body" / "query"
+            msg = str(err.get("msg", "")).removeprefix("Value error, ")
+            parts.append(f"{where}: {msg}" if where else msg)
+        more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+        return error_response(422, "InvalidRequest", "; ".join(parts) + more, scrub=scrub)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, e: StarletteHTTPException) -> JSONResponse:
+        if e.status_code == 400:  # FastAPI's "error parsing the body": bytes that are not UTF-8 JSON
+            return error_response(400, "BadJSON", BAD_JSON)
+        return error_response(e.status_code, KINDS.get(e.status_code, "HTTPError"), str(e.detail), e.headers, scrub)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, e: Exception) -> JSONResponse:
+        log.error("unexpected error", exc_info=e)
+        return error_response(500, "InternalError", "the app failed on this request; its log has the details")
+
+
+__all__ = ["ApiError", "ErrorBody", "Scrub", "documented", "error_bytes", "error_response", "install_handlers"]
