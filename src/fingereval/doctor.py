@@ -36,11 +36,24 @@ def python() -> Check:
     return Check("python", "ok", found)
 
 
+def extras_installed() -> Check:
+    """Which optional parts (pip extras) this installation has; a missing one is a choice, not a failure."""
+    from fingereval.extras import EXTRAS, installed
+
+    have = [e for e in EXTRAS if installed(e)]
+    lack = [e for e in EXTRAS if e not in have]
+    if not lack:
+        return Check("extras", "ok", f"all installed: {', '.join(have)}")
+    return Check("extras", "ok", f"installed: {', '.join(have) or 'none (the plain install)'}; not installed: "
+                 f"{', '.join(lack)} (pip install 'fingereval[NAME]' adds one, 'fingereval[all]' all; docs/install.md)")
+
+
 def torch_and_cuda() -> Check:
     try:
         import torch
     except ImportError:
-        return Check("torch", "fail", "not installed: run the README's install command (pip install -e .)")
+        return Check("torch", "warn", "not installed (the local extra): in-process models need pip install "
+                     "'fingereval[local]'; --answerer openai with a vLLM or SGLang server needs none")
     if torch.cuda.is_available():
         names = ", ".join(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count()))
         return Check("torch", "ok", f"{torch.__version__}, CUDA {torch.version.cuda}: {names}")
@@ -74,7 +87,17 @@ def video_decoders() -> list[Check]:
     return checks
 
 
+def _without_local(name: str) -> Check | None:
+    from fingereval.extras import installed
+
+    if installed("local"):
+        return None
+    return Check(name, "ok", "not needed: the local extra (in-process models) is not installed")
+
+
 def hub_cache_disk() -> Check:
+    if skipped := _without_local("hub cache disk"):
+        return skipped
     from fingereval.answer.hub import hub_cache
 
     cache = Path(hub_cache())
@@ -88,6 +111,8 @@ def hub_cache_disk() -> Check:
 
 
 def default_model_cached() -> Check:
+    if skipped := _without_local("default model"):
+        return skipped
     from fingereval.answer.hub import is_cached, offline
 
     if is_cached(DEFAULT_MODEL):
@@ -133,8 +158,8 @@ def llm_endpoint(base_url: str | None = None, timeout: float = 3.0) -> Check:
     return Check("LLM endpoint", "ok", f"{base_url} answers; models: {', '.join(map(str, models)) or 'none listed'}")
 
 
-CHECKS: tuple[Callable[[], Check | list[Check]], ...] = (python, torch_and_cuda, video_decoders, hub_cache_disk,
-                                                         default_model_cached, chromium, llm_endpoint)
+CHECKS: tuple[Callable[[], Check | list[Check]], ...] = (python, extras_installed, torch_and_cuda, video_decoders,
+                                                         hub_cache_disk, default_model_cached, chromium, llm_endpoint)
 
 
 def run_checks() -> list[Check]:

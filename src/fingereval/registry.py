@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 
 from fingereval.errors import ConfigError
+from fingereval.extras import missing_extra_error
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ class Registry:
         try:
             return getattr(importlib.import_module(module_name), class_name)
         except (ImportError, AttributeError) as e:
+            if isinstance(e, ImportError) and (missing := missing_extra_error(f"{self.role} {key!r}", e)):
+                raise missing from None  # a built-in backend whose pip extra is not installed (fingereval.extras)
             raise ConfigError(f"{self.role} {key!r} ({known[key]}) cannot be imported: {e}") from None
 
     def create(self, name: str, /, **options):

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:  # torch is imported where the tensors are read: the served answerer needs only the text helpers
+    import torch
 
 _STRIP = string.whitespace + string.punctuation + "\u201c\u201d\u2018\u2019\u00a0"
 
@@ -69,6 +71,8 @@ def slot_log_odds(slot: AnswerSlot, before: torch.Tensor, at: torch.Tensor, ends
 
     Rows whose prompt does not end with the slot's last token (`ends_with_slot` False) read `at` alone.
     """
+    import torch
+
     split_yes = torch.logsumexp(at[:, list(slot.yes)], dim=-1)
     split_no = torch.logsumexp(at[:, list(slot.no)], dim=-1)
     if slot.merged_yes or slot.merged_no:
@@ -81,6 +85,8 @@ def slot_log_odds(slot: AnswerSlot, before: torch.Tensor, at: torch.Tensor, ends
 
 
 def _logaddexp_set(base: torch.Tensor, logp: torch.Tensor, ids: tuple[int, ...]) -> torch.Tensor:
+    import torch
+
     if not ids:
         return base
     return torch.logaddexp(base, torch.logsumexp(logp[:, list(ids)], dim=-1))

@@ -9,15 +9,17 @@ import sys
 
 import typer
 
+from fingereval.cli._common import guard_extras
+
 app = typer.Typer(help="Fine-grained, explainable evaluation of generated videos (FingER).", no_args_is_help=True,
                   pretty_exceptions_enable=False)
 
 
 def _version(show: bool) -> None:
     if show:
-        from importlib.metadata import version
+        from fingereval import __version__  # the one source of the version (pyproject.toml reads it too)
 
-        typer.echo(f"fingereval {version('fingereval')}")
+        typer.echo(f"fingereval {__version__}")
         raise typer.Exit()
 
 
@@ -62,6 +64,7 @@ def _mount() -> None:
 
 
 _mount()
+guard_extras(app)  # every command: its missing pip extra is one line with the install command (cli/_common.py)
 
 
 def main() -> None:  # pragma: no cover
