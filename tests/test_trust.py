@@ -123,10 +123,16 @@ def _decoded(path):
         return np.stack([f.to_ndarray(format="rgb24").astype(float) for f in c.decode(c.streams.video[0])])
 
 
-def test_severity_probes_plant_a_defect_that_grows(tmp_path):
+@pytest.fixture(scope="module")
+def severity_probes(tmp_path_factory):
     from fingereval.probes.severity import make_severity_probes
 
-    qa, levels = make_severity_probes(tmp_path, per_level=1)
+    root = tmp_path_factory.mktemp("severity")
+    return root, *make_severity_probes(root, per_level=1)
+
+
+def test_severity_probes_plant_a_defect_that_grows(severity_probes):
+    tmp_path, qa, levels = severity_probes
     rows = [json.loads(line) for line in qa.read_text().splitlines()]
     meta = {json.loads(line)["video"]: json.loads(line) for line in levels.read_text().splitlines()}
     bad = {v: 0 for v in meta}
@@ -158,6 +164,50 @@ def test_bench_severity_tabulates_and_plots(tiny_model_dir, tmp_path):
                                          "factual_consistency"}
     for dim, table in report["dimensions"].items():
         assert [row["level"] for row in table] == list(range(len(table))) and len(table) >= 4
-        scores = [row["dimension_score"] for row in table]
-        assert report["summary"][dim]["monotonic"] == all(a >= b - 1e-4 for a, b in zip(scores, scores[1:]))
+        assert isinstance(report["summary"][dim]["monotonic"], bool)  # the rule itself: the planted-scores test
     assert (tmp_path / "severity.png").read_bytes()[:4] == b"\x89PNG"
+
+
+# Every question of a severity video answered so that the video's score is PLANTED[form][level]; the verdicts
+# follow from these numbers as written, not from the rule under test.
+PLANTED = {"blur": [0.9, 0.8, 0.6, 0.4, 0.2],  # falls level by level
+           "flicker": [0.9, 0.7, 0.75, 0.5, 0.3],  # climbs back at level 2
+           "static": [0.8, 0.8, 0.8 + 5e-5, 0.6, 0.6],  # flat, once up by less than the 1e-4 tie
+           "appear": [0.9, 0.6, 0.6 + 3e-4, 0.2],  # up by three ties at level 2
+           "gravity": [0.5] * 5}  # never moves
+MONOTONIC = {"visual_quality": True, "temporal_consistency": False, "dynamic_degree": True, "text_alignment": False,
+             "factual_consistency": True}
+FORM = {"visual_quality": "blur", "temporal_consistency": "flicker", "dynamic_degree": "static",
+        "text_alignment": "appear", "factual_consistency": "gravity"}
+
+
+def test_severity_table_means_detects_and_calls_a_fall_monotonic_only_when_it_never_climbs(severity_probes):
+    import re
+    from pathlib import Path
+
+    from fingereval.answer.base import Answerer
+    from fingereval.data.instruct import load_instruct
+    from fingereval.measure.severity import severity_table
+    from fingereval.schema import RawAnswer
+    from fingereval.video import VideoConfig
+
+    class PlantedScores(Answerer):
+        name = "planted"
+        video_config = VideoConfig(size=56, max_frames=2)
+
+        def answer(self, clip, questions, reason=False):
+            form, level = re.match(r"(\w+)-L(\d)-", Path(clip.path).name).groups()
+            score = PLANTED[form][int(level)]
+            return [RawAnswer(q.id, score if q.good_answer == "yes" else 1 - score) for q in questions]
+
+    _, qa, levels = severity_probes
+    report = severity_table(PlantedScores(), load_instruct(qa), levels)
+    assert report["failed_videos"] == []
+    for dim, form in FORM.items():
+        rows = report["dimensions"][dim]
+        assert [r["level"] for r in rows] == list(range(len(PLANTED[form])))
+        assert [r["dimension_score"] for r in rows] == pytest.approx(PLANTED[form], abs=1e-9)
+        assert [r["detection_rate"] for r in rows] == [float(x < 0.5) for x in PLANTED[form]]
+        assert report["summary"][dim]["monotonic"] is MONOTONIC[dim], dim
+        assert report["summary"][dim]["drop"] == pytest.approx(PLANTED[form][0] - PLANTED[form][-1])
+    assert report["all_monotonic"] is False
