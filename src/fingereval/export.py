@@ -25,18 +25,35 @@ MANIFEST_KEYS = {"video", "prompt", "id", "questions"}
 FORMATS = ("csv", "parquet", "md")
 
 
-def manifest_fields(path: Path | None, on_warning: Callable[[str], None]) -> dict[str, dict]:
-    """id -> the manifest's extra fields (anything but video, prompt, id, questions)."""
-    if path is None or not path.is_file():
+def manifest_fields(path: Path | None, on_warning: Callable[[str], None], *, given: bool = False) -> dict[str, dict]:
+    """id -> the manifest's extra fields (anything but video, prompt, id, questions).
+
+    The manifest a folder run wrote beside its results is joined when it is there; one the user `given` must
+    be there and name at least one video, or a DataError says so."""
+    if path is None:
         return {}
-    fields = {}
-    for _, row in iter_jsonl(path, "manifest"):
+    if not given:
+        try:
+            if not path.is_file():
+                return {}
+        except OSError:  # a name too long, a loop of links: no manifest beside these results
+            return {}
+    fields, problems = {}, []
+    for n, row in iter_jsonl(path, "manifest", hint="give the manifest the scoring run read, or leave --manifest out"):
         if isinstance(row, LineError):
-            on_warning(f"{row}; its fields are not joined")
+            problems.append(row)
             continue
         key = row.get("id") or row.get("video")
-        if key is not None:
-            fields[str(key)] = {k: v for k, v in row.items() if k not in MANIFEST_KEYS}
+        if key is None:
+            problems.append(LineError(path, n, "names no video (`id` or `video`)"))
+            continue
+        fields[str(key)] = {k: v for k, v in row.items() if k not in MANIFEST_KEYS}
+    if given and not fields:  # one line that says why, rather than a warning per line
+        first = f" (first: line {problems[0].line}: {problems[0].reason})" if problems else ""
+        raise DataError(f"manifest {path}: no line names a video (`id` or `video`), so there is nothing to join{first}; "
+                        "give the manifest the scoring run read, or leave --manifest out")
+    for problem in problems:
+        on_warning(f"{problem}; its fields are not joined")
     return fields
 
 
@@ -66,8 +83,9 @@ def rows(results_files: Sequence[Path], *, questions: bool = False, manifest: Pa
          on_warning: Callable[[str], None] = print) -> list[dict]:
     """The rows of every results file; each joins its own folder manifest (or `manifest`) by id."""
     out: list[dict] = []
+    given = manifest_fields(manifest, on_warning, given=True) if manifest is not None else None
     for path in results_files:
-        extra = manifest_fields(manifest or manifest_beside(path), on_warning)
+        extra = given if given is not None else manifest_fields(manifest_beside(path), on_warning)
         results = read_results(path, on_warning, "left out of the export")
         if not results:
             raise DataError(f"results file {path} holds no result; write one with `fingereval score ... --out FILE`")

@@ -8,12 +8,13 @@ the manifest lines, so that `fingereval export --group-by` can group by them.
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections.abc import Callable
 from pathlib import Path
 
 from fingereval.errors import DataError
-from fingereval.io import LineError, iter_jsonl, write_jsonl
+from fingereval.io import LineError, parse_jsonl, read_text, write_jsonl
 
 VIDEO_SUFFIXES = {".mp4", ".webm", ".mov", ".avi", ".mkv", ".gif", ".m4v"}
 _INDEX_SUFFIX = re.compile(r"-\d+$")  # VBench's sample index after the prompt
@@ -36,32 +37,34 @@ def prompt_from_name(name: str) -> str:
     return stem.replace("_", " ").strip() if " " not in stem else stem.strip()
 
 
-def _csv_rows(path: Path) -> list[tuple[int, dict | LineError]]:
+PROMPTS_HINT = "give a CSV with columns video,prompt or JSONL lines {\"video\": FILE, \"prompt\": TEXT}"
+
+
+def _usable(path: Path, n: int, row: dict) -> dict | LineError:
+    if all(isinstance(row.get(k), str) and row[k].strip() for k in ("video", "prompt")):
+        return row
+    return LineError(path, n, "needs a `video` (file name in the folder) and a `prompt`")
+
+
+def _csv_rows(path: Path, text: str) -> list[tuple[int, dict | LineError]]:
+    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline=""),  # spreadsheets write a BOM
+                            dialect=csv.excel_tab if path.suffix.lower() == ".tsv" else csv.excel)
     try:
-        with open(path, newline="", encoding="utf-8-sig") as f:  # -sig: spreadsheets write a byte-order mark
-            reader = csv.DictReader(f, dialect=csv.excel_tab if path.suffix.lower() == ".tsv" else csv.excel)
-            missing = {"video", "prompt"} - set(reader.fieldnames or [])
-            if missing:
-                raise DataError(f"prompts file {path}: no column {', '.join(sorted(missing))}; its first line "
-                                "must name the columns, e.g. `video,prompt`")
-            return [(n, dict(row)) for n, row in enumerate(reader, start=2)]
-    except UnicodeDecodeError:
-        raise DataError(f"prompts file {path} is not UTF-8 text; save it as UTF-8 CSV") from None
+        missing = {"video", "prompt"} - set(reader.fieldnames or [])
+        if missing:
+            raise DataError(f"prompts file {path}: no column {', '.join(sorted(missing))}; its first line "
+                            "must name the columns, e.g. `video,prompt`")
+        return [(reader.line_num, _usable(path, reader.line_num, row)) for row in reader]
+    except csv.Error as e:  # a field over the csv module's size limit, a stray quote in strict mode
+        raise DataError(f"prompts file {path} line {reader.line_num}: {e}; {PROMPTS_HINT}") from None
 
 
 def read_prompts(path: Path) -> list[tuple[int, dict | LineError]]:
     """(line number, row) for each row of a CSV/TSV or JSONL prompts file; a bad line comes as a LineError."""
-    if not path.is_file():
-        raise DataError(f"prompts file {path} not found; give a CSV (video,prompt) or a JSONL file")
+    text = read_text(path, "prompts file", PROMPTS_HINT)
     if path.suffix.lower() in {".csv", ".tsv"}:
-        return _csv_rows(path)
-    rows = []
-    for n, row in iter_jsonl(path, "prompts file"):
-        if not isinstance(row, LineError) and not all(isinstance(row.get(k), str) and row[k].strip()
-                                                      for k in ("video", "prompt")):
-            row = LineError(path, n, "needs a `video` (file name in the folder) and a `prompt`")
-        rows.append((n, row))
-    return rows
+        return _csv_rows(path, text)
+    return [(n, row if isinstance(row, LineError) else _usable(path, n, row)) for n, row in parse_jsonl(text, path)]
 
 
 def folder_manifest(folder: Path, prompts: Path | None = None, from_names: bool = False,
@@ -78,7 +81,12 @@ def folder_manifest(folder: Path, prompts: Path | None = None, from_names: bool 
         return [{"id": name, "video": str((folder / name).resolve()), "prompt": prompt_from_name(name)} for name in found]
     by_name: dict[str, dict] = {}
     present = set(found)
-    for n, row in read_prompts(prompts):
+    rows = read_prompts(prompts)
+    bad = [row for _, row in rows if isinstance(row, LineError)]
+    if len(bad) == len(rows):  # nothing to score: one line that says why, rather than a warning per line
+        first = f" (first: line {bad[0].line}: {bad[0].reason})" if bad else ""
+        raise DataError(f"prompts file {prompts}: no usable line{first}; {PROMPTS_HINT}")
+    for n, row in rows:
         if isinstance(row, LineError):
             on_warning(str(row))
             continue

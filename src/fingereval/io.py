@@ -70,7 +70,7 @@ def read_text(path: str | Path, what: str = "file", hint: str | None = None,
     except IsADirectoryError:
         raise DataError(f"{what} {p} is a folder, not a file" + (f"; {hint}" if hint else "")) from None
     except UnicodeDecodeError as e:
-        raise DataError(f"{what} {p} is not UTF-8 text (byte {e.start}); it should be JSON"
+        raise DataError(f"{what} {p} is not UTF-8 text (byte {e.start}); save it as UTF-8"
                         + (f"; {hint}" if hint else "")) from None
     except OSError as e:  # no permission, a device or FIFO that fails, a name too long
         raise DataError(f"{what} {p} cannot be read: {e.strerror or e}" + (f"; {hint}" if hint else "")) from None
@@ -79,7 +79,7 @@ def read_text(path: str | Path, what: str = "file", hint: str | None = None,
 def jsonl_lines(text: str) -> list[str]:
     """The lines of JSON Lines text, split on "\n" only (a CRLF's "\r" dropped); a final newline ends the last
     line rather than starting an empty one. Every JSONL reader of the package and the annotation app splits here."""
-    lines = text.split("\n")
+    lines = text.removeprefix("\ufeff").split("\n")  # a byte-order mark, as Windows tools write, is no record
     if lines and lines[-1] == "":
         lines.pop()
     return [line[:-1] if line.endswith("\r") else line for line in lines]

@@ -8,7 +8,7 @@ import typer
 
 from fingereval.data.instruct import group_by_video, load_instruct, split_by_video, write_instruct
 from fingereval.cli._common import fail
-from fingereval.errors import FingerEvalError
+from fingereval.errors import DataError, FingerEvalError
 
 data_app = typer.Typer(no_args_is_help=True)
 
@@ -16,7 +16,12 @@ data_app = typer.Typer(no_args_is_help=True)
 @data_app.command()
 def check(data: Annotated[Path, typer.Argument(help="FingER-Instruct JSONL")]):
     """Validate a file: report every bad line with its number, and the answer balance per dimension."""
-    records, errors = load_instruct(data, skip_bad=True)
+    try:
+        records, errors = load_instruct(data, skip_bad=True)
+    except FingerEvalError as e:  # the file itself cannot be read
+        fail(e)
+    if not records and not errors:
+        fail(DataError(f"instruct file {data} holds no records; give FingER-Instruct JSON Lines, one question a line"))
     for e in errors:
         typer.echo(str(e), err=True)
     by_dim: dict[str, list[int]] = {}
