@@ -11,13 +11,17 @@ decoding, the sampled frames are chosen from them, and the decode pass converts 
 """
 from __future__ import annotations
 
+import io
+import os
+import stat
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from fingereval.errors import VideoError
-
+from fingereval.limits import InputLimits
 
 
 @dataclass(frozen=True)
@@ -63,15 +67,151 @@ class VideoClip:
         return int(self.frames.shape[0])
 
 
-def _open(path: Path):
+# The containers a video generator writes, by the name FFmpeg's probe gives their demuxer. Each holds its media
+# inside the file; a format that refers to other files or URLs (HLS/DASH playlists, concat scripts, image
+# sequences, ...) is never on it, so a file cannot make the decoder read anything but itself.
+ALLOWED_CONTAINERS = {"mov,mp4,m4a,3gp,3g2,mj2": "mp4/mov", "matroska,webm": "webm/mkv", "avi": "avi", "gif": "gif",
+                      "mpegts": "mpeg-ts"}
+# FFmpeg refuses any other demuxer before it reads a header (format_whitelist), and every nested open
+# (protocol_whitelist; io_open below refuses those FFmpeg would route through Python)
+_OPEN_OPTIONS = {"format_whitelist": ",".join(ALLOWED_CONTAINERS), "protocol_whitelist": "none"}
+_ALLOWED_TEXT = ", ".join(ALLOWED_CONTAINERS.values())
+_AUDIO = {"wav", "mp3", "flac", "aac", "ogg", "w64", "aiff", "au", "amr", "ac3", "eac3", "opus", "caf", "ape", "wv"}
+_LOG_LOCK = threading.Lock()
+_READ_SIZE = 1 << 18  # bytes per read FFmpeg asks of the Python reader: fewer calls into Python per file
+
+
+class VideoFormatError(VideoError):
+    """The file is not a container fingereval reads: another format, or one that refers to other files."""
+
+
+class _NestedOpen(Exception):
+    """The demuxer asked to open another file or URL than the one given."""
+
+
+def _refuse_nested(url: str, flags: int, options: dict):
+    raise _NestedOpen(url)
+
+
+class _Bytes:
+    """The file's bytes for FFmpeg, without its name: PyAV hands a file object's `name` to FFmpeg, whose probe
+    scores the name's extension (and reads an `.m3u8` as a playlist), so a nameless reader leaves the
+    decision to the bytes alone."""
+
+    def __init__(self, path: Path):
+        try:  # O_NONBLOCK: opening a FIFO returns at once (and is refused below) instead of waiting for a writer
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except FileNotFoundError:
+            raise VideoError(f"{path}: file not found; check the path") from None
+        except OSError as e:  # permissions, a symlink loop, a name too long, ...
+            raise VideoError(f"{path}: cannot be opened ({e.strerror or e.__class__.__name__}); check the path and "
+                             "its permissions") from None
+        info = os.fstat(fd)  # of what was opened, so nothing can be swapped in between
+        problem = ("is a folder, not a video file" if stat.S_ISDIR(info.st_mode) else
+                   "is not a regular file (a device, FIFO or socket); give a video file" if not stat.S_ISREG(info.st_mode)
+                   else "file is empty (0 bytes); regenerate or re-download it" if info.st_size == 0 else None)
+        if problem:
+            os.close(fd)
+            raise VideoError(f"{path}: {problem}")
+        self._file = io.FileIO(fd, "rb", closefd=True)
+
+    def read(self, size: int) -> bytes:
+        return self._file.read(size)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._file.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._file.tell()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def _open_container(path: Path):
+    """The container, opened from the file's bytes through the allow-list; VideoError / VideoFormatError."""
     import av  # imported here so that `fingereval --help` stays fast
 
+    data = _Bytes(path)
     try:
-        container = av.open(str(path))
-    except av.error.FileNotFoundError:
-        raise VideoError(f"{path}: file not found; check the path") from None
-    except (av.error.InvalidDataError, av.error.FFmpegError, UnicodeDecodeError) as e:
+        return av.open(data, container_options=_OPEN_OPTIONS, io_open=_refuse_nested, buffer_size=_READ_SIZE)
+    except _NestedOpen:
+        data.close()
+        raise VideoFormatError(f"{path}: not a video container fingereval reads (a playlist or file list that "
+                               "refers to other files was found); give the video file itself") from None
+    except av.error.ArgumentError:  # EINVAL: FFmpeg's probe found a format the allow-list refuses
+        data.close()
+        found = _format_found(path)
+        if found in _AUDIO or (found or "").endswith("_pipe"):  # FFmpeg's single-image demuxers are "<codec>_pipe"
+            raise VideoFormatError(f"{path}: has no video stream ({found} found); give a video file, not audio or "
+                                   "an image") from None
+        raise VideoFormatError(f"{path}: not a video container fingereval reads ({found or 'another format'} found; "
+                               f"it reads {_ALLOWED_TEXT}); re-encode it as mp4 (H.264)") from None
+    except (av.error.FFmpegError, UnicodeDecodeError) as e:
+        data.close()
+        found = _text_found(path)
+        if found:
+            raise VideoFormatError(f"{path}: not a readable video ({found} found); give the video file itself, "
+                                   "as mp4 (H.264)") from None
         raise VideoError(f"{path}: not a readable video ({e.__class__.__name__}); re-encode it as mp4 (H.264)") from None
+
+
+def _text_found(path: Path) -> str | None:
+    """What a file FFmpeg found no format in holds, when it is text: FFmpeg detects a playlist only by its file
+    name, which the gate never gives it, so the bytes are looked at here to name it in the message."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(512)
+    except OSError:
+        return None
+    if head.lstrip(b"\xef\xbb\xbf").startswith(b"#EXTM3U"):
+        return "an HLS playlist (m3u8)"
+    if b"\0" in head:
+        return None
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return "a text file"
+
+
+def _format_found(path: Path) -> str | None:
+    """The demuxer FFmpeg's probe picked for a refused file. FFmpeg names it only in the log line of its
+    refusal ("[hls] Format not on whitelist"), so that line is captured, from this thread, for this one open."""
+    import av
+    import av.logging
+
+    with _LOG_LOCK:
+        level, skip = av.logging.get_level(), av.logging.get_skip_repeated()
+        av.logging.set_level(av.logging.ERROR)
+        av.logging.set_skip_repeated(False)  # else the same refusal twice in a row is held back as a repeat
+        try:
+            with av.logging.Capture() as logs:
+                data = _Bytes(path)
+                try:
+                    av.open(data, container_options=_OPEN_OPTIONS, io_open=_refuse_nested).close()
+                except (av.error.FFmpegError, _NestedOpen):
+                    pass
+                finally:
+                    data.close()
+        finally:
+            av.logging.set_level(level)
+            av.logging.set_skip_repeated(skip)
+    return next((name for _, name, message in logs if "not on whitelist" in message), None)
+
+
+def check_video_container(path: str | Path) -> str:
+    """The one gate every video passes before it is decoded (scoring, batches, Ray, the service, the annotation
+    app, the report): a regular, non-empty file whose bytes FFmpeg probes as one of ALLOWED_CONTAINERS, whatever
+    its name says. Returns the container's format name; raises VideoFormatError (another format, a playlist)
+    or VideoError (missing, empty, not a file, unreadable), each with a one-line reason naming the file."""
+    container = _open_container(Path(path))
+    with container:
+        return container.format.name
+
+
+def _open(path: Path):
+    container = _open_container(path)
     if not container.streams.video:
         container.close()
         raise VideoError(f"{path}: has no video stream; give a video file, not audio or an image")
@@ -99,6 +239,14 @@ class _Scan:
     damaged: bool  # a demux error or a packet flagged corrupt (a cut file)
     declared_seconds: float | None
     declared_frames: int  # 0 when the container does not say
+    packets: int = 0  # video packets demuxed: the frames a decode pass will produce
+
+    @property
+    def seconds(self) -> float | None:
+        """The span the packets cover (the header's length when they carry no times)."""
+        if self.times:
+            return self.times[-1] - self.times[0]
+        return self.declared_seconds
 
 
 def _scan(path: Path) -> _Scan:
@@ -108,11 +256,13 @@ def _scan(path: Path) -> _Scan:
     container, stream = _open(path)
     times: list[float] = []
     damaged = no_pts = False
+    packets = 0
     with container:
         try:
             for packet in container.demux(stream):
                 if packet.size == 0:  # the empty packet that flushes the decoder
                     continue
+                packets += 1
                 damaged |= bool(packet.is_corrupt)
                 if packet.pts is None:
                     no_pts = True
@@ -121,7 +271,7 @@ def _scan(path: Path) -> _Scan:
         except av.error.FFmpegError:  # InvalidDataError included
             damaged = True
         return _Scan(None if no_pts else sorted(times), damaged, _declared_seconds(container, stream),
-                     int(stream.frames or 0))
+                     int(stream.frames or 0), packets)
 
 
 def _to_rgb(frame, height: int, width: int) -> np.ndarray:
@@ -173,33 +323,30 @@ def _select(times: list[float], config: VideoConfig) -> tuple[np.ndarray, float]
     return idx, duration
 
 
-def _check_file(p: Path) -> None:
-    if not p.exists():
-        raise VideoError(f"{p}: file not found; check the path")
-    if p.is_dir():
-        raise VideoError(f"{p}: is a folder, not a video file")
-    if p.stat().st_size == 0:
-        raise VideoError(f"{p}: file is empty (0 bytes); regenerate or re-download it")
-
-
-def check_video(path: str | Path) -> None:
-    """The file exists, is not empty and opens as a container with a video stream, without decoding a frame:
-    the check that runs before a model loads. Raises VideoError with a one-line reason."""
+def check_video(path: str | Path, limits: InputLimits | None = None) -> None:
+    """The file is a video container (check_video_container) with a video stream, without decoding a frame: the
+    check that runs before a model loads; with `limits`, its length is also checked against their caps (one
+    demux pass, still no decoding). Raises VideoError with a one-line reason (LimitExceeded for a cap)."""
     p = Path(path)
-    _check_file(p)
     container, _ = _open(p)
     container.close()
+    if limits is not None and (limits.max_video_seconds or limits.max_video_frames):
+        scan = _scan(p)
+        limits.check_video_length(p, scan.seconds, scan.packets)
 
 
-def load_video(path: str | Path, config: VideoConfig = VideoConfig()) -> VideoClip:
-    """Decode `path` and sample it by `config`. Raises VideoError with a one-line reason."""
+def load_video(path: str | Path, config: VideoConfig = VideoConfig(), limits: InputLimits | None = None) -> VideoClip:
+    """Decode `path` and sample it by `config`. Raises VideoError with a one-line reason; with `limits`, a video
+    longer than their caps is refused (LimitExceeded) after the demux pass, before any frame is decoded."""
     p = Path(path)
-    _check_file(p)
     scan = _scan(p)
+    if limits is not None:
+        limits.check_video_length(p, scan.seconds, scan.packets)
     wanted: set[int] = set()
     if scan.times:  # a well-formed stream decodes to exactly these times, in this order
         wanted = set(_select([t - scan.times[0] for t in scan.times], config)[0].tolist())
-    times, kept, broke = _decode(p, config, wanted)
+    cap = limits.max_video_frames if limits is not None else None
+    times, kept, broke = _decode(p, config, wanted, stop_after=None if cap is None else cap - 1)
     if not times:
         if broke:
             raise VideoError(f"{p}: cannot decode any frame ({broke}); the file may be truncated")
