@@ -77,9 +77,26 @@ def test_reason_mode_reads_the_slot_the_model_wrote(rig_gt_first, rig_merged_fir
             want = exact_p_yes(bigrams, answerer.model.config.text_config.vocab_size)
             out = answerer.answer(clip, QUESTIONS, reason=True)
             for a in out:
-                assert not a.forced and a.output.endswith("<answer>") or a.output.endswith("<answer>No")
+                assert a.output.endswith(("<answer>", "<answer>No")), a.output  # greedy wrote the tag ...
+                assert not a.forced, a.output  # ... so nothing was appended: on both rigs, both paths
                 assert a.p_yes == pytest.approx(want, abs=1e-5)
     assert exact_p_yes(rig_merged_first[1], 151_665) < 0.3  # the two rigs differ: the test can tell them apart
+
+
+def test_a_forced_slot_reads_what_a_written_tag_would(rig_gt_first, red_video, tmp_path):
+    """A model that never writes `<answer>` (it repeats `Hello`): reason mode appends the tag, and the slot then
+    reads the rows after `answer` and `>`, the same rows as on the rig that writes the tag: the same exact p_yes."""
+    _, written = rig_gt_first
+    never = {"\n": {"Hello": 0.95}, "Hello": {"Hello": 0.95}, "answer": written["answer"], ">": written[">"]}
+    path = rig(never, tmp_path / "never")
+    clip = load_video(red_video, VC)
+    for answerer in _answerers(path):
+        want = exact_p_yes(never, answerer.model.config.text_config.vocab_size)
+        assert want == pytest.approx(exact_p_yes(written, answerer.model.config.text_config.vocab_size))
+        out = answerer.answer(clip, QUESTIONS[:2], reason=True)
+        for a in out:
+            assert a.forced and a.output.startswith("Hello") and "<answer" not in a.output, a.output
+            assert a.p_yes == pytest.approx(want, abs=1e-5)
 
 
 def test_score_command_reports_the_exact_p_yes(rig_gt_first, red_video, tmp_path):

@@ -99,17 +99,8 @@ def test_reason_mode_greedy_matches_hf_generate(shared, naive, clip):
     b = naive.answer(clip, QUESTIONS[:3], reason=True)  # naive path uses transformers' generate()
     assert [x.output for x in a] == [x.output for x in b]
     np.testing.assert_allclose([x.p_yes for x in a], [x.p_yes for x in b], atol=1e-4)
-    for x in a:  # a random model writes no answer tag: the slot is forced and recorded
-        assert x.forced and "<answer>" not in x.output and 0.0 <= x.p_yes <= 1.0
-
-
-def test_forced_slot_reads_the_same_distribution_as_a_written_tag(shared, clip):
-    """Forcing appends exactly what a model that wrote the tag would have written."""
-    forced_prefix, forced = text_before_answer_slot("<think>the square is red</think>")
-    written_prefix, written = text_before_answer_slot("<think>the square is red</think><answer>Yes</answer>")
-    assert forced and not written and forced_prefix == written_prefix
-    a = shared.p_yes(clip, _users()[:1], [forced_prefix])
-    assert 0.0 < a[0] < 1.0
+    for x in a:  # a random model writes no answer tag: the slot is forced and recorded (its reading:
+        assert x.forced and "<answer>" not in x.output  # test_answer_slot.py, on a rig that never writes it)
 
 
 def test_p_yes_marginalises_the_merged_and_the_split_slot(shared, clip):
