@@ -10,6 +10,19 @@ library's HTTP server. What it answers is a `reply` function of the request body
   assistant message continued (as vLLM renders it), and the reply holds the top-k log-probs of the next token,
   or a greedy continuation up to a stop string.
 
+Media parts go through the server first, as through vLLM's frontend: each part that carries media is decoded
+(`reply.decode(url)` when the reply has one, else the data URL's bytes), and the decoded items reach the reply
+as `body["_media"]`. `uuids` sets how the server treats a part's `uuid` (vLLM PRs #23449, #23950):
+
+- "honour" (vLLM >= 0.10.2, the default): a part with media and a uuid is decoded and kept under its uuid in a
+  bounded LRU cache (`media_cache` items, as vLLM's processor cache is bounded); a part with a uuid and no media
+  is looked up there, and a miss is HTTP 400 with vLLM's text ("Cache miss for video at index 0 but data is not
+  provided.");
+- "refuse" (SGLang, vLLM < 0.10.2): the uuid key is ignored beside media; a part without media is HTTP 400.
+
+Counters: `bytes_received` (chat request bodies), `media_decoded` (media items decoded), `cache_hits`,
+`cache_misses` and `uuid_refused` (uuid-only parts refused in "refuse" mode).
+
 Faults can be queued for the next chat requests, one each: ("status", code), ("sleep", seconds), ("drop",)
 (close the connection without a reply), ("no_logprobs",).
 """
@@ -17,7 +30,6 @@ from __future__ import annotations
 
 import base64
 import collections
-import hashlib
 import json
 import math
 import tempfile
@@ -82,7 +94,6 @@ class ModelReply:
     def __init__(self, answerer, video_config, model: str = "tiny"):
         self.answerer, self.video_config, self.model = answerer, video_config, model
         self.lock = threading.Lock()
-        self._videos: dict[str, dict] = {}
         self._texts: list[str] | None = None
         self.prompts: list[str] = []  # the chat-templated prompts, as rendered
 
@@ -90,7 +101,7 @@ class ModelReply:
         import torch
 
         a = self.answerer
-        chat, url = [], None
+        chat = []
         for m in body["messages"]:
             content = m["content"]
             if isinstance(content, str):
@@ -99,21 +110,20 @@ class ModelReply:
             parts = []
             for p in content:
                 if p["type"] == "video_url":
-                    url = p["video_url"]["url"]
                     parts.append({"type": "video"})
                 elif p["type"] == "text":
                     parts.append({"type": "text", "text": p["text"]})
                 else:
                     raise BadRequest(f"this server takes video_url and text parts, not {p['type']}")
             chat.append({"role": m["role"], "content": parts})
-        if url is None:
-            raise BadRequest("no video in the request")
+        if len(body.get("_media") or []) != 1:
+            raise BadRequest("this server takes one video per request")
         cont = bool(body.get("continue_final_message"))
         text = a.processor.apply_chat_template(chat, tokenize=False, continue_final_message=cont,
                                                add_generation_prompt=body.get("add_generation_prompt", not cont))
         with self.lock:
             self.prompts.append(text)
-            video = self._video(url)
+            video = body["_media"][0]
             rows = a._token_rows([text], video["n_video_tokens"])
             max_tokens = int(body.get("max_tokens") or 16)
             if max_tokens == 1:
@@ -142,27 +152,95 @@ class ModelReply:
             self._texts = tok.batch_decode([[i] for i in range(len(tok))])
         return [self._texts[i] for i in ids]
 
-    def _video(self, url: str) -> dict:
+    def decode(self, url: str) -> dict:
+        """A video data URL decoded with PyAV into the model's video inputs (the server caches by uuid, not here)."""
         from fingereval.video import load_video
 
-        key = hashlib.sha256(url.encode()).hexdigest()
-        if key not in self._videos:
-            head, _, data = url.partition(",")
-            if not head.startswith("data:video/") or not head.endswith(";base64"):
-                raise BadRequest(f"expected a base64 video data URL, got {head[:40]!r}")
-            with tempfile.TemporaryDirectory() as tmp:
-                path = Path(tmp) / "video.mp4"
-                path.write_bytes(base64.b64decode(data))
-                clip = load_video(path, self.video_config)
-            self._videos[key] = self.answerer._video_inputs(clip)
-        return self._videos[key]
+        data = data_url_bytes(url, "video/")
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "video.mp4"
+            path.write_bytes(data)
+            clip = load_video(path, self.video_config)
+        with self.lock:
+            return self.answerer._video_inputs(clip)
+
+
+def data_url_bytes(url, kind: str = "") -> bytes:
+    """The bytes of a base64 data URL whose MIME type starts with `kind`; BadRequest otherwise."""
+    head, _, data = str(url).partition(",")
+    if not head.startswith("data:" + kind) or not head.endswith(";base64"):
+        raise BadRequest(f"expected a base64 {kind or 'media'} data URL, got {head[:40]!r}")
+    try:
+        return base64.b64decode(data, validate=True)
+    except ValueError:
+        raise BadRequest("the data URL is not valid base64") from None
+
+
+UUID_MODES = ("honour", "refuse")
+
+
+class MediaParts:
+    """The server's media handling (see the module doc): decodes parts, keeps them by uuid in "honour" mode."""
+
+    def __init__(self, uuids: str = "honour", cache_items: int = 64):
+        if uuids not in UUID_MODES:
+            raise ValueError(f"uuids {uuids!r}: use one of {UUID_MODES}")
+        self.uuids, self.cache_items = uuids, int(cache_items)
+        self.cache: collections.OrderedDict[str, object] = collections.OrderedDict()
+        self.decoded = self.hits = self.misses = self.refused = 0
+        self.lock = threading.Lock()
+
+    def clear(self) -> None:
+        with self.lock:
+            self.cache.clear()
+            self.decoded = self.hits = self.misses = self.refused = 0
+
+    def resolve(self, body: dict, decode: Callable[[str], object]) -> list:
+        """The decoded media items of a request's messages, in order; BadRequest as the server would refuse."""
+        items, index = [], collections.Counter()
+        for m in body.get("messages") or []:
+            for p in m["content"] if isinstance(m.get("content"), list) else []:
+                kind = p.get("type")
+                if kind not in ("video_url", "image_url"):
+                    continue
+                modality = kind.split("_")[0]
+                items.append(self._item(p, kind, modality, index[modality], decode))
+                index[modality] += 1
+        return items
+
+    def _item(self, part: dict, kind: str, modality: str, idx: int, decode: Callable[[str], object]):
+        media, uuid = part.get(kind), part.get("uuid")
+        url = media.get("url") if isinstance(media, dict) else media
+        honour = self.uuids == "honour" and uuid is not None
+        if url is None:
+            with self.lock:
+                if honour and str(uuid) in self.cache:
+                    self.hits += 1
+                    self.cache.move_to_end(str(uuid))
+                    return self.cache[str(uuid)]
+                if honour:
+                    self.misses += 1  # vLLM's text: vllm/multimodal/processing.py, _get_cache_missing_items
+                    raise BadRequest(f"Cache miss for {modality} at index {idx} but data is not provided.")
+                self.refused += uuid is not None
+            raise BadRequest(f"1 validation error for ChatCompletionRequest: messages.0.content.{idx}.{kind}: "
+                             "Input should be a valid dictionary or object to extract fields from")
+        item = decode(url)
+        with self.lock:
+            self.decoded += 1
+            if honour:
+                self.cache[str(uuid)] = item
+                self.cache.move_to_end(str(uuid))
+                while len(self.cache) > self.cache_items:
+                    self.cache.popitem(last=False)
+        return item
 
 
 class ChatServer:
     """The server, in a thread: `with ChatServer(reply) as server: server.url` ("http://127.0.0.1:PORT/v1")."""
 
     def __init__(self, reply: Callable[[dict], dict], *, served: tuple[str, ...] = ("served",),
-                 api_key: str | None = None):
+                 api_key: str | None = None, uuids: str = "honour", media_cache: int = 64):
+        self.media = MediaParts(uuids, media_cache)
         self.reply, self.served, self.api_key = reply, served, api_key
         self.faults: collections.deque = collections.deque()
         self.bodies: list[dict] = []  # every chat request body received
@@ -176,6 +254,36 @@ class ChatServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
 
+    @property
+    def reply(self) -> Callable[[dict], dict]:
+        return self._reply
+
+    @reply.setter
+    def reply(self, reply: Callable[[dict], dict]) -> None:
+        self._reply = reply
+        self.media.clear()  # items decoded for another reply (another model) are not this one's
+
+    @property
+    def bytes_received(self) -> int:
+        with self._lock:
+            return sum(len(r) for r in self.raw_bodies)
+
+    @property
+    def media_decoded(self) -> int:
+        return self.media.decoded
+
+    @property
+    def cache_hits(self) -> int:
+        return self.media.hits
+
+    @property
+    def cache_misses(self) -> int:
+        return self.media.misses
+
+    @property
+    def uuid_refused(self) -> int:
+        return self.media.refused
+
     def reset(self) -> None:
         with self._lock:
             self.faults.clear()
@@ -183,6 +291,7 @@ class ChatServer:
             self.raw_bodies.clear()
             self.model_list_calls = 0
             self.max_in_flight = 0
+        self.media.clear()
 
     def __enter__(self) -> "ChatServer":
         server = self
@@ -247,7 +356,8 @@ class ChatServer:
                     if body.get("model") not in server.served:
                         return self._error(404, f"The model `{body.get('model')}` does not exist.")
                     try:
-                        reply = server.reply(body)
+                        decode = getattr(server.reply, "decode", data_url_bytes)
+                        reply = server.reply({**body, "_media": server.media.resolve(body, decode)})
                     except BadRequest as e:
                         return self._error(400, str(e))
                     if fault and fault[0] == "no_logprobs":

@@ -163,16 +163,20 @@ def test_answer_unreadable_when_no_yes_or_no_token_is_in_the_top_20(fixed, clip)
 # ---- the requests ----------------------------------------------------------------------------------------
 
 
-def test_requests_carry_the_video_first_with_identical_bytes_and_concurrency_is_bounded(fixed, clip, red_video):
+def test_requests_carry_the_video_once_then_its_uuid_and_concurrency_is_bounded(fixed, clip, red_video):
     fixed.reply = FixedReply(latency=0.05)
     qs = [Question(id=f"q{i}", dimension="text_alignment", text=f"Question {i}?", good_answer="yes") for i in range(6)]
     client(fixed, concurrency=3).answer(clip, qs)
     assert len(fixed.bodies) == 12 and fixed.max_in_flight == 3  # two requests per question, three at a time
     video_url = "data:video/mp4;base64," + base64.b64encode(red_video.read_bytes()).decode()
+    first = fixed.bodies[0]["messages"][0]["content"][0]
+    uuid = first["uuid"]
+    assert first == {"type": "video_url", "video_url": {"url": video_url}, "uuid": uuid}  # sent alone, with the video
+    assert isinstance(uuid, str) and 8 < len(uuid) < 200 and str(red_video) not in uuid
     prefixes = set()
-    for raw, body in zip(fixed.raw_bodies, fixed.bodies):
+    for raw, body in zip(fixed.raw_bodies[1:], fixed.bodies[1:]):
         user, assistant = body["messages"]
-        assert user["content"][0] == {"type": "video_url", "video_url": {"url": video_url}}
+        assert user["content"][0] == {"type": "video_url", "video_url": None, "uuid": uuid}  # the uuid alone
         assert user["content"][1]["text"].startswith(user_text(""))
         assert assistant == {"role": "assistant", "content": assistant["content"]}
         assert assistant["content"] in ("<answer", "<answer>")
@@ -180,9 +184,11 @@ def test_requests_carry_the_video_first_with_identical_bytes_and_concurrency_is_
         assert (body["max_tokens"], body["logprobs"], body["top_logprobs"], body["temperature"]) == (1, True, 20, 0.0)
         prefixes.add(raw[: raw.index(b'"text"')])  # everything up to the instruction: byte for byte the same
     assert len(prefixes) == 1
+    assert (fixed.media_decoded, fixed.cache_hits, fixed.cache_misses) == (1, 11, 0)
+    assert len(fixed.raw_bodies[0]) > len(video_url) and all(len(r) < 2000 for r in fixed.raw_bodies[1:])
 
 
-def test_frames_mode_sends_the_sampled_frames_as_jpeg_images(fixed, clip):
+def test_frames_mode_sends_the_sampled_frames_as_jpeg_images_once(fixed, clip):
     from PIL import Image
 
     answers = client(fixed, video_as="frames").answer(clip, QUESTIONS[:1])
@@ -194,8 +200,186 @@ def test_frames_mode_sends_the_sampled_frames_as_jpeg_images(fixed, clip):
         head, _, data = p["image_url"]["url"].partition(",")
         assert p["type"] == "image_url" and head == "data:image/jpeg;base64"
         assert Image.open(io.BytesIO(base64.b64decode(data))).size == (112, 112)
+    uuids = [p["uuid"] for p in images]
+    assert len(set(uuids)) == len(uuids)  # the frames differ (the square moves), so do their uuids
+    assert fixed.bodies[1]["messages"][0]["content"][:-1] == [{"type": "image_url", "image_url": None, "uuid": u}
+                                                               for u in uuids]
+    assert fixed.media_decoded == clip.num_frames and fixed.cache_hits == clip.num_frames
     with pytest.raises(ConfigError, match="video_as"):
         client(fixed, video_as="gif")
+
+
+# ---- each video over the wire once -------------------------------------------------------------------------
+
+
+def media_forms(server: ChatServer) -> list[str]:
+    """How each request received carried its video: "with_uuid", "uuid_only" or "plain"."""
+    forms = []
+    for body in server.bodies:
+        part = body["messages"][0]["content"][0]
+        forms.append("plain" if "uuid" not in part else "uuid_only" if part[part["type"]] is None else "with_uuid")
+    return forms
+
+
+def test_p_yes_is_the_same_whether_the_server_keeps_videos_by_uuid_refuses_uuids_or_gets_them_every_time(
+        rigs, tiny, clip, blue_static_video):
+    """The same p_yes to 1e-6 through a server that keeps media by uuid, one that refuses uuid-only parts, and with
+    the media in every request (media_uuids=False): on the rigged model (exact p_yes known), and on the tiny model
+    with every token's log-prob for two different videos, each equal to in-process. Were two videos to share a
+    uuid, the second would be answered on the first one's cached frames and differ from in-process."""
+    local, keeping, exact = rigs["merged"]
+    with ChatServer(ModelReply(local, VC, model="rig"), served=("rig",), uuids="refuse") as refusing:
+        rig = {name: [a.p_yes for a in client(server, "rig", **options).answer(clip, QUESTIONS)]
+               for name, server, options in (("kept", keeping, {}), ("refused", refusing, {}),
+                                             ("every time", keeping, {"media_uuids": False}))}
+        assert refusing.uuid_refused == 1
+    for name in ("refused", "every time"):
+        assert rig[name] == pytest.approx(rig["kept"], abs=1e-6), name
+    assert rig["kept"] == pytest.approx([exact] * len(QUESTIONS), abs=1e-4)
+
+    local, keeping = tiny
+    blue = load_video(blue_static_video, VC)
+    qs = QUESTIONS[:1]  # every token's log-prob is a 150k-entry reply: one question, two requests per video
+    want = {name: [a.p_yes for a in local.answer(c, qs)] for name, c in (("red", clip), ("blue", blue))}
+    assert want["red"] != pytest.approx(want["blue"], rel=1e-3)  # the videos matter to this model
+    runs = {}
+    for name, options in (("kept", {}), ("every time", {"media_uuids": False})):
+        keeping.reset()
+        answerer = client(keeping, "tiny", top_logprobs=len(local.tokenizer), timeout=120, **options)
+        runs[name] = {v: [a.p_yes for a in answerer.answer(c, qs)] for v, c in (("red", clip), ("blue", blue))}
+        runs[name]["forms"] = media_forms(keeping)
+    assert runs["kept"]["forms"] == ["with_uuid", "uuid_only"] * 2 and runs["every time"]["forms"] == ["plain"] * 4
+    for video in ("red", "blue"):
+        assert runs["kept"][video] == pytest.approx(want[video], rel=1e-4)
+        assert runs["every time"][video] == pytest.approx(runs["kept"][video], rel=1e-6, abs=1e-6), video
+
+
+def test_reason_mode_reads_the_same_through_a_server_that_refuses_uuids(rigs, clip):
+    local, keeping, exact = rigs["merged"]
+    with ChatServer(ModelReply(local, VC, model="rig"), served=("rig",), uuids="refuse") as refusing:
+        got = {name: client(server, "rig").answer(clip, QUESTIONS, reason=True)
+               for name, server in (("kept", keeping), ("refused", refusing))}
+        assert refusing.uuid_refused == 1
+    assert [(a.p_yes, a.output, a.forced) for a in got["kept"]] == \
+        [(pytest.approx(b.p_yes, abs=1e-6), b.output, b.forced) for b in got["refused"]]
+    assert [a.p_yes for a in got["kept"]] == pytest.approx([exact] * len(QUESTIONS), abs=1e-4)
+
+
+def test_each_video_goes_over_the_wire_once_to_a_server_that_keeps_media_by_uuid(fixed, tmp_path):
+    from conftest import write_video
+
+    clips = [load_video(write_video(tmp_path / f"v{i}.mp4", colour=(200, 40 * i, 30)), VC) for i in range(2)]
+    qs = [Question(id=f"q{i}", dimension="text_alignment", text=f"Question {i}?", good_answer="yes") for i in range(6)]
+    sizes = [len(base64.b64encode(open(c.path, "rb").read())) for c in clips]
+    every_time = client(fixed, concurrency=4, media_uuids=False)
+    for c in clips:
+        assert [a.p_yes for a in every_time.answer(c, qs)] == pytest.approx([FIXED_P_YES] * 6, abs=1e-12)
+    before = (fixed.bytes_received, fixed.media_decoded, len(fixed.bodies))
+    assert media_forms(fixed) == ["plain"] * 24 and before[1:] == (24, 24)
+    fixed.reset()
+    once = client(fixed, concurrency=4)
+    for c in clips:
+        assert [a.p_yes for a in once.answer(c, qs)] == pytest.approx([FIXED_P_YES] * 6, abs=1e-12)
+    after = (fixed.bytes_received, fixed.media_decoded, len(fixed.bodies))
+    forms = media_forms(fixed)
+    assert forms == ["with_uuid"] + ["uuid_only"] * 11 + ["with_uuid"] + ["uuid_only"] * 11
+    assert after[1:] == (2, 24) and (fixed.cache_hits, fixed.cache_misses) == (22, 0)
+    assert once.media_once.support == "yes" and once.media_once.refusals == once.media_once.misses == 0
+    assert before[0] > 12 * sum(sizes) and after[0] < sum(sizes) + 24 * 2000  # each video once, not 12 times
+
+
+def test_a_server_that_refuses_uuid_only_parts_is_detected_once_and_then_gets_the_media(tmp_path, clip):
+    from conftest import write_video
+    from fingereval.batch import run_manifest
+
+    with ChatServer(FixedReply(latency=0.02), uuids="refuse") as refusing:
+        answerer = client(refusing, concurrency=8)
+        answers = answerer.answer(clip, QUESTIONS + QUESTIONS[:1])  # 8 requests: the first alone, then 7 at once
+        assert [a.p_yes for a in answers] == pytest.approx([FIXED_P_YES] * 4, abs=1e-12)
+        # one probe while the other six wait: refused once, re-sent with the video; the rest carry it, no uuid
+        assert media_forms(refusing) == ["with_uuid", "uuid_only"] + ["plain"] * 7
+        assert refusing.uuid_refused == 1 and answerer.media_once.support == "no"
+        answerer.answer(clip, QUESTIONS)
+        assert media_forms(refusing)[9:] == ["plain"] * 6 and refusing.uuid_refused == 1  # remembered
+        assert answerer.media_once.refusals == 1
+
+        # several videos at once, from threads, on a fresh answerer: still detected once
+        refusing.reset()
+        rows = []
+        for i in range(4):
+            write_video(tmp_path / f"v{i}.mp4", frames=8, size=56, colour=(200, 40 * i, 30))
+            rows.append({"id": f"v{i}", "video": f"v{i}.mp4", "prompt": "a red square",
+                         "questions": [q.model_dump() for q in QUESTIONS]})
+        (tmp_path / "m.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        ev = Evaluator(answerer=client(refusing, concurrency=8))
+        summary = run_manifest(ev, tmp_path / "m.jsonl", tmp_path / "r.jsonl", videos_at_once=4, progress=False,
+                               on_event=lambda m: None)
+        assert summary.done == 4 and summary.failed == 0
+        results = [json.loads(x) for x in (tmp_path / "r.jsonl").read_text().splitlines()]
+        assert all(q["p_yes"] == pytest.approx(FIXED_P_YES) for r in results for q in r["questions"])
+        forms = media_forms(refusing)
+        assert refusing.uuid_refused == 1 and forms.count("uuid_only") == 1 and len(forms) == 4 * 6 + 1
+        assert 1 <= forms.count("with_uuid") <= 4  # first requests sent before the refusal came back
+
+
+def test_a_server_that_rejects_the_uuid_key_itself_gets_the_media_without_one(fixed, clip):
+    fixed.faults.append(("status", 400, "messages.0.content.0.uuid: Extra inputs are not permitted"))
+    answerer = client(fixed)
+    assert [a.p_yes for a in answerer.answer(clip, QUESTIONS)] == pytest.approx([FIXED_P_YES] * 3, abs=1e-12)
+    assert media_forms(fixed) == ["with_uuid"] + ["plain"] * 6
+    assert answerer.media_once.support == "no" and answerer.media_once.refusals == 1
+
+
+def test_a_probe_refused_for_another_reason_fails_with_the_servers_message_and_decides_nothing(fixed, clip):
+    fixed.faults.extend([None, ("status", 400, "This model's maximum context length is 32768 tokens."),
+                         ("status", 400, "This model's maximum context length is 32768 tokens.")])
+    answerer = client(fixed)
+    with pytest.raises(ModelOutputError, match="maximum context length"):
+        answerer.answer(clip, QUESTIONS[:1])
+    assert media_forms(fixed) == ["with_uuid", "uuid_only", "plain"]  # the plain re-send was refused too
+    assert answerer.media_once.support == "unknown" and answerer.media_once.refusals == 0
+    fixed.reset()
+    assert answerer.answer(clip, QUESTIONS[:1])[0].p_yes == pytest.approx(FIXED_P_YES)  # the server was reset
+    assert answerer.media_once.support == "yes"
+
+
+def test_an_evicted_video_is_sent_again_for_that_request_only(tmp_path):
+    from conftest import write_video
+
+    a, b = (load_video(write_video(tmp_path / f"{n}.mp4", colour=c), VC) for n, c in (("a", (220, 30, 30)),
+                                                                                     ("b", (30, 220, 30))))
+    with ChatServer(FixedReply(), uuids="honour", media_cache=1) as server:  # room for one video
+        answerer = client(server, concurrency=4)
+        for c in (a, b, a):  # b evicts a; the answerer still believes the server holds a
+            assert [x.p_yes for x in answerer.answer(c, QUESTIONS)] == pytest.approx([FIXED_P_YES] * 3, abs=1e-12)
+        forms = media_forms(server)
+        assert forms == (["with_uuid"] + ["uuid_only"] * 5) * 2 + ["uuid_only", "with_uuid"] + ["uuid_only"] * 5
+        assert server.cache_misses == 1 and server.media_decoded == 3
+        assert answerer.media_once.misses == 1 and answerer.media_once.support == "yes"
+        assert answerer.media_once.refusals == 0
+
+
+def test_the_uuid_is_the_content_not_the_path_or_the_name(tmp_path, red_video, blue_static_video):
+    import shutil
+
+    from fingereval.answer.openai_media import media_uuid
+
+    copy = tmp_path / "elsewhere" / "renamed.mp4"
+    copy.parent.mkdir()
+    shutil.copy(red_video, copy)
+    same_name = tmp_path / "red.mp4"
+    shutil.copy(blue_static_video, same_name)  # another video under the first one's file name
+    with ChatServer(FixedReply()) as server:
+        answerer = client(server)
+        uuids = {p: answerer._media(load_video(p, VC)).uuids for p in (red_video, copy, blue_static_video, same_name)}
+        frames = client(server, video_as="frames")._media(load_video(red_video, VC)).uuids
+    assert uuids[red_video] == uuids[copy] and uuids[blue_static_video] == uuids[same_name]
+    assert uuids[red_video] != uuids[blue_static_video]
+    assert not set(frames) & set(uuids[red_video])  # the file and its frames are different media
+    data = red_video.read_bytes()
+    one_byte = "data:video/mp4;base64," + base64.b64encode(data[:-1] + bytes([data[-1] ^ 1])).decode()
+    assert media_uuid(one_byte) != uuids[red_video][0]
+    assert media_uuid(one_byte.replace("video/mp4", "video/webm", 1)) != media_uuid(one_byte)
 
 
 # ---- failures --------------------------------------------------------------------------------------------

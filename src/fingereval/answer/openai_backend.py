@@ -19,6 +19,12 @@ prefix cache encodes the video once. The first request of a video goes out alone
 video is in the server's cache before the rest of its requests arrive together; `concurrency` bounds the
 requests in flight for this answerer, across all the videos it is given at once.
 
+Each video goes over the wire once (fingereval.answer.openai_media): its first request carries the media with a
+uuid derived from its bytes, the others the uuid alone, on servers that keep media by uuid (vLLM >= 0.10.2);
+a server that refuses uuid-only parts (SGLang, older vLLM) is detected on its first such request and gets the
+media in every request from then on; an evicted uuid re-sends the media for that request. `media_uuids=False`
+sends the media in every request.
+
 With `video_as="video"` the file itself is sent and the server samples its frames (vLLM: `--media-io-kwargs`,
 the model's processor settings); with `video_as="frames"` the frames sampled here (video_config) go as JPEG
 images, for servers without video input (the model then sees images, not a video: scores differ).
@@ -41,6 +47,7 @@ from typing import Callable, Sequence
 
 from fingereval.answer.base import DEFAULT_MODEL, Answerer
 from fingereval.answer.format import ANSWER_OPEN, parse_output, user_text
+from fingereval.answer.openai_media import Media, MediaOnce
 from fingereval.answer.tokens import normalize_token_text
 from fingereval.errors import ConfigError, ModelOutputError
 from fingereval.schema import Question, RawAnswer
@@ -52,6 +59,14 @@ SLOT_LAST = ">"  # the slot's last token on Qwen's vocabulary
 SLOT_HEAD = ANSWER_OPEN[: -len(SLOT_LAST)]  # "<answer"
 CONTINUE = {"continue_final_message": True, "add_generation_prompt": False}  # the vLLM / SGLang extension
 VIDEO_AS = ("video", "frames")
+
+
+class ServerRefused(ModelOutputError):
+    """The server answered a request with a 4xx other than 401/403/408/429; `detail` is its message."""
+
+    def __init__(self, message: str, status: int, detail: str):
+        super().__init__(message)
+        self.status, self.detail = status, detail
 
 
 @dataclass(frozen=True)
@@ -102,7 +117,8 @@ class OpenAIAnswerer(Answerer):
     def __init__(self, model: str = DEFAULT_MODEL, *, base_url: str | None = None, api_key: str | None = None,
                  video_config: VideoConfig = VideoConfig(), concurrency: int = 8, video_as: str = "video",
                  timeout: float = 120.0, max_retries: int = 4, max_new_tokens: int = 128, top_logprobs: int = 20,
-                 retry_backoff: float = 0.5, prime_prefix: bool = True, jpeg_quality: int = 90):
+                 retry_backoff: float = 0.5, prime_prefix: bool = True, jpeg_quality: int = 90,
+                 media_uuids: bool = True):
         self.model_id = str(model)
         self.base_url = (base_url or os.environ.get(ENV_BASE_URL, "")).strip().rstrip("/")
         if not self.base_url:
@@ -123,6 +139,7 @@ class OpenAIAnswerer(Answerer):
         self.retry_backoff = float(retry_backoff)
         self.prime_prefix = bool(prime_prefix)
         self.jpeg_quality = int(jpeg_quality)
+        self.media_once = MediaOnce(enabled=bool(media_uuids))  # this server's answer to uuid-only media parts
         key = api_key or os.environ.get(ENV_API_KEY, "").strip() or "EMPTY"  # vLLM's "no key" convention
         # The openai SDK rather than bare httpx: it is already a dependency, pools connections across threads and
         # maps each HTTP status to a typed error. Its own retries are off (max_retries=0) so that the policy below
@@ -169,7 +186,7 @@ class OpenAIAnswerer(Answerer):
 
     # ---- requests ---------------------------------------------------------------------------
 
-    def _read_slots(self, users: list[dict], texts: list[str]) -> list[SlotReading]:
+    def _read_slots(self, users: list[tuple[Media, str]], texts: list[str]) -> list[SlotReading]:
         """Two one-token requests per question: the distributions after `text`+"<answer" and `text`+"<answer>"."""
         calls: list[Callable[[], list[tuple[str, float]]]] = []
         for u, text in zip(users, texts):
@@ -191,8 +208,8 @@ class OpenAIAnswerer(Answerer):
                 f.cancel()
             raise
 
-    def _top_tokens(self, user: dict, assistant: str) -> list[tuple[str, float]]:
-        reply = self._chat(messages=[user, {"role": "assistant", "content": assistant}], max_tokens=1,
+    def _top_tokens(self, user: tuple[Media, str], assistant: str) -> list[tuple[str, float]]:
+        reply = self._chat(user, [{"role": "assistant", "content": assistant}], max_tokens=1,
                            temperature=0.0, logprobs=True, top_logprobs=self.top_logprobs, extra_body=CONTINUE)
         choice = (reply.get("choices") or [{}])[0]
         content = (choice.get("logprobs") or {}).get("content") or []
@@ -206,10 +223,10 @@ class OpenAIAnswerer(Answerer):
             tokens.append((str(first["token"]), float(first["logprob"])))
         return tokens
 
-    def _generate(self, user: dict, start: str | None, stop: str) -> tuple[str, bool]:
+    def _generate(self, user: tuple[Media, str], start: str | None, stop: str) -> tuple[str, bool]:
         """Greedy text up to (without) `stop`, continuing the assistant text `start`; and whether it never wrote it."""
-        messages = [user] + ([{"role": "assistant", "content": start}] if start else [])
-        reply = self._chat(messages=messages, max_tokens=self.max_new_tokens, temperature=0.0, stop=[stop],
+        after = [{"role": "assistant", "content": start}] if start else []
+        reply = self._chat(user, after, max_tokens=self.max_new_tokens, temperature=0.0, stop=[stop],
                            **({"extra_body": CONTINUE} if start else {}))
         choice = (reply.get("choices") or [{}])[0]
         text = (choice.get("message") or {}).get("content") or ""
@@ -219,12 +236,30 @@ class OpenAIAnswerer(Answerer):
         wrote_stop = choice.get("finish_reason") == "stop" and (matched is None or matched == stop)
         return text, not wrote_stop
 
-    def _chat(self, **body) -> dict:
-        def attempt():
-            with self._in_flight:  # held per attempt, not during a backoff
-                return self._client.chat.completions.with_raw_response.create(model=self.model_id, **body)
+    def _chat(self, user: tuple[Media, str], after: list[dict], **body) -> dict:
+        """One chat request: the user turn (its media carried as `media_once` says), then `after`."""
+        media, text = user
+        ticket = self.media_once.ticket(media)
+        while True:
+            messages = [{"role": "user", "content": [*media.parts(ticket.how), {"type": "text", "text": text}]},
+                        *after]
 
-        raw = self._retrying(attempt, "a chat request")
+            def attempt(messages=messages):
+                with self._in_flight:  # held per attempt, not during a backoff
+                    return self._client.chat.completions.with_raw_response.create(model=self.model_id,
+                                                                                  messages=messages, **body)
+            try:
+                raw = self._retrying(attempt, "a chat request")
+            except ServerRefused as e:
+                ticket = self.media_once.refused(ticket, e.detail)  # a uuid refused or evicted: send the media
+                if ticket is None:
+                    raise
+                continue
+            except BaseException:
+                self.media_once.abandoned(ticket)
+                raise
+            self.media_once.succeeded(ticket)
+            break
         try:
             return json.loads(raw.content)
         except ValueError:
@@ -251,8 +286,9 @@ class OpenAIAnswerer(Answerer):
                                   f"pass --api-key or set {ENV_API_KEY}") from None
             except openai.APIStatusError as e:
                 if e.status_code not in (408, 429) and e.status_code < 500:
-                    raise ModelOutputError(f"the answer server {self.base_url} refused {what} for model "
-                                           f"{self.model_id!r} (HTTP {e.status_code}): {_message(e)}") from None
+                    raise ServerRefused(f"the answer server {self.base_url} refused {what} for model "
+                                        f"{self.model_id!r} (HTTP {e.status_code}): {_message(e)}",
+                                        e.status_code, _message(e)) from None
                 why = f"answered HTTP {e.status_code}: {_message(e)}"
                 after = e.response.headers.get("retry-after")
                 if after and after.replace(".", "", 1).isdigit():
@@ -275,19 +311,20 @@ class OpenAIAnswerer(Answerer):
 
     # ---- the user message -------------------------------------------------------------------
 
-    def _user_message(self, media: list[dict], text: str) -> dict:
-        return {"role": "user", "content": [*media, {"type": "text", "text": text}]}
+    def _user_message(self, media: Media, text: str) -> tuple[Media, str]:
+        return media, text  # the message itself is built per request: how it carries the media can change
 
-    def _media(self, clip: VideoClip) -> list[dict]:
+    def _media(self, clip: VideoClip) -> Media:
         """The video parts of a clip's user message, built once per clip so every request carries the same bytes."""
         with self._media_lock:
             cached = getattr(clip, "_openai_media", None)
         if cached is not None and cached[0] == self.video_as:
             return cached[1]
         if self.video_as == "video":
-            media = [{"type": "video_url", "video_url": {"url": self._video_data_url(clip)}}]
+            media = Media("video_url", (self._video_data_url(clip),))
         else:
-            media = [{"type": "image_url", "image_url": {"url": u}} for u in self._frame_data_urls(clip)]
+            media = Media("image_url", tuple(self._frame_data_urls(clip)))
+        media.key  # hashed here, once, rather than by the first requests together
         with self._media_lock:
             object.__setattr__(clip, "_openai_media", (self.video_as, media))  # VideoClip is frozen
         return media
