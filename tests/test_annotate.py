@@ -285,6 +285,40 @@ def test_sft_trains_on_exactly_the_agreed_answers_and_checked_reasons(labelled, 
     assert batch["video_grid_thw"].shape[0] == 4  # every row's video decoded from the path the export wrote
 
 
+def test_line_separators_inside_text_survive_import_labels_and_export(tmp_path):
+    """U+2028, U+2029 and U+0085 are line breaks to str.splitlines() but plain characters inside a JSON string (our
+    writer, pandas and jq write them unescaped): the data file loads, and the API and CLI exports give them back."""
+    from fingereval.cli import app
+
+    seps = "\u2028\u2029\u0085"
+    root = tmp_path / "set"
+    make_dataset(root)
+    rows = [{"id": "s0", "video": "red.mp4", "prompt": f"a square{seps}on grey", "dimension": "dynamic_degree",
+             "question": f"Does the square{seps} move?", "good_answer": "yes", "answer": "yes",
+             "reason": f"It slides{seps}right."},
+            {"id": f"s1{seps}", "video": "blue.mp4", "prompt": "p", "dimension": "vq", "question": "Q?",
+             "good_answer": "yes"}]
+    data = root / "seps.jsonl"
+    data.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+    assert data.read_text(encoding="utf-8").count("\n") == 2 and len(data.read_text(encoding="utf-8").splitlines()) > 2
+    edited = f"Edited{seps}reason."
+    with annotation_server(tmp_path / "sep.sqlite", data) as (base, _):
+        item = httpx.get(f"{base}/api/next", params={"annotator": "ann"}, headers=AUTH).json()
+        assert (item["prompt"], item["question"], item["reason"]) == (rows[0]["prompt"], rows[0]["question"],
+                                                                      rows[0]["reason"])
+        for who in ("ann", "bob"):
+            assert post(base, "s0", who, "yes", "accept").status_code == 200
+            assert post(base, f"s1{seps}", who, "no").status_code == 200
+        assert post(base, "s0", "bob", "yes", "edit", edited).status_code == 200
+        exported = jsonl_rows(httpx.get(f"{base}/api/export", headers=AUTH).text)
+    out = tmp_path / "out" / "final.jsonl"
+    result = CliRunner().invoke(app, ["annotate", "export", "--db", str(tmp_path / "sep.sqlite"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    for got in (exported, jsonl_rows(out.read_text(encoding="utf-8"))):
+        assert [(r["id"], r["prompt"], r["question"], r["answer"], r.get("reason")) for r in got] == [
+            ("s0", rows[0]["prompt"], rows[0]["question"], "yes", edited), (f"s1{seps}", "p", "Q?", "no", None)]
+
+
 # ---- the CLI ----
 
 def test_cli_serve_serves_the_app(data, tmp_path):

@@ -40,8 +40,8 @@ def videos_router(ctx: AppContext) -> APIRouter:
             raise ApiError(404, f"the video of item {item_id!r} is no longer a playable video ({message}); "
                                 "restore the file and reload the page") from None
         _check_range(request, path)
-        return FileResponse(path, media_type=media_type, content_disposition_type="inline",
-                            headers={"Cache-Control": "private, no-cache"})
+        return FileResponse(path, media_type=media_type,
+                            headers={"Cache-Control": "private, no-cache", "Content-Disposition": "inline"})
 
     return router
 
