@@ -237,3 +237,28 @@ def test_a_verdict_on_an_item_without_a_reason_is_ignored_unless_it_writes_one(d
                      tmp_path / "export.json")
     from_labelstudio(export, tmp_path / "final.jsonl")
     assert [r.reason for r in load_instruct(tmp_path / "final.jsonl")] == ["It slides."]
+
+
+def test_line_separators_inside_text_survive_the_label_studio_round_trip(tmp_path):
+    """U+2028, U+2029 and U+0085 inside JSON strings are characters, not line breaks: the questions file loads, the
+    tasks carry them, and the converted export gives them back (an edited reason with them included)."""
+    seps = "\u2028\u2029\u0085"
+    write_video(tmp_path / "videos" / "a.mp4", frames=4, size=56)
+    row = {"id": f"s{seps}1", "video": "videos/a.mp4", "prompt": f"a red{seps}square", "dimension": "visual_quality",
+           "question": f"Is it{seps} sharp?", "good_answer": "yes", "reason": f"Crisp{seps}edges."}
+    qa = tmp_path / "qa.jsonl"
+    qa.write_text(json.dumps(row, ensure_ascii=False) + "\n", encoding="utf-8")
+    tasks_file = to_labelstudio(qa, tmp_path / "ls").tasks_file
+    (task,) = json.loads(tasks_file.read_text(encoding="utf-8"))
+    assert (task["data"]["prompt"], task["data"]["question"], task["data"]["item_id"]) == (
+        row["prompt"], row["question"], row["id"])
+    edited = f"Edited{seps}reason."
+    export = _export(tasks_file, {row["id"]: [_annotation(2, "yes", "edit", edited), _annotation(3, "yes", "accept")]},
+                     tmp_path / "export.json")
+    done = from_labelstudio(export, tmp_path / "final.jsonl")
+    assert done.written == 1 and not done.problems
+    text = (tmp_path / "final.jsonl").read_text(encoding="utf-8")
+    (back,) = [json.loads(line) for line in text.split("\n") if line]
+    assert (back["id"], back["prompt"], back["question"], back["answer"], back["reason"]) == (
+        row["id"], row["prompt"], row["question"], "yes", edited)
+    assert [r.reason for r in load_instruct(tmp_path / "final.jsonl")] == [edited]
