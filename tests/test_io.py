@@ -7,7 +7,8 @@ import pytest
 from pydantic import BaseModel, ValidationError, field_validator
 
 from fingereval.errors import DataError
-from fingereval.io import LineError, append_jsonl, read_jsonl, read_text, validation_message, write_jsonl
+from fingereval.io import (LineError, append_jsonl, jsonl_lines, parse_json, read_json, read_jsonl, read_text,
+                           validation_message, write_jsonl)
 
 
 def _file(path, *lines: str):
@@ -50,6 +51,51 @@ def test_file_errors_say_what_the_file_is(tmp_path):
     with pytest.raises(DataError, match="is not UTF-8 text"):
         read_jsonl(tmp_path / "latin.jsonl")
     assert read_text(tmp_path / "latin.jsonl", encoding_errors="surrogateescape") == '{"prompt": "caf\udce9"}\n'
+
+
+SEPARATORS = "\u2028\u2029\u0085\x1c\x1d\x1e\x0b\x0c"  # line breaks to str.splitlines(), not to JSON Lines
+
+
+def test_records_split_on_newline_only_and_keep_every_other_separator(tmp_path):
+    rows = [{"id": f"r{i}", "text": f"a{sep}b"} for i, sep in enumerate(SEPARATORS[:3])]
+    path = write_jsonl(tmp_path / "r.jsonl", rows)
+    append_jsonl(path, {"id": "appended", "text": SEPARATORS[:3]})
+    assert "\u2028" in path.read_text(encoding="utf-8")  # our writer leaves them raw
+    assert [row for _, row in read_jsonl(path)] == rows + [{"id": "appended", "text": SEPARATORS[:3]}]
+    # a byte-order mark goes, a CRLF's CR goes, a \f or \x1c splits nothing (a line of them is blank)
+    text = "\ufeff" + '{"a": 1}' + "\r\n" + '{"b": "\u0085"}' + "\n" + SEPARATORS[3:] + "\n" + '{"c": 3}'
+    assert jsonl_lines(text) == ['{"a": 1}', '{"b": "\u0085"}', SEPARATORS[3:], '{"c": 3}']
+    assert [n for n, _ in read_jsonl(_file(tmp_path / "x.jsonl", *jsonl_lines(text)))] == [1, 2, 4]
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ('{"a": NaN}', "NaN is not a number JSON has"),
+    ('{"a": -Infinity}', "-Infinity is not a number JSON has"),
+    ('{"a": 1e999}', "the number 1e999 is too large"),
+    ('{"a": ' + "7" * 5000 + "}", "a number has too many digits"),
+    ("[" * 65 + "]" * 65, "nested deeper than 64 levels"),
+    ("[" * 100000, "nested deeper than 64 levels"),
+    ('{"a": 1,\n "b": }', "Expecting value at line 2 column 7"),
+])
+def test_parse_json_refuses_what_no_field_of_ours_means_in_one_value_error(text, reason):
+    with pytest.raises(ValueError) as info:
+        parse_json(text)
+    assert str(info.value) == f"not valid JSON ({reason})"
+
+
+def test_read_json_names_the_file_and_what_to_do(tmp_path):
+    (tmp_path / "ok.json").write_text("\ufeff" + '{"a": [1.5, "x"]}', encoding="utf-8")
+    assert read_json(tmp_path / "ok.json") == {"a": [1.5, "x"]}
+    (tmp_path / "empty.json").write_text(" \n")
+    (tmp_path / "nan.json").write_text('{"t": NaN}')
+    for name, says in [("empty.json", "is empty"), ("nan.json", "is not valid JSON (NaN"), ("nope.json", "not found"),
+                       (".", "is a folder, not a file")]:
+        with pytest.raises(DataError) as info:
+            read_json(tmp_path / name, "weights file", "write one with `fit-weights`")
+        assert str(info.value).startswith(f"weights file {tmp_path / name} {says}") and "\n" not in str(info.value)
+        assert str(info.value).endswith("; write one with `fit-weights`")
+    with pytest.raises(DataError, match=r"^weights file /dev/null is not a regular file"):
+        read_json("/dev/null", "weights file")
 
 
 def test_every_append_is_on_disk_when_it_returns(tmp_path):
