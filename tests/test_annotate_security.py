@@ -214,6 +214,10 @@ def test_only_playable_items_are_served(tmp_path):
 
 
 def test_the_media_type_comes_from_the_container_not_the_file_name(tmp_path):
+    from fingereval.annotate.videos import MEDIA_TYPES
+    from fingereval.video import ALLOWED_CONTAINERS
+
+    assert MEDIA_TYPES.keys() == ALLOWED_CONTAINERS.keys()  # every container the gate allows has its media type
     root = tmp_path / "set"
     write_video(root / "page.mp4", codec="libx264", frames=6).rename(root / "page.html")  # a name a browser renders
     (root / "qa.jsonl").write_text(json.dumps({"id": "x", "video": "page.html", "prompt": "p", "dimension": "visual_quality",

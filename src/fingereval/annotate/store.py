@@ -25,7 +25,7 @@ from fingereval.data.instruct import InstructRecord
 from fingereval.errors import DataError, VideoError
 from fingereval.io import LineError, iter_jsonl, validation_message
 from fingereval.schema import normalize_yes_no
-from fingereval.video import check_video
+from fingereval.video import check_video, check_video_container
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
@@ -111,12 +111,14 @@ def read_items(path: str | Path) -> list[AnnotateRecord]:
 
 def probe_video(path: str | Path) -> float | None:
     """The video's frame rate (None when it does not say), after decoding its first frame: it plays.
-    Raises VideoError with a one-line reason otherwise."""
+    Raises VideoError with a one-line reason otherwise (VideoFormatError for a file that is not an allowed
+    video container: fingereval.video.check_video_container decides, for the app as for scoring)."""
     import av
 
-    check_video(path)
+    check_video(path)  # the container gate and a video stream
     try:
-        with av.open(str(path)) as container:
+        # opened as the demuxer the gate chose from the bytes, so the file's name cannot pick another one
+        with av.open(str(path), format=check_video_container(path).split(",")[0]) as container:
             stream = container.streams.video[0]
             for _ in container.decode(stream):
                 rate = stream.average_rate or stream.guessed_rate

@@ -11,9 +11,9 @@ from starlette.responses import MalformedRangeHeader, RangeNotSatisfiable
 from fingereval.annotate.context import AppContext
 from fingereval.annotate.replies import ApiError, documented
 from fingereval.errors import VideoError
-from fingereval.video import check_video
+from fingereval.video import check_video_container
 
-# the container's format (PyAV's name for it) -> the media type the browser is told
+# the container's format (the name fingereval.video.check_video_container returns) -> the media type the browser is told
 MEDIA_TYPES = {"mov,mp4,m4a,3gp,3g2,mj2": "video/mp4", "matroska,webm": "video/webm", "avi": "video/x-msvideo",
                "gif": "image/gif", "mpegts": "video/mp2t"}
 
@@ -44,19 +44,6 @@ def videos_router(ctx: AppContext) -> APIRouter:
                             headers={"Cache-Control": "private, no-cache", "Content-Disposition": "inline"})
 
     return router
-
-
-def check_video_container(path: Path) -> str:
-    """LOCAL STAND-IN until fingereval.video.check_video_container lands: the container's format name if it is
-    one of MEDIA_TYPES, else VideoError."""
-    import av
-
-    check_video(path)
-    with av.open(str(path)) as container:
-        name = container.format.name
-    if name not in MEDIA_TYPES:
-        raise VideoError(f"{path}: a {name} file, not a video container this app serves")
-    return name
 
 
 def _check_range(request: Request, path: Path) -> None:
