@@ -121,8 +121,8 @@ class MediaOnce:
         """The request to send instead after the server refused `t` with a 4xx, or None: the refusal stands."""
         with self._cond:
             if t.how == UUID_ONLY:
-                self._sent.pop(t.media.key, None)
                 if CACHE_MISS.search(message) or self.support == YES:  # evicted: this request carries the media
+                    self._sent.pop(t.media.key, None)
                     self.misses += 1
                     self._release(t)
                     return Ticket(t.media, WITH_UUID)
