@@ -80,18 +80,18 @@ def test_a_login_body_of_any_size_is_refused_on_its_headers(data, tmp_path):
         head, _, body = raw.partition(b"\r\n\r\n")
         assert b"connection: close" in head.lower()
         assert json.loads(body)["error"]["type"] == "PayloadTooLarge"
-        assert "128 KB" in json.loads(body)["error"]["message"]  # the default, named
+        assert "1 MB" in json.loads(body)["error"]["message"]  # the default, named
 
 
 def test_a_chunked_body_is_cut_off_at_the_limit(data, tmp_path):
     """No Content-Length to refuse on: the body is counted as it streams and refused past the limit."""
     chunk = b"a" * 4096
-    framed = [b"%x\r\n%s\r\n" % (len(chunk), chunk)] * 64 + [b"0\r\n\r\n"]  # 256 KB against an 8 KB limit
-    with time_limit(60, "chunked login"), annotation_server(tmp_path / "c.sqlite", data, max_body_kb=8) as (base, _):
+    framed = [b"%x\r\n%s\r\n" % (len(chunk), chunk)] * 64 + [b"0\r\n\r\n"]  # 256 KB against a 10 KB limit
+    with time_limit(60, "chunked login"), annotation_server(tmp_path / "c.sqlite", data, max_body_mb=0.01) as (base, _):
         raw = raw_exchange(base, b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n"
                                  b"Content-Type: application/x-www-form-urlencoded\r\n\r\n", framed)
         assert status_of(raw) == 413, raw[:300]
-        assert b'"PayloadTooLarge"' in raw and b"8 KB" in raw
+        assert b'"PayloadTooLarge"' in raw and b"0.01 MB" in raw
 
 
 def test_an_api_body_over_the_limit_is_refused_before_reading_it(data, tmp_path):

@@ -37,7 +37,7 @@ def create_app(store: AnnotationStore, settings: AnnotateSettings | None = None,
     app = FastAPI(title="fingereval annotate", summary="Answer the yes/no questions and check the reasons.")
     app.state.store, app.state.per_item, app.state.context = store, settings.per_item, ctx
     # added innermost first: the headers wrap every answer; the gate decides before the body limit reads a byte
-    app.add_middleware(BodyLimit, limit_kb=settings.max_body_kb)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, limit_mb=settings.max_body_mb)
     app.add_middleware(Gate, people=ctx.people, sessions=ctx.sessions, throttle=ctx.throttle, hosts=settings.hosts())
     app.add_middleware(SecurityHeaders)
     install_handlers(app, ctx.scrub)

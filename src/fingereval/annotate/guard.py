@@ -113,8 +113,8 @@ PAGE_HEADERS = [(b"content-security-policy", CSP.encode()), (b"cache-control", b
 class BodyTooLarge(HTTPException):
     """Raised from receive() as a body streams in past the limit; the app's handlers answer 413."""
 
-    def __init__(self, limit_kb: int):
-        super().__init__(413, f"the body is over the app's limit of {limit_kb} KB (--max-body-kb)",
+    def __init__(self, limit_mb: float):
+        super().__init__(413, f"the body is over the app's limit of {limit_mb:g} MB (--max-body-mb)",
                          headers={"connection": "close"})  # the rest of the body is not read: end the connection
 
 
@@ -122,15 +122,15 @@ class BodyLimit:
     """A body over `max_bytes` is refused: on its Content-Length before a byte is read, or as a chunked
     body streams past it. (Written here because FastAPI's own answers in plain text, not the one shape.)"""
 
-    def __init__(self, app, limit_kb: int):
-        self.app, self.limit_kb, self.max_bytes = app, limit_kb, limit_kb * 1024
+    def __init__(self, app, max_bytes: int, limit_mb: float):
+        self.app, self.max_bytes, self.limit_mb = app, max_bytes, limit_mb
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         declared = Headers(scope=scope).get("content-length", "")
         if declared.strip().isdigit() and int(declared) > self.max_bytes:  # (the server refuses a malformed one)
-            return await send_error(send, 413, "PayloadTooLarge", str(BodyTooLarge(self.limit_kb).detail))
+            return await send_error(send, 413, "PayloadTooLarge", str(BodyTooLarge(self.limit_mb).detail))
         seen = 0
 
         async def counted():
@@ -139,7 +139,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise BodyTooLarge(self.limit_kb)
+                    raise BodyTooLarge(self.limit_mb)
             return message
 
         await self.app(scope, counted, send)

@@ -17,7 +17,7 @@ class AnnotateSettings(BaseModel):
     per_item: int = Field(2, ge=1, description="annotators who label each item")
     token: str | None = Field(None, min_length=1, description="one shared token: the one-person mode")
     users: list[User] | None = Field(None, min_length=1, description="people with their own token and role")
-    max_body_kb: int = Field(128, ge=1, description="largest request body on any route, checked before reading")
+    max_body_mb: float = Field(1.0, gt=0, description="largest request body on any route, checked before reading")
     login_failures: int = Field(10, ge=1, description="wrong tokens one client address may send per window")
     login_window_s: float = Field(60.0, gt=0, description="the window of the login attempt limit, in seconds")
     session_hours: float = Field(12.0, gt=0, description="a login session ends this long after it began")
@@ -34,7 +34,7 @@ class AnnotateSettings(BaseModel):
 
     @property
     def max_body_bytes(self) -> int:
-        return self.max_body_kb * 1024
+        return int(self.max_body_mb * 1024 * 1024)
 
     def hosts(self) -> set[str] | None:
         """The Host names served (lower case), or None for any."""

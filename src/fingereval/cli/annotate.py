@@ -38,7 +38,8 @@ def serve(
                                          help="YAML or JSON file of people (name, token, role annotator or "
                                          "adjudicator): each label is its sender's, only adjudicators adjudicate"),
     per_item: int = typer.Option(2, "--per-item", min=1, help="annotators who label each item"),
-    max_body_kb: int = typer.Option(128, "--max-body-kb", min=1, help="largest request body, checked before it is read"),
+    max_body_mb: float = typer.Option(1.0, "--max-body-mb", min=0.001,
+                                      help="largest request body (MB) on every route, checked before it is read"),
     login_failures: int = typer.Option(10, "--login-failures", min=1,
                                        help="wrong tokens one client address may send per minute; then 429"),
     session_hours: float = typer.Option(12.0, "--session-hours", min=0.01, help="a login lasts this long"),
@@ -60,7 +61,7 @@ def serve(
         from fingereval.annotate.settings import LOOPBACK_HOSTS, AnnotateSettings
 
         people = load_users(users) if users else None
-        settings = AnnotateSettings(per_item=per_item, token=token or None, users=people, max_body_kb=max_body_kb,
+        settings = AnnotateSettings(per_item=per_item, token=token or None, users=people, max_body_mb=max_body_mb,
                                     login_failures=login_failures, session_hours=session_hours,
                                     allowed_hosts=None if token or users else [*LOOPBACK_HOSTS, host])
         from fingereval.annotate.store import open_store
