@@ -19,14 +19,24 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def served(app, timeout: float = 30.0):
-    """Yield the base URL of `app` served by uvicorn; on exit the server stops and the app's lifespan ends
-    (its model worker finishes the video in hand), so the next server never shares the model with it."""
+def served(app, timeout: float = 30.0, access_log: bool = False):
+    """Yield the base URL of `app` served by uvicorn as `fingereval serve` runs it (the header deadline, the
+    connection cap and the lingering close of fingereval.web, from the app's own settings); on exit the server
+    stops and the app's lifespan ends (its model worker finishes the video in hand), so the next server never
+    shares the model with it."""
     import uvicorn
 
+    from fingereval.web import server_config
+
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
-                                           lifespan="on"))
+    settings = getattr(app.state, "settings", None)
+    if hasattr(settings, "connection_limits"):  # the scoring service: its own connection rules
+        config = server_config(app, "127.0.0.1", port, settings.connection_limits(), log_level="warning",
+                               access_log=access_log)
+    else:
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=access_log,
+                                lifespan="on")
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
     thread.start()
     started = time.monotonic()

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from fingereval.answer.base import DEFAULT_MODEL
+from fingereval.limits import InputLimits
 from fingereval.video import VideoConfig
 
 
@@ -26,6 +27,7 @@ class ScoringConfig(BaseModel):
     max_frames: int = VideoConfig.max_frames
     size: int = VideoConfig.size
     keep_aspect: bool = VideoConfig.keep_aspect
+    limits: InputLimits = InputLimits()  # caps checked before the model (--max-questions, ...): none by default
 
     def video_config(self) -> VideoConfig:
         return VideoConfig(fps=self.fps, max_frames=self.max_frames, size=self.size, keep_aspect=self.keep_aspect)
@@ -36,4 +38,4 @@ class ScoringConfig(BaseModel):
 
         return Evaluator(self.model, answerer=self.answerer, reason=self.reason, generator=self.generator,
                          generator_options=self.generator_options, weights=self.weights, calibration=self.calibration,
-                         video_config=self.video_config(), **self.answerer_options)
+                         video_config=self.video_config(), limits=self.limits, **self.answerer_options)

@@ -7,15 +7,18 @@
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Mapping
 
 from fingereval.answer.base import Answerer
+from fingereval.limits import InputLimits
 from fingereval.schema import QuestionSet, VideoResult
 from fingereval.score.aggregate import check_weights, video_result
 from fingereval.score.calibration import Calibration, load_calibration
 from fingereval.video import VideoConfig, load_video
+
 
 class Evaluator:
     """Ask, answer and score. `answerer` is a registered name (built with `model`, `video_config` and the other
@@ -24,7 +27,8 @@ class Evaluator:
     def __init__(self, model: str | Path | None = None, *, answerer: str | Answerer = "transformers",
                  reason: bool = False, generator: str = "templates", generator_options: Mapping | None = None,
                  weights: Mapping[str, float] | str | Path | None = None, video_config: VideoConfig | None = None,
-                 calibration: Calibration | str | Path | None = None, **answerer_options):
+                 calibration: Calibration | str | Path | None = None, limits: InputLimits | None = None,
+                 **answerer_options):
         if isinstance(answerer, str):
             from fingereval.answer import get_answerer
 
@@ -46,6 +50,7 @@ class Evaluator:
         self.weights = dict(weights) if weights else None
         self.calibration_source = str(calibration) if isinstance(calibration, (str, Path)) else None
         self.calibration = load_calibration(calibration) if isinstance(calibration, (str, Path)) else calibration
+        self.limits = limits or InputLimits()  # caps checked before the model: none unless given
 
     @property
     def model_id(self) -> str:
@@ -60,17 +65,29 @@ class Evaluator:
         return self._generator.generate(prompt)
 
     def score(self, video: str | Path, prompt: str | None = None, questions: QuestionSet | None = None, *,
-              reason: bool | None = None, item_id: str | None = None) -> VideoResult:
-        """Score one video. Give the prompt (questions are generated) or a question set (or both)."""
+              reason: bool | None = None, item_id: str | None = None, limits: InputLimits | None = None,
+              before_model: Callable[[], None] | None = None) -> VideoResult:
+        """Score one video. Give the prompt (questions are generated) or a question set (or both).
+
+        `limits` (default: the evaluator's) are checked before the model sees anything: the prompt's length, the
+        number of questions, the video's decoded length (LimitExceeded). `before_model` runs after the video is
+        decoded and before the model answers; what it raises ends the scoring there (a service drops a job
+        whose client left)."""
+        limits = limits or self.limits
+        if prompt is not None:
+            limits.check_prompt(prompt)
         if questions is None:
             if prompt is None:
                 raise ValueError("score() needs a prompt or a question set")
             questions = self.questions(prompt)
         prompt = prompt if prompt is not None else questions.prompt
+        limits.check_questions(len(questions.questions))
         use_reason = self.reason if reason is None else reason
         # before the video is decoded and the model runs: weights that cover none of these dimensions are an error
         check_weights({q.dimension for q in questions.questions}, self.weights, self.weights_source)
-        clip = load_video(video, self.answerer.video_config)  # decoded once for all questions
+        clip = load_video(video, self.answerer.video_config, limits)  # decoded once for all questions
+        if before_model is not None:
+            before_model()
         answers = self.answerer.answer(clip, questions.questions, reason=use_reason)
         if self.calibration is not None:  # before polarity: every score and dimension rests on calibrated p_yes
             answers = [replace(a, p_yes=self.calibration.apply(a.p_yes)) for a in answers]

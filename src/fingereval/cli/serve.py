@@ -45,7 +45,14 @@ def serve(
     max_batch: int = typer.Option(8, min=1, help="waiting videos the model worker takes at once"),
     videos_at_once: int = typer.Option(1, min=1, help="of those, videos scored together from threads "
                                        "(for --answerer openai, which waits on a server)"),
-    max_items: int = typer.Option(64, min=1, help="items in one /v1/score_batch request"),
+    max_items: int = typer.Option(64, min=1, help="items in one /v1/score_batch request (at most --max-queue)"),
+    max_questions: int = typer.Option(64, min=1, help="questions per video, given or generated; more gets 422"),
+    max_prompt_chars: int = typer.Option(4000, min=1, help="characters of a prompt; a longer one gets 422"),
+    max_video_seconds: float = typer.Option(600.0, min=0.001, help="seconds of video decoded per item; more gets 422"),
+    max_video_frames: int = typer.Option(18000, min=1, help="frames decoded per item; more gets 422"),
+    header_timeout: float = typer.Option(10.0, min=0.001, help="seconds for a request's headers to arrive; then 408"),
+    body_timeout: float = typer.Option(120.0, min=0.001, help="seconds for a request's whole body to arrive; then 408"),
+    max_connections: int = typer.Option(64, min=1, help="connections open at once; one more gets 503"),
     reason: bool = typer.Option(False, "--reason/--no-reason", help="default for requests: write <think> reasons first"),
     generator: str = typer.Option("templates", "--generator", "-g", help=GEN_HELP),
     weights: Optional[Path] = typer.Option(None, help="dimension weights JSON (from fit-weights)"),
@@ -65,6 +72,7 @@ def serve(
     llm_model: Optional[str] = typer.Option(None, envvar="FINGEREVAL_LLM_MODEL"),
     llm_api_key: Optional[str] = typer.Option(None, envvar="FINGEREVAL_LLM_API_KEY"),
     log_level: str = typer.Option("info", help="uvicorn and request log level"),
+    log_format: str = typer.Option("text", help="log lines as text (client text escaped) or json (one object a line)"),
 ):
     """Serve scores over HTTP (OpenAPI docs at /docs): POST /v1/score answers what `score --json` prints."""
     from fingereval.config import ScoringConfig
@@ -80,7 +88,11 @@ def serve(
 
         settings = ServeSettings(token=token or None, max_body_mb=max_body_mb, allow_dir=allow_dir, max_queue=max_queue,
                                  timeout=timeout, max_batch=max_batch, videos_at_once=videos_at_once,
-                                 max_items=max_items)
+                                 max_items=max_items, max_questions=max_questions, max_prompt_chars=max_prompt_chars,
+                                 max_video_seconds=max_video_seconds, max_video_frames=max_video_frames,
+                                 header_timeout=header_timeout, body_timeout=body_timeout,
+                                 max_connections=max_connections)
+        _check_log_options(log_level, log_format)
         config = ScoringConfig(
             answerer=answerer, model=model, reason=reason, generator=generator, weights=weights, calibration=calibration,
             answerer_options=_answerer_options(device, dtype, naive, max_new_tokens, answerer_option, base_url, api_key,
@@ -93,13 +105,29 @@ def serve(
         evaluator = config.evaluator()
     except (FingerEvalError, ValueError) as e:
         fail(e)
-    _run(create_app(evaluator, settings), host, port, log_level)
+    _run(create_app(evaluator, settings), settings, host, port, log_level, log_format)
 
 
-def _run(app, host: str, port: int, log_level: str) -> None:
+def _check_log_options(log_level: str, log_format: str) -> None:
+    if log_level.upper() not in logging.getLevelNamesMapping():
+        raise ValueError(f"--log-level {log_level!r}: give debug, info, warning or error")
+    if log_format not in ("text", "json"):
+        raise ValueError(f"--log-format {log_format!r}: give text or json")
+
+
+def _run(app, settings, host: str, port: int, log_level: str, log_format: str) -> None:
     import uvicorn
 
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    from fingereval.serve import server_config
+    from fingereval.web import configure_logging
+
+    configure_logging(log_level, log_format)  # uvicorn's loggers too: its config is left out (log_config None)
     err.print(f"serving {app.title} on http://{host}:{port} (docs at /docs)", highlight=False, markup=False)
     # the app logs one line per request itself (fingereval.serve), so uvicorn's access log is off
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    server = uvicorn.Server(server_config(app, settings, host, port, log_level=log_level.lower(), access_log=False))
+    try:  # as uvicorn.run, which takes no protocol class: Ctrl-C is the ordinary end
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    if not server.started:
+        raise typer.Exit(3)  # uvicorn's startup failure (the port taken, ...), already logged

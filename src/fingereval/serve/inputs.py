@@ -1,15 +1,16 @@
-"""A request made into a job: its questions (generated here, off the model worker) and the file to open.
+"""A request made into a job: its questions (generated here, off the model worker) and the file to open, with
+every cap and check that needs no model done here, before the job takes a place in the queue.
 
-An uploaded video is written to a temp file that the job's future removes when it is done, whatever the end
-(scored, failed, timed out while waiting, or its client gone). A `video_path` is resolved (symlinks and `..`)
-and must land inside the allow-dir.
+An uploaded video is written to a temp file (no suffix: the decoder reads the format from the bytes) that the
+job's future removes when it is done, whatever the end (scored, failed, timed out, or its client gone). A
+`video_path` is resolved (symlinks and `..`) and must land inside the allow-dir. Either is then checked as a
+video (fingereval.video's container gate, and its decoded length against the caps).
 """
 from __future__ import annotations
 
 import base64
 import binascii
 import os
-import re
 import tempfile
 import threading
 from pathlib import Path
@@ -18,10 +19,12 @@ from pydantic import ValidationError
 
 from fingereval.errors import DataError, FingerEvalError, VideoError
 from fingereval.io import validation_message
+from fingereval.limits import InputLimits
 from fingereval.schema import QuestionSet
-from fingereval.serve.models import ScoreRequest
+from fingereval.serve.models import MAX_PATH, ScoreRequest
 from fingereval.serve.worker import Job
 from fingereval.text import repair, repair_json
+from fingereval.video import check_video
 
 DEFAULT_UPLOAD_NAME = "upload.mp4"
 
@@ -46,24 +49,42 @@ def error_status(e: Exception) -> tuple[int, str]:
 
 
 class JobMaker:
-    def __init__(self, evaluator, allow_dir: Path | None, temp_dir: Path | None):
+    def __init__(self, evaluator, allow_dir: Path | None, temp_dir: Path | None, limits: InputLimits):
         self.evaluator = evaluator
         self.allow_dir = allow_dir.resolve(strict=True) if allow_dir is not None else None
         self.temp_dir = temp_dir  # set by the app's lifespan when None here
+        self.limits = limits
         self._ask_lock = threading.Lock()  # a generator (a local LLM) is built once and used by one thread at a time
 
     def make(self, req: ScoreRequest) -> Job:
-        """The job for one request (blocking: call it from a thread). Raises ServiceError, VideoError, DataError."""
+        """The job for one request (blocking: call it from a thread). Raises ServiceError, VideoError, DataError
+        (LimitExceeded included)."""
         prompt = repair(req.prompt)[0]  # a lone surrogate in the JSON ("\udce9") cannot be written back as UTF-8
+        self.limits.check_prompt(prompt)
         questions = self._questions(prompt, req)
+        self.limits.check_questions(len(questions.questions))
         item_id = None if req.id is None else repair(req.id)[0]
         if req.video_path is not None:
-            return Job(self._allowed(req.video_path), repair(req.video_path)[0], prompt, questions, req.reason, item_id)
+            name, path = repair(req.video_path)[0], self._allowed(req.video_path)
+            self._check_video(path, name)
+            return Job(path, name, prompt, questions, req.reason, item_id)
         name = repair(req.video_name or DEFAULT_UPLOAD_NAME)[0]
         path = self._write_upload(req.video, name)
+        try:
+            self._check_video(path, name)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
         job = Job(path, name, prompt, questions, req.reason, item_id)
         job.future.add_done_callback(lambda _: path.unlink(missing_ok=True))
         return job
+
+    def _check_video(self, path: Path, name: str) -> None:
+        """The container gate and the length caps, before the queue; the message names the video as the client did."""
+        try:
+            check_video(path, self.limits)
+        except (VideoError, DataError) as e:
+            raise type(e)(str(e).replace(str(path), name)) from None
 
     def _questions(self, prompt: str, req: ScoreRequest) -> QuestionSet:
         if req.questions is not None:
@@ -80,12 +101,19 @@ class JobMaker:
             return self.evaluator.questions(prompt)
 
     def _allowed(self, given: str) -> Path:
+        """The file `given` names inside the allow-dir, resolved; 403 outside it. Whatever the path holds (a loop, a
+        name too long, a NUL byte, a FIFO, a device) ends in a 4xx here or in the container gate, never a 500."""
         if self.allow_dir is None:
             raise ServiceError(403, "Forbidden", "this service reads no files (started without --allow-dir); "
                                "send the video's bytes base64-encoded in `video`")
+        if len(given) > MAX_PATH:
+            raise VideoError(f"video_path has {len(given)} characters, more than a path can ({MAX_PATH}); give the "
+                             "path of a video file")
         try:
             path = (self.allow_dir / given).resolve()  # an absolute `given` stays itself
-        except (OSError, ValueError):  # a NUL byte, a name too long, a symlink loop
+        except RuntimeError:  # Python 3.11 resolves a symlink loop to this
+            raise VideoError("video_path runs into a symlink loop; give the path of a video file") from None
+        except (OSError, ValueError):  # a NUL byte, a name the system refuses
             raise ServiceError(403, "Forbidden", "video_path does not name a file inside the allowed folder") from None
         if not path.is_relative_to(self.allow_dir):
             raise ServiceError(403, "Forbidden", "video_path resolves outside the allowed folder; give a path inside "
@@ -97,9 +125,7 @@ class JobMaker:
             raw = base64.b64decode(data, validate=True)
         except (binascii.Error, ValueError):
             raise VideoError(f"{name}: `video` is not valid base64; send the file's bytes base64-encoded") from None
-        suffix = Path(name).suffix
-        fd, tmp = tempfile.mkstemp(suffix=suffix if re.fullmatch(r"\.[A-Za-z0-9]{1,10}", suffix) else "",
-                                   prefix="upload-", dir=self.temp_dir)
+        fd, tmp = tempfile.mkstemp(prefix="upload-", dir=self.temp_dir)  # no suffix: the bytes decide the format
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(raw)

@@ -7,11 +7,13 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model, model_validator
 
 from fingereval.dimensions import DIMENSION_KEYS
+from fingereval.limits import InputLimits
 from fingereval.schema import ErrorInfo, VideoResult
+from fingereval.web import ConnectionLimits
 
 
 class ServeSettings(BaseModel):
-    """The service's limits; the scoring itself is the Evaluator's (ScoringConfig)."""
+    """The service's limits (docs/serve.md, "Security"); the scoring itself is the Evaluator's (ScoringConfig)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -24,10 +26,29 @@ class ServeSettings(BaseModel):
     videos_at_once: int = Field(1, ge=1)  # of those, scored together from threads (for answerers that wait on a server)
     max_items: int = Field(64, ge=1)  # items in one score_batch request
     temp_dir: Path | None = None  # where uploaded videos are written while scored (default: a fresh system temp dir)
+    # caps checked before the model (422 LimitExceeded naming the option)
+    max_questions: int = Field(64, ge=1)  # questions per video, given or generated
+    max_prompt_chars: int = Field(4000, ge=1)  # characters of a prompt
+    max_video_seconds: float = Field(600.0, gt=0)  # seconds of video decoded per item
+    max_video_frames: int = Field(18000, ge=1)  # frames decoded per item (10 minutes at 30 fps)
+    # connections (fingereval.web)
+    header_timeout: float = Field(10.0, gt=0)  # seconds for a request's headers to arrive; then 408 and closed
+    body_timeout: float = Field(120.0, gt=0)  # seconds for the whole body to arrive; then 408 and closed
+    max_connections: int = Field(64, ge=1)  # open at once; one more is answered 503 and closed
 
     @property
     def max_body_bytes(self) -> int:
         return int(self.max_body_mb * 1024 * 1024)
+
+    def input_limits(self) -> InputLimits:
+        return InputLimits(max_questions=self.max_questions, max_prompt_chars=self.max_prompt_chars,
+                           max_video_seconds=self.max_video_seconds, max_video_frames=self.max_video_frames,
+                           max_videos=self.max_items)
+
+    def connection_limits(self) -> ConnectionLimits:
+        # the lingering read after an early 413 is bounded by the body limit: more than that is not waited for
+        return ConnectionLimits(header_timeout=self.header_timeout, max_connections=self.max_connections,
+                                linger_bytes=2 * self.max_body_bytes)
 
 
 # the questions file's question objects, documented for the OpenAPI schema; validated by QuestionSet in the handler
@@ -47,6 +68,9 @@ QUESTION_SCHEMA = {
 QuestionList = Annotated[list[dict[str, Any]], WithJsonSchema({"type": "array", "items": QUESTION_SCHEMA, "minItems": 1})]
 
 
+MAX_PATH = 4096  # characters of a video_path (Linux's PATH_MAX): a longer one is 422 before any file call
+
+
 class ScoreRequest(BaseModel):
     """One video: its bytes as base64 in `video`, or `video_path` inside the service's --allow-dir."""
 
@@ -57,10 +81,12 @@ class ScoreRequest(BaseModel):
     prompt: str = Field(description="the text prompt the video was generated from")
     video: Annotated[str | None, WithJsonSchema({"type": "string", "format": "byte"})] = Field(
         None, description="base64 of the video file's bytes")
-    video_path: Annotated[str | None, WithJsonSchema({"type": "string"})] = Field(None, description="a video file inside the service's --allow-dir "
-                                   "(relative paths are taken from there)")
+    # lengths are checked by the handler, not by pydantic, which refuses a lone surrogate ("\udce9") it must count
+    video_path: Annotated[str | None, WithJsonSchema({"type": "string", "maxLength": MAX_PATH})] = Field(
+        None, description="a video file inside the service's --allow-dir (relative paths are taken from there)")
     video_name: str | None = Field(None, max_length=255, description="a name for an uploaded video: the result's "
-                                   "`video` field, and its suffix tells the decoder the format (default upload.mp4)")
+                                   "`video` field (the format is read from the bytes, never from this name; "
+                                   "default upload.mp4)")
     questions: QuestionList | None = Field(None, description="question objects as in a questions file "
                                            "(else generated from the prompt)")
     reason: bool | None = Field(None, description="write <think> reasons first (default: the service's setting)")

@@ -2,18 +2,21 @@
 
 The model is not shared between threads: every job runs on this thread, so requests can arrive from any number
 of clients while the model sees one batch at a time. A job is a concurrent.futures.Future, so the request side
-can wait on it from asyncio, time it out, or cancel it while it still waits (the worker then skips it).
+can wait on it from asyncio. A job whose client got its answer (504) or left is abandoned: one still waiting
+leaves the queue at once, its slot free for the next request; one the worker holds is dropped at the worker's
+next check (before each video, and between decoding a video and handing it to the model).
 """
 from __future__ import annotations
 
+import collections
 import logging
-import queue
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fingereval.limits import InputLimits
 from fingereval.schema import QuestionSet, VideoResult
 
 log = logging.getLogger("fingereval.serve")
@@ -27,7 +30,11 @@ class QueueFull(Exception):
         self.retry_after = retry_after
 
 
-@dataclass
+class Abandoned(Exception):
+    """The job's client is gone (or was answered 504) before the model reached it: it was not scored."""
+
+
+@dataclass(eq=False)
 class Job:
     video: Path  # the file the worker opens (an upload's temp file, or a resolved path inside the allow-dir)
     name: str  # the result's `video` field: what the client called it
@@ -36,17 +43,25 @@ class Job:
     reason: bool | None = None
     item_id: str | None = None
     future: Future = field(default_factory=Future)
+    abandoned: threading.Event = field(default_factory=threading.Event)
+
+    def abandon(self) -> None:
+        """Nobody waits for it any more: dropped from the queue now, or at the worker's next check."""
+        self.abandoned.set()
+        self.future.cancel()  # a no-op once the worker holds it; the event stops it there
 
 
 class ModelWorker:
-    def __init__(self, evaluator, *, max_queue: int, max_batch: int = 8, videos_at_once: int = 1):
+    def __init__(self, evaluator, *, max_queue: int, max_batch: int = 8, videos_at_once: int = 1,
+                 limits: InputLimits | None = None):
         self.evaluator = evaluator
         self.max_queue = max_queue
         self.max_batch = max_batch
         self.videos_at_once = videos_at_once
-        self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()  # bounded by _waiting below
-        self._lock = threading.Lock()
-        self._waiting = 0  # jobs admitted and not yet taken by the worker
+        self.limits = limits
+        self._queue: collections.deque[Job] = collections.deque()  # admitted, not yet taken; at most max_queue
+        self._ready = threading.Condition()
+        self._stopping = False
         self._busy = False
         self._seconds_per_video = 1.0  # a running mean, for Retry-After
         self._thread = threading.Thread(target=self._run, name="fingereval-model", daemon=True)
@@ -59,20 +74,29 @@ class ModelWorker:
 
     def submit(self, jobs: list[Job]) -> None:
         """Queue every job or none (a batch is admitted whole), else QueueFull."""
-        with self._lock:
-            if self._waiting + len(jobs) > self.max_queue:
+        with self._ready:
+            if len(self._queue) + len(jobs) > self.max_queue:
                 raise QueueFull(self.retry_after())
-            self._waiting += len(jobs)
-        for job in jobs:
-            self._jobs.put(job)
+            self._queue.extend(jobs)
+            self._ready.notify()
+        for job in jobs:  # after the lock: a job cancelled already runs its callback here, at once
+            job.future.add_done_callback(lambda _, job=job: self._leave(job))
+
+    def _leave(self, job: Job) -> None:
+        """A job ended while it waited (cancelled): its slot is free now, not when the worker gets to it."""
+        with self._ready:
+            try:
+                self._queue.remove(job)
+            except ValueError:  # taken by the worker already
+                pass
 
     def retry_after(self) -> int:
         """Seconds until the queue has likely drained enough for one more video (at least 1)."""
-        return max(1, round(self._seconds_per_video * max(1, self._waiting) / max(1, self.videos_at_once)))
+        return max(1, round(self._seconds_per_video * max(1, len(self._queue)) / max(1, self.videos_at_once)))
 
     @property
     def waiting(self) -> int:
-        return self._waiting
+        return len(self._queue)
 
     @property
     def busy(self) -> bool:
@@ -80,38 +104,27 @@ class ModelWorker:
 
     def stop(self, timeout: float = 30.0) -> None:
         """Finish the video in hand, cancel what still waits, and end the thread."""
-        self._jobs.put(None)
+        with self._ready:
+            self._stopping = True
+            left = list(self._queue)
+            self._ready.notify()
+        for job in left:
+            job.future.cancel()
         self._thread.join(timeout)
-        while True:
-            try:
-                job = self._jobs.get_nowait()
-            except queue.Empty:
-                break
-            if job is not None:
-                job.future.cancel()
         if self._pool is not None:
             self._pool.shutdown(wait=True)
 
     # ---- the worker thread --------------------------------------------------------------------------------------
 
     def _take(self) -> list[Job] | None:
-        """The next job and whatever else waits, up to max_batch; None when told to stop."""
-        first = self._jobs.get()
-        if first is None:
-            return None
-        batch = [first]
-        while len(batch) < self.max_batch:
-            try:
-                job = self._jobs.get_nowait()
-            except queue.Empty:
-                break
-            if job is None:  # stop after this batch
-                self._jobs.put(None)
-                break
-            batch.append(job)
-        with self._lock:
-            self._busy = True  # before the jobs leave the count: never idle-looking with jobs in hand
-            self._waiting -= len(batch)
+        """What waits, up to max_batch (blocking until something does); None when told to stop."""
+        with self._ready:
+            while not self._queue and not self._stopping:
+                self._ready.wait()
+            if self._stopping:
+                return None
+            batch = [self._queue.popleft() for _ in range(min(self.max_batch, len(self._queue)))]
+            self._busy = True  # under the lock with the pop: never idle-looking with jobs in hand
         return batch
 
     def _run(self) -> None:
@@ -127,14 +140,23 @@ class ModelWorker:
             self._busy = False
 
     def _score(self, job: Job) -> bool:
-        """Score one job (False: it was cancelled while it waited, so it is skipped)."""
-        if not job.future.set_running_or_notify_cancel():
+        """Score one job (False: its client is gone, so it is skipped)."""
+        if job.abandoned.is_set() or not job.future.set_running_or_notify_cancel():
             return False
         try:
             result: VideoResult = self.evaluator.score(job.video, job.prompt, job.questions, reason=job.reason,
-                                                       item_id=job.item_id)
+                                                       item_id=job.item_id, limits=self.limits,
+                                                       before_model=lambda: _check(job))
             result.video = job.name
             job.future.set_result(result)
+        except Abandoned as e:
+            job.future.set_exception(e)
+            return False
         except Exception as e:  # any failure is this request's answer, never the worker's end
             job.future.set_exception(e)
         return True
+
+
+def _check(job: Job) -> None:
+    if job.abandoned.is_set():
+        raise Abandoned(f"{job.name}: its client is gone; not scored")
