@@ -190,9 +190,11 @@ class MediaParts:
         self.decoded = self.hits = self.misses = self.refused = 0
         self.lock = threading.Lock()
 
-    def clear(self) -> None:
+    def clear(self, cache: bool = True) -> None:
+        """Zero the counters and, with `cache`, forget the media kept by uuid."""
         with self.lock:
-            self.cache.clear()
+            if cache:
+                self.cache.clear()
             self.decoded = self.hits = self.misses = self.refused = 0
 
     def resolve(self, body: dict, decode: Callable[[str], object]) -> list:
@@ -291,7 +293,7 @@ class ChatServer:
             self.raw_bodies.clear()
             self.model_list_calls = 0
             self.max_in_flight = 0
-        self.media.clear()
+        self.media.clear(cache=False)  # counters only: an engine does not forget its cache when we look away
 
     def __enter__(self) -> "ChatServer":
         server = self
