@@ -5,6 +5,8 @@ import json
 import re
 from importlib.metadata import distribution
 
+import pytest
+
 from fingereval.answer.format import parse_output, target_text, text_before_answer_slot
 from fingereval.tiny.model import build_tokenizer
 from fingereval.answer.tokens import answer_slot, normalize_token_text, yes_no_token_ids
@@ -107,3 +109,30 @@ def test_target_text_round_trips_through_the_parser():
 def test_answer_slot_forcing():
     assert text_before_answer_slot("<think>r</think><answer>No</answer>") == ("<think>r</think><answer>", False)
     assert text_before_answer_slot("<think>r</think>  ") == ("<think>r</think><answer>", True)
+
+
+def test_slot_log_odds_marginalises_the_merged_and_the_split_paths_by_hand():
+    """p_yes = (P(>) P(yes|>) + P(>Yes)) / (that + P(>) P(no|>) + P(>No)) where the prompt ends with the slot's
+    last token `>`; the next-token distribution alone where it does not. Ids: 0 `>`, 1-2 yes words, 3-4 no words,
+    5 `>Yes`, 6 `>No`, 7-9 others."""
+    import numpy as np
+    import torch
+
+    from fingereval.answer.tokens import AnswerSlot, slot_log_odds
+
+    slot = AnswerSlot(last=0, yes=(1, 2), no=(3, 4), merged_yes=(5,), merged_no=(6,))
+    rng = np.random.default_rng(0)
+    before, at = rng.dirichlet(np.ones(10), size=3), rng.dirichlet(np.ones(10), size=3)
+    ends = torch.tensor([True, True, False])
+    got = torch.sigmoid(slot_log_odds(slot, torch.tensor(np.log(before)), torch.tensor(np.log(at)), ends)).numpy()
+    for row in range(3):
+        b, a = before[row], at[row]
+        if ends[row]:
+            yes = b[0] * (a[1] + a[2]) + b[5]
+            no = b[0] * (a[3] + a[4]) + b[6]
+        else:
+            yes, no = a[1] + a[2], a[3] + a[4]
+        assert got[row] == pytest.approx(yes / (yes + no), rel=1e-9)
+    no_merged = AnswerSlot(last=0, yes=(1, 2), no=(3, 4), merged_yes=(), merged_no=())  # a vocabulary without them
+    got = torch.sigmoid(slot_log_odds(no_merged, torch.tensor(np.log(before)), torch.tensor(np.log(at)), ends)).numpy()
+    assert got == pytest.approx([(a[1] + a[2]) / (a[1] + a[2] + a[3] + a[4]) for a in at], rel=1e-9)
