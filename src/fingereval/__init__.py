@@ -1,7 +1,7 @@
 """fingereval: fine-grained, explainable evaluation of generated videos (the FingER method)."""
 from __future__ import annotations
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one source of the version: pyproject.toml reads it (setuptools dynamic), --version prints it
 __all__ = ["Evaluator", "__version__"]
 
 

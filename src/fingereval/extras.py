@@ -40,9 +40,16 @@ def extra_of(module: str | None) -> str | None:
     return next((extra for extra, modules in EXTRAS.items() if top in modules), None)
 
 
+def _found(module: str) -> bool:
+    try:
+        return find_spec(module) is not None
+    except (ImportError, ValueError):  # a finder that refuses the name, or a module left half-imported
+        return False
+
+
 def installed(extra: str) -> bool:
     """Whether every module of `extra` can be imported (found on the path; nothing is imported)."""
-    return all(find_spec(m) is not None for m in modules_of(extra))
+    return all(_found(m) for m in modules_of(extra))
 
 
 def missing(extras: Iterable[str]) -> list[str]:
