@@ -47,11 +47,11 @@ def test_every_api_route_answers_as_its_schema_says_in_one_error_shape(data, tmp
     import schemathesis
     from schemathesis import GenerationMode
 
-    from fingereval.annotate.people import load_users
-
     if who == "token":
         server, headers = annotation_server(tmp_path / "f.sqlite", data), AUTH
     else:
+        from fingereval.annotate.people import load_users
+
         users = load_users(write_users(tmp_path / "users.yaml"))
         server, headers = annotation_server(tmp_path / "f.sqlite", data, token=None, users=users), bearer(who)
     roots = [str(data.parent.absolute()), str(tmp_path.absolute()), str(Path.home())]
