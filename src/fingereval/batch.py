@@ -22,6 +22,9 @@ from fingereval.schema import ErrorInfo, QuestionSet, VideoResult
 from fingereval.text import not_utf8_message, repair, repair_json, warn_stderr
 
 
+MANIFEST_HINT = "give JSON Lines of {\"video\": FILE, \"prompt\": TEXT} (see `fingereval score --help`)"
+
+
 class ManifestItem(BaseModel):
     video: str
     prompt: str
@@ -64,7 +67,7 @@ def read_manifest(path: Path, on_warning: Callable[[str], None] = warn_stderr
     """Yield (line number, item) or (line number, error message) for each non-blank line."""
     base = path.parent
     # bytes that are not UTF-8 are kept (as surrogates) for repair_json, or to open a file by its bytes
-    for n, raw in iter_jsonl(path, "manifest", encoding_errors="surrogateescape"):
+    for n, raw in iter_jsonl(path, "manifest", MANIFEST_HINT, encoding_errors="surrogateescape"):
         if isinstance(raw, LineError):
             yield n, str(raw)
             continue

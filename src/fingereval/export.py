@@ -44,10 +44,10 @@ def manifest_fields(path: Path | None, on_warning: Callable[[str], None], *, giv
             problems.append(row)
             continue
         key = row.get("id") or row.get("video")
-        if key is None:
-            problems.append(LineError(path, n, "names no video (`id` or `video`)"))
+        if not isinstance(key, str):
+            problems.append(LineError(path, n, "names no video (`id` or `video`, a string)"))
             continue
-        fields[str(key)] = {k: v for k, v in row.items() if k not in MANIFEST_KEYS}
+        fields[key] = {k: v for k, v in row.items() if k not in MANIFEST_KEYS}
     if given and not fields:  # one line that says why, rather than a warning per line
         first = f" (first: line {problems[0].line}: {problems[0].reason})" if problems else ""
         raise DataError(f"manifest {path}: no line names a video (`id` or `video`), so there is nothing to join{first}; "

@@ -55,8 +55,8 @@ def _csv_rows(path: Path, text: str) -> list[tuple[int, dict | LineError]]:
             raise DataError(f"prompts file {path}: no column {', '.join(sorted(missing))}; its first line "
                             "must name the columns, e.g. `video,prompt`")
         return [(reader.line_num, _usable(path, reader.line_num, row)) for row in reader]
-    except csv.Error as e:  # a field over the csv module's size limit, a stray quote in strict mode
-        raise DataError(f"prompts file {path} line {reader.line_num}: {e}; {PROMPTS_HINT}") from None
+    except csv.Error as e:  # a field over the csv module's size limit: the row being read starts on the next line
+        raise DataError(f"prompts file {path} line {reader.line_num + 1}: {e}; {PROMPTS_HINT}") from None
 
 
 def read_prompts(path: Path) -> list[tuple[int, dict | LineError]]:

@@ -235,6 +235,14 @@ def _answerer(model: str, reason_tokens: int, size: int, fps: float, max_frames:
                         video_config=VideoConfig(fps=fps, max_frames=max_frames, size=size))
 
 
+def _records(data: Path) -> list:
+    """FingER-Instruct records to run a model on, read before the model loads; none at all is an error."""
+    records = load_instruct(data)
+    if not records:
+        raise DataError(f"instruct file {data} holds no records; give a FingER-Instruct JSONL file, one question a line")
+    return records
+
+
 Model = Annotated[str, typer.Option("--model", "-m", help="hub id or checkpoint folder")]
 Size = Annotated[int, typer.Option(help="frame size (probe videos: 112)")]
 
@@ -254,7 +262,7 @@ def qa_command(data: Annotated[Path, typer.Option("--data", help="FingER-Instruc
     from fingereval.score.calibration import load_calibration
 
     fitted = load_calibration(calibration) if calibration else None  # a bad file fails before the model loads
-    records = load_instruct(data)
+    records = _records(data)
     records = records[:limit] if limit else records
     report = evaluate_qa(_answerer(model, max_new_tokens, size, fps, max_frames, device), records, reason=reason,
                          progress=not as_json, keep_rows=True)
@@ -299,7 +307,8 @@ def levels_command(model: Model,
         data, ratings = data or probes / "qa.jsonl", ratings or probes / "ratings.jsonl"
     if data is None or ratings is None:
         raise typer.BadParameter("give --probes DIR, or --data and --ratings")
-    report = evaluate_levels(_answerer(model, 64, size, fps, max_frames, device), load_instruct(data), ratings,
+    records = _records(data)  # a bad data file fails before the model loads
+    report = evaluate_levels(_answerer(model, 64, size, fps, max_frames, device), records, ratings,
                              reason=reason, n_resamples=resamples, progress=not as_json)
     if as_json:
         print_json(report)

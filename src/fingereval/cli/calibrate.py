@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from fingereval.cli._common import err, print_json, reports_errors
-from fingereval.cli.bench import _answerer
+from fingereval.cli.bench import _answerer, _records
 
 
 Reason = Annotated[bool, typer.Option("--reason/--no-reason", help="write reasons before the answer (as the "
@@ -32,11 +32,11 @@ def calibrate(data: Annotated[Path, typer.Option("--data", help="FingER-Instruct
     """Fit a temperature and bias on the slot's log-odds against human answers; check them on unseen videos.
 
     Use it with `fingereval score --calibration FILE` (and `bench qa --calibration FILE`)."""
-    from fingereval.data.instruct import load_instruct
     from fingereval.measure.calibration import calibrate_rows, reliability_png
     from fingereval.measure.model_bench import predict_qa
 
-    rows, failures = predict_qa(_answerer(model, max_new_tokens, size, fps, max_frames, device), load_instruct(data),
+    records = _records(data)  # a bad data file fails before the model loads
+    rows, failures = predict_qa(_answerer(model, max_new_tokens, size, fps, max_frames, device), records,
                                 reason=reason, progress=not as_json)
     for failure in failures:
         err.print(f"warning: {failure}; left out", highlight=False, markup=False)

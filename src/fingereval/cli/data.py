@@ -21,7 +21,7 @@ def check(data: Annotated[Path, typer.Argument(help="FingER-Instruct JSONL")]):
     except FingerEvalError as e:  # the file itself cannot be read
         fail(e)
     if not records and not errors:
-        fail(DataError(f"instruct file {data} holds no records; give FingER-Instruct JSON Lines, one question a line"))
+        fail(DataError(f"instruct file {data} holds no records; give a FingER-Instruct JSONL file, one question a line"))
     for e in errors:
         typer.echo(str(e), err=True)
     by_dim: dict[str, list[int]] = {}

@@ -11,7 +11,6 @@ whole) and held as an absolute path once loaded. Fields we do not know are kept 
 """
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Literal, overload
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+from fingereval.data.split import split_videos
 from fingereval.dimensions import normalize_dimension
 from fingereval.errors import DataError
 from fingereval.io import LineError, iter_jsonl, validation_message, write_jsonl
@@ -86,7 +86,7 @@ def load_instruct(path: str | Path, skip_bad: bool = False):
     p = Path(path)
     records: list[InstructRecord] = []
     errors: list[DataError] = []
-    for lineno, row in iter_jsonl(p, "instruct file", hint="check the path"):
+    for lineno, row in iter_jsonl(p, "instruct file", hint="give a FingER-Instruct JSONL file, one question a line"):
         item = row if isinstance(row, LineError) else _parse_row(p, lineno, row)
         if isinstance(item, LineError):
             if not skip_bad:
@@ -120,27 +120,10 @@ def group_by_video(records: Iterable[InstructRecord]) -> dict[str, list[Instruct
 def split_by_video(
     records: Iterable[InstructRecord], held_out: float = 0.2, seed: int = 0
 ) -> tuple[list[InstructRecord], list[InstructRecord]]:
-    """(train, held_out) with every video's records on one side only.
-
-    Videos are ranked by a seeded hash of their id (not their position), so the split does not
-    depend on record order or on where the folder lives, and `round(held_out * videos)` go to
-    held-out (at least one on each side when there are two videos or more).
-    """
-    if not 0.0 <= held_out < 1.0:
-        raise ValueError(f"held_out must be in [0, 1), got {held_out}")
+    """(train, held_out) with every video's records on one side only, by the rule of fingereval.data.split
+    (videos ranked by a seeded hash of their id, the train side never empty)."""
     groups = group_by_video(records)
-    if not groups:
-        return [], []
-
-    def rank(video: str) -> tuple[str, str]:
-        key = groups[video][0].video_key
-        return hashlib.sha256(f"{seed}:{key}".encode()).hexdigest(), video
-
-    ordered = sorted(groups, key=rank)
-    n_held = round(held_out * len(ordered))
-    if held_out > 0 and len(ordered) >= 2:
-        n_held = min(max(n_held, 1), len(ordered) - 1)
-    held_videos = set(ordered[:n_held])
+    _, held_videos = split_videos(groups, held_out, seed, key=lambda video: groups[video][0].video_key)
     train = [r for video, rs in groups.items() if video not in held_videos for r in rs]
     held = [r for video, rs in groups.items() if video in held_videos for r in rs]
     return train, held
