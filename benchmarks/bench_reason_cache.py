@@ -35,6 +35,7 @@ def one_case(variant: str, args) -> dict:
     sys.path.insert(0, str(HERE))
     import torch
 
+    import fingereval.answer.engine as engine
     import fingereval.answer.transformers_backend as backend
     from bench_scoring import SHAPES, questions_for, write_clip
     from fingereval.answer.format import ANSWER_OPEN, user_text
@@ -43,7 +44,7 @@ def one_case(variant: str, args) -> dict:
     from fingereval.video import VideoConfig, load_video
 
     if variant == "grown":  # what the loop did before: an expanded view that every update concatenates
-        backend.preallocated = lambda cache, rows, capacity: shared_view(cache, rows)
+        engine.preallocated = lambda cache, rows, capacity: shared_view(cache, rows)
     torch.manual_seed(0)
     vc = VideoConfig(fps=2.0, max_frames=64, size=args.size)
     clip = load_video(write_clip(Path(tempfile.mkdtemp()) / "clip.mp4", args.seconds, args.size), vc)
@@ -52,17 +53,17 @@ def one_case(variant: str, args) -> dict:
                                                    max_new_tokens=args.max_new_tokens)
     qs = questions_for("Two men shake hands in a modern office while a dog runs past the window", args.questions)
     ans.answer(clip, qs[:2], reason=True)  # warm-up
-    video = ans._video_inputs(clip)
-    rows = ans._rows(video, [user_text(q.text) for q in qs], [""] * len(qs))
-    ans._prefix_for(video, rows)  # the prefill (vision tower and prefix) is the same for both: keep it out
+    video = ans.video_inputs(clip)
+    rows = ans.prompt_rows(video, [user_text(q.text) for q in qs], [""] * len(qs))
+    ans.prefix_for(video, rows)  # the prefill (vision tower and prefix) is the same for both: keep it out
     Path("/proc/self/clear_refs").write_text("5")  # reset the peak to the current resident size
     base = peak_kb()
     t = time.perf_counter()
-    generated = ans._generate_ids(video, rows, ANSWER_OPEN)
+    generated = ans.generate(video, rows, ans.stop_rule(ANSWER_OPEN))
     seconds = time.perf_counter() - t
     out = ans._p_yes(video, [r + ans._slot_ids(g)[0] for r, g in zip(rows, generated)])
     return {"variant": variant, "seconds": round(seconds, 3), "peak_extra_mb": round((peak_kb() - base) / 1024, 1),
-            "video_tokens": video["n_video_tokens"], "p_yes": out}
+            "video_tokens": video.n_video_tokens, "p_yes": out}
 
 
 def main(argv=None) -> int:

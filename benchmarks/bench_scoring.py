@@ -100,7 +100,7 @@ def main(argv=None) -> int:
     else:  # through the same loading path as a real checkpoint
         model_dir = build_tiny_model(tmp / "model", shape)
         ans = TransformersAnswerer(model_dir, device=args.device, dtype=args.dtype, **opts)
-    video_tokens = ans._video_inputs(clip)["n_video_tokens"]
+    video_tokens = ans.video_inputs(clip).n_video_tokens
 
     def run(shared: bool, reason: bool):
         ans.shared_prefix = shared

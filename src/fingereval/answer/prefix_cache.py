@@ -9,8 +9,8 @@ written in place, so memory is fixed up front and bounded by rows x (prefix + su
 from __future__ import annotations
 
 import torch
-from transformers import DynamicCache
-from transformers.cache_utils import DynamicLayer
+
+from fingereval.answer.hf_compat import DynamicCache, DynamicLayer, cache_from_tensors, cache_layers, set_cache_layers
 
 
 class PreallocatedLayer(DynamicLayer):
@@ -42,13 +42,13 @@ class PreallocatedLayer(DynamicLayer):
 
 def shared_view(prefix_cache, rows: int) -> DynamicCache:
     """The prefix expanded to `rows` as views (copied by the first update: use for one forward only)."""
-    layers = [(layer.keys.expand(rows, -1, -1, -1), layer.values.expand(rows, -1, -1, -1)) for layer in prefix_cache.layers]
-    return DynamicCache(ddp_cache_data=layers)
+    return cache_from_tensors([(layer.keys.expand(rows, -1, -1, -1), layer.values.expand(rows, -1, -1, -1))
+                               for layer in cache_layers(prefix_cache)])
 
 
 def preallocated(prefix_cache, rows: int, capacity: int) -> DynamicCache:
     """A cache of `rows` copies of the prefix with room for `capacity` tokens in all, filled in place."""
     cache = DynamicCache()
-    cache.layers = [PreallocatedLayer(layer.keys, layer.values, rows, capacity) for layer in prefix_cache.layers]
+    set_cache_layers(cache, [PreallocatedLayer(layer.keys, layer.values, rows, capacity) for layer in cache_layers(prefix_cache)])
     return cache
 
