@@ -205,3 +205,33 @@ def test_in_chromium_a_thousand_video_report_opens_with_every_row(scored, page, 
     page.wait_for_function("(() => { const i = document.querySelectorAll('tr.detail img');"
                            " return i.length === 2 && [...i].every(x => x.complete && x.naturalWidth === 96); })()")
     assert page.locator("tr.detail table.questions tbody tr").count() == len(real.questions)
+
+
+def test_the_report_opens_videos_only_through_fingereval_video():
+    """Every check of what a video may be lives in fingereval.video (docs/report.md): the report imports no PyAV."""
+    import ast
+
+    package = Path(__file__).resolve().parents[1] / "src" / "fingereval" / "report"
+    found = []
+    for path in sorted(package.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([node.module or ""] if isinstance(node, ast.ImportFrom) else
+                     [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            found += [f"{path.name}:{node.lineno} {n}" for n in names if n == "av" or n.startswith("av.")]
+    assert found == []
+
+
+def test_a_calibration_report_joins_the_page_with_its_numbers(scored, tmp_path):
+    measured = {"before": {"ece": 0.2346, "brier": 0.25, "n": 40, "videos": 8, "ece_ci95": None},
+                "after": {"ece": 0.0512, "brier": 0.2, "n": 40, "videos": 8},
+                "reliability_before": [{"p_mean": 0.3, "frac_yes": 0.5, "count": 20}, {"p_mean": 0.8, "frac_yes": 0.6}],
+                "reliability_after": [{"p_mean": 0.45, "frac_yes": 0.5}], "temperature": 1.7}
+    report = tmp_path / "qa.json"
+    report.write_text(json.dumps({"accuracy": 0.7, "calibration": measured}))  # as `bench qa --json` prints it
+    out = tmp_path / "r.html"
+    r = runner.invoke(app, ["report", str(scored), "--out", str(out), "--frames", "0", "--calibration-report", str(report)])
+    assert r.exit_code == 0, r.output
+    section = re.search(r'<section id="reliability">(.*?)</section>', out.read_text(encoding="utf-8"), re.S)[1]
+    assert "before: ECE 0.235, Brier 0.250 (40 questions, 8 videos)" in section
+    assert "after: ECE 0.051, Brier 0.200 (40 questions, 8 videos)" in section
+    assert re.search(r'src="data:image/png;base64,[A-Za-z0-9+/=]{100,}"', section)
