@@ -343,3 +343,38 @@ def test_pages_forbid_framing_sniffing_and_outside_scripts(data, tmp_path):
             assert httpx.get(base + path, headers=AUTH).headers["x-content-type-options"] == "nosniff"
         form = httpx.get(f"{base}/login", params={"next": "/?a='><script>alert(1)</script>"}).text
         assert "<script>alert(1)" not in form
+
+
+# ---- the server the CLI runs: slow clients, log lines ----
+
+def test_cli_serve_ends_slow_headers_and_escapes_client_text_in_its_log(data, tmp_path):
+    """Before: `annotate serve` ran plain uvicorn, which waits for ever on a client that stops mid-headers, and
+    had no request log of its own; now it runs the service's connection rules and one escaped line per request."""
+    import subprocess
+    import sys
+    import time
+
+    from serving import free_port
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen([sys.executable, "-m", "fingereval.cli", "annotate", "serve", "--data", str(data),
+                               "--db", str(tmp_path / "cli.sqlite"), "--port", str(port), "--token", TOKEN,
+                               "--header-timeout", "1", "--log-level", "info"], stderr=subprocess.PIPE, text=True)
+    try:
+        with time_limit(90, "annotate serve"):
+            while True:
+                try:
+                    assert httpx.get(f"{base}/api/me", headers=AUTH).status_code == 200
+                    break
+                except httpx.TransportError:
+                    assert server.poll() is None, server.stderr.read()
+                    time.sleep(0.2)
+            slow = raw_exchange(base, b"GET /api/me HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # the headers never end
+            assert status_of(slow) == 408 and b'"RequestTimeout"' in slow, slow[:300]
+            is_error(httpx.get(f"{base}/api/%0AFORGED%20200%20OK", headers=AUTH), 404)
+    finally:
+        server.terminate()
+        _, stderr = server.communicate(timeout=30)
+    assert "FORGED" in stderr and "\\x0aFORGED" in stderr  # logged, its line break written as an escape
+    assert not any(line.startswith("FORGED") for line in stderr.splitlines())

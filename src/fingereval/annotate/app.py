@@ -14,18 +14,22 @@ their defaults are fingereval.annotate.settings.AnnotateSettings (docs/annotate.
 """
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI
 
 from fingereval.annotate.api import labels_router, review_router
 from fingereval.annotate.context import AppContext
-from fingereval.annotate.guard import BodyLimit, Gate, SecurityHeaders
+from fingereval.annotate.guard import Gate, SecurityHeaders
 from fingereval.annotate.login import pages_router
 from fingereval.annotate.replies import install_handlers
 from fingereval.annotate.settings import AnnotateSettings
 from fingereval.annotate.store import AnnotationStore
 from fingereval.annotate.videos import videos_router
+from fingereval.web import BodyDeadline, BodyLimit, RequestLog
+
+log = logging.getLogger("fingereval.annotate")
 
 
 def create_app(store: AnnotationStore, settings: AnnotateSettings | None = None, **fields: Any) -> FastAPI:
@@ -36,10 +40,12 @@ def create_app(store: AnnotationStore, settings: AnnotateSettings | None = None,
     ctx = AppContext(store, settings)
     app = FastAPI(title="fingereval annotate", summary="Answer the yes/no questions and check the reasons.")
     app.state.store, app.state.per_item, app.state.context = store, settings.per_item, ctx
-    # added innermost first: the headers wrap every answer; the gate decides before the body limit reads a byte
+    # added innermost first: the log line and the headers wrap every answer; the gate decides before a byte is read
+    app.add_middleware(BodyDeadline, seconds=settings.body_timeout_s, option="--body-timeout")
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, limit_mb=settings.max_body_mb)
     app.add_middleware(Gate, people=ctx.people, sessions=ctx.sessions, throttle=ctx.throttle, hosts=settings.hosts())
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestLog, logger=log)
     install_handlers(app, ctx.scrub)
     for router in (pages_router(ctx), labels_router(ctx), review_router(ctx), videos_router(ctx)):
         app.include_router(router)

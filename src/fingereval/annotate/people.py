@@ -12,7 +12,6 @@ token, whoever reaches the loopback address); that person names the annotator on
 """
 from __future__ import annotations
 
-import hmac
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from fingereval.errors import DataError
 from fingereval.io import read_text
+from fingereval.web import token_matches
 
 Role = Literal["annotator", "adjudicator"]
 MIN_TOKEN_CHARS = 16  # a token shorter than this could be guessed within the login attempt limit's lifetime
@@ -154,15 +154,15 @@ class People:
     def guarded(self) -> bool:
         return self.mode != "open"
 
-    def by_token(self, given: str) -> Person | None:
+    def by_token(self, given: str | bytes) -> Person | None:
         """The person whose token this is, compared in constant time with every token (no early exit)."""
-        given_bytes = given.encode("utf-8", "surrogateescape")
+        given_bytes = given.encode("utf-8", "surrogateescape") if isinstance(given, str) else given
         if self.mode == "token":
             assert self._token is not None
-            return ONE_PERSON if hmac.compare_digest(given_bytes, self._token.encode()) else None
+            return ONE_PERSON if token_matches(given_bytes, self._token) else None
         found = None
         for user in self._users:
-            if hmac.compare_digest(given_bytes, user.token.encode()):
+            if token_matches(given_bytes, user.token):
                 found = user
         return None if found is None else Person(found.name, found.role)
 

@@ -1,11 +1,11 @@
-"""The app's one error shape, `{"error": {"type", "message"}}` (the scoring service's), and its handlers.
+"""The app's one error shape, `{"error": {"type", "message"}}` (the scoring service's, fingereval.web), and its
+handlers.
 
 Every error message goes through `Scrub`, which turns the app's own folders (the data file's, the
 database's) into relative names: no absolute path of the host reaches a client.
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Iterable
@@ -17,11 +17,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from fingereval import web
+
 log = logging.getLogger("fingereval.annotate")
 
 KINDS = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 405: "MethodNotAllowed",
-         413: "PayloadTooLarge", 415: "UnsupportedMediaType", 416: "RangeNotSatisfiable", 422: "InvalidRequest",
-         429: "TooManyAttempts"}
+         408: "RequestTimeout", 413: "PayloadTooLarge", 415: "UnsupportedMediaType", 416: "RangeNotSatisfiable",
+         422: "InvalidRequest", 429: "TooManyAttempts"}
 BAD_JSON = "the body is not valid JSON; send one JSON object (UTF-8)"
 
 
@@ -47,10 +49,6 @@ def documented(*statuses: int) -> dict[int | str, dict]:
     return {status: {"model": ErrorBody, "description": KINDS.get(status, "error")} for status in statuses}
 
 
-def error_bytes(kind: str, message: str) -> bytes:
-    return json.dumps({"error": {"type": kind, "message": message}}, ensure_ascii=False).encode()
-
-
 class Scrub:
     """Turns the given folders, wherever they appear in a message, into paths relative to the first one."""
 
@@ -65,8 +63,7 @@ class Scrub:
 
 def error_response(status: int, kind: str, message: str, headers: dict[str, str] | None = None,
                    scrub: Scrub | None = None) -> JSONResponse:
-    return JSONResponse({"error": {"type": kind, "message": scrub(message) if scrub else message}},
-                        status_code=status, headers=headers)
+    return web.error_response(status, kind, scrub(message) if scrub else message, headers)
 
 
 def install_handlers(app: FastAPI, scrub: Scrub) -> None:
@@ -101,4 +98,4 @@ def install_handlers(app: FastAPI, scrub: Scrub) -> None:
         return error_response(500, "InternalError", "the app failed on this request; its log has the details")
 
 
-__all__ = ["ApiError", "ErrorBody", "Scrub", "documented", "error_bytes", "error_response", "install_handlers"]
+__all__ = ["ApiError", "ErrorBody", "Scrub", "documented", "error_response", "install_handlers"]

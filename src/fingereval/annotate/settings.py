@@ -18,6 +18,7 @@ class AnnotateSettings(BaseModel):
     token: str | None = Field(None, min_length=1, description="one shared token: the one-person mode")
     users: list[User] | None = Field(None, min_length=1, description="people with their own token and role")
     max_body_mb: float = Field(1.0, gt=0, description="largest request body on any route, checked before reading")
+    body_timeout_s: float = Field(30.0, gt=0, description="seconds for a request's whole body to arrive; then 408")
     login_failures: int = Field(10, ge=1, description="wrong tokens one client address may send per window")
     login_window_s: float = Field(60.0, gt=0, description="the window of the login attempt limit, in seconds")
     session_hours: float = Field(12.0, gt=0, description="a login session ends this long after it began")

@@ -4,6 +4,7 @@ The Label Studio interchange registers its commands on the same `annotate_app` (
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Optional
 
@@ -28,7 +29,7 @@ def serve(
                                         "answers and reasons); without it the app goes on with the items the db holds"),
     db: Path = typer.Option(Path("annotations.sqlite"), "--db", help="SQLite file of items, labels and adjudications "
                             "(created if missing; a second run resumes it)"),
-    host: str = typer.Option("127.0.0.1", help="address to listen on; any but loopback needs --token"),
+    host: str = typer.Option("127.0.0.1", help="address to listen on; any but loopback needs --users or --token"),
     port: int = typer.Option(8000, min=0, max=65535, help="port to listen on"),
     token: Optional[str] = typer.Option(None, envvar="FINGEREVAL_ANNOTATE_TOKEN",
                                         help="one shared token (one person, who names the annotator): every page and "
@@ -43,7 +44,11 @@ def serve(
     login_failures: int = typer.Option(10, "--login-failures", min=1,
                                        help="wrong tokens one client address may send per minute; then 429"),
     session_hours: float = typer.Option(12.0, "--session-hours", min=0.01, help="a login lasts this long"),
-    log_level: str = typer.Option("warning", help="uvicorn log level"),
+    header_timeout: float = typer.Option(10.0, min=0.001, help="seconds for a request's headers to arrive; then 408"),
+    body_timeout: float = typer.Option(30.0, min=0.001, help="seconds for a request's whole body to arrive; then 408"),
+    max_connections: int = typer.Option(64, min=1, help="connections open at once; one more gets 503"),
+    log_level: str = typer.Option("warning", help="log level (info: one line per request)"),
+    log_format: str = typer.Option("text", help="log lines as text (client text escaped) or json (one object a line)"),
 ):
     """Serve the annotation app: annotate at /, settle disagreements at /adjudicate, JSON API under /api/."""
     from fingereval.cli.serve import is_loopback
@@ -56,27 +61,55 @@ def serve(
     if data is None and not db.exists():
         fail(ValueError(f"{db} does not exist yet: give --data qa.jsonl to load the items to annotate"))
     try:
-        from fingereval.annotate.app import create_app
         from fingereval.annotate.people import load_users
         from fingereval.annotate.settings import LOOPBACK_HOSTS, AnnotateSettings
+        from fingereval.annotate.store import open_store
+        from fingereval.web import ConnectionLimits
 
         people = load_users(users) if users else None
         settings = AnnotateSettings(per_item=per_item, token=token or None, users=people, max_body_mb=max_body_mb,
-                                    login_failures=login_failures, session_hours=session_hours,
+                                    body_timeout_s=body_timeout, login_failures=login_failures,
+                                    session_hours=session_hours,
                                     allowed_hosts=None if token or users else [*LOOPBACK_HOSTS, host])
-        from fingereval.annotate.store import open_store
-
+        limits = ConnectionLimits(header_timeout=header_timeout, max_connections=max_connections)
+        _check_log_options(log_level, log_format)
         store, skipped = open_store(db, data)
-    except FingerEvalError as e:
+    except (FingerEvalError, ValueError) as e:
         fail(e)
+    if users and users.stat().st_mode & 0o077:
+        warn(f"users file {users} can be read by other users of this machine; `chmod 600 {users}`")
     for item in skipped:
         warn(f"item {item.item_id}: {item.note}")
     err.print(f"{len(store.items())} items in {db} ({len(store.skipped())} skipped: their videos do not play); "
               f"annotate at http://{host}:{port}/ "
               f"(adjudicate at /adjudicate, API docs at /docs)", highlight=False, markup=False, soft_wrap=True)
+    _run(store, settings, host, port, limits, log_level, log_format)
+
+
+def _check_log_options(log_level: str, log_format: str) -> None:
+    if log_level.upper() not in logging.getLevelNamesMapping():
+        raise ValueError(f"--log-level {log_level!r}: give debug, info, warning or error")
+    if log_format not in ("text", "json"):
+        raise ValueError(f"--log-format {log_format!r}: give text or json")
+
+
+def _run(store, settings, host: str, port: int, limits, log_level: str, log_format: str) -> None:
+    """uvicorn with the connection rules the service has (fingereval.web.server_config): a deadline for the
+    headers, a cap on connections, a lingering close after an early answer."""
     import uvicorn
 
-    uvicorn.run(create_app(store, settings), host=host, port=port, log_level=log_level)
+    from fingereval.annotate.app import create_app
+    from fingereval.web import configure_logging, server_config
+
+    configure_logging(log_level, log_format)  # uvicorn's loggers too: its config is left out (log_config None)
+    server = uvicorn.Server(server_config(create_app(store, settings), host, port, limits,
+                                          log_level=log_level.lower(), access_log=False))
+    try:  # as uvicorn.run, which takes no protocol class: Ctrl-C is the ordinary end
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    if not server.started:
+        raise typer.Exit(3)  # uvicorn's startup failure (the port taken, ...), already logged
 
 
 @annotate_app.command("export")
