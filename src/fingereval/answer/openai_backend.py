@@ -14,8 +14,8 @@ Only the top `top_logprobs` tokens come back (20 on OpenAI-style servers); a tok
 A question whose two lists hold no yes and no no token is marked answer_unreadable, with p_yes 0.5.
 This reading assumes the slot's last token is `>` (Qwen's vocabulary; the server tokenises the text itself).
 
-Speed: every request of a video carries the same video part and instruction, byte for byte, so the server's
-prefix cache encodes the video once. The first request of a video goes out alone (`prime_prefix`), so the
+Speed: every request of a video carries the same video (its bytes, or their uuid) and instruction, so the
+server renders the same prompt prefix and its prefix cache encodes the video once. The first request of a video goes out alone (`prime_prefix`), so the
 video is in the server's cache before the rest of its requests arrive together; `concurrency` bounds the
 requests in flight for this answerer, across all the videos it is given at once.
 
