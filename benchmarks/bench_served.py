@@ -9,12 +9,13 @@ in one run; the ratios are against concurrency 1. A real engine's latency grows 
 bounds of the pipeline, not of a GPU.
 
 Wire: `--wire-videos` H.264 clips of a real clip's bytes per second (640x360, a noisy background that does not
-compress away, `--wire-frames` at 16 fps), `--wire-questions` questions each, scored with the media in every request (`media_uuids=False`: what the answerer sent before it sent each video once) and with it sent
-once, to a server that keeps media by uuid (as vLLM >= 0.10.2) and to one that refuses uuid-only parts (as SGLang
+compress away, `--wire-frames` at 16 fps), `--wire-questions` questions each, scored with the media in every
+request (`media_uuids=False`: what the answerer sent before it sent each video once) and with it sent once, to a
+server that keeps media by uuid (as vLLM >= 0.10.2) and to one that refuses uuid-only parts (as SGLang
 and older vLLM); per video: requests, bytes the server received, media items it decoded, and the ratios to the
 first row, all in one run.
 
-    .venv/bin/python benchmarks/bench_served.py                  # about a minute
+    .venv/bin/python benchmarks/bench_served.py                  # a minute or two
     .venv/bin/python benchmarks/bench_served.py --latency 0.2 --questions 10 --json
 """
 from __future__ import annotations
@@ -95,8 +96,8 @@ def main(argv=None) -> int:
     print(f"{'concurrency':>11} {'prime':>5} {'videos at once':>14} {'video once':>10} {'requests':>8} "
           f"{'max in flight':>13} {'seconds':>8} {'videos/hour':>11} {'ratio':>6}")
     for r in rows:
-        print(f"{r['concurrency']:>11} {str(r['prime_prefix']):>5} {r['videos_at_once']:>14} {str(r['video_once']):>10} "
-              f"{r['requests']:>8} {r['max_in_flight']:>13} {r['seconds']:>8.2f} {r['videos_per_hour']:>11,} "
+        print(f"{r['concurrency']:>11} {str(r['prime_prefix']):>5} {r['videos_at_once']:>14} "
+              f"{str(r['video_once']):>10} {r['requests']:>8} {r['max_in_flight']:>13} {r['seconds']:>8.2f} {r['videos_per_hour']:>11,} "
               f"{r['ratio']:>5.2f}x")
     w = wire[0]
     print(f"\nwire: {args.wire_videos} H.264 clips of {w['video_bytes'] / 1e3:,.0f} kB on average "

@@ -15,9 +15,9 @@ A question whose two lists hold no yes and no no token is marked answer_unreadab
 This reading assumes the slot's last token is `>` (Qwen's vocabulary; the server tokenises the text itself).
 
 Speed: every request of a video carries the same video (its bytes, or their uuid) and instruction, so the
-server renders the same prompt prefix and its prefix cache encodes the video once. The first request of a video goes out alone (`prime_prefix`), so the
-video is in the server's cache before the rest of its requests arrive together; `concurrency` bounds the
-requests in flight for this answerer, across all the videos it is given at once.
+server renders the same prompt prefix and its prefix cache encodes the video once. The first request of a video
+goes out alone (`prime_prefix`), so the video is in the server's cache before the rest of its requests arrive
+together; `concurrency` bounds the requests in flight for this answerer, across all the videos it is given at once.
 
 Each video goes over the wire once (fingereval.answer.openai_media): its first request carries the media with a
 uuid derived from its bytes, the others the uuid alone, on servers that keep media by uuid (vLLM >= 0.10.2);
