@@ -30,11 +30,12 @@ def served(app, timeout: float = 30.0, access_log: bool = False):
 
     port = free_port()
     settings = getattr(app.state, "settings", None)
+    level = "info" if access_log else "warning"  # uvicorn sets its access logger to this level
     if hasattr(settings, "connection_limits"):  # the scoring service: its own connection rules
-        config = server_config(app, "127.0.0.1", port, settings.connection_limits(), log_level="warning",
+        config = server_config(app, "127.0.0.1", port, settings.connection_limits(), log_level=level,
                                access_log=access_log)
     else:
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=access_log,
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level=level, access_log=access_log,
                                 lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
@@ -73,3 +74,38 @@ def wait_idle(base: str, seconds: float = 20.0) -> dict:
 
 def files_in(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir())
+
+
+def assert_error(r, status: int, kind: str) -> dict:
+    """The service's one error shape, on one line, never a traceback; returns the error object."""
+    assert r.status_code == status, r.text
+    error = r.json()["error"]
+    assert error["type"] == kind and error["message"] and set(error) == {"type", "message"}, error
+    assert "Traceback" not in r.text and "\n" not in error["message"]
+    return error
+
+
+def port_of(base: str) -> int:
+    return int(base.rsplit(":", 1)[1])
+
+
+def raw_exchange(port: int, data: bytes, read_timeout: float = 30.0) -> bytes:
+    """Send hand-made bytes on a fresh socket and read until the server closes it (or `read_timeout` passes
+    with nothing new, which raises TimeoutError: the server held the connection)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=read_timeout) as s:
+        s.sendall(data)
+        chunks = []
+        while chunk := s.recv(65536):
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def parse_answer(raw: bytes) -> tuple[int, dict[str, str], bytes]:
+    """(status, headers with lower-case names, body) of one HTTP/1.1 answer read off a socket."""
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return int(lines[0].split()[1]), headers, body

@@ -259,7 +259,7 @@ class ConnectionLimits:
     max_connections: int = 64  # open at once; one more is answered 503 and closed
     keep_alive: int = 5  # seconds an idle connection is kept between requests (uvicorn's timeout_keep_alive)
     linger_seconds: float = 5.0  # after an early answer, what the client still sends is read and dropped this long
-    linger_bytes: int = 256 * 1024 * 1024  # ... and at most this much
+    linger_bytes: int = 64 * 1024 * 1024  # ... and at most this much (a client sends a body whole before it reads)
 
     def __post_init__(self):
         if self.header_timeout <= 0 or self.max_connections < 1 or self.keep_alive < 1 or self.linger_seconds < 0:

@@ -46,9 +46,7 @@ class ServeSettings(BaseModel):
                            max_videos=self.max_items)
 
     def connection_limits(self) -> ConnectionLimits:
-        # the lingering read after an early 413 is bounded by the body limit: more than that is not waited for
-        return ConnectionLimits(header_timeout=self.header_timeout, max_connections=self.max_connections,
-                                linger_bytes=2 * self.max_body_bytes)
+        return ConnectionLimits(header_timeout=self.header_timeout, max_connections=self.max_connections)
 
 
 # the questions file's question objects, documented for the OpenAPI schema; validated by QuestionSet in the handler
