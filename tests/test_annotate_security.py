@@ -309,6 +309,20 @@ def test_the_login_never_redirects_off_the_app(data, tmp_path, target):
         assert kept.headers["location"] == "/adjudicate?x=1"
 
 
+def test_a_page_of_another_site_cannot_log_a_person_in_or_out(data, tmp_path):
+    """Login CSRF: a page elsewhere posting someone's token to /login would log the visitor in as that person
+    (their labels then filed under another name). Browsers name the posting page in Origin."""
+    with annotation_server(tmp_path / "f.sqlite", data) as (base, _):
+        for origin in ("http://evil.example", "null", base.replace("127.0.0.1", "localhost")):
+            r = httpx.post(f"{base}/login", data={"token": TOKEN}, headers={"Origin": origin})
+            assert r.status_code == 403 and "set-cookie" not in r.headers, origin
+        ours = httpx.post(f"{base}/login", data={"token": TOKEN}, headers={"Origin": base})
+        assert ours.status_code == 303 and "fingereval_annotate" in ours.cookies
+        jar = {"fingereval_annotate": ours.cookies["fingereval_annotate"]}
+        assert httpx.post(f"{base}/logout", cookies=jar, headers={"Origin": "http://evil.example"}).status_code == 403
+        assert httpx.get(f"{base}/api/me", cookies=jar).status_code == 200  # still logged in
+
+
 def test_an_open_app_answers_only_its_own_host_name(data, tmp_path):
     """DNS rebinding: a web page whose name resolves to 127.0.0.1 reached the open (no token) app as itself."""
     with annotation_server(tmp_path / "h.sqlite", data, token=None) as (base, store):

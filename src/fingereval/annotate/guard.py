@@ -16,7 +16,7 @@ COOKIE = "fingereval_annotate"
 PAGES = ("/", "/adjudicate")  # answered with the login form (HTML) when nobody is logged in
 OPEN_PATHS = ("/login", "/logout")  # reachable without a login; /login has its own attempt limit
 SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
-                    (b"referrer-policy", b"no-referrer")]
+                    (b"referrer-policy", b"same-origin")]
 UNAUTHORIZED = "no token, or the wrong one: send `Authorization: Bearer TOKEN` or log in at /login"
 
 
@@ -102,7 +102,7 @@ PAGE_HEADERS = [(b"content-security-policy", CSP.encode()), (b"cache-control", b
 
 
 class SecurityHeaders:
-    """nosniff, no framing and no referrer on every answer, the early ones included."""
+    """nosniff, no framing and no referrer sent to other sites, on every answer (the early ones included)."""
 
     def __init__(self, app):
         self.app = app

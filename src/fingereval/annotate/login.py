@@ -32,6 +32,15 @@ def safe_next(target: str) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
+def cross_site(request: Request) -> bool:
+    """A form posted from a page of another site (browsers name it in Origin): logging a person in as someone
+    else, or out, from elsewhere is refused."""
+    origin = request.headers.get("origin")
+    if origin is None:  # not sent by a browser posting from elsewhere (curl, an old browser on the same site)
+        return False
+    return origin == "null" or urlsplit(origin).netloc.lower() != request.headers.get("host", "").lower()
+
+
 def pages_router(ctx: AppContext) -> APIRouter:
     router = APIRouter(include_in_schema=False)
     people, sessions, throttle = ctx.people, ctx.sessions, ctx.throttle
@@ -50,6 +59,8 @@ def pages_router(ctx: AppContext) -> APIRouter:
 
     @router.post("/login")
     async def login(request: Request):
+        if cross_site(request):
+            return page(login_page("/", mode=people.mode, note="Log in from this app's own page."), 403)
         address = client_address(request.scope)
         wait = throttle.retry_after(address)
         if wait is not None:  # refused before the token is even read
@@ -75,6 +86,8 @@ def pages_router(ctx: AppContext) -> APIRouter:
     @router.post("/logout")
     async def logout(request: Request):
         """Ends the session at once (its cookie no longer works, even if kept) and clears the cookie."""
+        if cross_site(request):
+            return page(login_page("/", mode=people.mode, note="Log out from this app's own page."), 403)
         session_id = request.cookies.get(COOKIE)
         if session_id:
             sessions.close(session_id)
