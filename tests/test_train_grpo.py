@@ -91,51 +91,6 @@ def test_training_logprobs_see_the_video(tiny_model_dir, red_video, blue_static_
         assert torch.allclose(batch["ref_per_token_logps"][i, :n], plain, atol=1e-4)  # ref = start model, with video
 
 
-def test_one_grpo_step_end_to_end_saves_a_loadable_checkpoint(tiny_model_dir, red_video, blue_static_video, tmp_path):
-    from fingereval.train import train_grpo
-
-    records = _records(red_video, blue_static_video)
-    result = train_grpo(records, tiny_model_dir, tmp_path / "grpo", steps=1, group_size=4, max_completion=8,
-                        lr=1e-3, video_config=VIDEO, device="cpu")
-    log = result.log_history[0]
-    for key in ("loss", "reward", "rewards/accuracy_reward/mean", "rewards/format_reward/mean", "kl"):
-        assert key in log, key
-    answerer = TransformersAnswerer(result.out_dir, video_config=VIDEO)
-    assert answerer.model.config.video_token_id == answerer.video_token_id
-
-
-def test_cli_grpo_runs_one_step(tiny_model_dir, red_video, blue_static_video, tmp_path):
-    from typer.testing import CliRunner
-
-    from fingereval.data.instruct import InstructRecord, write_instruct
-    from fingereval.cli.train import train_app
-
-    records = [InstructRecord.model_validate({**r, "prompt": "a square", "dimension": "dynamic_degree", "good_answer": "yes"})
-               for r in _records(red_video, blue_static_video)]
-    data = write_instruct(tmp_path / "qa.jsonl", records)
-    result = CliRunner().invoke(train_app, ["grpo", "--data", str(data), "--model", str(tiny_model_dir),
-                                            "--out", str(tmp_path / "g"), "--steps", "1", "--group-size", "2",
-                                            "--max-completion", "4", "--size", "112", "--max-frames", "4"])
-    assert result.exit_code == 0, result.output
-    assert (tmp_path / "g" / "model.safetensors").exists() and (tmp_path / "g" / "train_log.json").exists()
-
-
-def test_grpo_rewards_the_same_fixed_questions_before_the_first_step_and_after_the_last(
-        tiny_model_dir, red_video, blue_static_video, tmp_path):
-    import json
-
-    from fingereval.train import train_grpo
-
-    records = _records(red_video, blue_static_video)
-    result = train_grpo(records, tiny_model_dir, tmp_path / "grpo", steps=2, group_size=2, max_completion=6,
-                        lr=1e-3, video_config=VIDEO, device="cpu", eval_data=records, eval_questions=1)
-    evals = [e for e in result.log_history if "eval_reward" in e]
-    assert [e["step"] for e in evals] == [0, 2]  # before training and after the last step
-    assert all(0 <= e["eval_rewards/format_reward/mean"] <= 1 for e in evals)
-    settings = json.loads((result.out_dir / "train_log.json").read_text())["settings"]
-    assert settings["eval_questions"] == 1
-
-
 def test_the_fixed_sample_is_seeded_and_never_larger_than_its_source():
     from fingereval.train.grpo import fixed_sample
 
@@ -143,31 +98,6 @@ def test_the_fixed_sample_is_seeded_and_never_larger_than_its_source():
     assert fixed_sample(rows, 8, seed=3) == fixed_sample(rows, 8, seed=3) != fixed_sample(rows, 8, seed=4)
     assert len({r["i"] for r in fixed_sample(rows, 8, seed=3)}) == 8
     assert fixed_sample(rows[:5], 8, seed=3) == rows[:5]
-
-
-def test_grpo_on_a_fixed_sample_trains_on_exactly_the_questions_it_is_evaluated_on(
-        tiny_model_dir, red_video, blue_static_video, tmp_path, monkeypatch):
-    import json
-
-    from datasets import Dataset
-
-    import fingereval.train.grpo as grpo
-
-    built, from_list = [], Dataset.from_list
-
-    def spy(rows):  # the trainer's train and eval datasets, in the order train_grpo builds them
-        built.append(rows)
-        return from_list(rows)
-
-    monkeypatch.setattr("datasets.Dataset.from_list", spy)
-    records = _records(red_video, blue_static_video) + [
-        {"video": str(red_video), "question": "Is the square red?", "answer": "yes", "reason": "It is red."}]
-    result = grpo.train_grpo(records, tiny_model_dir, tmp_path / "grpo", steps=1, group_size=2, max_completion=4,
-                             lr=1e-3, video_config=VIDEO, device="cpu", questions=2, eval_data=records,
-                             eval_questions=2, seed=5)
-    train, held = built
-    assert len(train) == 2 and train == held  # two of the three questions, the same two
-    assert json.loads((result.out_dir / "train_log.json").read_text())["settings"]["questions"] == 2
 
 
 # ---- LoRA and gradient checkpointing ----
@@ -187,34 +117,87 @@ def answering_model(tmp_path_factory):
     return rig(ANSWERING, tmp_path_factory.mktemp("answering") / "model")
 
 
+QUESTIONS, EVAL_QUESTIONS, SEED = 2, 2, 5
+
+
+def _three_records(red_video, blue_static_video) -> list[dict]:
+    return _records(red_video, blue_static_video) + [
+        {"video": str(red_video), "question": "Is the square red?", "answer": "yes", "reason": "It is red."}]
+
+
 @pytest.fixture(scope="module")
 def lora_run(answering_model, red_video, blue_static_video, tmp_path_factory):
-    """`train grpo --lora` for two steps from the answering model; the checkpoint folder (qa.jsonl beside it)."""
+    """The module's one GRPO run: `train grpo --lora` for two steps from the answering model, on a fixed sample of
+    two of three questions, evaluated on the same two before the first step and after the last. Returns the
+    checkpoint folder (qa.jsonl beside it) and the rows of the datasets train_grpo built (train, then eval)."""
+    from datasets import Dataset
     from typer.testing import CliRunner
 
-    from fingereval.data.instruct import InstructRecord, write_instruct
     from fingereval.cli.train import train_app
+    from fingereval.data.instruct import InstructRecord, write_instruct
 
     tmp = tmp_path_factory.mktemp("lora")
     records = [InstructRecord.model_validate({**r, "prompt": "a square", "dimension": "dynamic_degree", "good_answer": "yes"})
-               for r in _records(red_video, blue_static_video)]
+               for r in _three_records(red_video, blue_static_video)]
     data = write_instruct(tmp / "qa.jsonl", records)
-    result = CliRunner().invoke(train_app, ["grpo", "--data", str(data), "--model", str(answering_model),
-                                            "--out", str(tmp / "g"), "--lora", "--lora-rank", str(LORA_RANK),
-                                            "--steps", "2", "--group-size", "4", "--max-completion", "8", "--lr", "1e-3",
-                                            "--size", "112", "--max-frames", "4"])
+    built, from_list = [], Dataset.from_list
+
+    def spy(rows):  # the trainer's train and eval datasets, in the order train_grpo builds them
+        built.append(rows)
+        return from_list(rows)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("datasets.Dataset.from_list", spy)
+        result = CliRunner().invoke(train_app, [
+            "grpo", "--data", str(data), "--model", str(answering_model), "--out", str(tmp / "g"), "--lora",
+            "--lora-rank", str(LORA_RANK), "--steps", "2", "--group-size", "4", "--max-completion", "8", "--lr", "1e-3",
+            "--questions", str(QUESTIONS), "--eval-data", str(data), "--eval-questions", str(EVAL_QUESTIONS),
+            "--seed", str(SEED), "--size", "112", "--max-frames", "4"])
     assert result.exit_code == 0, result.output
-    return tmp / "g"
+    return tmp / "g", built
+
+
+def test_grpo_steps_on_rewards_that_differ_and_logs_them(lora_run):
+    """The answering model says Yes or No about evenly: a group's accuracy rewards differ, so the step has
+    a gradient; the reward is the sum of the two reward functions' means, and no completion is well formed
+    (the rig writes no <think>), so the format reward is 0."""
+    import json
+
+    out, _ = lora_run
+    steps = [e for e in json.loads((out / "train_log.json").read_text())["log_history"] if "reward" in e]
+    assert len(steps) == 2
+    for e in steps:
+        assert e["rewards/format_reward/mean"] == 0.0
+        assert e["reward"] == pytest.approx(e["rewards/accuracy_reward/mean"] + e["rewards/format_reward/mean"])
+        assert 0.0 <= e["rewards/accuracy_reward/mean"] <= 1.0
+    assert any(0.0 < e["rewards/accuracy_reward/mean"] < 1.0 and e["reward_std"] > 0 for e in steps), steps
+    assert all(e["grad_norm"] > 1e-4 for e in steps)  # a real step each time, not a zero-advantage no-op
+
+
+def test_grpo_trains_and_evaluates_on_the_same_fixed_questions_before_the_first_step_and_after_the_last(lora_run):
+    import json
+
+    out, built = lora_run
+    train, held = built
+    assert len(train) == QUESTIONS and train == held  # two of the three questions, the same two
+    log = json.loads((out / "train_log.json").read_text())
+    evals = [e for e in log["log_history"] if "eval_reward" in e]
+    assert [e["step"] for e in evals] == [0, 2]  # before training and after the last step
+    assert all(e["eval_rewards/format_reward/mean"] == 0.0 for e in evals)
+    assert log["settings"]["questions"] == QUESTIONS and log["settings"]["eval_questions"] == EVAL_QUESTIONS
 
 
 def test_cli_grpo_with_lora_trains_only_the_adapters_and_saves_them_merged(answering_model, lora_run):
     import json
     import re
 
+    lora_run, _ = lora_run
+
     from fingereval.answer.transformers_backend import load_model_and_processor
     from fingereval.train.sft import LORA_TARGETS
 
     answerer = TransformersAnswerer(lora_run, video_config=VIDEO)  # loads without PEFT: a plain, merged checkpoint
+    assert answerer.model.config.video_token_id == answerer.video_token_id
     trained = {n: p.detach() for n, p in answerer.model.named_parameters()}
     start = {n: p.detach() for n, p in load_model_and_processor(answering_model)[0].named_parameters()}
     assert trained.keys() == start.keys() and not any("lora" in n for n in trained)
@@ -234,12 +217,14 @@ def test_cli_grpo_with_lora_trains_only_the_adapters_and_saves_them_merged(answe
 
 
 def test_grpo_gradient_checkpointing_recomputes_layers_and_takes_the_same_steps(answering_model, lora_run, monkeypatch):
+    """train_grpo (the API) with the CLI run's settings and gradient checkpointing: the same steps."""
     import json
 
     import transformers.modeling_utils as modeling_utils
 
     from fingereval.train import train_grpo
 
+    lora_run, _ = lora_run
     recomputed = []
     checkpoint = modeling_utils.checkpoint
 
@@ -248,9 +233,10 @@ def test_grpo_gradient_checkpointing_recomputes_layers_and_takes_the_same_steps(
         return checkpoint(*args, **kwargs)
 
     monkeypatch.setattr(modeling_utils, "checkpoint", counting)
-    result = train_grpo(lora_run.parent / "qa.jsonl", answering_model, lora_run.parent / "gc", steps=2, group_size=4,
-                        max_completion=8, lr=1e-3, video_config=VIDEO, device="cpu", lora=True, lora_rank=LORA_RANK,
-                        gradient_checkpointing=True)
+    data = lora_run.parent / "qa.jsonl"
+    result = train_grpo(data, answering_model, lora_run.parent / "gc", steps=2, group_size=4, max_completion=8, lr=1e-3,
+                        video_config=VIDEO, device="cpu", lora=True, lora_rank=LORA_RANK, gradient_checkpointing=True,
+                        questions=QUESTIONS, eval_data=data, eval_questions=EVAL_QUESTIONS, seed=SEED)
     assert recomputed  # the layers ran under torch.utils.checkpoint
     assert json.loads((result.out_dir / "train_log.json").read_text())["settings"]["gradient_checkpointing"] is True
     without = json.loads((lora_run / "train_log.json").read_text())["log_history"]
