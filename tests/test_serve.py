@@ -242,7 +242,7 @@ def test_over_the_timeout_is_504_and_the_upload_is_removed(serve_evaluator, vide
         batch = post(base, "/v1/score_batch", items=[{"prompt": PROMPT, "video_path": "red.mp4"}])
         assert batch.status_code == 200 and batch.json()["results"][0]["error"]["type"] == "Timeout"
         assert wait_idle(base)["status"] == "ok"
-        assert files_in(tmp_path) == []  # scored after its client got the 504, then removed
+        assert files_in(tmp_path) == []  # abandoned after its client got the 504, then removed
 
 
 # ---- bad input --------------------------------------------------------------------------------------------------

@@ -119,6 +119,8 @@ def test_every_cap_is_422_naming_it_before_the_model(serve_evaluator, place, mod
                  ({"prompt": PROMPT, "video_path": "red.mp4", "questions": Q_JSON + [{**Q_JSON[0], "id": "q3"}]},
                   "--max-questions"),
                  ({"prompt": "x" * 41, "video_path": "red.mp4", "questions": Q_JSON}, "--max-prompt-chars"),
+                 ({"prompt": PROMPT, "video_path": "red.mp4",  # a question's text is text the model reads too
+                   "questions": [{**Q_JSON[0], "text": "Is the square " + "very " * 8 + "red?"}]}, "--max-prompt-chars"),
                  ({"prompt": PROMPT, "video": red, "questions": Q_JSON}, "--max-video-frames")]
         for body, option in cases:
             assert option in assert_error(post(base, **body), 422, "LimitExceeded")["message"]
@@ -313,6 +315,16 @@ def test_ordinary_clients_read_the_413_not_a_reset(strict, client):
             urllib.request.urlopen(urllib.request.Request(url, data=body, headers=headers), timeout=60)
         answer = (e.value.code, json.loads(e.value.read()))
     assert answer[0] == 413 and answer[1]["error"]["type"] == "PayloadTooLarge", answer
+
+
+def test_what_h11_cannot_parse_is_a_400_in_the_error_shape(strict):
+    """uvicorn answers these in plain text; here they are the one error shape, and the connection ends."""
+    for request in [b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 200_000 + b"\r\n\r\n",  # headers over 16 KB
+                    b"GET /\x01 HTTP/1.1\r\nHost: x\r\n\r\n",  # a control byte in the target
+                    b"POST /v1/score HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\n"]:
+        status, headers, body = parse_answer(raw_exchange(port_of(strict), request))
+        assert status == 400 and headers["connection"] == "close" and headers["content-type"] == "application/json"
+        assert json.loads(body)["error"]["type"] == "BadRequest"
 
 
 # ---- §10 the header-level token gate ---------------------------------------------------------------------------

@@ -103,7 +103,7 @@ def test_other_formats_are_named_in_the_refusal(tmp_path):
     assert "flv found" in _one_line(e, str(flv)) and "mp4/mov" in str(e.value)
     text = tmp_path / "notes.mp4"
     text.write_text("just some words\n" * 10)
-    with pytest.raises(VideoFormatError, match=r"not a readable video \(a text file found\)"):
+    with pytest.raises(VideoError, match=r"not a readable video \(a text file found\)"):
         load_video(text, SMALL)
 
 
@@ -177,3 +177,23 @@ print(av.logging.get_level())
     assert out.returncode == 0 and out.stderr == "", out.stderr
     assert len(lines) == 3 and all("has no video stream (wav found)" in line for line in lines[:2]), lines
     assert lines[2] == "None"
+
+
+def test_frames_larger_than_8k_are_refused_before_decoding(tmp_path):
+    """A few hundred KB can declare frames of 35 megapixels, which every decoder thread would hold."""
+    import av
+
+    path = tmp_path / "huge.mp4"
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("libx264", rate=1, options={"preset": "ultrafast"})
+        s.width, s.height, s.pix_fmt = 8192, 4320, "yuv420p"
+        frame = av.VideoFrame(8192, 4320, "yuv420p")
+        for plane in frame.planes:
+            plane.update(bytes(plane.buffer_size))
+        for p in [*s.encode(frame), *s.encode()]:
+            c.mux(p)
+    assert path.stat().st_size < 1_000_000
+    for gate in (check_video, lambda p: load_video(p, SMALL)):
+        with pytest.raises(VideoError) as e:
+            gate(path)
+        assert "8192x4320 frames are larger than 8K UHD" in _one_line(e, str(path))

@@ -81,7 +81,7 @@ class Evaluator:
                 raise ValueError("score() needs a prompt or a question set")
             questions = self.questions(prompt)
         prompt = prompt if prompt is not None else questions.prompt
-        limits.check_questions(len(questions.questions))
+        limits.check_questions(questions.questions)
         use_reason = self.reason if reason is None else reason
         # before the video is decoded and the model runs: weights that cover none of these dimensions are an error
         check_weights({q.dimension for q in questions.questions}, self.weights, self.weights_source)

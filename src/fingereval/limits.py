@@ -32,9 +32,13 @@ class InputLimits:
         _check(len(prompt), self.max_prompt_chars, f"{what} has {{n}} characters", "characters",
                "--max-prompt-chars", "shorten it")
 
-    def check_questions(self, count: int, what: str = "the question set") -> None:
-        _check(count, self.max_questions, f"{what} has {{n}} questions", "questions per video",
+    def check_questions(self, questions: list, what: str = "the question set") -> None:
+        """Their number, and each one's text against the prompt's cap (it is text the model reads, too)."""
+        _check(len(questions), self.max_questions, f"{what} has {{n}} questions", "questions per video",
                "--max-questions", "ask fewer")
+        for q in questions:
+            _check(len(q.text), self.max_prompt_chars, f"question {q.id} has {{n}} characters", "characters",
+                   "--max-prompt-chars", "shorten it")
 
     def check_videos(self, count: int, what: str = "the batch") -> None:
         _check(count, self.max_videos, f"{what} has {{n}} videos", "videos per batch", "--max-videos",

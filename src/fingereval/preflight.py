@@ -31,10 +31,17 @@ def check_config_files(config) -> None:
         load_calibration(config.calibration)
 
 
-def check_one_video(config, video: Path, prompt: str | None, has_questions: bool) -> None:
-    if not has_questions and not (prompt or "").strip():
+def check_one_video(config, video: Path, prompt: str | None, questions=None) -> None:
+    """The video opens (and is within the caps of config.limits), the prompt is there and within its cap, a given
+    question set is within its cap; then the side files and the model's files."""
+    if questions is None and not (prompt or "").strip():
         raise ValueError("give --prompt (or --questions with a prompt in it)")
-    check_video(video)
+    limits = config.limits
+    if prompt is not None:
+        limits.check_prompt(prompt, "--prompt")
+    if questions is not None:
+        limits.check_questions(questions.questions, "--questions")
+    check_video(video, limits)
     check_config_files(config)
     check_model_files(config)
 

@@ -78,6 +78,7 @@ _OPEN_OPTIONS = {"format_whitelist": ",".join(ALLOWED_CONTAINERS), "protocol_whi
 _ALLOWED_TEXT = ", ".join(ALLOWED_CONTAINERS.values())
 _AUDIO = {"wav", "mp3", "flac", "aac", "ogg", "w64", "aiff", "au", "amr", "ac3", "eac3", "opus", "caf", "ape", "wv"}
 _LOG_LOCK = threading.Lock()
+MAX_FRAME_PIXELS = 7680 * 4320  # 8K UHD: the largest frame a generator writes, with room to spare
 _READ_SIZE = 1 << 18  # bytes per read FFmpeg asks of the Python reader: fewer calls into Python per file
 
 
@@ -150,10 +151,14 @@ def _open_container(path: Path):
     except (av.error.FFmpegError, UnicodeDecodeError) as e:
         data.close()
         found = _text_found(path)
-        if found:
+        if found == _PLAYLIST:
             raise VideoFormatError(f"{path}: not a readable video ({found} found); give the video file itself, "
                                    "as mp4 (H.264)") from None
-        raise VideoError(f"{path}: not a readable video ({e.__class__.__name__}); re-encode it as mp4 (H.264)") from None
+        raise VideoError(f"{path}: not a readable video ({found or e.__class__.__name__}"
+                         f"{' found' if found else ''}); re-encode it as mp4 (H.264)") from None
+
+
+_PLAYLIST = "an HLS playlist (m3u8)"
 
 
 def _text_found(path: Path) -> str | None:
@@ -165,7 +170,7 @@ def _text_found(path: Path) -> str | None:
     except OSError:
         return None
     if head.lstrip(b"\xef\xbb\xbf").startswith(b"#EXTM3U"):
-        return "an HLS playlist (m3u8)"
+        return _PLAYLIST
     if b"\0" in head:
         return None
     try:
@@ -215,7 +220,20 @@ def _open(path: Path):
     if not container.streams.video:
         container.close()
         raise VideoError(f"{path}: has no video stream; give a video file, not audio or an image")
-    return container, container.streams.video[0]
+    stream = container.streams.video[0]
+    try:
+        _check_frame_size(path, stream.codec_context.width, stream.codec_context.height)
+    except VideoError:
+        container.close()
+        raise
+    return container, stream
+
+
+def _check_frame_size(path: Path, width: int, height: int) -> None:
+    # a few bytes can declare frames of gigabytes (and the decoder's threads each hold some): refused up front
+    if width * height > MAX_FRAME_PIXELS:
+        raise VideoError(f"{path}: its {width}x{height} frames are larger than 8K UHD ({MAX_FRAME_PIXELS} pixels); "
+                         "downscale it")
 
 
 def _declared_seconds(container, stream) -> float | None:
@@ -298,6 +316,7 @@ def _decode(path: Path, config: VideoConfig, wanted: set[int], stop_after: int |
                 i = len(times)
                 times.append(float(frame.pts * stream.time_base) if frame.pts is not None else i / rate)
                 if shape is None:  # from the first frame, so every pass and every frame agree
+                    _check_frame_size(path, frame.width, frame.height)
                     try:
                         shape = config.frame_shape(frame.height, frame.width)
                     except ValueError as e:  # smart_resize refuses aspect ratios beyond 200

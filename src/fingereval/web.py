@@ -286,7 +286,7 @@ def raw_error(status: int, reason: str, kind: str, message: str, extra: bytes = 
 def guarded_protocol(limits: ConnectionLimits):
     """uvicorn's h11 protocol with what it lacks: a deadline for the headers (uvicorn waits for ever once a
     client has sent one byte), a connection cap answered in the error shape (uvicorn's limit_concurrency answers
-    in plain text, and only once the headers are in), and a lingering close."""
+    in plain text, and only once the headers are in), its 400s in the error shape, and a lingering close."""
     from uvicorn.protocols.http.h11_impl import H11Protocol
 
     class GuardedH11Protocol(H11Protocol):
@@ -317,6 +317,13 @@ def guarded_protocol(limits: ConnectionLimits):
         def connection_lost(self, exc) -> None:
             self._disarm_header_deadline()
             super().connection_lost(exc)
+
+        def send_400_response(self, msg: str) -> None:
+            """What h11 cannot parse (headers over 16 KB, a Content-Length with Transfer-Encoding, a bad request
+            line) is answered in the error shape too, not uvicorn's plain text."""
+            self.transport.write(raw_error(400, "Bad Request", "BadRequest", f"{msg.rstrip('.')}; send one HTTP/1.1 "
+                                           "request with headers under 16 KB"))
+            self.transport.close()
 
         def _arm_header_deadline(self) -> None:
             self._disarm_header_deadline()

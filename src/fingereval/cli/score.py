@@ -175,6 +175,11 @@ def score(
     size: int = typer.Option(VIDEO.size, help="frames resized to SIZE x SIZE"),
     keep_aspect: bool = typer.Option(False, "--keep-aspect", help="keep the aspect ratio: sides in multiples of 28 "
                                      "within SIZE*SIZE pixels (Qwen's resize) instead of SIZE x SIZE"),
+    max_questions: Optional[int] = typer.Option(None, min=1, help="cap: questions per video (an item over it fails)"),
+    max_prompt_chars: Optional[int] = typer.Option(None, min=1, help="cap: characters of a prompt"),
+    max_video_seconds: Optional[float] = typer.Option(None, min=0.001, help="cap: seconds of video decoded per item"),
+    max_video_frames: Optional[int] = typer.Option(None, min=1, help="cap: frames decoded per item"),
+    max_videos: Optional[int] = typer.Option(None, min=1, help="cap: videos in a batch, checked before it starts"),
     device: Optional[str] = typer.Option(None, help="transformers: cpu, cuda, cuda:1 (default: cuda if present)"),
     dtype: Optional[str] = typer.Option(None, help="transformers: float32, bfloat16 (default: bfloat16 on GPU)"),
     naive: bool = typer.Option(False, help="transformers: score each question from scratch (baseline; slower)"),
@@ -192,11 +197,41 @@ def score(
     """Score one video, or a manifest of videos, with per-question answers, reasons and scores.
 
     A batch ends with a summary line and exits 1 when any item failed or any manifest line was bad."""
-    from fingereval.config import ScoringConfig
-    from fingereval.preflight import check_manifest, check_one_video
-    from fingereval.schema import QuestionSet
-    from fingereval.text import repair
+    video, manifest = _what_to_score(video, manifest, out_path, prompts_file, prompts_from_names)
+    prompt = _prompt_option(prompt)
+    if api_key is not None and answerer.strip().lower() != "openai" and \
+            ctx.get_parameter_source("api_key").name == "ENVIRONMENT":
+        api_key = None  # FINGEREVAL_ANSWER_API_KEY is for the openai answerer; other backends take no key
+    try:
+        from fingereval.config import ScoringConfig
+        from fingereval.limits import InputLimits
 
+        limits = InputLimits(max_questions=max_questions, max_prompt_chars=max_prompt_chars,
+                             max_video_seconds=max_video_seconds, max_video_frames=max_video_frames,
+                             max_videos=max_videos)
+        config = ScoringConfig(
+            answerer=answerer, model=model, reason=reason, generator=generator, weights=weights, calibration=calibration,
+            answerer_options=_answerer_options(device, dtype, naive, max_new_tokens, answerer_option, base_url, api_key,
+                                               concurrency, video_as),
+            generator_options=_generator_options(generator, llm_base_url, llm_model, llm_api_key, None),
+            fps=fps, max_frames=max_frames, size=size, keep_aspect=keep_aspect, limits=limits)
+        config.video_config()  # a bad fps, frame budget or size fails here, before any model loads
+        if manifest is not None:
+            _check_batch(config, manifest, workers)
+            _score_manifest(config, manifest, out_path, questions_dir, retry_failed, workers, ray_address,
+                            gpus_per_worker, videos_at_once)
+        result = _score_one(config, video, prompt, questions_file)
+    except (FingerEvalError, ValueError) as e:
+        fail(e)
+    if as_json:
+        print(result.to_json())
+    else:
+        _print_result(result)
+
+
+def _what_to_score(video: Path | None, manifest: Path | None, out_path: Path | None, prompts_file: Path | None,
+                   prompts_from_names: bool) -> tuple[Path | None, Path | None]:
+    """(one video, a manifest): exactly one of them, a folder of videos made into a manifest beside --out."""
     if video is not None and video.is_dir():
         manifest = _folder_manifest(video, manifest, out_path, prompts_file, prompts_from_names)
         video = None
@@ -206,34 +241,28 @@ def score(
         fail(ValueError("give one VIDEO with --prompt, a folder with --prompts FILE, or --manifest FILE, with --out FILE"))
     if manifest is not None and out_path is None:
         fail(ValueError("--manifest needs --out results.jsonl"))
-    prompt = _prompt_option(prompt)
-    if api_key is not None and answerer.strip().lower() != "openai" and \
-            ctx.get_parameter_source("api_key").name == "ENVIRONMENT":
-        api_key = None  # FINGEREVAL_ANSWER_API_KEY is for the openai answerer; other backends take no key
-    try:
-        qs = QuestionSet.load(questions_file, prompt) if questions_file else None
-        config = ScoringConfig(
-            answerer=answerer, model=model, reason=reason, generator=generator, weights=weights, calibration=calibration,
-            answerer_options=_answerer_options(device, dtype, naive, max_new_tokens, answerer_option, base_url, api_key,
-                                               concurrency, video_as),
-            generator_options=_generator_options(generator, llm_base_url, llm_model, llm_api_key, None),
-            fps=fps, max_frames=max_frames, size=size, keep_aspect=keep_aspect)
-        config.video_config()  # a bad fps, frame budget or size fails here, before any model loads
-        if manifest is not None:
-            check_manifest(config, manifest, warn, model_here=workers == 0)
-        else:
-            check_one_video(config, video, prompt, qs is not None)
-        if manifest is not None:
-            _score_manifest(config, manifest, out_path, questions_dir, retry_failed, workers, ray_address, gpus_per_worker,
-                            videos_at_once)
-        result = config.evaluator().score(video, prompt, qs)
-        result.video = repair(result.video)[0]  # a file name that is not UTF-8 cannot be written as JSON text
-    except (FingerEvalError, ValueError) as e:
-        fail(e)
-    if as_json:
-        print(result.to_json())
-    else:
-        _print_result(result)
+    return video, manifest
+
+
+def _check_batch(config, manifest: Path, workers: int) -> None:
+    """The manifest's items checked before a model loads, and their count against --max-videos."""
+    from fingereval.preflight import check_manifest
+
+    items = check_manifest(config, manifest, warn, model_here=workers == 0)
+    config.limits.check_videos(items, f"manifest {manifest}")
+
+
+def _score_one(config, video: Path, prompt: str | None, questions_file: Path | None):
+    """One video's result; its inputs (and the caps) checked before the model loads."""
+    from fingereval.preflight import check_one_video
+    from fingereval.schema import QuestionSet
+    from fingereval.text import repair
+
+    qs = QuestionSet.load(questions_file, prompt) if questions_file else None
+    check_one_video(config, video, prompt, qs)
+    result = config.evaluator().score(video, prompt, qs)
+    result.video = repair(result.video)[0]  # a file name that is not UTF-8 cannot be written as JSON text
+    return result
 
 
 def answerers():

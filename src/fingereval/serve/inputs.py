@@ -62,7 +62,7 @@ class JobMaker:
         prompt = repair(req.prompt)[0]  # a lone surrogate in the JSON ("\udce9") cannot be written back as UTF-8
         self.limits.check_prompt(prompt)
         questions = self._questions(prompt, req)
-        self.limits.check_questions(len(questions.questions))
+        self.limits.check_questions(questions.questions)
         item_id = None if req.id is None else repair(req.id)[0]
         if req.video_path is not None:
             name, path = repair(req.video_path)[0], self._allowed(req.video_path)
