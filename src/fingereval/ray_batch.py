@@ -5,7 +5,11 @@ questions share its prefix). The driver keeps one video in flight per actor, wri
 moment it comes back (same resumable results file as the local batch), and records a crashed actor's
 video as a failure instead of stopping. Ray restarts a crashed actor once; one that dies again, or cannot
 start (the model does not load), leaves the pool, and when no actor is left the run stops with a
-WorkerError (the results so far stay in the file; the same command resumes). `address=None` starts Ray on this machine; "auto" joins the
+WorkerError (the results so far stay in the file; the same command resumes).
+
+A machine lost mid-batch is no fault of its videos: an actor whose node Ray reports dead leaves the pool
+and the video it held goes back to the front of the queue, for another worker (docs/scale.md). Only the
+driver writes results, once per item, when a result comes back, so nothing is lost or written twice. `address=None` starts Ray on this machine; "auto" joins the
 running cluster (`ray start --head` on one node, `ray start --address HEAD:6379` on the others, with
 fingereval installed on every node).
 """
@@ -23,6 +27,7 @@ from fingereval.errors import WorkerError
 # Ray restarts a crashed actor this many times (the model is loaded again). After that the actor is dead for
 # good and every item sent to it fails at once, so it is dropped from the pool instead.
 MAX_RESTARTS = 1
+NODE_DEATH_GRACE = 1.0  # seconds to wait for Ray to report an actor's node dead after the actor failed
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -39,11 +44,93 @@ class _Worker:
     def score(self, item: ManifestItem):
         return score_item(self.evaluator, item, self.questions_dir, self.manifest_dir)
 
+    def node(self) -> str:
+        """The Ray node this incarnation of the actor runs on (asked before each video: a restart may move it)."""
+        import ray
+
+        return ray.get_runtime_context().get_node_id()
+
+
+def _node_lost(ray, node_ref, grace: float = NODE_DEATH_GRACE) -> str | None:
+    """The id of the node an actor ran on, when Ray reports that node dead (checked for `grace` seconds, as the
+    news may come a moment after the actor's failure); None when the node lives or is unknown."""
+    import time
+
+    try:
+        node = ray.get(node_ref, timeout=0)
+    except Exception:  # the actor died before it said where it was: not known to be a lost node
+        return None
+    deadline = time.monotonic() + grace
+    while True:
+        if not any(n.get("NodeID") == node and n.get("Alive") for n in ray.nodes()):
+            return node
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.2)
+
 
 def _reason(e: Exception) -> str:
     """One line: for a worker that could not start, the exception its constructor raised (the last line)."""
     lines = [x.strip() for x in _ANSI.sub("", str(e)).splitlines() if x.strip()] or [type(e).__name__]
     return lines[-1] if getattr(e, "actor_init_failed", False) else lines[0]
+
+
+class _Pool:
+    """The driver's view of the actors: which holds which video, how many lives each has left, and why they left."""
+
+    def __init__(self, ray, actors: list, items: list[ManifestItem]):
+        self.ray, self.actors, self.queue = ray, actors, deque(items)
+        self.lives = [1 + MAX_RESTARTS] * len(actors)  # one task is in flight per actor, so each death fails one task
+        self.running: dict = {}  # score ref -> (actor index, item, that actor's node() ref)
+        self.never_started = self.lost_nodes = 0
+        self.last = ""
+
+    def fill(self) -> None:
+        """A video for every live actor that holds none, while the queue lasts."""
+        busy = {i for i, _, _ in self.running.values()}
+        for i, actor in enumerate(self.actors):
+            if self.queue and self.lives[i] > 0 and i not in busy:
+                item = self.queue.popleft()
+                node = actor.node.remote()  # runs first (an actor runs its calls in order): where it scores
+                self.running[actor.score.remote(item)] = (i, item, node)
+
+    def left(self) -> int:
+        return sum(n > 0 for n in self.lives)
+
+    def failed(self, i: int, item: ManifestItem, node_ref, error: Exception, model: str,
+               on_event: Callable[[str], None]):
+        """An actor died holding `item`: its result (a failure record), or None when the item goes back to the queue."""
+        self.last = _reason(error)
+        if getattr(error, "actor_init_failed", False):
+            # the model did not load, which is no fault of this item: it goes back for another worker
+            self.lives[i], self.never_started = 0, self.never_started + 1
+            self.queue.appendleft(item)
+            on_event(f"Ray worker {i} could not start ({self.last}); dropped, {self.left()} of {len(self.actors)} left")
+            return None
+        node = _node_lost(self.ray, node_ref)
+        if node is not None:  # its machine is gone, not its video: another worker scores it
+            self.ray.kill(self.actors[i], no_restart=True)  # a restart would wait for a free CPU/GPU that others hold
+            self.lives[i], self.lost_nodes = 0, self.lost_nodes + 1
+            self.queue.appendleft(item)
+            on_event(f"Ray worker {i} lost its node {node[:12]}; {item.key} goes back to the queue, "
+                     f"{self.left()} of {len(self.actors)} workers left")
+            return None
+        self.lives[i] -= 1
+        if self.lives[i] == 0:
+            on_event(f"Ray worker {i} died {1 + MAX_RESTARTS} times ({self.last}); dropped, "
+                     f"{self.left()} of {len(self.actors)} left")
+        return failure_result(item, RuntimeError(f"Ray worker failed: {self.last}"), model)
+
+    def gone(self) -> WorkerError:
+        """Why the batch stops with items left: every actor is gone."""
+        n = len(self.actors)
+        if self.never_started == n:
+            what = "no Ray worker could start"
+        elif self.lost_nodes == n:
+            what = f"every Ray worker lost its node ({n} workers)"
+        else:
+            what = f"every Ray worker died or lost its node ({n} workers, each restarted {MAX_RESTARTS} time(s))"
+        return WorkerError(f"{what}: {self.last}; {len(self.queue)} item(s) not scored")
 
 
 def ray_results(items: list[ManifestItem], config: ScoringConfig, *, questions_dir: Path | None, manifest_dir: Path,
@@ -58,50 +145,24 @@ def ray_results(items: list[ManifestItem], config: ScoringConfig, *, questions_d
     Worker = ray.remote(num_gpus=gpus_per_worker, num_cpus=cpus_per_worker, max_restarts=MAX_RESTARTS)(_Worker)
     actors = [Worker.remote(config.model_dump(mode="json"), str(questions_dir) if questions_dir else None, str(manifest_dir))
               for _ in range(max(1, min(workers, len(items))))] if items else []
-    lives = [1 + MAX_RESTARTS] * len(actors)  # one task is in flight per actor, so each death fails one task
-    never_started = 0
-    queue = deque(items)
-    running: dict = {}  # object ref -> (actor index, item)
-
-    def submit(i: int) -> None:
-        if queue:
-            item = queue.popleft()
-            running[actors[i].score.remote(item)] = (i, item)
-
-    for i in range(len(actors)):
-        submit(i)
-    model = config.model
-    last = ""
+    pool = _Pool(ray, actors, items)
+    pool.fill()
     try:
-        while running:
-            ready, _ = ray.wait(list(running), num_returns=1, timeout=1.0)  # wakes so that Ctrl-C and alarms run
+        while pool.running:
+            ready, _ = ray.wait(list(pool.running), num_returns=1, timeout=1.0)  # wakes so that Ctrl-C and alarms run
             if not ready:
                 continue
             (ref,) = ready
-            i, item = running.pop(ref)
-            result = None
+            i, item, node_ref = pool.running.pop(ref)
             try:
                 result = ray.get(ref)
             except ray.exceptions.RayError as e:  # the actor died (the item's own errors come back as results)
-                last = _reason(e)
-                if getattr(e, "actor_init_failed", False):
-                    # the model did not load, which is no fault of this item: it goes back for another worker
-                    lives[i], never_started = 0, never_started + 1
-                    queue.appendleft(item)
-                else:
-                    lives[i] -= 1
-                    result = failure_result(item, RuntimeError(f"Ray worker failed: {last}"), model)
-                if lives[i] == 0:
-                    how = "could not start" if result is None else f"died {1 + MAX_RESTARTS} times"
-                    on_event(f"Ray worker {i} {how} ({last}); dropped, {sum(n > 0 for n in lives)} of {len(actors)} left")
-            if lives[i] > 0:
-                submit(i)
+                result = pool.failed(i, item, node_ref, e, config.model, on_event)
+            pool.fill()
             if result is not None:
                 yield result
-        if queue:  # every actor is gone and items are left: stop rather than fail them one by one
-            what = ("no Ray worker could start" if never_started == len(actors) else
-                    f"every Ray worker died ({len(actors)} workers, each restarted {MAX_RESTARTS} time(s))")
-            raise WorkerError(f"{what}: {last}; {len(queue)} item(s) not scored")
+        if pool.queue:  # every actor is gone and items are left: stop rather than fail them one by one
+            raise pool.gone()
     finally:
         for actor in actors:
             ray.kill(actor)
