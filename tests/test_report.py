@@ -235,3 +235,22 @@ def test_a_calibration_report_joins_the_page_with_its_numbers(scored, tmp_path):
     assert "before: ECE 0.235, Brier 0.250 (40 questions, 8 videos)" in section
     assert "after: ECE 0.051, Brier 0.200 (40 questions, 8 videos)" in section
     assert re.search(r'src="data:image/png;base64,[A-Za-z0-9+/=]{100,}"', section)
+
+
+def test_a_playlist_in_the_results_is_not_opened_and_gets_a_note(scored, tmp_path):
+    """A "video" that is an HLS playlist naming another file on the host: the report's frames go through the
+    decoder's gate (fingereval.video), which refuses it, so no frame of the file it names reaches the page."""
+    target = (scored.parent / "v0.mp4").resolve()
+    for name in ("clip.m3u8", "clip.mp4"):  # the name decides nothing
+        playlist = tmp_path / name
+        playlist.write_text(f"#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXTINF:1.0,\n{target}\n"
+                            "#EXT-X-ENDLIST\n")
+        results = tmp_path / "results.jsonl"
+        first = next(iter(_results(scored).values()))
+        results.write_text(first.model_copy(update={"video": str(playlist)}).to_json() + "\n")
+        out = tmp_path / "r.html"
+        r = runner.invoke(app, ["report", str(results), "--out", str(out), "--frames", "2"])
+        assert r.exit_code == 0, r.output
+        detail = _details(out.read_text(encoding="utf-8"))[0]
+        assert detail["frames"] == [] and "HLS playlist" in detail["note"], detail["note"]
+        assert "data:image/jpeg" not in out.read_text(encoding="utf-8")
