@@ -1,21 +1,27 @@
 """How well p_yes means what it says: ECE (15 equal-width bins), the Brier score, a reliability diagram,
 each with a 95 % interval that resamples videos (a video's questions are not independent: see clusters.py),
-and the split of videos that a calibration is fitted on and checked on."""
+and a calibration fitted on some videos and checked on the others (the split: fingereval.data.split)."""
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 
 import numpy as np
 
+from fingereval.data.split import split_videos as _split
+from fingereval.measure.metrics import bootstrap_ci
 from fingereval.score.calibration import Calibration
 
 BINS = 15
 
 
+def bin_index(p: np.ndarray, bins: int = BINS) -> np.ndarray:
+    """The equal-width bin of each p_yes in [0, 1]: [0, 1/bins), ..., [1 - 1/bins, 1] (1.0 in the last bin)."""
+    return np.minimum((np.asarray(p, dtype=float) * bins).astype(int), bins - 1)
+
+
 def ece(p: np.ndarray, y: np.ndarray, bins: int = BINS) -> float:
     """Expected calibration error: the count-weighted gap between mean p_yes and the share of yes per bin."""
-    which = np.minimum((p * bins).astype(int), bins - 1)
+    which = bin_index(p, bins)
     total = 0.0
     for b in range(bins):
         inside = which == b
@@ -31,7 +37,7 @@ def brier(p: np.ndarray, y: np.ndarray) -> float:
 def reliability(p: Sequence[float], y: Sequence[bool], bins: int = BINS) -> list[dict]:
     """Per bin: mean p_yes, share of human yes, count (empty bins left out)."""
     p, y = np.asarray(p, dtype=float), np.asarray(y, dtype=float)
-    which = np.minimum((p * bins).astype(int), bins - 1)
+    which = bin_index(p, bins)
     return [{"p_mean": float(p[which == b].mean()), "frac_yes": float(y[which == b].mean()),
              "count": int((which == b).sum()), "bin": [b / bins, (b + 1) / bins]}
             for b in range(bins) if (which == b).any()]
@@ -39,17 +45,11 @@ def reliability(p: Sequence[float], y: Sequence[bool], bins: int = BINS) -> list
 
 def _video_ci(metric, videos: Sequence[str], p: np.ndarray, y: np.ndarray, n_resamples: int, seed: int
               ) -> list[float] | None:
-    """Percentile interval of `metric` over videos drawn with replacement, each with all its questions."""
-    keys, cluster = np.unique(np.asarray(videos, dtype=str), return_inverse=True)
-    if len(keys) < 2:
+    """95 % percentile interval of `metric` over videos drawn with replacement, each with all its questions."""
+    if len(set(videos)) < 2:
         return None
-    members = [np.flatnonzero(cluster == k) for k in range(len(keys))]
-    rng = np.random.default_rng(seed)
-    values = []
-    for _ in range(n_resamples):  # stats.bootstrap cannot resample ragged clusters; this loop does
-        idx = np.concatenate([members[k] for k in rng.integers(0, len(keys), len(keys))])
-        values.append(metric(p[idx], y[idx]))
-    return [float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))]
+    ci = bootstrap_ci(metric, p, y, n_resamples=n_resamples, seed=seed, clusters=videos)
+    return [ci.low, ci.high]
 
 
 def calibration_report(videos: Sequence[str], p_yes: Sequence[float], human_yes: Sequence[bool],
@@ -75,10 +75,8 @@ def before_after(rows: Sequence[dict], calibration: Calibration | None, n_resamp
 
 
 def split_videos(videos: Sequence[str], held_out: float, seed: int = 0) -> tuple[set[str], set[str]]:
-    """(fit, check) by a hash of each video's name: stable across runs and machines, whatever the order."""
-    ranked = sorted(set(videos), key=lambda v: hashlib.sha256(f"{seed}:{v}".encode()).hexdigest())
-    n_check = max(1, round(len(ranked) * held_out)) if len(ranked) > 1 else 0
-    return set(ranked[n_check:]), set(ranked[:n_check])
+    """(fit, check) videos by fingereval.data.split's rule: stable across runs and machines, the fit never empty."""
+    return _split(videos, held_out, seed)
 
 
 def reliability_png(curves: dict[str, list[dict]], path, title: str = "reliability") -> None:

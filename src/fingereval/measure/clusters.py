@@ -2,20 +2,16 @@
 
 The questions of one video share its frames, its prompt and the model's reading of both (about 3.5
 questions a video in FingER-Instruct), so they are not independent: resampling questions treats a
-video's correlated answers as separate evidence and gives intervals that are too narrow.
+video's correlated answers as separate evidence and gives intervals that are too narrow. The resampling
+itself is the one bootstrap of fingereval.measure.metrics (`bootstrap_ci(..., clusters=videos)`).
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import stats
 
-from fingereval.measure.metrics import BootstrapCI, MetricInputError
-
-
-def _share(correct: np.ndarray, total: np.ndarray, axis: int = -1) -> np.ndarray:
-    return correct.sum(axis=axis) / total.sum(axis=axis)
+from fingereval.measure.metrics import BootstrapCI, MetricInputError, bootstrap_ci
 
 
 def accuracy_ci_by_video(videos: Sequence[str], hits: Sequence[bool], n_resamples: int = 1000,
@@ -28,12 +24,7 @@ def accuracy_ci_by_video(videos: Sequence[str], hits: Sequence[bool], n_resample
     """
     if len(videos) != len(hits):
         raise MetricInputError(f"length mismatch: {len(videos)} videos for {len(hits)} answers")
-    keys, cluster = np.unique(np.asarray(videos, dtype=str), return_inverse=True)
-    correct = np.bincount(cluster, weights=np.asarray(hits, dtype=float), minlength=len(keys))
-    total = np.bincount(cluster, minlength=len(keys)).astype(float)
-    if len(keys) < 2:
+    if len(set(videos)) < 2:
         return None
-    result = stats.bootstrap((correct, total), _share, paired=True, vectorized=True, n_resamples=n_resamples,
-                             confidence_level=confidence, method="percentile", rng=np.random.default_rng(seed))
-    ci = result.confidence_interval
-    return BootstrapCI(float(_share(correct, total)), float(ci.low), float(ci.high), confidence, n_resamples)
+    return bootstrap_ci(np.mean, np.asarray(hits, dtype=float), n_resamples=n_resamples, confidence=confidence,
+                        seed=seed, clusters=videos)

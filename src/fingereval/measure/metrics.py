@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import math
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -332,13 +332,15 @@ def _to_values(result: Any) -> dict[str, float] | float:
 
 
 def bootstrap_ci(metric_fn: Callable[..., Any], *arrays: Iterable[Any], n_resamples: int = 1000,
-                 confidence: float = 0.95, seed: int = 0) -> Any:
+                 confidence: float = 0.95, seed: int = 0, clusters: Sequence[Any] | None = None) -> Any:
     """Percentile bootstrap: resample items (the same indices in every array), recompute the metric.
 
-    `metric_fn(*arrays)` returns a number (or anything float() accepts, such as PairwiseAccuracy):
-    the result is one BootstrapCI. If it returns a mapping of numbers, the result is a dict of
-    BootstrapCI, one per key, from the same resamples. Resamples where the metric is undefined
-    (DataError, or None/NaN) are skipped; more than half undefined is an error.
+    The one bootstrap of fingereval.measure. With `clusters` (one label per item, e.g. its video) a resample
+    draws clusters with replacement and takes all their items: a video's questions are not independent
+    (fingereval.measure.clusters). `metric_fn(*arrays)` returns a number (or anything float() accepts, such as
+    PairwiseAccuracy): the result is one BootstrapCI. If it returns a mapping of numbers, the result is a dict
+    of BootstrapCI, one per key, from the same resamples. Resamples where the metric is undefined (DataError,
+    or None/NaN) are skipped; more than half undefined is an error.
     """
     if not 0 < confidence < 1:
         raise MetricInputError(f"confidence must lie in (0, 1), got {confidence}")
@@ -347,18 +349,17 @@ def bootstrap_ci(metric_fn: Callable[..., Any], *arrays: Iterable[Any], n_resamp
     if not arrays:
         raise MetricInputError("bootstrap_ci needs at least one array of items")
     data = [np.asarray(a) for a in arrays]
-    lengths = [len(a) for a in data]
+    lengths = [len(a) for a in data] + ([len(clusters)] if clusters is not None else [])
     if len(set(lengths)) > 1:
         raise MetricInputError(f"length mismatch between the arrays to resample: {lengths}")
     n = lengths[0]
-    if n < 2:
-        raise MetricInputError(f"need at least 2 items to bootstrap, got {n}")
+    draw = _item_draws(n) if clusters is None else _cluster_draws(clusters)
 
     point = _to_values(metric_fn(*data))
     rng = np.random.default_rng(seed)
     samples: list[dict[str, float] | float] = []
-    for _ in range(n_resamples):
-        idx = rng.integers(0, n, size=n)
+    for _ in range(n_resamples):  # stats.bootstrap cannot resample ragged clusters; this loop does both
+        idx = draw(rng)
         try:
             samples.append(_to_values(metric_fn(*(a[idx] for a in data))))
         except DataError:  # a degenerate resample (e.g. constant): skip it
@@ -377,3 +378,17 @@ def bootstrap_ci(metric_fn: Callable[..., Any], *arrays: Iterable[Any], n_resamp
     if isinstance(point, dict):
         return {k: interval(point[k], np.array([s[k] for s in samples]), k) for k in point}  # type: ignore[index]
     return interval(point, np.array(samples, dtype=float), "the metric")
+
+
+def _item_draws(n: int) -> Callable[[np.random.Generator], np.ndarray]:
+    if n < 2:
+        raise MetricInputError(f"need at least 2 items to bootstrap, got {n}")
+    return lambda rng: rng.integers(0, n, size=n)
+
+
+def _cluster_draws(clusters: Sequence[Any]) -> Callable[[np.random.Generator], np.ndarray]:
+    keys, which = np.unique(np.asarray(clusters, dtype=str), return_inverse=True)
+    if len(keys) < 2:
+        raise MetricInputError(f"need at least 2 clusters to bootstrap, got {len(keys)}")
+    members = [np.flatnonzero(which == k) for k in range(len(keys))]
+    return lambda rng: np.concatenate([members[k] for k in rng.integers(0, len(keys), len(keys))])
