@@ -151,3 +151,13 @@ def test_export_md_means_and_bad_requests(two_results, tmp_path):
     (tmp_path / "empty.jsonl").write_text("")
     r = runner.invoke(app, ["export", str(tmp_path / "empty.jsonl"), "--to", "csv"])
     assert r.exit_code == 2 and "holds no result" in r.output
+
+
+def test_a_group_name_with_a_pipe_or_a_line_break_stays_one_cell():
+    from fingereval.export import means_markdown
+
+    table = [{"model": "a|b\nc", "overall": 0.5, "lost": 0, "questions": 2, "error": None},
+             {"model": "plain", "overall": 0.25, "lost": 1, "questions": 2, "error": None}]
+    lines = means_markdown(table).splitlines()
+    assert len(lines) == 4 and lines[2].startswith("| a\\|b<br>c | 1 | 0 | 0.500 |")
+    assert all(len(line.replace("\\|", "").split("|")) == len(lines[0].split("|")) for line in lines)

@@ -123,6 +123,11 @@ def _mean(values: list[float]) -> str:
     return f"{statistics.fmean(values):.3f} ± {half:.3f}"
 
 
+def _md_cell(text: str) -> str:
+    """A group's name as one Markdown table cell: a `|` would end the cell and a line break the row."""
+    return text.replace("|", "\\|").replace("\r\n", "<br>").replace("\n", "<br>").replace("\r", "<br>")
+
+
 def means_markdown(table: Sequence[dict], group_by: str = "model") -> str:
     """A Markdown table of mean scores per group (± a 95% interval), for a README or a paper."""
     if table and all(group_by not in row for row in table):
@@ -136,7 +141,7 @@ def means_markdown(table: Sequence[dict], group_by: str = "model") -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, members in sorted(groups.items()):
         scored = [r for r in members if r.get("error") is None]
-        cells = [name, str(len(scored)), str(len(members) - len(scored))]
+        cells = [_md_cell(name), str(len(scored)), str(len(members) - len(scored))]
         cells += [_mean([r[t] for r in scored if r.get(t) is not None]) for t in targets]
         cells.append(f"{sum(r['lost'] for r in scored)} / {sum(r['questions'] for r in scored)}")
         lines.append("| " + " | ".join(cells) + " |")

@@ -62,7 +62,8 @@ def read_text(path: str | Path, what: str = "file", hint: str | None = None,
     """
     p = Path(path)
     try:
-        if not p.is_dir() and p.exists() and not stat.S_ISREG(p.stat().st_mode):  # a FIFO would block, /dev/zero not end
+        # a FIFO would block and /dev/zero never end: only a regular file is read
+        if not p.is_dir() and p.exists() and not stat.S_ISREG(p.stat().st_mode):
             raise DataError(f"{what} {p} is not a regular file" + (f"; {hint}" if hint else ""))
         return p.read_bytes().decode("utf-8", encoding_errors)
     except FileNotFoundError:
@@ -116,13 +117,18 @@ def _nesting(value: Any) -> int:
     return deepest
 
 
+# made once: json.loads(text, **options) would build a decoder on every call
+_DECODER = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite)
+
+
 def parse_json(text: str) -> Any:
     """`json.loads`, with every way it fails as one ValueError ("not valid JSON (why)"), and no non-finite number.
 
     The standard library also raises RecursionError (deep nesting) and a ValueError of its own (an integer of
-    more than 4300 digits), and reads NaN, Infinity and 1e999 as floats that no field of ours means."""
+    more than 4300 digits), and reads NaN, Infinity and 1e999 as floats that no field of ours means. The depth is
+    walked only where the text has more openers than MAX_DEPTH."""
     try:
-        value = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+        value = _DECODER.decode(text)
     except json.JSONDecodeError as e:
         where = f"line {e.lineno} column {e.colno}" if e.lineno > 1 else f"column {e.colno}"
         raise ValueError(f"not valid JSON ({e.msg} at {where})") from None
@@ -132,7 +138,7 @@ def parse_json(text: str) -> Any:
         raise ValueError("not valid JSON (a number has too many digits)") from None
     except RecursionError:
         raise ValueError(f"not valid JSON (nested deeper than {MAX_DEPTH} levels)") from None
-    if _nesting(value) > MAX_DEPTH:
+    if text.count("[") + text.count("{") > MAX_DEPTH and _nesting(value) > MAX_DEPTH:  # fewer openers: shallow
         raise ValueError(f"not valid JSON (nested deeper than {MAX_DEPTH} levels)")
     return value
 

@@ -9,9 +9,10 @@ WorkerError (the results so far stay in the file; the same command resumes).
 
 A machine lost mid-batch is no fault of its videos: an actor whose node Ray reports dead leaves the pool
 and the video it held goes back to the front of the queue, for another worker (docs/scale.md). Only the
-driver writes results, once per item, when a result comes back, so nothing is lost or written twice. `address=None` starts Ray on this machine; "auto" joins the
-running cluster (`ray start --head` on one node, `ray start --address HEAD:6379` on the others, with
-fingereval installed on every node).
+driver writes results, once per item, when a result comes back, so nothing is lost or written twice.
+
+`address=None` starts Ray on this machine; "auto" joins the running cluster (`ray start --head` on one node,
+`ray start --address HEAD:6379` on the others, with fingereval installed on every node).
 """
 from __future__ import annotations
 
