@@ -15,6 +15,7 @@ from typing import Callable, Iterable, Iterator
 
 from pydantic import BaseModel, ValidationError
 
+from fingereval.decode_ahead import DEFAULT_DEPTH, DEFAULT_WORKERS, decode_ahead_for, scored_in_order
 from fingereval.errors import DataError, FingerEvalError
 from fingereval.io import (LineError, append_jsonl, iter_jsonl, jsonl_lines, parse_jsonl, read_jsonl, read_text,
                            validation_message, write_jsonl)
@@ -173,11 +174,14 @@ def failure_result(item: ManifestItem, error: Exception, model: str) -> VideoRes
                        error=ErrorInfo(type=kind, message=str(error)))
 
 
-def score_item(evaluator, item: ManifestItem, questions_dir: Path | None, manifest_dir: Path) -> VideoResult:
-    """One item's result; a failure becomes an error record instead of an exception."""
+def score_item(evaluator, item: ManifestItem, questions_dir: Path | None, manifest_dir: Path,
+               decoded: Callable | None = None) -> VideoResult:
+    """One item's result; a failure becomes an error record instead of an exception. `decoded`: its clip,
+    decoded ahead (fingereval.decode_ahead)."""
     try:
         qs = item_questions(item, questions_dir, manifest_dir)
-        return evaluator.score(item.video, item.prompt, qs, item_id=item.key)
+        ahead = {} if decoded is None else {"decoded": decoded}
+        return evaluator.score(item.video, item.prompt, qs, item_id=item.key, **ahead)
     except Exception as e:  # record any item failure and go on; finished results stay on disk
         return failure_result(item, e, evaluator.model_id)
 
@@ -209,16 +213,28 @@ def write_results(out: Path, results: Iterable[VideoResult], total: int, summary
 
 
 def run_manifest(evaluator, manifest: Path, out: Path, *, questions_dir: Path | None = None, retry_failed: bool = False,
-                 on_event: Callable[[str], None] = print, progress: bool = True, videos_at_once: int = 1) -> BatchSummary:
+                 on_event: Callable[[str], None] = print, progress: bool = True, videos_at_once: int = 1,
+                 decode_ahead: int = DEFAULT_DEPTH, decode_workers: int = DEFAULT_WORKERS) -> BatchSummary:
     """Score every manifest item not yet in `out` in this process; the model stays loaded for the whole run.
 
     `videos_at_once` > 1 scores that many videos from threads, for answerers that wait on a server (the openai
-    answerer bounds its requests in flight across all of them); results are written as each one finishes."""
+    answerer bounds its requests in flight across all of them); results are written as each one finishes.
+    Otherwise the next `decode_ahead` videos are decoded on `decode_workers` threads while the model works
+    (fingereval.decode_ahead; 0: each decoded in line)."""
     summary = BatchSummary()
     items = pending_items(manifest, out, summary, retry_failed=retry_failed, on_event=on_event)
     score = functools.partial(score_item, evaluator, questions_dir=questions_dir, manifest_dir=manifest.parent)
-    results = map(score, items) if videos_at_once <= 1 else _threaded(score, items, videos_at_once)
-    return write_results(out, results, len(items), summary, on_event=on_event, progress=progress)
+    if videos_at_once > 1:
+        return write_results(out, _threaded(score, items, videos_at_once), len(items), summary, on_event=on_event,
+                             progress=progress)
+    ahead = decode_ahead_for(evaluator, decode_ahead if len(items) > 1 else 0, decode_workers)
+    if ahead is None:
+        return write_results(out, map(score, items), len(items), summary, on_event=on_event, progress=progress)
+    with ahead:
+        results = scored_in_order(ahead, items, lambda item: item.video, lambda item, clip: score(item, decoded=clip))
+        write_results(out, results, len(items), summary, on_event=on_event, progress=progress)
+    on_event(ahead.stats.line(ahead.depth, ahead.workers))
+    return summary
 
 
 def _threaded(score: Callable[[ManifestItem], VideoResult], items: list[ManifestItem], width: int) -> Iterator[VideoResult]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from fingereval.answer.base import DEFAULT_MODEL
+from fingereval.decode_ahead import DEFAULT_DEPTH, DEFAULT_WORKERS
 from fingereval.limits import InputLimits
 from fingereval.video import VideoConfig
 
@@ -28,6 +29,9 @@ class ScoringConfig(BaseModel):
     size: int = VideoConfig.size
     keep_aspect: bool = VideoConfig.keep_aspect
     limits: InputLimits = InputLimits()  # caps checked before the model (--max-questions, ...): none by default
+    # how a batch runs, not what it scores: videos decoded ahead of the model, on so many threads (decode_ahead.py)
+    decode_ahead: int = Field(DEFAULT_DEPTH, ge=0)
+    decode_workers: int = Field(DEFAULT_WORKERS, ge=1)
 
     def video_config(self) -> VideoConfig:
         return VideoConfig(fps=self.fps, max_frames=self.max_frames, size=self.size, keep_aspect=self.keep_aspect)

@@ -17,7 +17,7 @@ from fingereval.limits import InputLimits
 from fingereval.schema import QuestionSet, VideoResult
 from fingereval.score.aggregate import check_weights, video_result
 from fingereval.score.calibration import Calibration, load_calibration
-from fingereval.video import VideoConfig, load_video
+from fingereval.video import VideoClip, VideoConfig, load_video
 
 
 class Evaluator:
@@ -66,13 +66,15 @@ class Evaluator:
 
     def score(self, video: str | Path, prompt: str | None = None, questions: QuestionSet | None = None, *,
               reason: bool | None = None, item_id: str | None = None, limits: InputLimits | None = None,
-              before_model: Callable[[], None] | None = None) -> VideoResult:
+              before_model: Callable[[], None] | None = None,
+              decoded: Callable[[], VideoClip] | None = None) -> VideoResult:
         """Score one video. Give the prompt (questions are generated) or a question set (or both).
 
         `limits` (default: the evaluator's) are checked before the model sees anything: the prompt's length, the
         number of questions, the video's decoded length (LimitExceeded). `before_model` runs after the video is
         decoded and before the model answers; what it raises ends the scoring there (a service drops a job
-        whose client left)."""
+        whose client left). `decoded` gives the clip decoded ahead (fingereval.decode_ahead), called where the
+        video would be decoded, so that a decoding error is raised at the same point."""
         limits = limits or self.limits
         if prompt is not None:
             limits.check_prompt(prompt)
@@ -85,7 +87,7 @@ class Evaluator:
         use_reason = self.reason if reason is None else reason
         # before the video is decoded and the model runs: weights that cover none of these dimensions are an error
         check_weights({q.dimension for q in questions.questions}, self.weights, self.weights_source)
-        clip = load_video(video, self.answerer.video_config, limits)  # decoded once for all questions
+        clip = decoded() if decoded is not None else load_video(video, self.answerer.video_config, limits)  # once
         if before_model is not None:
             before_model()
         answers = self.answerer.answer(clip, questions.questions, reason=use_reason)

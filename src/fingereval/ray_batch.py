@@ -11,6 +11,10 @@ A machine lost mid-batch is no fault of its videos: an actor whose node Ray repo
 and the video it held goes back to the front of the queue, for another worker (docs/scale.md). Only the
 driver writes results, once per item, when a result comes back, so nothing is lost or written twice.
 
+Each actor decodes its next videos while its model works (fingereval.decode_ahead): the driver keeps a lane of
+items for each actor (`decode_ahead` long) and names them with each video it sends; a lane goes back to the
+queue when its actor leaves the pool, and at the end an idle actor takes the last item of the longest lane.
+
 `address=None` starts Ray on this machine; "auto" joins the running cluster (`ray start --head` on one node,
 `ray start --address HEAD:6379` on the others, with fingereval installed on every node).
 """
@@ -38,12 +42,21 @@ class _Worker:
     def __init__(self, config: Mapping, questions_dir: str | None, manifest_dir: str):
         from fingereval.config import ScoringConfig
 
-        self.evaluator = ScoringConfig.model_validate(config).evaluator()
+        from fingereval.decode_ahead import decode_ahead_for
+
+        scoring = ScoringConfig.model_validate(config)
+        self.evaluator = scoring.evaluator()
+        self.ahead = decode_ahead_for(self.evaluator, scoring.decode_ahead, scoring.decode_workers)
         self.questions_dir = Path(questions_dir) if questions_dir else None
         self.manifest_dir = Path(manifest_dir)
 
-    def score(self, item: ManifestItem):
-        return score_item(self.evaluator, item, self.questions_dir, self.manifest_dir)
+    def score(self, item: ManifestItem, upcoming: list[ManifestItem] = ()):
+        """Score `item` while the videos of `upcoming` (this actor's next items) decode."""
+        decoded = None
+        if self.ahead is not None:
+            decoded = self.ahead.take(item.key, item.video)
+            self.ahead.expect((u.key, u.video) for u in upcoming)
+        return score_item(self.evaluator, item, self.questions_dir, self.manifest_dir, decoded=decoded)
 
     def node(self) -> str:
         """The Ray node this incarnation of the actor runs on (asked before each video: a restart may move it)."""
@@ -79,8 +92,9 @@ def _reason(e: Exception) -> str:
 class _Pool:
     """The driver's view of the actors: which holds which video, how many lives each has left, and why they left."""
 
-    def __init__(self, ray, actors: list, items: list[ManifestItem]):
+    def __init__(self, ray, actors: list, items: list[ManifestItem], ahead: int = 0):
         self.ray, self.actors, self.queue = ray, actors, deque(items)
+        self.ahead, self.lanes = ahead, [deque() for _ in actors]  # each actor's next items, decoding there
         self.lives = [1 + MAX_RESTARTS] * len(actors)  # one task is in flight per actor, so each death fails one task
         self.running: dict = {}  # score ref -> (actor index, item, that actor's node() ref)
         self.never_started = self.lost_nodes = 0
@@ -89,11 +103,32 @@ class _Pool:
     def fill(self) -> None:
         """A video for every live actor that holds none, while the queue lasts."""
         busy = {i for i, _, _ in self.running.values()}
-        for i, actor in enumerate(self.actors):
-            if self.queue and self.lives[i] > 0 and i not in busy:
-                item = self.queue.popleft()
-                node = actor.node.remote()  # runs first (an actor runs its calls in order): where it scores
-                self.running[actor.score.remote(item)] = (i, item, node)
+        starting = {}
+        for i in range(len(self.actors)):
+            if self.lives[i] > 0 and i not in busy and (item := self._next_for(i)) is not None:
+                starting[i] = item
+        for _ in range(self.ahead):  # then the lanes of those actors, one item each in turn
+            for i in starting:
+                if self.queue and len(self.lanes[i]) < self.ahead:
+                    self.lanes[i].append(self.queue.popleft())
+        for i, item in starting.items():
+            node = self.actors[i].node.remote()  # runs first (an actor runs its calls in order): where it scores
+            self.running[self.actors[i].score.remote(item, list(self.lanes[i]))] = (i, item, node)
+
+    def _next_for(self, i: int) -> ManifestItem | None:
+        """Actor i's next item: its lane's first, else the queue's, else the last of the longest other lane."""
+        if self.lanes[i]:
+            return self.lanes[i].popleft()
+        if self.queue:
+            return self.queue.popleft()
+        longest = max(self.lanes, key=len)
+        return longest.pop() if longest else None
+
+    def _leave(self, i: int, item: ManifestItem | None = None) -> None:
+        """Actor i leaves the pool: `item` and its lane go back to the front of the queue, in order."""
+        self.lives[i] = 0
+        self.queue.extendleft(reversed(([item] if item is not None else []) + list(self.lanes[i])))
+        self.lanes[i].clear()
 
     def left(self) -> int:
         return sum(n > 0 for n in self.lives)
@@ -104,20 +139,21 @@ class _Pool:
         self.last = _reason(error)
         if getattr(error, "actor_init_failed", False):
             # the model did not load, which is no fault of this item: it goes back for another worker
-            self.lives[i], self.never_started = 0, self.never_started + 1
-            self.queue.appendleft(item)
+            self.never_started += 1
+            self._leave(i, item)
             on_event(f"Ray worker {i} could not start ({self.last}); dropped, {self.left()} of {len(self.actors)} left")
             return None
         node = _node_lost(self.ray, node_ref)
         if node is not None:  # its machine is gone, not its video: another worker scores it
             self.ray.kill(self.actors[i], no_restart=True)  # a restart would wait for a free CPU/GPU that others hold
-            self.lives[i], self.lost_nodes = 0, self.lost_nodes + 1
-            self.queue.appendleft(item)
+            self.lost_nodes += 1
+            self._leave(i, item)
             on_event(f"Ray worker {i} lost its node {node[:12]}; {item.key} goes back to the queue, "
                      f"{self.left()} of {len(self.actors)} workers left")
             return None
         self.lives[i] -= 1
         if self.lives[i] == 0:
+            self._leave(i)
             on_event(f"Ray worker {i} died {1 + MAX_RESTARTS} times ({self.last}); dropped, "
                      f"{self.left()} of {len(self.actors)} left")
         return failure_result(item, RuntimeError(f"Ray worker failed: {self.last}"), model)
@@ -146,7 +182,7 @@ def ray_results(items: list[ManifestItem], config: ScoringConfig, *, questions_d
     Worker = ray.remote(num_gpus=gpus_per_worker, num_cpus=cpus_per_worker, max_restarts=MAX_RESTARTS)(_Worker)
     actors = [Worker.remote(config.model_dump(mode="json"), str(questions_dir) if questions_dir else None, str(manifest_dir))
               for _ in range(max(1, min(workers, len(items))))] if items else []
-    pool = _Pool(ray, actors, items)
+    pool = _Pool(ray, actors, items, config.decode_ahead)
     pool.fill()
     try:
         while pool.running:

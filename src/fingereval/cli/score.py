@@ -9,6 +9,7 @@ import typer
 
 from fingereval.answer.base import DEFAULT_MODEL
 from fingereval.cli._common import VIDEO, err, fail, out, warn
+from fingereval.decode_ahead import DEFAULT_DEPTH, DEFAULT_WORKERS
 from fingereval.errors import FingerEvalError
 
 
@@ -115,8 +116,8 @@ def _score_manifest(config, manifest: Path, out_path: Path, questions_dir: Path 
     from fingereval.batch import run_manifest
 
     s = run_manifest(config.evaluator(), manifest, out_path, questions_dir=questions_dir, retry_failed=retry_failed,
-                     videos_at_once=videos_at_once,
-                     on_event=say)
+                     videos_at_once=videos_at_once, decode_ahead=config.decode_ahead,
+                     decode_workers=config.decode_workers, on_event=say)
     _end_batch(s, out_path)
 
 
@@ -163,6 +164,9 @@ def score(
     retry_failed: bool = typer.Option(False, help="in a batch, score again the items that failed before"),
     videos_at_once: int = typer.Option(1, min=1, help="in a batch, videos scored at once from threads (for --answerer "
                                        "openai: --concurrency then bounds the requests of all of them together)"),
+    decode_ahead: int = typer.Option(DEFAULT_DEPTH, min=0, help="in a batch, videos decoded ahead while the model works on one "
+                                     "(on each Ray worker too; 0: decode each in line)"),
+    decode_workers: int = typer.Option(DEFAULT_WORKERS, min=1, help="in a batch, threads decoding ahead"),
     workers: int = typer.Option(0, help="in a batch, score on N Ray workers, each holding the model (0: in this process)"),
     ray_address: Optional[str] = typer.Option(None, help="Ray cluster to join ('auto', or HEAD:6379); default: Ray on this machine"),
     gpus_per_worker: Optional[float] = typer.Option(None, help="GPUs per Ray worker (default: 1 if this machine has CUDA, else 0)"),
@@ -214,7 +218,8 @@ def score(
             answerer_options=_answerer_options(device, dtype, naive, max_new_tokens, answerer_option, base_url, api_key,
                                                concurrency, video_as),
             generator_options=_generator_options(generator, llm_base_url, llm_model, llm_api_key, None),
-            fps=fps, max_frames=max_frames, size=size, keep_aspect=keep_aspect, limits=limits)
+            fps=fps, max_frames=max_frames, size=size, keep_aspect=keep_aspect, limits=limits,
+            decode_ahead=decode_ahead, decode_workers=decode_workers)
         config.video_config()  # a bad fps, frame budget or size fails here, before any model loads
         if manifest is not None:
             _check_batch(config, manifest, workers)

@@ -12,6 +12,7 @@ import typer
 from fingereval.answer.base import DEFAULT_MODEL
 from fingereval.cli._common import VIDEO, Fps, KeepAspect, MaxFrames, Size, err, fail
 from fingereval.cli.score import GEN_HELP, _answerer_options, _generator_options
+from fingereval.decode_ahead import DEFAULT_DEPTH, DEFAULT_WORKERS
 from fingereval.errors import FingerEvalError
 
 
@@ -45,6 +46,8 @@ def serve(
     max_batch: int = typer.Option(8, min=1, help="waiting videos the model worker takes at once"),
     videos_at_once: int = typer.Option(1, min=1, help="of those, videos scored together from threads "
                                        "(for --answerer openai, which waits on a server)"),
+    decode_ahead: int = typer.Option(DEFAULT_DEPTH, min=0, help="videos decoded while the model works on one (0: in line)"),
+    decode_workers: int = typer.Option(DEFAULT_WORKERS, min=1, help="threads decoding ahead"),
     max_items: int = typer.Option(64, min=1, help="items in one /v1/score_batch request (at most --max-queue)"),
     max_questions: int = typer.Option(64, min=1, help="questions per video, given or generated; more gets 422"),
     max_prompt_chars: int = typer.Option(4000, min=1, help="characters of a prompt; a longer one gets 422"),
@@ -88,6 +91,7 @@ def serve(
 
         settings = ServeSettings(token=token or None, max_body_mb=max_body_mb, allow_dir=allow_dir, max_queue=max_queue,
                                  timeout=timeout, max_batch=max_batch, videos_at_once=videos_at_once,
+                                 decode_ahead=decode_ahead, decode_workers=decode_workers,
                                  max_items=max_items, max_questions=max_questions, max_prompt_chars=max_prompt_chars,
                                  max_video_seconds=max_video_seconds, max_video_frames=max_video_frames,
                                  header_timeout=header_timeout, body_timeout=body_timeout,

@@ -40,7 +40,8 @@ def create_app(evaluator, settings: ServeSettings | None = None) -> FastAPI:
     limits = settings.input_limits()
     service = Service(evaluator, settings, JobMaker(evaluator, settings.allow_dir, settings.temp_dir, limits),
                       ModelWorker(evaluator, max_queue=settings.max_queue, max_batch=settings.max_batch,
-                                  videos_at_once=settings.videos_at_once, limits=limits))
+                                  videos_at_once=settings.videos_at_once, limits=limits,
+                                  decode_ahead=settings.decode_ahead, decode_workers=settings.decode_workers))
     app = FastAPI(title="fingereval", summary="Fine-grained, explainable scores of generated videos (FingER).",
                   lifespan=_lifespan(service))
     app.state.worker, app.state.settings = service.worker, settings

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model, model_validator
 
+from fingereval.decode_ahead import DEFAULT_DEPTH, DEFAULT_WORKERS
 from fingereval.dimensions import DIMENSION_KEYS
 from fingereval.limits import InputLimits
 from fingereval.schema import ErrorInfo, VideoResult
@@ -24,6 +25,8 @@ class ServeSettings(BaseModel):
     timeout: float = Field(300.0, gt=0)  # seconds a request may wait for its result (queue + model); then 504
     max_batch: int = Field(8, ge=1)  # waiting videos the model worker takes at once
     videos_at_once: int = Field(1, ge=1)  # of those, scored together from threads (for answerers that wait on a server)
+    decode_ahead: int = Field(DEFAULT_DEPTH, ge=0)  # videos decoded while the model works on one (0: each decoded in line)
+    decode_workers: int = Field(DEFAULT_WORKERS, ge=1)  # threads decoding them
     max_items: int = Field(64, ge=1)  # items in one score_batch request
     temp_dir: Path | None = None  # where uploaded videos are written while scored (default: a fresh system temp dir)
     # caps checked before the model (422 LimitExceeded naming the option)

@@ -4,11 +4,14 @@ The model is not shared between threads: every job runs on this thread, so reque
 of clients while the model sees one batch at a time. A job is a concurrent.futures.Future, so the request side
 can wait on it from asyncio. A job whose client got its answer (504) or left is abandoned: one still waiting
 leaves the queue at once, its slot free for the next request; one the worker holds is dropped at the worker's
-next check (before each video, and between decoding a video and handing it to the model).
+next check (before each video, and between decoding a video and handing it to the model). While the model works
+on one video the worker decodes the next ones (the rest of its batch, then what waits in the queue) on threads,
+`decode_ahead` of them at most (fingereval.decode_ahead); with videos_at_once > 1 each thread decodes its own.
 """
 from __future__ import annotations
 
 import collections
+import itertools
 import logging
 import threading
 import time
@@ -16,6 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fingereval.decode_ahead import DEFAULT_DEPTH, DEFAULT_WORKERS, decode_ahead_for
 from fingereval.limits import InputLimits
 from fingereval.schema import QuestionSet, VideoResult
 
@@ -53,7 +57,8 @@ class Job:
 
 class ModelWorker:
     def __init__(self, evaluator, *, max_queue: int, max_batch: int = 8, videos_at_once: int = 1,
-                 limits: InputLimits | None = None):
+                 limits: InputLimits | None = None, decode_ahead: int = DEFAULT_DEPTH,
+                 decode_workers: int = DEFAULT_WORKERS):
         self.evaluator = evaluator
         self.max_queue = max_queue
         self.max_batch = max_batch
@@ -66,6 +71,7 @@ class ModelWorker:
         self._seconds_per_video = 1.0  # a running mean, for Retry-After
         self._thread = threading.Thread(target=self._run, name="fingereval-model", daemon=True)
         self._pool = ThreadPoolExecutor(videos_at_once, "fingereval-video") if videos_at_once > 1 else None
+        self._ahead = decode_ahead_for(evaluator, decode_ahead, decode_workers, limits) if self._pool is None else None
 
     # ---- the request side ---------------------------------------------------------------------------------------
 
@@ -113,6 +119,8 @@ class ModelWorker:
         self._thread.join(timeout)
         if self._pool is not None:
             self._pool.shutdown(wait=True)
+        if self._ahead is not None:
+            self._ahead.close()
 
     # ---- the worker thread --------------------------------------------------------------------------------------
 
@@ -131,7 +139,7 @@ class ModelWorker:
         while (batch := self._take()) is not None:
             started = time.perf_counter()
             if self._pool is None:
-                scored = sum(self._score(job) for job in batch)
+                scored = sum(self._score(job, batch[k + 1:]) for k, job in enumerate(batch))
             else:  # an answerer that waits on a server: several videos in flight, like `score --videos-at-once`
                 scored = sum(self._pool.map(self._score, batch))
             if scored:
@@ -139,14 +147,16 @@ class ModelWorker:
                 self._seconds_per_video = 0.8 * self._seconds_per_video + 0.2 * per_video
             self._busy = False
 
-    def _score(self, job: Job) -> bool:
-        """Score one job (False: its client is gone, so it is skipped)."""
+    def _score(self, job: Job, later: list[Job] = ()) -> bool:
+        """Score one job (False: its client is gone, so it is skipped), the videos of `later` and then of the
+        queue decoding meanwhile."""
         if job.abandoned.is_set() or not job.future.set_running_or_notify_cancel():
             return False
+        ahead = {} if self._ahead is None else {"decoded": self._decode_ahead(job, later)}
         try:
             result: VideoResult = self.evaluator.score(job.video, job.prompt, job.questions, reason=job.reason,
                                                        item_id=job.item_id, limits=self.limits,
-                                                       before_model=lambda: _check(job))
+                                                       before_model=lambda: _check(job), **ahead)
             result.video = job.name
             job.future.set_result(result)
         except Abandoned as e:
@@ -155,6 +165,15 @@ class ModelWorker:
         except Exception as e:  # any failure is this request's answer, never the worker's end
             job.future.set_exception(e)
         return True
+
+
+    def _decode_ahead(self, job: Job, later: list[Job]):
+        """`job`'s clip if it was decoded ahead (else None: decoded in line), the next videos started."""
+        decoded = self._ahead.take(job, job.video)
+        with self._ready:
+            waiting = list(itertools.islice(self._queue, self._ahead.depth))
+        self._ahead.expect((j, j.video) for j in [*later, *waiting] if not j.abandoned.is_set())
+        return decoded
 
 
 def _check(job: Job) -> None:
