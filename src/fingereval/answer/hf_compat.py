@@ -32,7 +32,7 @@ from transformers.cache_utils import DynamicLayer
 
 __all__ = ["CACHE_ARG", "DynamicCache", "DynamicLayer", "attention_kernel", "base_model", "cache_arg",
            "cache_from_tensors", "cache_layers", "drop_last", "forget_positions", "grpo_hooks", "has_mrope", "lm_head",
-           "patch_embedding", "random_model", "returned_cache", "rope_index", "rope_index_fn", "set_cache_layers",
+           "patch_embedding", "random_model", "returned_cache", "rope_index", "rope_index_fn", "rope_index_with", "set_cache_layers",
            "sum_loss_over_step_tokens", "vision_tower"]
 
 CACHE_ARG = "cache"  # the forward's cache keyword and output field (transformers >= 5 renamed past_key_values)
@@ -48,14 +48,20 @@ def has_mrope(model) -> bool:
 def rope_index(model, input_ids: torch.Tensor, mm_token_type_ids: torch.Tensor, video_grid_thw: torch.Tensor,
                second_per_grid_ts: torch.Tensor) -> tuple[torch.Tensor, int]:
     """(positions (3, 1, n), rope delta) of one prompt with its video: text after the video sits at index + delta."""
-    positions, delta = model.model.get_rope_index(input_ids, mm_token_type_ids=mm_token_type_ids,
-                                                  video_grid_thw=video_grid_thw, second_per_grid_ts=second_per_grid_ts)
+    return rope_index_with(rope_index_fn(model), input_ids, mm_token_type_ids, video_grid_thw, second_per_grid_ts)
+
+
+def rope_index_fn(model) -> Callable:
+    """The model's own position rule (`get_rope_index`), for code that is handed it (the packed SFT collator)."""
+    return model.model.get_rope_index
+
+
+def rope_index_with(fn: Callable, input_ids: torch.Tensor, mm_token_type_ids: torch.Tensor,
+                    video_grid_thw: torch.Tensor, second_per_grid_ts: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """`rope_index` through a position rule handed over as `rope_index_fn(model)`."""
+    positions, delta = fn(input_ids, mm_token_type_ids=mm_token_type_ids, video_grid_thw=video_grid_thw,
+                          second_per_grid_ts=second_per_grid_ts)
     return positions, int(delta.reshape(-1)[0])
-
-
-def rope_index_fn(model) -> Callable[..., tuple[torch.Tensor, int]]:
-    """`rope_index` bound to `model`, for code that is handed the model's position rule (the packed collator)."""
-    return functools.partial(rope_index, model)
 
 
 def forget_positions(model) -> None:

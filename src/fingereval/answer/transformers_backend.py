@@ -34,7 +34,8 @@ class TransformersAnswerer(PrefixEngine, Answerer):
     """An answerer that is its own shared-prefix engine (`shared_prefix=True`) or runs the naive baseline.
 
     It is a PrefixEngine rather than holding one so that a test can plant a fault in the engine's steps on
-    this class (tests/test_answer_transformers.py); the engine's code stays in engine.py.
+    this class (tests/test_answer_transformers.py); the engine's code stays in engine.py. The engine methods it
+    inherits always run the shared-prefix path: `engine` is what runs the model in the chosen mode.
     """
 
     name = "transformers"

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from fingereval.answer.hf_compat import vision_tower
 from fingereval.answer.inputs import VIDEO_PAD, chat_text, process
 from fingereval.probes.scene import scene_caption
 from fingereval.train.checkpoint import TrainResult, load_for_training, save_checkpoint
@@ -67,7 +68,7 @@ def align_captions(model: str | Path, probe_dir: str | Path, out: str | Path, *,
 
     train, held = caption_rows(probe_dir)
     net, processor, device = load_for_training(model, device)
-    freeze(net.model.visual)
+    freeze(vision_tower(net))
     args = collator_sft_config(out, epochs=epochs, lr=lr, batch_size=batch_size, warmup=warmup, schedule=schedule,
                                log_every=log_every, device=device, seed=seed)
     trainer = SFTTrainer(model=net, args=args, train_dataset=Dataset.from_list(train), processing_class=processor,

@@ -110,15 +110,17 @@ def build_tiny_in_memory(shape: TinyShape = TinyShape(), seed: int = 0, device: 
     import torch
     from transformers import Qwen2_5_VLForConditionalGeneration
 
+    from fingereval.answer.hf_compat import patch_embedding, random_model
+
     tokenizer = build_tokenizer(shape.vocab)
     config = tiny_config(shape, tokenizer)
     torch.manual_seed(seed)
     with torch.device(device):
-        model = Qwen2_5_VLForConditionalGeneration._from_config(config, dtype=dtype or torch.float32)
+        model = random_model(Qwen2_5_VLForConditionalGeneration, config, dtype or torch.float32)
     if shape.texture_filters:
-        start_texture_filters(model.model.visual.patch_embed.proj.weight, shape.texture_filters)
+        start_texture_filters(patch_embedding(model), shape.texture_filters)
     if shape.change_filters:
-        start_change_filters(model.model.visual.patch_embed.proj.weight, shape.change_filters, first=shape.texture_filters)
+        start_change_filters(patch_embedding(model), shape.change_filters, first=shape.texture_filters)
     model.generation_config.eos_token_id = tokenizer.convert_tokens_to_ids("<|im_end|>")
     model.generation_config.pad_token_id = tokenizer.convert_tokens_to_ids("<|endoftext|>")
     return model, tiny_processor(shape, tokenizer)

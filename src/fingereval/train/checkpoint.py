@@ -8,7 +8,8 @@ from pathlib import Path
 
 import torch
 
-from fingereval.answer.transformers_backend import load_model_and_processor, pick_device
+from fingereval.answer.hf_compat import forget_positions
+from fingereval.answer.model_loading import load_model_and_processor, pick_device
 from fingereval.errors import ConfigError
 
 TRAIN_LOG_FILE = "train_log.json"
@@ -55,7 +56,7 @@ def load_for_training(model: str | Path, device: str | None = None, *, lora: boo
             "at lr 1e-6 rounds away in bfloat16; on CUDA training already runs in bf16 autocast (or use LoRA, whose "
             "frozen base may be bfloat16)")
     net, processor = load_model_and_processor(model, device, dtype)
-    net.model.rope_deltas = None  # never start from positions cached by an earlier forward
+    forget_positions(net)  # never start from positions cached by an earlier forward
     return net.train(), processor, device
 
 

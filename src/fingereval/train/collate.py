@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import torch
 
 from fingereval.answer.format import target_text, user_text
+from fingereval.answer.hf_compat import rope_index_with
 from fingereval.answer.inputs import (VIDEO_PAD, chat_text, common_prefix_length, mm_token_type_ids,
                                       packed_suffixes, process)
 from fingereval.train.examples import ClipCache, without_none
@@ -138,7 +139,8 @@ class PackedSFTCollator(SFTCollator):
     (question, assistant turn) follows it, seeing the prefix and itself only (a block attention mask),
     at the positions the answerer gives it (prefix end + rope delta). A video's 5-10 questions then cost
     one pass of the vision tower and of the prefix instead of 5-10, with no train/score mismatch.
-    `rope_index` is the model's own `get_rope_index`, so prefix positions are the model's.
+    `rope_index` is the model's own position rule (fingereval.answer.hf_compat.rope_index_fn), so prefix
+    positions are the model's.
     """
 
     rope_index: object = None
@@ -186,9 +188,8 @@ class PackedSFTCollator(SFTCollator):
         # a suffix's first trained token off the end of the suffix before it
         p = min([p] + [n_prompt - 1 for _, n_prompt in seqs])
         ids = torch.tensor([seqs[0][0][:p]])
-        positions, delta = self.rope_index(ids, mm_token_type_ids=mm_token_type_ids(ids, self.video_id),
-                                           video_grid_thw=grid.view(1, 3),
-                                           second_per_grid_ts=torch.tensor([second_per_grid], dtype=torch.float32))
+        positions, delta = rope_index_with(self.rope_index, ids, mm_token_type_ids(ids, self.video_id), grid.view(1, 3),
+                                           torch.tensor([second_per_grid], dtype=torch.float32))
         if int((ids == self.video_id).sum()) != n_video:
             raise ValueError("the questions of a video differ before the end of its video tokens")
         out_ids, labels, lengths = list(seqs[0][0][:p]), [IGNORE_INDEX] * p, []
@@ -197,7 +198,7 @@ class PackedSFTCollator(SFTCollator):
             out_ids += tail
             labels += [IGNORE_INDEX] * (n_prompt - p) + tail[n_prompt - p:]
             lengths.append(len(tail))
-        suffix_pos, suffix_allowed = packed_suffixes(p, lengths, int(delta.reshape(-1)[0]))  # the answerer's layout
+        suffix_pos, suffix_allowed = packed_suffixes(p, lengths, delta)  # the answerer's layout
         k = len(out_ids)
         allowed = torch.zeros((k, k), dtype=torch.bool)
         allowed[:p, :p] = torch.tril(torch.ones((p, p), dtype=torch.bool))

@@ -12,8 +12,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 import torch
-from trl import GRPOTrainer
 
+from fingereval.answer.hf_compat import grpo_hooks
 from fingereval.answer.inputs import VIDEO_PAD, mm_token_type_ids, process
 from fingereval.train.checkpoint import TrainResult, load_for_training, require_fp32_trainable, train_and_save
 from fingereval.train.collate import prompt_text
@@ -26,17 +26,18 @@ from fingereval.train.sft import lora_config  # one LoRA recipe (targets, alpha)
 VIDEO_KEYS = ("pixel_values_videos", "video_grid_thw", "second_per_grid_ts")
 
 
-class VideoGRPOTrainer(GRPOTrainer):
+class VideoGRPOTrainer(grpo_hooks()):
     """GRPOTrainer whose policy, old and reference log-prob forwards get each sample's video.
 
     Why: TRL 1.16 carries only *image* tensors from prompt tokenisation to the log-prob forwards. With
-    video, generation sees the frames, but `_get_per_token_logps_and_entropies` gets neither
+    video, generation sees the frames, but the per-token log-prob step gets neither
     `pixel_values_videos` nor `mm_token_type_ids`: the `<|video_pad|>` tokens are embedded as text and
     positions fall back to 1-D, so training log-probs are those of another model (about 3 nats off) and
     the policy gradient and KL are wrong while everything runs. Here each row's video tensors come from
     the real processor (fingereval.answer.inputs.process, the scoring path), travel with the batch as a
     per-sample list (`videos`: TRL's shuffling and splitting then keep them aligned with their rows),
-    and are handed, with `mm_token_type_ids` rebuilt from the ids, to every log-prob forward.
+    and are handed, with `mm_token_type_ids` rebuilt from the ids, to every log-prob forward. TRL's private
+    steps are reached under the names fingereval.answer.hf_compat.grpo_hooks gives them.
 
     Dataset rows: `prompt` (the chat text, fingereval.train.collate.prompt_text), `video` (a path) and
     whatever the reward functions read (`answer`).
@@ -45,7 +46,7 @@ class VideoGRPOTrainer(GRPOTrainer):
     def __init__(self, *args, clips: ClipCache, **kwargs):
         super().__init__(*args, **kwargs)
         self.clips = clips
-        self.video_token_id = self._tokenizer.convert_tokens_to_ids(VIDEO_PAD)
+        self.video_token_id = self.text_tokenizer.convert_tokens_to_ids(VIDEO_PAD)
         self._videos_in_flight: list[dict] | None = None  # per-row video tensors of the forwards running now
 
     # ---- prompt tokenisation through the real processor ----------------------------------------
@@ -79,17 +80,17 @@ class VideoGRPOTrainer(GRPOTrainer):
         finally:
             self._videos_in_flight = None
 
-    # ---- hooks into GRPOTrainer ----------------------------------------------------------------
+    # ---- GRPOTrainer's steps (fingereval.answer.hf_compat.grpo_hooks) --------------------------------
 
-    def _generate_and_score_completions(self, inputs: list[dict]) -> dict:
+    def generate_and_score(self, inputs: list[dict]) -> dict:
         videos = self.prompt_videos(inputs)
-        with self.forwards_see(videos):  # generation (via _tokenize_prompts), old and reference log-probs
-            output = super()._generate_and_score_completions(inputs)
+        with self.forwards_see(videos):  # generation (via tokenize_prompts), old and reference log-probs
+            output = super().generate_and_score(inputs)
         output["videos"] = videos  # a per-sample list: shuffled and split with the other rows
         return output
 
-    def _tokenize_prompts(self, prompts: list):
-        # Called by _generate for the rows set in _generate_and_score_completions, in the same order.
+    def tokenize_prompts(self, prompts: list):
+        # Called by TRL's generation for the rows set in generate_and_score, in the same order.
         videos = self._require_videos(len(prompts))
         fields = {k: torch.cat([v[k] for v in videos]) for k in VIDEO_KEYS}
         # per-token lists: TRL left-pads them like the prompt ids for generate()
@@ -97,12 +98,12 @@ class VideoGRPOTrainer(GRPOTrainer):
                                        for v in videos]
         return [v["prompt_ids"] for v in videos], None, fields
 
-    def _compute_loss(self, model, inputs):
+    def compute_policy_loss(self, model, inputs):
         with self.forwards_see(inputs["videos"]):
-            return super()._compute_loss(model, inputs)
+            return super().compute_policy_loss(model, inputs)
 
-    def _get_per_token_logps_and_entropies(self, model, input_ids, attention_mask, logits_to_keep, batch_size=None,
-                                           compute_entropy=False, compute_aux_loss=False, **image_kwargs):
+    def per_token_logps(self, model, input_ids, attention_mask, logits_to_keep, *, batch_size=None,
+                        compute_entropy=False):
         """TRL's per-token log-probs (fused LM head, chunked), with each row's video in the forward."""
         videos = self._require_videos(input_ids.size(0))
         batch_size = batch_size or input_ids.size(0)
@@ -112,14 +113,12 @@ class VideoGRPOTrainer(GRPOTrainer):
             ids, mask = input_ids[start:end], attention_mask[start:end]
             labels = ids.masked_fill(mask == 0, -100)
             labels[:, :-logits_to_keep] = -100  # only the completion tokens are scored
-            with self.accelerator.autocast():
-                out = model(input_ids=ids, attention_mask=mask, labels=labels, fused_lm_head=True,
-                            **video_forward_inputs(videos[start:end], ids, self.video_token_id))
-            all_logps.append(out.log_probs[:, -logits_to_keep:])
+            log_probs, entropy = self.fused_log_probs(model, labels, input_ids=ids, attention_mask=mask,
+                                                      **video_forward_inputs(videos[start:end], ids, self.video_token_id))
+            all_logps.append(log_probs[:, -logits_to_keep:])
             if compute_entropy:
-                all_entropies.append(out.entropy[:, -logits_to_keep:])
-        entropies = torch.cat(all_entropies) if compute_entropy else None
-        return torch.cat(all_logps), entropies, None  # no MoE auxiliary loss in Qwen2.5-VL
+                all_entropies.append(entropy[:, -logits_to_keep:])
+        return torch.cat(all_logps), torch.cat(all_entropies) if compute_entropy else None
 
     def _require_videos(self, n: int) -> list[dict]:
         videos = self._videos_in_flight

@@ -10,6 +10,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from fingereval.answer.hf_compat import attention_kernel, rope_index_fn, sum_loss_over_step_tokens, vision_tower
 from fingereval.train.checkpoint import TrainResult, load_for_training, require_fp32_trainable, train_and_save
 from fingereval.train.collate import PackedSFTCollator, SFTCollator, video_groups
 from fingereval.train.config import (DEFAULT_LR_FULL, DEFAULT_LR_LORA, SCHEDULES,  # noqa: F401  (their home is config)
@@ -81,10 +82,10 @@ def train_sft(data: TrainData, model: str | Path, out: str | Path | None = None,
     rows = training_rows(data)
     net, processor, device = load_for_training(model, device, lora=config.lora)
     if config.freeze_vision:
-        freeze(net.model.visual)
-    attention = net.config._attn_implementation
+        freeze(vision_tower(net))
+    attention = attention_kernel(net)
     packed = packing_used(config.pack_questions, model, attention)
-    dataset, collator = sft_rows_and_collator(rows, processor, config, packed, rope_index=net.model.get_rope_index)
+    dataset, collator = sft_rows_and_collator(rows, processor, config, packed, rope_index=rope_index_fn(net))
     trainer = sft_trainer(net, processor, dataset, collator, config, device)
     settings = sft_settings(config, model, examples=len(rows), videos=len(video_groups(rows)), packed=packed,
                             attention=attention)
@@ -124,9 +125,7 @@ def sft_trainer(net, processor, dataset: list[dict], collator: SFTCollator, conf
         peft_config=lora_config(config.lora_rank) if config.lora else None,
     )
     require_fp32_trainable(trainer.model)  # LoRA adapters included (PEFT upcasts them over a bf16 base)
-    # Qwen2.5-VL declares no loss kwargs, so the Trainer would average the micro-batches' means (a short row's
-    # tokens would weigh more than a long row's); counting the step's tokens lets TRL's loss divide by them.
-    trainer.model_accepts_loss_kwargs = True
+    sum_loss_over_step_tokens(trainer)  # micro-batches of unequal length weigh by their tokens
     use_rich_log(trainer, "SFT")
     return trainer
 
