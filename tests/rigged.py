@@ -3,7 +3,7 @@
 Every attention and MLP output projection is zero, so each position's hidden state is its own token's
 embedding and the next-token distribution depends on the current token only. Chosen tokens get their own
 embedding direction and lm_head column; every other token stays uniform. The answer slot's exact p_yes
-is then known in closed form (../shared/PITFALLS.md).
+is then known in closed form (docs/scoring.md).
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def rig(bigrams: dict[str, dict[str, float]], out: Path) -> Path:
     """Save a checkpoint where after token `a` the next token is `b` with probability bigrams[a][b];
     the rest of each row's mass is spread evenly over the other tokens. Tokens are given as text, each
     one token of the vocabulary."""
-    model, processor = build_tiny_in_memory(TinyShape(), seed=0)
+    model, processor = build_tiny_in_memory(TinyShape(video_min_pixels=56 * 56), seed=0)  # 112-px frames as they are
     tok = processor.tokenizer
     lm = model.model.language_model
     hidden = model.config.text_config.hidden_size

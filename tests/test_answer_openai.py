@@ -30,7 +30,6 @@ from fingereval.evaluator import Evaluator
 from fingereval.schema import Question, QuestionSet
 from fingereval.score.aggregate import video_result
 from fingereval.video import VideoConfig, load_video
-from conftest import time_limit
 from openai_server import FIXED_P_YES, ChatServer, FixedReply, ModelReply
 from rigged import rig
 from test_answer_slot import chain, exact_p_yes
@@ -46,11 +45,9 @@ def client(server: ChatServer, model: str = "served", **options) -> OpenAIAnswer
     return OpenAIAnswerer(model, **{**kw, **options})
 
 
-@pytest.fixture(autouse=True)
-def bounded():
-    """Each test here takes a few seconds at most; a hang fails it instead of the suite."""
-    with time_limit(120, "this test"):
-        yield
+# Each test here takes seconds (its module fixtures, the rigged models, a minute or two on a busy machine):
+# a hang fails it instead of the suite (pytest-timeout; setup counts too).
+pytestmark = pytest.mark.timeout(600)
 
 
 @pytest.fixture(scope="module")
@@ -500,7 +497,8 @@ def test_cli_single_and_batch_and_python_api_read_the_exact_p_yes(rigs, red_vide
 
 
 def test_ray_workers_answer_through_the_server(fixed, red_video, tmp_path):
-    ray = pytest.importorskip("ray")
+    import ray
+
     from fingereval.ray_batch import run_manifest_ray
 
     manifest = tmp_path / "m.jsonl"

@@ -7,13 +7,11 @@ clear ModelOutputError after exactly one retry.
 from __future__ import annotations
 
 import pytest
+import torch  # the local generator's extra: installed with the test extra, never skipped
+import transformers
 
-torch = pytest.importorskip("torch")
-transformers = pytest.importorskip("transformers")
-
-
-from fingereval.ask import get_generator, prompts  # noqa: E402
-from fingereval.errors import ConfigError, ModelOutputError  # noqa: E402
+from fingereval.ask import get_generator, prompts
+from fingereval.errors import ConfigError, ModelOutputError
 
 CHATML = (
     "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"

@@ -35,7 +35,11 @@ def test_demo_runs_every_stage_and_writes_its_summary(tmp_path):
             assert low <= report["accuracy"] <= high
             shown = f"[95 % CI {low:.1%}-{high:.1%} over {len(videos)} resampled videos]"
             assert shown in console.export_text(clear=False)
-    assert 0 <= saved["vision_label_accuracy"] <= 1
+    vision = json.loads((tmp_path / "demo" / "tiny-base" / "train_log.json").read_text())  # the tower's own log
+    per_label = vision["settings"]["held_out_per_label"]
+    assert per_label and saved["vision_label_accuracy"] == pytest.approx(sum(per_label.values()) / len(per_label),
+                                                                         abs=1e-4)
+    assert saved["vision_label_accuracy"] == vision["log_history"][-1]["held_out_accuracy"]
     for stage in ("tiny-random", "tiny-base", "sft"):
         assert (tmp_path / "demo" / stage / "config.json").exists(), stage
     text = console.export_text()

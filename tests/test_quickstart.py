@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -32,7 +34,13 @@ def test_the_readme_quick_start_runs_as_written(tmp_path):
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, (done.stdout[-2000:], done.stderr[-3000:])
     one = json.loads(next(line for line in done.stdout.splitlines() if line.startswith("{")))
-    assert one["questions"] and 0 <= one["overall"] <= 1
+    assert one["questions"]
+    by_dimension: dict[str, list[float]] = {}  # the score's rule from its definition: P(the good answer), then means
+    for q in one["questions"]:
+        by_dimension.setdefault(q["dimension"], []).append(q["p_yes"] if q["good_answer"] == "yes" else 1 - q["p_yes"])
+    means = {k: sum(v) / len(v) for k, v in by_dimension.items()}
+    assert {k: v for k, v in one["dimensions"].items() if v is not None} == pytest.approx(means, abs=1e-6)
+    assert one["overall"] == pytest.approx(sum(means.values()) / len(means), abs=1e-6)  # equal weights by default
     with (tmp_path / "clips" / "prompts.csv").open(encoding="utf-8") as handle:
         n_videos = len(list(csv.DictReader(handle)))
     for results in ("a.jsonl", "b.jsonl"):

@@ -121,29 +121,53 @@ def test_training_ids_are_the_tokenizers_ids_of_the_whole_text(records, processo
         assert batch["labels"][i, len(slot)] == ids[len(slot)]  # the answer's first token is trained
 
 
-def _p_yes(model_dir, records) -> list[float]:
+def _log_odds(model_dir, records) -> list[float]:
+    """log(p_yes / (1 - p_yes)) of each record's question about its video, read by the answerer (direct mode)."""
     answerer = TransformersAnswerer(model_dir, video_config=VIDEO)
     out = []
-    for r in records[:2]:
-        clip = load_video(r["video"], VIDEO)
+    for r in records:
         q = Question(id="q", dimension=r["dimension"], text=r["question"], good_answer=r["good_answer"])
-        out.append(answerer.answer(clip, [q], reason=False)[0].p_yes)
+        p = answerer.answer(load_video(r["video"], VIDEO), [q], reason=False)[0].p_yes
+        out.append(math.log(p / (1 - p)))
     return out
 
 
-def test_sft_lowers_the_loss_changes_the_answers_and_saves_a_loadable_checkpoint(tiny_model_dir, records, tmp_path):
+@pytest.fixture(scope="module")
+def direct_runs(tiny_model_dir, records, tmp_path_factory) -> dict:
+    """The module's SFT runs on `<answer>..</answer>` targets: packed (one row per video) and one row per question,
+    4 epochs of the four records in batches of two."""
     from fingereval.train import train_sft
 
-    before = _p_yes(tiny_model_dir, records)
-    result = train_sft(records, tiny_model_dir, tmp_path / "sft", reason=True, lora=False, epochs=6, lr=2e-3,
-                       batch_size=4, video_config=VIDEO, log_every=1)
-    losses = result.logged("loss")
-    assert len(losses) == 6
-    assert losses[-1] < 0.7 * losses[0], losses
-    after = _p_yes(result.out_dir, records)  # loads through the answerer
-    log_odds = lambda p: math.log(p / (1 - p))  # noqa: E731  (p_yes of a random model sits near 0)
-    assert max(abs(log_odds(a) - log_odds(b)) for a, b in zip(before, after)) > 1e-2, (before, after)
-    assert (result.out_dir / "train_log.json").exists()
+    tmp = tmp_path_factory.mktemp("sft")
+    return {pack: train_sft(records, tiny_model_dir, tmp / f"sft-{pack}", reason=False, lora=False, epochs=4,
+                            lr=2e-3, batch_size=2, video_config=VIDEO, log_every=1, pack=pack)
+            for pack in (True, False)}
+
+
+def test_sft_packed_and_per_question_both_lower_the_loss(direct_runs):
+    for pack, result in direct_runs.items():
+        losses = result.logged("loss")
+        # from about ln(151,665) = 11.9 nats (Qwen's vocabulary, random weights); the first step runs at lr 0
+        steps = 4 if pack else 8  # 4 epochs of two videos or four questions, two rows a step
+        assert len(losses) == steps and losses[-1] < losses[0] - 1.5, (pack, losses)
+        settings = json.loads((result.out_dir / "train_log.json").read_text())["settings"]
+        assert settings["packed"] is pack and settings["videos"] == 2
+
+
+def test_sft_moves_the_answers_toward_the_labels(tiny_model_dir, records, direct_runs):
+    """Each question is asked of both videos, yes on the red moving one and no on the blue still one. Before
+    training the random model puts them in the wrong order; after it the yes video's log-odds are the higher,
+    for both questions: the labels and the video reached the step (without the video the two would stay equal)."""
+    labels = [r["answer"] for r in records]
+    assert labels == ["yes", "yes", "no", "no"] and records[0]["question"] == records[2]["question"]
+
+    def gaps(log_odds):  # yes video minus no video, per question
+        return [log_odds[0] - log_odds[2], log_odds[1] - log_odds[3]]
+
+    before = gaps(_log_odds(tiny_model_dir, records))
+    for pack, result in direct_runs.items():
+        after = gaps(_log_odds(result.out_dir, records))  # loads through the answerer
+        assert all(a > 0.03 and a > b + 0.03 for a, b in zip(after, before)), (pack, before, after)
 
 
 def test_cli_sft_with_lora_merges_the_adapter(tiny_model_dir, records, tmp_path):
@@ -172,8 +196,8 @@ def test_full_sft_with_a_frozen_vision_tower_trains_the_language_model_only(tiny
     data = write_instruct(tmp_path / "qa.jsonl", [InstructRecord.model_validate(r) for r in records])
     out = tmp_path / "frozen"
     result = CliRunner().invoke(train_app, ["sft", "--data", str(data), "--model", str(tiny_model_dir), "--out", str(out),
-                                            "--full", "--freeze-vision", "--epochs", "2", "--lr", "1e-3", "--size", "112",
-                                            "--max-frames", "4", "--log-every", "1"])
+                                            "--full", "--freeze-vision", "--epochs", "2", "--batch-size", "1", "--lr", "2e-3",
+                                            "--size", "112", "--max-frames", "4", "--log-every", "1"])
     assert result.exit_code == 0, result.output
     trained = dict(load_model_and_processor(out)[0].named_parameters())
     start = dict(load_model_and_processor(tiny_model_dir)[0].named_parameters())
@@ -181,7 +205,10 @@ def test_full_sft_with_a_frozen_vision_tower_trains_the_language_model_only(tiny
     assert visual and all(torch.equal(trained[n], start[n]) for n in visual)  # tower and merger untouched
     lm = "model.language_model.layers.0.mlp.down_proj.weight"
     assert not torch.equal(trained[lm], start[lm])
-    assert json.loads((out / "train_log.json").read_text())["settings"]["freeze_vision"] is True
+    log = json.loads((out / "train_log.json").read_text())
+    assert log["settings"]["freeze_vision"] is True and log["settings"]["reason"] is True
+    losses = [e["loss"] for e in log["log_history"] if "loss" in e]
+    assert len(losses) == 4 and losses[-1] < losses[0] - 0.5, losses  # trained on <think>reason</think><answer>..</answer>
 
 
 def test_cli_sft_reports_a_missing_data_file(tiny_model_dir, tmp_path):
@@ -248,19 +275,6 @@ def test_packed_training_forward_gives_the_answerers_p_yes(tiny_model_dir, recor
                 checked_yes += 1
         assert (before[:, slot.last] - before[:, list(slot.merged_no)[0]]).abs().max() > 1e-3  # not a constant model
     assert checked_yes > 0
-
-
-def test_sft_packed_and_per_question_both_train(tiny_model_dir, records, tmp_path):
-    from fingereval.train import train_sft
-
-    for pack in (True, False):
-        result = train_sft(records, tiny_model_dir, tmp_path / f"sft-{pack}", reason=False, lora=False, epochs=4,
-                           lr=2e-3, batch_size=2, video_config=VIDEO, log_every=1, pack=pack)
-        losses = result.logged("loss")
-        # from about ln(151,665) = 11.9 nats (Qwen's vocabulary, random weights); the first step runs at lr 0
-        assert losses[-1] < losses[0] - 1.5, (pack, losses)
-        settings = __import__("json").loads((result.out_dir / "train_log.json").read_text())["settings"]
-        assert settings["packed"] is pack and settings["videos"] == 2
 
 
 @pytest.mark.parametrize("pack", [True, False])

@@ -1,0 +1,97 @@
+"""The tier table (tests/conftest.py TIERS) names real tests, and the fast tier keeps the guards of the core."""
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import TIERS, _in_ci
+
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
+
+
+def _test_names(module: Path) -> set[str]:
+    tree = ast.parse(module.read_text(encoding="utf-8"))
+    return {node.name for node in ast.walk(tree)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test")}
+
+
+def test_every_entry_of_the_table_names_a_module_and_a_test_that_exist():
+    """A renamed test would otherwise fall silently into the fast tier."""
+    stale = []
+    for key in TIERS:
+        module, _, test = key.partition("::")
+        path = TESTS / module
+        if not path.is_file() or (test and test not in _test_names(path)):
+            stale.append(key)
+    assert stale == []
+
+
+def test_the_table_uses_only_the_registered_markers():
+    names = {m if isinstance(m, str) else m.name for markers in TIERS.values() for m in markers}
+    assert names <= {"slow", "browser", "external", "timeout"}
+
+
+@pytest.mark.parametrize("value, ci", [("true", True), ("1", True), ("TRUE", True), ("", False), ("false", False)])
+def test_ci_is_read_from_the_environment(monkeypatch, value, ci):
+    monkeypatch.setenv("CI", value)
+    assert _in_ci() is ci
+
+
+SKIPPING = '''
+import pytest
+
+pytest.importorskip("no_such_module_anywhere")
+'''
+SKIPS_INSIDE = '''
+import pytest
+
+
+def test_marked():
+    pass
+
+
+test_marked = pytest.mark.skip(reason="a marked skip")(test_marked)
+
+
+@pytest.fixture
+def missing_part():
+    pytest.skip("a part is missing")
+
+
+def test_fixture_skip(missing_part):
+    pass
+
+
+def test_passes():
+    pass
+'''
+
+
+def _run_pytest(folder: Path, ci: str) -> subprocess.CompletedProcess:
+    env = {"PATH": "/usr/bin:/bin", "CI": ci, "PYTHONPATH": str(TESTS)}
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-ra", "--rootdir",
+                           str(folder), "-c", str(folder / "pytest.ini"), str(folder)],
+                          capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_with_ci_true_every_kind_of_skip_fails_the_run(tmp_path):
+    """A module skipped by importorskip, a skip mark and a skip from a fixture: quiet skips without CI, failures with."""
+    (tmp_path / "conftest.py").write_text((TESTS / "conftest.py").read_text(encoding="utf-8"))  # the suite's hooks
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    (tmp_path / "test_a_module_skipped.py").write_text(SKIPPING)
+    (tmp_path / "test_skips_inside.py").write_text(SKIPS_INSIDE)
+    quiet = _run_pytest(tmp_path, "")
+    assert quiet.returncode == 0, quiet.stdout[-3000:]
+    assert "1 passed, 3 skipped" in quiet.stdout, quiet.stdout[-3000:]
+    loud = _run_pytest(tmp_path, "true")
+    assert loud.returncode == 1, loud.stdout[-3000:]
+    summary = loud.stdout.splitlines()[-1]
+    assert "1 passed" in summary and "2 failed" in summary or "2 error" in summary, summary  # the rest still ran
+    assert loud.stdout.count("with CI=true a skipped test is a failure") >= 3, loud.stdout[-3000:]
+    for reason in ("no_such_module_anywhere", "a marked skip", "a part is missing"):
+        assert reason in loud.stdout, reason
