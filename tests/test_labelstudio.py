@@ -9,6 +9,7 @@ minutes, once per machine). Where the environment cannot be built (no wheels, no
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -30,6 +31,7 @@ ADMIN, PASSWORD = "admin@example.com", "fingereval-test"
 TOKEN = "fingereval" + "0" * 30  # a legacy API token fixed at `label-studio init`, test-only
 DRIVER = Path(__file__).with_name("labelstudio_driver.py")
 CACHE = Path(os.environ.get("FINGEREVAL_TEST_CACHE", Path.home() / ".cache" / "fingereval-test"))
+CONSTRAINTS = Path(__file__).parent / "data" / "labelstudio-constraints.txt"  # the tested set (a fresh resolve broke once)
 QUIET = {"LATEST_VERSION_CHECK": "false", "COLLECT_ANALYTICS": "false"}  # no calls out of the machine
 
 
@@ -45,7 +47,8 @@ def _run(cmd: list[str], what: str, timeout: int, env: dict | None = None) -> No
 
 def _environment() -> Path:
     """The cached folder with venv/ (label-studio + sdk) and template/ (an initialised data folder)."""
-    home = CACHE / f"labelstudio-{LS_VERSION}-sdk-{SDK_VERSION}"
+    pinned = hashlib.sha256(CONSTRAINTS.read_bytes()).hexdigest()[:12]  # a new tested set builds a new folder
+    home = CACHE / f"labelstudio-{LS_VERSION}-sdk-{SDK_VERSION}-{pinned}"
     home.parent.mkdir(parents=True, exist_ok=True)
     with open(home.parent / f"{home.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # two test runs at once build it once
@@ -54,7 +57,7 @@ def _environment() -> Path:
         shutil.rmtree(home, ignore_errors=True)
         home.mkdir()
         _run([sys.executable, "-m", "venv", str(home / "venv")], "python -m venv", 300)
-        _run([str(home / "venv" / "bin" / "pip"), "install", "-q", f"label-studio=={LS_VERSION}",
+        _run([str(home / "venv" / "bin" / "pip"), "install", "-q", "-c", str(CONSTRAINTS), f"label-studio=={LS_VERSION}",
               f"label-studio-sdk=={SDK_VERSION}"], "pip install label-studio", 1200)
         _run([str(home / "venv" / "bin" / "label-studio"), "init", "--username", ADMIN, "--password", PASSWORD,
               "--user-token", TOKEN, "--enable-legacy-api-token"], "label-studio init", 600,
