@@ -81,27 +81,13 @@ def _explain_two(model_dir: Path, held_out: Path, console: Console) -> list:
 
 def run_demo(out_dir: Path, n_videos: int = 1000, seed: int = 0, console: Console | None = None,
              epochs: float | None = None, vision_epochs: int | None = None) -> dict:
-    from fingereval.tiny.model import PROBE_SHAPE, build_tiny_model
-    from fingereval.probes.make import make_probes, split_probes
     from fingereval.train.sft import train_sft
-    from fingereval.tiny.vision import pretrain_vision
 
     console = console or Console()
     out_dir = Path(out_dir)
     t0 = time.perf_counter()
-    console.rule("[bold]1. probe world")
-    probes = make_probes(out_dir / "probes", n_videos, seed=seed, size=DEMO_VIDEO.size, seconds=4.0, **DEMO_WORLD)
-    train_path, held_path = split_probes(probes.root, held_out=0.2, seed=seed)
-    console.print(f"{probes.n_videos} videos, {probes.n_questions} questions with planted true answers -> {probes.root}")
-
-    console.rule("[bold]2. tiny Qwen2.5-VL (random weights), vision tower pretrained on scene labels")
-    random_base = build_tiny_model(out_dir / "tiny-random", PROBE_SHAPE, seed=seed)
-    vision = pretrain_vision(random_base, probes.root, out_dir / "tiny-base", video_config=DEMO_VIDEO, seed=seed,
-                             on_log=lambda m: console.print(m, highlight=False),
-                             **DEMO_VISION | ({"epochs": vision_epochs} if vision_epochs else {}))
-    base = vision.out_dir
-    console.print(f"held-out scene-label balanced accuracy {vision.held_out_accuracy:.1%} in {vision.seconds:.0f} s; "
-                  f"the language model is untouched -> {base}")
+    probes, train_path, held_path = _probe_world(out_dir, n_videos, seed, console)
+    base, vision = _pretrained_base(out_dir, probes.root, seed, vision_epochs, console)
 
     console.rule("[bold]3. held-out accuracy before training")
     before = _accuracy(base, held_path, reason=True, console=console, every=BEFORE_EVERY)
@@ -122,15 +108,8 @@ def run_demo(out_dir: Path, n_videos: int = 1000, seed: int = 0, console: Consol
 
     console.rule("[bold]6. two held-out videos, scored and explained")
     _explain_two(sft_dir, held_path, console)
-
     console.rule("[bold]before / after")
-    t = Table("dimension", "before", "after", "questions before / after")
-    for dim, v in after["per_dimension"].items():
-        b = before["per_dimension"].get(dim, {})
-        t.add_row(dim, f"{b.get('accuracy', float('nan')):.1%}", f"{v['accuracy']:.1%}", f"{b.get('n', 0)} / {v['n']}")
-    t.add_row("[bold]overall", f"[bold]{before['accuracy']:.1%}", f"[bold]{after['accuracy']:.1%}",
-              f"{before['n']} / {after['n']}")
-    console.print(t)
+    console.print(_before_after_table(before, after))
     summary = {"before": before, "after": after, "seconds": round(time.perf_counter() - t0, 1),
                "videos": probes.n_videos, "vision_label_accuracy": vision.held_out_accuracy,
                "sft_seconds": round(trained.seconds, 1), "sft_loss_first": losses[0] if losses else None,
@@ -138,3 +117,39 @@ def run_demo(out_dir: Path, n_videos: int = 1000, seed: int = 0, console: Consol
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     console.print(f"done in {summary['seconds']:.0f} s; summary -> {out_dir / 'summary.json'}")
     return summary
+
+
+def _probe_world(out_dir: Path, n_videos: int, seed: int, console: Console):
+    """Step 1: the probe set and its train / held-out split by video."""
+    from fingereval.probes.make import make_probes, split_probes
+
+    console.rule("[bold]1. probe world")
+    probes = make_probes(out_dir / "probes", n_videos, seed=seed, size=DEMO_VIDEO.size, seconds=4.0, **DEMO_WORLD)
+    train_path, held_path = split_probes(probes.root, held_out=0.2, seed=seed)
+    console.print(f"{probes.n_videos} videos, {probes.n_questions} questions with planted true answers -> {probes.root}")
+    return probes, train_path, held_path
+
+
+def _pretrained_base(out_dir: Path, probe_root: Path, seed: int, vision_epochs: int | None, console: Console):
+    """Step 2: a random tiny Qwen2.5-VL whose vision tower is pretrained on the training videos' scene labels."""
+    from fingereval.tiny.model import PROBE_SHAPE, build_tiny_model
+    from fingereval.tiny.vision import pretrain_vision
+
+    console.rule("[bold]2. tiny Qwen2.5-VL (random weights), vision tower pretrained on scene labels")
+    random_base = build_tiny_model(out_dir / "tiny-random", PROBE_SHAPE, seed=seed)
+    vision = pretrain_vision(random_base, probe_root, out_dir / "tiny-base", video_config=DEMO_VIDEO, seed=seed,
+                             on_log=lambda m: console.print(m, highlight=False),
+                             **DEMO_VISION | ({"epochs": vision_epochs} if vision_epochs else {}))
+    console.print(f"held-out scene-label balanced accuracy {vision.held_out_accuracy:.1%} in {vision.seconds:.0f} s; "
+                  f"the language model is untouched -> {vision.out_dir}")
+    return vision.out_dir, vision
+
+
+def _before_after_table(before: dict, after: dict) -> Table:
+    table = Table("dimension", "before", "after", "questions before / after")
+    for dim, v in after["per_dimension"].items():
+        b = before["per_dimension"].get(dim, {})
+        table.add_row(dim, f"{b.get('accuracy', float('nan')):.1%}", f"{v['accuracy']:.1%}", f"{b.get('n', 0)} / {v['n']}")
+    table.add_row("[bold]overall", f"[bold]{before['accuracy']:.1%}", f"[bold]{after['accuracy']:.1%}",
+                  f"{before['n']} / {after['n']}")
+    return table

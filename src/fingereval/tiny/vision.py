@@ -20,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+from fingereval.answer.hf_compat import vision_tower
 from fingereval.answer.inputs import video_pixels
 from fingereval.errors import DataError
 from fingereval.io import LineError, iter_jsonl, read_jsonl
@@ -80,6 +81,71 @@ def pooled_videos(tower: torch.nn.Module, videos: list[tuple[torch.Tensor, torch
     return torch.stack([t.mean(0) for t in tokens.split(per_video)]).float()
 
 
+class PixelCache:
+    """Each video's processed pixels, kept while they fit in PIXEL_CACHE_BYTES, else processed again when asked."""
+
+    def __init__(self, processor, clips: ClipCache):
+        self.processor, self.clips = processor, clips
+        self.limit = PIXEL_CACHE_BYTES  # read when a run starts, so a test can bound it
+        self.pixels: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        self.cached_bytes = 0
+
+    def __call__(self, path: str) -> tuple[torch.Tensor, torch.Tensor]:
+        values, grid = self.pixels.get(path) or video_pixels(self.processor, self.clips(path))
+        if path not in self.pixels and self.cached_bytes + values.nbytes <= self.limit:
+            self.pixels[path] = (values, grid)
+            self.cached_bytes += values.nbytes
+        return values, grid
+
+
+@dataclass
+class SceneProbe:
+    """The vision tower with a linear head on its pooled output, predicting a video's scene labels."""
+
+    tower: torch.nn.Module
+    head: torch.nn.Linear
+    pixels: PixelCache
+    device: str
+    batch_size: int
+
+    def logits(self, paths: list[str]) -> torch.Tensor:
+        return self.head(pooled_videos(self.tower, [self.pixels(p) for p in paths], self.device))
+
+    @torch.no_grad()
+    def balanced_accuracy(self, rows: list[dict]) -> dict[str, float]:
+        """Balanced accuracy per label (mean of the hit rates on videos with and without it; 0.5 = chance)."""
+        self.tower.eval()
+        said = torch.cat([(self.logits([r["video"] for r in rows[i:i + self.batch_size]]) > 0).float().cpu()
+                          for i in range(0, len(rows), self.batch_size)])
+        self.tower.train()
+        truth = torch.stack([row["target"] for row in rows])
+        hit_pos = ((said == 1) & (truth == 1)).sum(0) / truth.sum(0).clamp(min=1)
+        hit_neg = ((said == 0) & (truth == 0)).sum(0) / (1 - truth).sum(0).clamp(min=1)
+        has_both = (truth.sum(0) > 0) & (truth.sum(0) < len(rows))
+        return {label: round(float((p + n) / 2), 4) for label, p, n, ok in zip(SCENE_LABELS, hit_pos, hit_neg, has_both) if ok}
+
+    def train_epoch(self, rows: list[dict], opt: torch.optim.Optimizer, pos_weight: torch.Tensor) -> float:
+        """One pass over `rows` (in their order) in batches; the mean loss."""
+        losses = []
+        for i in range(0, len(rows), self.batch_size):
+            batch = rows[i:i + self.batch_size]
+            target = torch.stack([r["target"] for r in batch]).to(self.device)
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(self.logits([r["video"] for r in batch]), target,
+                                                                       pos_weight=pos_weight)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            losses.append(loss.item())
+        return sum(losses) / len(losses)
+
+
+def positive_weight(rows: list[dict], device: str) -> torch.Tensor:
+    """Per label, negatives / positives (at most 20): rare labels (blur is on one video in eight) would
+    otherwise be learned as "never"."""
+    positives = torch.stack([r["target"] for r in rows]).sum(0)
+    return ((len(rows) - positives) / positives.clamp(min=1)).clamp(max=20).to(device)
+
+
 def pretrain_vision(model: str | Path, probe_dir: str | Path, out_dir: str | Path, *, epochs: int = 6, lr: float = 1e-3,
                     batch_size: int = 16, video_config: VideoConfig | None = None, seed: int = 0,
                     device: str | None = None, on_log: Callable[[str], None] = print) -> VisionResult:
@@ -89,58 +155,22 @@ def pretrain_vision(model: str | Path, probe_dir: str | Path, out_dir: str | Pat
     probe_dir = Path(probe_dir)
     train, test = scene_rows(probe_dir)
     net, processor, device = load_for_training(model, device)
-    tower = net.model.visual
+    tower = vision_tower(net)
     head = torch.nn.Linear(net.config.text_config.hidden_size, len(SCENE_LABELS), device=device)
     opt = torch.optim.AdamW(list(tower.parameters()) + list(head.parameters()), lr=lr)
-    # Rare labels (blur is on one video in eight) would be learned as "never"; weigh positives up to balance them.
-    positives = torch.stack([r["target"] for r in train]).sum(0)
-    pos_weight = ((len(train) - positives) / positives.clamp(min=1)).clamp(max=20).to(device)
+    pos_weight = positive_weight(train, device)
     clips = ClipCache(video_config or VideoConfig(fps=2.0, max_frames=8, size=112))
-    pixels: dict[str, tuple] = {}  # processed once per video while under PIXEL_CACHE_BYTES, else again each epoch
-    cached_bytes = 0
-
-    def processed(path: str) -> tuple[torch.Tensor, torch.Tensor]:
-        nonlocal cached_bytes
-        values, grid = pixels.get(path) or video_pixels(processor, clips(path))
-        if path not in pixels and cached_bytes + values.nbytes <= PIXEL_CACHE_BYTES:
-            pixels[path] = (values, grid)
-            cached_bytes += values.nbytes
-        return values, grid
-
-    def pooled(paths: list[str]) -> torch.Tensor:
-        return pooled_videos(tower, [processed(p) for p in paths], device)
-
-    @torch.no_grad()
-    def accuracy(rows: list[dict]) -> dict[str, float]:
-        """Balanced accuracy per label (mean of the hit rates on videos with and without it; 0.5 = chance)."""
-        tower.eval()
-        said = torch.cat([(head(pooled([r["video"] for r in rows[i:i + batch_size]])) > 0).float().cpu()
-                          for i in range(0, len(rows), batch_size)])
-        tower.train()
-        truth = torch.stack([row["target"] for row in rows])
-        hit_pos = ((said == 1) & (truth == 1)).sum(0) / truth.sum(0).clamp(min=1)
-        hit_neg = ((said == 0) & (truth == 0)).sum(0) / (1 - truth).sum(0).clamp(min=1)
-        has_both = (truth.sum(0) > 0) & (truth.sum(0) < len(rows))
-        return {label: round(float((p + n) / 2), 4) for label, p, n, ok in zip(SCENE_LABELS, hit_pos, hit_neg, has_both) if ok}
+    probe = SceneProbe(tower, head, PixelCache(processor, clips), device, batch_size)
 
     t0 = time.perf_counter()
     log: list[dict] = []
     per_label: dict[str, float] = {}
     for epoch in range(1, epochs + 1):
         rng.shuffle(train)
-        losses = []
-        for i in range(0, len(train), batch_size):
-            batch = train[i:i + batch_size]
-            logits = head(pooled([r["video"] for r in batch]))
-            target = torch.stack([r["target"] for r in batch]).to(device)
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, target, pos_weight=pos_weight)
-            loss.backward()
-            opt.step()
-            opt.zero_grad()
-            losses.append(loss.item())
-        entry = {"epoch": epoch, "loss": round(sum(losses) / len(losses), 4), "seconds": round(time.perf_counter() - t0, 1)}
+        entry = {"epoch": epoch, "loss": round(probe.train_epoch(train, opt, pos_weight), 4),
+                 "seconds": round(time.perf_counter() - t0, 1)}
         if test:
-            per_label = accuracy(test)
+            per_label = probe.balanced_accuracy(test)
             entry["held_out_accuracy"] = round(sum(per_label.values()) / len(per_label), 4)
         log.append(entry)
         on_log(f"vision epoch {epoch}/{epochs}: loss {entry['loss']:.4f}"
