@@ -223,6 +223,27 @@ def test_the_service_worker_decodes_its_next_videos_ahead_with_the_same_results(
     assert isinstance(outcomes[1], VideoError)
 
 
+def test_a_clip_prepared_on_a_decode_thread_gives_the_same_p_yes_without_running_the_processor_again(
+        tiny_model_dir, red_video, blue_static_video):
+    import dataclasses
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fingereval.answer.transformers_backend import TransformersAnswerer
+    from fingereval.answer.video_tensors import PreparedClip
+    from fingereval.schema import Question
+
+    answerer = TransformersAnswerer(tiny_model_dir, device="cpu", video_config=VC)
+    questions = [Question.model_validate(q) for q in QUESTIONS]
+    red, blue = load_video(red_video, VC), load_video(blue_static_video, VC)
+    with ThreadPoolExecutor(1) as thread:  # as a decode-ahead thread runs it
+        ready_red, ready_blue = thread.submit(answerer.prepare, red).result(), thread.submit(answerer.prepare, blue).result()
+    assert isinstance(ready_red, PreparedClip) and ready_red.prepared_bytes > 0
+    p_yes = lambda clip: [a.p_yes for a in answerer.answer(clip, questions)]  # noqa: E731
+    assert p_yes(ready_red) == p_yes(red) and p_yes(ready_blue) == p_yes(blue) and p_yes(red) != p_yes(blue)
+    # the red clip carrying the blue clip's tensors is answered as blue: answer used them, not its frames
+    assert p_yes(dataclasses.replace(ready_red, encoding=ready_blue.encoding)) == p_yes(blue)
+
+
 @pytest.mark.slow
 def test_each_ray_worker_decodes_its_lane_ahead_and_the_results_are_those_in_one_process(tiny_model_dir, tmp_path):
     ray = pytest.importorskip("ray")

@@ -22,6 +22,11 @@ class Answerer(ABC):
     def answer(self, clip: VideoClip, questions: Sequence[Question], reason: bool = False) -> list[RawAnswer]:
         """Answer every question about one decoded video (the video is encoded once for all of them)."""
 
+    def prepare(self, clip: VideoClip) -> VideoClip:
+        """Work on a decoded clip that can run before `answer`, on another thread (fingereval.decode_ahead runs it
+        while the model answers about the video before): the clip to hand `answer` instead; by default the same."""
+        return clip
+
     def explain(self, clip: VideoClip, questions: Sequence[Question], answers: Sequence[str]) -> list[str]:
         """Write a reason for each question *given* its answer (the paper's data step 4)."""
         raise NotImplementedError(f"{self.name} cannot write reasons")

@@ -8,6 +8,8 @@ reads the answer slot (tokens.py) off what the engine returns.
 """
 from __future__ import annotations
 
+import copy
+import threading
 from pathlib import Path
 from typing import Sequence
 
@@ -21,7 +23,7 @@ from fingereval.answer.model_loading import load_model_and_processor, pick_devic
 from fingereval.answer.naive import NaiveEngine
 from fingereval.answer.stopping import StopRule
 from fingereval.answer.tokens import answer_slot, slot_log_odds
-from fingereval.answer.video_tensors import VideoTensors, video_tensors
+from fingereval.answer.video_tensors import VideoTensors, prepare_clip, video_tensors
 from fingereval.schema import Question, RawAnswer
 from fingereval.video import VideoClip, VideoConfig
 
@@ -71,6 +73,7 @@ class TransformersAnswerer(PrefixEngine, Answerer):
         self.shared_prefix = shared_prefix
         self.max_new_tokens = max_new_tokens
         self.slot = answer_slot(self.tokenizer, ANSWER_OPEN)
+        self._per_thread = threading.local()  # each decode-ahead thread's own processor (prepare)
 
     @property
     def engine(self) -> PrefixEngine | NaiveEngine:
@@ -96,6 +99,16 @@ class TransformersAnswerer(PrefixEngine, Answerer):
         # in reason mode every answer carries its reason text, even when the model wrote no tags
         return [RawAnswer(q.id, pi, reason=parse_output(o).reason or o.strip(), forced=forced_answer, output=o)
                 for q, pi, o, (_, forced_answer) in zip(questions, p, outputs, slots)]
+
+    def prepare(self, clip: VideoClip) -> VideoClip:
+        """The processor's tensors of `clip`, made on a decode-ahead thread while the model answers about another
+        video (fingereval.decode_ahead); `answer` then skips that step. Each thread runs its own copy of the
+        processor: a fast tokenizer used from two threads at once can fail ("Already borrowed")."""
+        mine = self._per_thread
+        if not hasattr(mine, "processor"):
+            mine.processor = copy.deepcopy(self.processor)
+            mine.shared_text = ChatTokens(mine.processor).shared_text()
+        return prepare_clip(mine.processor, clip, mine.shared_text)
 
     def explain(self, clip: VideoClip, questions: Sequence[Question], answers: Sequence[str]) -> list[str]:
         users = [user_text(q.text) + f"\nThe correct answer is {a.capitalize()}. Explain why in one sentence."

@@ -1,6 +1,7 @@
 """A decoded clip as the model's video tensors, made once per video and shared by every question about it."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,10 +32,30 @@ class VideoTensors:
                 "second_per_grid_ts": self.second_per_grid_ts}
 
 
+@dataclass(frozen=True)
+class PreparedClip(VideoClip):
+    """A decoded clip with the processor's output for it (CPU tensors), made ahead of the model (`prepare_clip`)."""
+
+    encoding: Any = None  # process(processor, [shared_text], [clip])
+
+    @property
+    def prepared_bytes(self) -> int:
+        """Memory the processor's tensors hold (fingereval.decode_ahead counts it with the frames)."""
+        return sum(v.nelement() * v.element_size() for v in self.encoding.values() if isinstance(v, torch.Tensor))
+
+
+def prepare_clip(processor, clip: VideoClip, shared_text: str) -> PreparedClip:
+    """`clip` with the processor run on it and the shared chat text: what `video_tensors` would run first."""
+    fields = {f.name: getattr(clip, f.name) for f in dataclasses.fields(VideoClip)}
+    return PreparedClip(**fields, encoding=process(processor, [shared_text], [clip]))
+
+
 def video_tensors(processor, clip: VideoClip, shared_text: str, *, video_token_id: int, device: str,
                   dtype: torch.dtype) -> VideoTensors:
-    """Run the processor once on `clip` and the chat text every question shares (`shared_text`)."""
-    enc = process(processor, [shared_text], [clip])
+    """Run the processor once on `clip` and the chat text every question shares (`shared_text`), unless a
+    PreparedClip carries its output already."""
+    prepared = isinstance(clip, PreparedClip) and clip.encoding is not None
+    enc = clip.encoding if prepared else process(processor, [shared_text], [clip])
     return VideoTensors(
         pixel_values_videos=enc["pixel_values_videos"].to(device, dtype),
         video_grid_thw=enc["video_grid_thw"].to(device),
