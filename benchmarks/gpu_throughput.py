@@ -22,7 +22,7 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -124,8 +124,10 @@ def main(argv=None) -> int:
     ap.add_argument("--size", type=int, default=448)
     ap.add_argument("--max-frames", type=int, default=32)
     ap.add_argument("--fps", type=float, default=2.0)
-    ap.add_argument("--decode-ahead", type=int, default=2)
-    ap.add_argument("--decode-workers", type=int, default=2)
+    ap.add_argument("--decode-workers", type=int, default=None,
+                    help="threads decoding ahead (default: a quarter of the CPUs, 1 to 4: a 720p clip decodes in "
+                    "0.5-1.3 s on one, the 7B model answers in about 0.25 s)")
+    ap.add_argument("--decode-ahead", type=int, default=None, help="videos decoded ahead (default: 2 per thread)")
     ap.add_argument("--no-reason", action="store_true", help="direct mode only")
     ap.add_argument("--json", type=Path, default=None, help="also write the rows here")
     args = ap.parse_args(argv)
@@ -157,8 +159,12 @@ def main(argv=None) -> int:
                                 for p in clips))
     print(f"setup {time.perf_counter() - started:.0f} s: {len(clips)} clips, model built", flush=True)
 
+    workers = args.decode_workers or max(1, min(4, (os.cpu_count() or 1) // 4))
+    depth = args.decode_ahead or 2 * workers
     decoded = [load_video(p, vc) for p in clips]
     answerer.answer(decoded[0], questions)  # warm-up: kernels, allocator
+    with ThreadPoolExecutor(workers) as threads:  # and the processor copies prepare keeps (one per thread)
+        list(threads.map(answerer.prepare, decoded[:workers]))
     rows = []
     modes = [False] if args.no_reason else [False, True]
     for reason in modes:
@@ -166,12 +172,15 @@ def main(argv=None) -> int:
         evaluator = Evaluator(answerer=answerer, reason=reason)
         rows.append(timed_phase(f"{mode}, from memory", args.device, len(decoded),
                                 lambda: [answerer.answer(c, questions, reason=reason) for c in decoded]))
-        for depth in (0, args.decode_ahead):
-            how = "in line" if depth == 0 else f"decoding {depth} ahead on {args.decode_workers} threads"
-            out = tmp / f"{mode}-{depth}.jsonl"
+        for ahead in (0, depth):
+            how = "in line" if ahead == 0 else f"{ahead} ahead on {workers} threads"
+            out, events = tmp / f"{mode}-{ahead}.jsonl", []
             rows.append(timed_phase(f"{mode}, from files, {how}", args.device, len(clips), lambda: run_manifest(
-                evaluator, manifest, out, progress=False, on_event=lambda m: None, decode_ahead=depth,
-                decode_workers=args.decode_workers)))
+                evaluator, manifest, out, progress=False, on_event=events.append, decode_ahead=ahead,
+                decode_workers=workers)))
+            rows[-1]["memory"] = next((e for e in events if e.startswith("decoded ahead")), None)
+            if rows[-1]["memory"]:
+                print(f"{'':42} {rows[-1]['memory']}", flush=True)
             records = [json.loads(line) for line in out.read_text().splitlines()]
             assert len(records) == len(clips) and not any("error" in r for r in records), records[:1]
     print(f"total {time.perf_counter() - started:.0f} s")

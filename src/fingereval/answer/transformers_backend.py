@@ -9,7 +9,6 @@ reads the answer slot (tokens.py) off what the engine returns.
 from __future__ import annotations
 
 import copy
-import threading
 from pathlib import Path
 from typing import Sequence
 
@@ -73,7 +72,7 @@ class TransformersAnswerer(PrefixEngine, Answerer):
         self.shared_prefix = shared_prefix
         self.max_new_tokens = max_new_tokens
         self.slot = answer_slot(self.tokenizer, ANSWER_OPEN)
-        self._per_thread = threading.local()  # each decode-ahead thread's own processor (prepare)
+        self._spare_processors: list = []  # copies for prepare, one per thread running it at a time
 
     @property
     def engine(self) -> PrefixEngine | NaiveEngine:
@@ -102,13 +101,17 @@ class TransformersAnswerer(PrefixEngine, Answerer):
 
     def prepare(self, clip: VideoClip) -> VideoClip:
         """The processor's tensors of `clip`, made on a decode-ahead thread while the model answers about another
-        video (fingereval.decode_ahead); `answer` then skips that step. Each thread runs its own copy of the
-        processor: a fast tokenizer used from two threads at once can fail ("Already borrowed")."""
-        mine = self._per_thread
-        if not hasattr(mine, "processor"):
-            mine.processor = copy.deepcopy(self.processor)
-            mine.shared_text = ChatTokens(mine.processor).shared_text()
-        return prepare_clip(mine.processor, clip, mine.shared_text)
+        video (fingereval.decode_ahead); `answer` then skips that step. Each call runs on a copy of the processor
+        no other thread holds: a fast tokenizer used from two threads at once can fail ("Already borrowed"). The
+        copies are kept for later calls and batches (list pop and append are atomic)."""
+        try:
+            processor = self._spare_processors.pop()
+        except IndexError:  # every copy is in use, or none was made yet
+            processor = copy.deepcopy(self.processor)
+        try:
+            return prepare_clip(processor, clip, ChatTokens(processor).shared_text())
+        finally:
+            self._spare_processors.append(processor)
 
     def explain(self, clip: VideoClip, questions: Sequence[Question], answers: Sequence[str]) -> list[str]:
         users = [user_text(q.text) + f"\nThe correct answer is {a.capitalize()}. Explain why in one sentence."
