@@ -40,9 +40,18 @@ def answer_words_in_the_vocabulary_file() -> tuple[list[int], list[int]]:
     return sorted(yes), sorted(no)
 
 
-def test_yes_no_sets_are_every_vocabulary_token_that_spells_the_word():
-    tok = build_tokenizer()
-    yes, no = yes_no_token_ids(tok)
+@pytest.fixture(scope="module")
+def tok():
+    return build_tokenizer()
+
+
+@pytest.fixture(scope="module")
+def yes_no(tok):
+    return yes_no_token_ids(tok)
+
+
+def test_yes_no_sets_are_every_vocabulary_token_that_spells_the_word(tok, yes_no):
+    yes, no = yes_no
     want_yes, want_no = answer_words_in_the_vocabulary_file()
     assert (yes, no) == (want_yes, want_no)
     texts = {tok.decode([i]) for i in yes + no}
@@ -50,8 +59,7 @@ def test_yes_no_sets_are_every_vocabulary_token_that_spells_the_word():
     assert not {" not", "Now", "yesterday", "Noah", "nor"} & texts
 
 
-def test_the_answer_slot_knows_the_merged_no():
-    tok = build_tokenizer()
+def test_the_answer_slot_knows_the_merged_no(tok):
     pieces = lambda text: [tok.decode([i]) for i in tok(text, add_special_tokens=False)["input_ids"]]  # noqa: E731
     assert pieces("<answer>No") == ["<", "answer", ">No"]
     assert pieces("<answer>Yes") == ["<", "answer", ">", "Yes"]
@@ -62,9 +70,8 @@ def test_the_answer_slot_knows_the_merged_no():
     assert (list(slot.yes), list(slot.no)) == answer_words_in_the_vocabulary_file()  # 16 and 26 tokens
 
 
-def test_spaced_quoted_and_cased_variants_are_in_the_sets():
-    tok = build_tokenizer()
-    yes, no = yes_no_token_ids(tok)
+def test_spaced_quoted_and_cased_variants_are_in_the_sets(tok, yes_no):
+    yes, no = yes_no
     texts_yes = {tok.decode([i]) for i in yes}
     texts_no = {tok.decode([i]) for i in no}
     for w in ("Yes", " yes", '"Yes', "YES", "yes"):
