@@ -2,6 +2,7 @@
 # Run the test suite in the project's environment (created on first use). Extra arguments go to pytest.
 #   bash scripts/test.sh           every test (what .ci/run calls)
 #   bash scripts/test.sh --fast    the fast tier: no test marked slow, browser or external (docs/testing.md)
+# Both run on two xdist workers, a module (and all of Ray) on one worker; `-n 0` after them runs in one process.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 fast=0
@@ -20,9 +21,9 @@ if [ "$fast" = 0 ] && ! command -v chromium >/dev/null 2>&1 && command -v apt-ge
 fi
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 if [ "$fast" = 1 ]; then
-  .venv/bin/python -m pytest -m "not slow and not browser and not external" "$@"
+  .venv/bin/python -m pytest -n 2 --dist loadgroup -m "not slow and not browser and not external" "$@"
 else
-  .venv/bin/python -m pytest "$@"
+  .venv/bin/python -m pytest -n 2 --dist loadgroup "$@"
 fi
 rc=$?
 if [ "$rc" -eq 5 ]; then

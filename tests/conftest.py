@@ -95,7 +95,6 @@ TIERS: dict[str, tuple] = {
     "test_cli.py::test_questions_file_round_trip_and_scoring_with_it": (SLOW,),
     "test_cli.py::test_weights_file_sets_the_overall": (SLOW,),
     "test_video.py::test_score_command_keep_aspect_reaches_the_result": (SLOW,),
-    "test_report.py::test_the_file_needs_no_network_and_embeds_its_frames": (SLOW,),
     "test_measure_cli.py::test_bench_pointwise_json_and_table": (SLOW,),
     "test_answer_openai.py::test_reason_mode_through_the_server_equals_the_in_process_backend_on_the_rigged_models": (SLOW,),
     "test_answer_openai.py::test_p_yes_is_the_same_whether_the_server_keeps_videos_by_uuid_refuses_uuids_or_gets_them_every_time": (SLOW,),
@@ -109,6 +108,24 @@ TIERS: dict[str, tuple] = {
     "test_score_caps.py::test_a_batch_over_max_videos_is_refused_before_it_runs": (SLOW,),
     "test_qwen_vocab.py::test_pruned_copy_differs_only_by_splitting_text_outside_its_world": (SLOW,),
     "test_decode_ahead.py::test_each_ray_worker_decodes_its_lane_ahead_and_the_results_are_those_in_one_process": (SLOW,),
+    "test_decode_ahead.py::test_results_and_error_records_are_those_of_decoding_in_line_in_the_same_order": (SLOW,),
+    "test_decode_ahead.py::test_the_service_worker_decodes_its_next_videos_ahead_with_the_same_results": (SLOW,),
+    "test_decode_ahead.py::test_a_clip_prepared_on_a_decode_thread_gives_the_same_p_yes_without_running_the_processor_again": (SLOW,),
+    "test_tiers.py::test_with_ci_true_a_skip_of_a_shipped_feature_fails_the_run_under_xdist_too": (SLOW,),
+    "test_report.py": (SLOW,),  # every page is made from scored videos
+    "test_probes_truth.py": (SLOW,),  # a probe world rendered and decoded per module
+    "test_serve_attacks.py": (SLOW,),  # the service's token and path rules stay fast in test_serve.py
+    "test_folders_export.py::test_export_csv_has_a_row_per_video_and_per_question": (SLOW,),
+    "test_folders_export.py::test_export_parquet_reads_back_in_pyarrow": (SLOW,),
+    "test_folders_export.py::test_export_md_means_and_bad_requests": (SLOW,),
+    "test_annotate_security.py::test_cli_serve_ends_slow_headers_and_escapes_client_text_in_its_log": (SLOW,),
+    "test_annotate.py::test_cli_serve_serves_the_app": (SLOW,),
+    "test_serve.py::test_a_batch_records_its_bad_item_and_scores_the_others": (SLOW,),
+    "test_train_sft.py::test_packed_rows_train_each_question_on_its_own_assistant_turn": (SLOW,),
+    "test_train_sft.py::test_length_is_the_collated_width_less_the_video_tokens": (SLOW,),
+    "test_train_sft.py::test_training_ids_are_the_tokenizers_ids_of_the_whole_text": (SLOW,),
+    "test_ask_templates.py::test_every_real_prompt_gets_questions_in_all_five_dimensions": (SLOW,),
+    "test_cli.py::test_tiny_model_command_writes_a_loadable_checkpoint": (SLOW,),
 }
 
 # Features the project ships whose tests could skip where a part is missing: with CI=true in the environment
@@ -148,6 +165,10 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(marker)
         if {"browser", "page"} & set(getattr(item, "fixturenames", ())):
             item.add_marker("browser")
+        # with xdist (`--dist loadgroup`, scripts/test.sh): a module stays on one worker, so its module fixtures
+        # (a GRPO run, a service) are built once; every Ray test shares one worker, so two clusters never start
+        # at once on the 2-core machine
+        item.add_marker(pytest.mark.xdist_group("ray" if _feature(item.nodeid) == "Ray" else _keys(item.nodeid)[0]))
 
 
 def _in_ci() -> bool:
