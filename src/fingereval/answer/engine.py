@@ -137,7 +137,7 @@ class PrefixEngine:
 
     def _batched_last_logprobs(self, prefix: Prefix, suffixes: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         """The right-padded batch of suffixes, one per row (for attention kernels that take no block mask)."""
-        ids, pos, _, last = self._suffix_batch(prefix, suffixes)
+        ids, pos, _, last = right_padded(prefix, suffixes, self.pad_id, self.device)
         # Right padding needs no mask: attention is causal, so pads only follow the tokens we read.
         hidden = hf_compat.base_model(self.model)(input_ids=ids, position_ids=pos, use_cache=True,
                                                   **hf_compat.cache_arg(shared_view(prefix.cache, len(suffixes)))
@@ -147,26 +147,12 @@ class PrefixEngine:
         logp = torch.log_softmax(hf_compat.lm_head(self.model)(picked).double(), dim=-1)
         return logp[:, 0], logp[:, 1]
 
-    def _suffix_batch(self, prefix: Prefix, suffixes: Sequence[Sequence[int]]):
-        """Right-padded suffix ids, their M-RoPE positions, an attention mask, and last real index."""
-        width = max(len(s) for s in suffixes)
-        ids = torch.full((len(suffixes), width), self.pad_id, dtype=torch.long)
-        mask = torch.zeros((len(suffixes), prefix.length + width), dtype=torch.long)
-        mask[:, :prefix.length] = 1
-        for i, s in enumerate(suffixes):
-            ids[i, :len(s)] = torch.tensor(s)
-            mask[i, prefix.length:prefix.length + len(s)] = 1
-        pos = torch.arange(prefix.length, prefix.length + width) + prefix.rope_delta
-        pos = pos.view(1, 1, -1).expand(3, len(suffixes), -1)
-        last = torch.tensor([len(s) - 1 for s in suffixes])
-        return ids.to(self.device), pos.to(self.device), mask.to(self.device), last.to(self.device)
-
     # ---- greedy decoding ---------------------------------------------------------------------------------
 
     def _greedy_from_prefix(self, prefix: Prefix, suffixes: list[list[int]], stop: StopRule) -> list[list[int]]:
         # Hand-written greedy loop: transformers' generate cannot continue a shared multimodal prefix cache
         # with explicit M-RoPE positions per row. It stops by the same rule as generate does (StopRule).
-        ids, pos, mask, last = self._suffix_batch(prefix, suffixes)
+        ids, pos, mask, last = right_padded(prefix, suffixes, self.pad_id, self.device)
         n = len(suffixes)
         cache = preallocated(prefix.cache, n, prefix.length + ids.shape[1] + stop.max_new_tokens)
         out = self.model(input_ids=ids, position_ids=pos, attention_mask=mask, **hf_compat.cache_arg(cache),
@@ -189,3 +175,19 @@ class PrefixEngine:
                              **hf_compat.cache_arg(cache), use_cache=True)
             cache, logits, next_pos = hf_compat.returned_cache(out), out.logits[:, -1], next_pos + 1
         return generated
+
+
+def right_padded(prefix: Prefix, suffixes: Sequence[Sequence[int]], pad_id: int, device: str):
+    """Right-padded suffix ids, their M-RoPE positions, an attention mask over prefix and suffix, and each
+    suffix's last real index."""
+    width = max(len(s) for s in suffixes)
+    ids = torch.full((len(suffixes), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(suffixes), prefix.length + width), dtype=torch.long)
+    mask[:, :prefix.length] = 1
+    for i, s in enumerate(suffixes):
+        ids[i, :len(s)] = torch.tensor(s)
+        mask[i, prefix.length:prefix.length + len(s)] = 1
+    pos = torch.arange(prefix.length, prefix.length + width) + prefix.rope_delta
+    pos = pos.view(1, 1, -1).expand(3, len(suffixes), -1)
+    last = torch.tensor([len(s) - 1 for s in suffixes])
+    return ids.to(device), pos.to(device), mask.to(device), last.to(device)

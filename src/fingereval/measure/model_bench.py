@@ -51,7 +51,7 @@ def predict_qa(answerer: Answerer, records: Iterable[InstructRecord], reason: bo
                 continue
             for r, a in zip(recs, answers):
                 rows.append({"id": r.id, "video": video, "dimension": r.dimension, "question": r.question,
-                             "human_answer": r.answer, "p_yes": a.p_yes, "reason": a.reason, "forced": a.forced})
+                             "human_answer": r.answer, "p_yes": a.p_yes, "reason": a.reason, "forced_answer": a.forced})
             bar.advance(task)
     return rows, failures
 
@@ -64,7 +64,7 @@ def qa_report(rows: list[dict], n_resamples: int = 1000, seed: int = 0) -> dict:
     always_yes = float(np.mean([r["human_answer"] == "yes" for r in rows]))
     return {"accuracy": acc.accuracy, "n": acc.n, "per_dimension": acc.per_dimension,
             "ci95": [ci.low, ci.high] if ci else None, "always_yes_accuracy": always_yes,
-            "forced_answers": int(sum(bool(r.get("forced")) for r in rows)),
+            "forced_answers": int(sum(bool(r.get("forced_answer")) for r in rows)),
             "bootstrap": {"unit": "video", "videos": len({r["video"] for r in rows}), "resamples": n_resamples,
                           "seed": seed}}
 
