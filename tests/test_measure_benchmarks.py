@@ -26,7 +26,7 @@ from fingereval.measure.pointwise import evaluate_pointwise, load_ratings
 from fingereval.measure.results import load_results
 from fingereval.cli.bench import render_table
 from fingereval.score.weights import load_weights
-from fingereval.measure.weights import (
+from fingereval.measure.weight_fit import (
     fit_weights_pointwise,
     fit_weights_preferences,
     logistic_weights,

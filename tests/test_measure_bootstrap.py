@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fingereval.measure.calibration import BINS, bin_index, calibration_report, ece, reliability
+from fingereval.measure.calibration_check import BINS, bin_index, calibration_report, ece, reliability
 from fingereval.measure.clusters import accuracy_ci_by_video
 from fingereval.measure.metrics import MetricInputError, bootstrap_ci
 

@@ -7,8 +7,8 @@ import pytest
 
 from fingereval.data import InstructRecord, split_by_video
 from fingereval.data.split import held_out_count, split_videos
-from fingereval.measure.calibration import calibrate_rows
-from fingereval.measure.calibration import split_videos as calibration_split
+from fingereval.measure.calibration_check import calibrate_rows
+from fingereval.measure.calibration_check import split_videos as calibration_split
 
 
 def _records(names: list[str], per_video: int = 2) -> list[InstructRecord]:

@@ -60,7 +60,7 @@ def test_keyword_options_give_the_trainer_the_same_config_as_before(tmp_path):
     """What train_sft / train_grpo handed TRL before the typed configs, field for field."""
     from trl import GRPOConfig, SFTConfig
 
-    from fingereval.train.config import grpo_config, sft_config
+    from fingereval.train.training_config import grpo_config, sft_config
 
     out = str(tmp_path / "o")
     sft = sft_config(out, lora=False, epochs=3, lr=None, batch_size=4, grad_accum=2, micro_batches=2, warmup=0.1,
@@ -86,7 +86,7 @@ def test_keyword_options_give_the_trainer_the_same_config_as_before(tmp_path):
 
 
 def test_yaml_is_read_by_trls_parser(tmp_path, monkeypatch):
-    from fingereval.train.config import VideoGRPOConfig, VideoSFTConfig, load_config
+    from fingereval.train.training_config import VideoGRPOConfig, VideoSFTConfig, load_config
 
     monkeypatch.delenv("FINGEREVAL_TEST_ENV", raising=False)
     path = tmp_path / "sft.yaml"
@@ -124,7 +124,7 @@ def test_an_unknown_key_in_the_yaml_is_one_line_naming_it(command, data, tiny_mo
 def test_cli_sft_reads_the_yaml_lets_explicit_flags_override_it_and_saves_the_config_it_used(
         data, tiny_model_dir, tmp_path):
     from fingereval.cli.train import train_app
-    from fingereval.train.config import TRAINING_CONFIG_FILE, VideoSFTConfig, load_config
+    from fingereval.train.training_config import TRAINING_CONFIG_FILE, VideoSFTConfig, load_config
 
     path = tmp_path / "sft.yaml"
     path.write_text("num_train_epochs: 3\nlearning_rate: 1e-3\nreason: false\nlora: false\npack_questions: false\n"
@@ -152,7 +152,7 @@ def test_cli_sft_reads_the_yaml_lets_explicit_flags_override_it_and_saves_the_co
 
 def test_cli_grpo_reads_the_yaml_and_the_saved_config_repeats_the_run(data, tiny_model_dir, tmp_path):
     from fingereval.cli.train import train_app
-    from fingereval.train.config import TRAINING_CONFIG_FILE, VideoGRPOConfig, load_config
+    from fingereval.train.training_config import TRAINING_CONFIG_FILE, VideoGRPOConfig, load_config
 
     path = tmp_path / "grpo.yaml"
     path.write_text("max_steps: 5\nnum_generations: 2\nmax_completion_length: 4\nlearning_rate: 1e-3\nbeta: 0.1\n"
@@ -179,7 +179,7 @@ def test_cli_grpo_reads_the_yaml_and_the_saved_config_repeats_the_run(data, tiny
 
 def test_train_sft_takes_a_config_object(data, tiny_model_dir, tmp_path):
     from fingereval.train import VideoSFTConfig, train_sft
-    from fingereval.train.config import TRAINING_CONFIG_FILE, load_config
+    from fingereval.train.training_config import TRAINING_CONFIG_FILE, load_config
 
     config = VideoSFTConfig(output_dir=str(tmp_path / "from-config"), lora=False, num_train_epochs=1, max_frames=4,
                             size=112, logging_steps=1)

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from fingereval.cli import app
-from fingereval.measure.calibration import before_after, ece, split_videos
+from fingereval.measure.calibration_check import before_after, ece, split_videos
 from fingereval.score.calibration import Calibration, fit_calibration
 
 runner = CliRunner()
@@ -125,7 +125,7 @@ def _decoded(path):
 
 @pytest.fixture(scope="module")
 def severity_probes(tmp_path_factory):
-    from fingereval.probes.severity import make_severity_probes
+    from fingereval.probes.graded_defects import make_severity_probes
 
     root = tmp_path_factory.mktemp("severity")
     return root, *make_severity_probes(root, per_level=1)
@@ -187,7 +187,7 @@ def test_severity_table_means_detects_and_calls_a_fall_monotonic_only_when_it_ne
 
     from fingereval.answer.base import Answerer
     from fingereval.data.instruct import load_instruct
-    from fingereval.measure.severity import severity_table
+    from fingereval.measure.severity_response import severity_table
     from fingereval.schema import RawAnswer
     from fingereval.video import VideoConfig
 

@@ -28,7 +28,7 @@ from fingereval.measure.model_bench import evaluate_levels, evaluate_qa
 from fingereval.measure.pairs import Benchmark, evaluate_pairs, load_pairs, write_manifest
 from fingereval.measure.pointwise import evaluate_pointwise, load_ratings
 from fingereval.measure.results import load_results
-from fingereval.measure.weights import fit_weights_pointwise, fit_weights_preferences
+from fingereval.measure.weight_fit import fit_weights_pointwise, fit_weights_preferences
 
 bench_app = typer.Typer(
     help="Measure scores against human judgements: pairwise preference benchmarks (GenAI-Bench, MonetBench), "
@@ -209,7 +209,7 @@ def fit_weights(
 ) -> None:
     """Fit dimension weights (non-negative, summing to 1) to human overall ratings (--ratings: non-negative
     least squares) or to preferences (--pairs: logistic regression on score differences, ties dropped).
-    Writes the weights JSON that the scoring step reads (fingereval.measure.weights.load_weights)."""
+    Writes the weights JSON that the scoring step reads (fingereval.score.weights.load_weights)."""
     if (ratings is None) == (pairs is None):
         raise DataError("give exactly one of --ratings FILE or --pairs FILE")
     results = load_results(scores)
@@ -258,7 +258,7 @@ def qa_command(data: Annotated[Path, typer.Option("--data", help="FingER-Instruc
                png: Annotated[Path | None, typer.Option("--png", help="reliability diagram PNG")] = None,
                as_json: Annotated[bool, typer.Option("--json")] = False):
     """Yes/no accuracy of a model on QA data, per dimension and overall; ECE and Brier (before/after calibration)."""
-    from fingereval.measure.calibration import before_after, reliability_png
+    from fingereval.measure.calibration_check import before_after, reliability_png
     from fingereval.score.calibration import load_calibration
 
     fitted = load_calibration(calibration) if calibration else None  # a bad file fails before the model loads

@@ -32,7 +32,7 @@ def calibrate(data: Annotated[Path, typer.Option("--data", help="FingER-Instruct
     """Fit a temperature and bias on the slot's log-odds against human answers; check them on unseen videos.
 
     Use it with `fingereval score --calibration FILE` (and `bench qa --calibration FILE`)."""
-    from fingereval.measure.calibration import calibrate_rows, reliability_png
+    from fingereval.measure.calibration_check import calibrate_rows, reliability_png
     from fingereval.measure.model_bench import predict_qa
 
     records = _records(data)  # a bad data file fails before the model loads

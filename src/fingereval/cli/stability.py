@@ -65,8 +65,8 @@ def severity(model: Model, out_dir: Annotated[Path, typer.Option("--out", help="
     import json
 
     from fingereval.data.instruct import load_instruct
-    from fingereval.measure.severity import severity_png, severity_table
-    from fingereval.probes.severity import make_severity_probes
+    from fingereval.measure.severity_response import severity_png, severity_table
+    from fingereval.probes.graded_defects import make_severity_probes
 
     qa, levels = make_severity_probes(out_dir, per_level=per_level, seed=seed)
     report = severity_table(_answerer(model, max_new_tokens, 112, 2.0, 32, device), load_instruct(qa), levels,

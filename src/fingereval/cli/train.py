@@ -11,8 +11,8 @@ from fingereval.cli._common import VIDEO, err, fail, video_config as _video_conf
 train_app = typer.Typer(help="Train your own evaluator: SFT with reasons, then GRPO.", no_args_is_help=True)
 
 TRAIN_LOG_NOTE = "train_log.json records the video settings"
-CONFIG_HELP = ("YAML file of {cls} fields (TRL's and fingereval's: see fingereval.train.config), read as TRL's "
-               "parser reads it; flags given on the command line override it")
+CONFIG_HELP = ("YAML file of {cls} fields (TRL's and fingereval's: see fingereval.train.training_config), read as "
+               "TRL's parser reads it; flags given on the command line override it")
 
 
 def _given(ctx: typer.Context, name: str) -> bool:
@@ -24,7 +24,7 @@ def _given(ctx: typer.Context, name: str) -> bool:
 def _config(ctx: typer.Context, cls, build, path: Optional[Path], out: Path, options: dict):
     """The run's config: the YAML file's (if any) with the flags given explicitly, else every flag; `--out` always."""
     from fingereval.errors import FingerEvalError
-    from fingereval.train.config import load_config
+    from fingereval.train.training_config import load_config
 
     base = None
     if path is not None:
@@ -56,7 +56,7 @@ def _report(result, keys: list[tuple[str, str]]) -> None:
             parts.append(f"{name} {values[0]:.4g} -> {values[-1]:.4g}")
     err.print(f"saved to {result.out_dir} in {result.seconds:.0f}s; " + ", ".join(parts), soft_wrap=True)
     err.print(f"use it with --model {result.out_dir}, sampling video as in training ({TRAIN_LOG_NOTE})", soft_wrap=True)
-    from fingereval.train.config import TRAINING_CONFIG_FILE
+    from fingereval.train.training_config import TRAINING_CONFIG_FILE
 
     saved = result.out_dir / TRAINING_CONFIG_FILE
     if saved.exists():
@@ -94,7 +94,7 @@ def sft(
     config: Optional[Path] = typer.Option(None, "--config", help=CONFIG_HELP.format(cls="VideoSFTConfig")),
 ):
     """Supervised fine-tuning with the video: targets are exactly the format the answerer parses."""
-    from fingereval.train.config import SCHEDULES, VideoSFTConfig, sft_config
+    from fingereval.train.training_config import SCHEDULES, VideoSFTConfig, sft_config
     from fingereval.train.sft import train_sft
 
     if schedule not in SCHEDULES and (config is None or _given(ctx, "schedule")):
@@ -200,7 +200,7 @@ def grpo(
     config: Optional[Path] = typer.Option(None, "--config", help=CONFIG_HELP.format(cls="VideoGRPOConfig")),
 ):
     """GRPO with accuracy + format rewards and a KL penalty; every forward sees the video."""
-    from fingereval.train.config import VideoGRPOConfig, grpo_config
+    from fingereval.train.training_config import VideoGRPOConfig, grpo_config
     from fingereval.train.grpo import train_grpo
 
     options = dict(steps=steps, group_size=group_size, prompts_per_step=prompts_per_step, beta=beta, lr=lr,

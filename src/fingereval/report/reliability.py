@@ -30,7 +30,7 @@ class ReliabilityBin(BaseModel):
 
 
 class Measured(BaseModel):
-    """ECE and Brier on `n` questions of `videos` videos (`fingereval.measure.calibration.calibration_report`)."""
+    """ECE and Brier on `n` questions of `videos` videos (`fingereval.measure.calibration_check.calibration_report`)."""
     model_config = ConfigDict(extra="ignore")
 
     ece: Share
@@ -62,7 +62,7 @@ def read_calibration_report(path: Path) -> CalibrationReport:
 
 def reliability_html(path: Path) -> str:
     """The report's section: ECE and Brier before and after, and the reliability diagram inline."""
-    from fingereval.measure.calibration import reliability_png
+    from fingereval.measure.calibration_check import reliability_png
     from fingereval.report.html import reliability_section
 
     report = read_calibration_report(path)

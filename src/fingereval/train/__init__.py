@@ -9,8 +9,8 @@ from __future__ import annotations
 from fingereval.train.rewards import accuracy_reward, format_reward
 
 _LAZY = {"train_sft": "fingereval.train.sft", "train_grpo": "fingereval.train.grpo",
-         "TrainResult": "fingereval.train.checkpoint", "VideoSFTConfig": "fingereval.train.config",
-         "VideoGRPOConfig": "fingereval.train.config", "load_config": "fingereval.train.config"}
+         "TrainResult": "fingereval.train.checkpoint", "VideoSFTConfig": "fingereval.train.training_config",
+         "VideoGRPOConfig": "fingereval.train.training_config", "load_config": "fingereval.train.training_config"}
 
 
 def __getattr__(name: str):

@@ -17,7 +17,7 @@ from fingereval.answer.hf_compat import grpo_hooks
 from fingereval.answer.inputs import VIDEO_PAD, mm_token_type_ids, process
 from fingereval.train.checkpoint import TrainResult, load_for_training, require_fp32_trainable, train_and_save
 from fingereval.train.collate import prompt_text
-from fingereval.train.config import VideoGRPOConfig, grpo_config, require_output_dir
+from fingereval.train.training_config import VideoGRPOConfig, grpo_config, require_output_dir
 from fingereval.train.examples import ClipCache, TrainData, training_rows
 from fingereval.train.progress import use_rich_log
 from fingereval.train.rewards import accuracy_reward, format_reward
@@ -158,7 +158,7 @@ def train_grpo(data: TrainData, model: str | Path, out: str | Path | None = None
                **options) -> TrainResult:
     """GRPO from `model` (an SFT checkpoint: cold start; the base model: zero) on `data`; saves to `out`.
 
-    The settings are a `VideoGRPOConfig` (fingereval.train.config): `config`, or its defaults, with `options`
+    The settings are a `VideoGRPOConfig` (fingereval.train.training_config): `config`, or its defaults, with `options`
     applied (field names, or the short names steps, group_size, lr, max_completion, log_every,
     gradient_checkpointing and video_config); `out` sets its output_dir. The config is saved beside the
     checkpoint (training_config.yaml). `device` (cpu, cuda, cuda:1; default: cuda if available) is where it runs.

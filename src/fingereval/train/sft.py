@@ -13,7 +13,7 @@ from pathlib import Path
 from fingereval.answer.hf_compat import attention_kernel, rope_index_fn, sum_loss_over_step_tokens, vision_tower
 from fingereval.train.checkpoint import TrainResult, load_for_training, require_fp32_trainable, train_and_save
 from fingereval.train.collate import PackedSFTCollator, SFTCollator, video_groups
-from fingereval.train.config import (DEFAULT_LR_FULL, DEFAULT_LR_LORA, SCHEDULES,  # noqa: F401  (their home is config)
+from fingereval.train.training_config import (DEFAULT_LR_FULL, DEFAULT_LR_LORA, SCHEDULES,  # noqa: F401  (their home is training_config)
                                      VideoSFTConfig, require_output_dir, sft_config)
 from fingereval.train.examples import ClipCache, TrainData, training_rows
 from fingereval.train.progress import say, use_rich_log
@@ -58,7 +58,7 @@ def train_sft(data: TrainData, model: str | Path, out: str | Path | None = None,
               config: VideoSFTConfig | None = None, device: str | None = None, **options) -> TrainResult:
     """Fine-tune `model` on `data` (a FingER-Instruct JSONL path or records) and save it to `out`.
 
-    The settings are a `VideoSFTConfig` (fingereval.train.config): `config`, or its defaults, with `options`
+    The settings are a `VideoSFTConfig` (fingereval.train.training_config): `config`, or its defaults, with `options`
     applied (field names, or the short names epochs, lr, batch_size, grad_accum, warmup, schedule, log_every,
     pack and video_config); `out` sets its output_dir. The config is saved beside the checkpoint
     (training_config.yaml). `device` (cpu, cuda, cuda:1; default: cuda if available) is where it runs.

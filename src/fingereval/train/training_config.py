@@ -370,5 +370,5 @@ def _one_line(e: ValueError, cls: type) -> str:
 
         keys = [a.removeprefix("--") for a in ast.literal_eval(unknown.group(1))[::2]]
         return (f"unknown key{'s' if len(keys) > 1 else ''} {', '.join(keys)}: not a field of {cls.__name__} "
-                "(TRL's fields and fingereval's, see fingereval.train.config)")
+                "(TRL's fields and fingereval's, see fingereval.train.training_config)")
     return " ".join(str(e).split())

@@ -1,4 +1,5 @@
-"""Dimension weights for the overall score, fitted to human judgements, and the loader the scoring code uses.
+"""Dimension weights for the overall score, fitted to human judgements (the scoring code loads them with
+fingereval.score.weights).
 
 Two fits, both with non-negative weights normalised to sum 1 (a weighted mean of dimension scores):
 - pointwise: non-negative least squares of the human overall rating on our dimension scores;
