@@ -6,6 +6,7 @@ import dataclasses
 import json
 
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from fingereval.data.instruct import InstructRecord, write_instruct
@@ -150,31 +151,47 @@ def test_cli_sft_reads_the_yaml_lets_explicit_flags_override_it_and_saves_the_co
     assert len(json.loads((out / "train_log.json").read_text())["log_history"]) >= 1
 
 
-def test_cli_grpo_reads_the_yaml_and_the_saved_config_repeats_the_run(data, tiny_model_dir, tmp_path):
+@pytest.fixture(scope="module")
+def answering_model(tmp_path_factory):
+    """The rigged model that answers Yes or No about evenly (tests/test_train_grpo.py): rewards that differ."""
+    from rigged import rig
+    from test_train_grpo import ANSWERING
+
+    return rig(ANSWERING, tmp_path_factory.mktemp("answering") / "model")
+
+
+def test_cli_grpo_reads_the_yaml_and_the_saved_config_repeats_the_run(data, answering_model, tmp_path):
+    from safetensors.torch import load_file
+
     from fingereval.cli.train import train_app
     from fingereval.train.training_config import TRAINING_CONFIG_FILE, VideoGRPOConfig, load_config
 
     path = tmp_path / "grpo.yaml"
-    path.write_text("max_steps: 5\nnum_generations: 2\nmax_completion_length: 4\nlearning_rate: 1e-3\nbeta: 0.1\n"
+    path.write_text("max_steps: 5\nnum_generations: 4\nmax_completion_length: 8\nlearning_rate: 1e-3\nbeta: 0.1\n"
                     "max_frames: 4\nsize: 112\nseed: 3\n")
     out = tmp_path / "grpo"
     result = CliRunner().invoke(train_app, ["grpo", "--config", str(path), "--data", str(data), "--model",
-                                            str(tiny_model_dir), "--out", str(out), "--steps", "1", "--device", "cpu"])
+                                            str(answering_model), "--out", str(out), "--steps", "1", "--device", "cpu"])
     assert result.exit_code == 0, result.output
     used = load_config(VideoGRPOConfig, out / TRAINING_CONFIG_FILE)
     assert used == load_config(VideoGRPOConfig, path).replace(max_steps=1, output_dir=str(out))
-    assert (used.max_steps, used.num_generations, used.beta, used.seed) == (1, 2, 0.1, 3)
+    assert (used.max_steps, used.num_generations, used.beta, used.seed) == (1, 4, 0.1, 3)
     settings = json.loads((out / "train_log.json").read_text())["settings"]
-    assert settings["steps"] == 1 and settings["group_size"] == 2 and settings["beta"] == 0.1
+    assert settings["steps"] == 1 and settings["group_size"] == 4 and settings["beta"] == 0.1
 
     again = tmp_path / "again"  # the saved file repeats the run: the same config, another folder
     result = CliRunner().invoke(train_app, ["grpo", "--config", str(out / TRAINING_CONFIG_FILE), "--data", str(data),
-                                            "--model", str(tiny_model_dir), "--out", str(again), "--device", "cpu"])
+                                            "--model", str(answering_model), "--out", str(again), "--device", "cpu"])
     assert result.exit_code == 0, result.output
     assert load_config(VideoGRPOConfig, again / TRAINING_CONFIG_FILE) == used.replace(output_dir=str(again))
     first, second = (json.loads((d / "train_log.json").read_text())["log_history"] for d in (out, again))
-    for key in ("loss", "reward"):  # the same seeded run
+    rewards = [e["rewards/accuracy_reward/mean"] for e in first if "reward" in e]
+    assert rewards and all(0.0 < r < 1.0 for r in rewards), rewards  # the group's answers differ: a real step
+    for key in ("loss", "reward", "grad_norm"):  # the same seeded run
         assert [e[key] for e in first if key in e] == pytest.approx([e[key] for e in second if key in e]), key
+    start, one, two = (load_file(d / "model.safetensors") for d in (answering_model, out, again))
+    assert all(torch.equal(one[k], two[k]) for k in one)  # the same weights, bit for bit
+    assert any(not torch.equal(one[k], start[k]) for k in one)  # and the step moved them
 
 
 def test_train_sft_takes_a_config_object(data, tiny_model_dir, tmp_path):
