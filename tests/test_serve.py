@@ -25,6 +25,7 @@ from typer.testing import CliRunner
 from conftest import time_limit, write_video
 from serving import SERVE_FRAMES, SERVE_SIZE, files_in, free_port, serve_evaluator, served, wait_idle  # noqa: F401
 
+from fingereval.cli import app as cli_app
 from fingereval.client import ScoreClient, ScoreError
 from fingereval.schema import Question, QuestionSet
 from fingereval.serve import ServeSettings, create_app
@@ -417,12 +418,14 @@ def test_serve_refuses_another_address_without_a_token(tiny_model_dir):
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost") and not is_loopback("0.0.0.0")
 
 
-def test_the_serve_command_runs_and_stops_cleanly(tiny_model_dir, videos, tmp_path):
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_the_serve_command_runs_and_stops_cleanly(tiny_model_dir, videos, tmp_path, log_format):
     port, tmp = free_port(), tmp_path / "tmp"
     tmp.mkdir()
     env = {**os.environ, "FINGEREVAL_SERVE_TOKEN": TOKEN, "OMP_NUM_THREADS": "1", "TMPDIR": str(tmp)}
     cmd = [sys.executable, "-m", "fingereval.cli", "serve", "--model", str(tiny_model_dir), "--port", str(port),
-           "--allow-dir", str(videos), "--size", str(SERVE_SIZE), "--max-frames", str(SERVE_FRAMES)]
+           "--allow-dir", str(videos), "--size", str(SERVE_SIZE), "--max-frames", str(SERVE_FRAMES),
+           "--log-format", log_format]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         with time_limit(90, "fingereval serve starting"):
@@ -443,6 +446,11 @@ def test_the_serve_command_runs_and_stops_cleanly(tiny_model_dir, videos, tmp_pa
     assert proc.returncode == 0, output
     assert "POST /v1/score 200" in output and "Traceback" not in output
     assert files_in(tmp) == []  # the uploads' folder goes with the service
+    if log_format == "json":  # every log line, uvicorn's too, is one JSON object (the first line is the banner)
+        lines = [json.loads(line) for line in output.splitlines()[1:] if line.strip()]
+        assert {"uvicorn.error", "fingereval.serve"} <= {line["logger"] for line in lines}
+    bad = CliRunner().invoke(cli_app, ["serve", "--model", str(tiny_model_dir), "--log-format", "xml"])
+    assert bad.exit_code == 2 and "--log-format 'xml'" in bad.output
 
 
 def test_the_reward_function_in_the_docs_runs_against_the_service(service, videos, monkeypatch):
