@@ -21,9 +21,9 @@ if [ "$fast" = 0 ] && ! command -v chromium >/dev/null 2>&1 && command -v apt-ge
 fi
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 if [ "$fast" = 1 ]; then
-  .venv/bin/python -m pytest -n 2 --dist loadgroup -m "not slow and not browser and not external" "$@"
+  .venv/bin/python -m pytest -n 2 --dist loadfile -m "not slow and not browser and not external" "$@"
 else
-  .venv/bin/python -m pytest -n 2 --dist loadgroup "$@"
+  .venv/bin/python -m pytest -n 2 --dist loadfile "$@"
 fi
 rc=$?
 if [ "$rc" -eq 5 ]; then

@@ -165,10 +165,23 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(marker)
         if {"browser", "page"} & set(getattr(item, "fixturenames", ())):
             item.add_marker("browser")
-        # with xdist (`--dist loadgroup`, scripts/test.sh): a module stays on one worker, so its module fixtures
-        # (a GRPO run, a service) are built once; every Ray test shares one worker, so two clusters never start
-        # at once on the 2-core machine
-        item.add_marker(pytest.mark.xdist_group("ray" if _feature(item.nodeid) == "Ray" else _keys(item.nodeid)[0]))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """With xdist's `--dist loadfile` (scripts/test.sh) a module stays on one worker, so its module fixtures (a
+    GRPO run, a service) are built once; here every Ray test also joins one unit, so two Ray clusters never
+    start at once on the 2-core machine. (`--dist loadgroup` would read xdist_group marks, but it cannot rename
+    node ids under pytest 9.)"""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class RayTogether(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "ray" if _feature(nodeid) == "Ray" else super()._split_scope(nodeid)
+
+    return RayTogether(config, log)
 
 
 def _in_ci() -> bool:
