@@ -2,7 +2,8 @@
 
 The tiny Qwen2.5-VL (tests' checkpoint, random weights) behind `fingereval serve` on a loopback port; N client
 threads (ScoreClient) each send their share of the requests, the videos as base64 bytes with the questions
-generated from the prompt. Printed: requests per second and p50/p95 latency. The baselines, with the same videos,
+generated from the prompt. Printed: requests per second, p50/p95 latency and the service process's resident memory
+after the load (and its peak). The baselines, with the same videos,
 prompts and settings: `fingereval score --json` run as a subprocess per video (what a pipeline without the
 service does: the model loads every time), and the Evaluator in this process, model loaded once, one video after
 another. The ratios are the service's videos per second over each baseline's. Every score the service answered
@@ -62,6 +63,16 @@ def start_service(model: Path, port: int, common: list[str], token: str) -> subp
             time.sleep(0.2)
     proc.kill()
     raise RuntimeError("fingereval serve did not start within 120 s")
+
+
+def rss_mb(pid: int) -> dict:
+    """The service process's resident memory now and its peak (VmRSS, VmHWM from /proc), in MB."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            fields[key] = round(int(value.split()[0]) / 1024, 1)
+    return {"rss_mb": fields.get("VmRSS"), "peak_rss_mb": fields.get("VmHWM")}
 
 
 def load(url: str, token: str, work: list[tuple[Path, str]], clients: int, max_seconds: float) -> dict:
@@ -150,6 +161,7 @@ def main(argv=None) -> int:
         work = [(videos[i % len(videos)], PROMPTS[(i % len(videos)) % len(PROMPTS)]) for i in range(args.requests)]
         load(url, token, work[: args.clients], args.clients, args.max_seconds)  # warm: connections, first forwards
         row = load(url, token, work, args.clients, args.max_seconds)
+        row.update(rss_mb(service.pid))
     finally:
         service.terminate()
         service.wait(30)
@@ -169,7 +181,7 @@ def main(argv=None) -> int:
           f"{report['questions_per_video']} generated questions each")
     print(f"service: {row['clients']} clients, {row['requests']} requests in {row['seconds']} s: "
           f"{row['requests_per_s']:.2f} requests/s, p50 {row['p50_ms']} ms, p95 {row['p95_ms']} ms, "
-          f"errors {len(row['errors'])}")
+          f"errors {len(row['errors'])}; service memory {row['rss_mb']} MB (peak {row['peak_rss_mb']} MB)")
     print(f"`fingereval score` per video (subprocess): {report['cli_seconds_per_video']:.2f} s a video; "
           f"service {report['ratio_vs_cli']:.1f}x")
     print(f"Evaluator in process, one by one:          {report['evaluator_seconds_per_video']:.3f} s a video; "
