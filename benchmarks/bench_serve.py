@@ -2,11 +2,10 @@
 
 The tiny Qwen2.5-VL (tests' checkpoint, random weights) behind `fingereval serve` on a loopback port; N client
 threads (ScoreClient) each send their share of the requests, the videos as base64 bytes with the questions
-generated from the prompt. Printed: requests per second, p50/p95 latency and the service process's resident memory
-after the load (and its peak). The baselines, with the same videos,
-prompts and settings: `fingereval score --json` run as a subprocess per video (what a pipeline without the
-service does: the model loads every time), and the Evaluator in this process, model loaded once, one video after
-another. The ratios are the service's videos per second over each baseline's. Every score the service answered
+generated from the prompt. Printed: requests per second, p50/p95 latency and the service process's resident
+memory after the load (and its peak). The baselines, with the same videos, prompts and settings: `fingereval
+score --json` run as a subprocess per video (what a pipeline without the service does: the model loads every
+time), and the Evaluator in this process, model loaded once, one video after another. The ratios are the service's videos per second over each baseline's. Every score the service answered
 is checked against the in-process Evaluator's (p_yes within 1e-4). Bounded: --requests in all, --max-seconds.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_serve.py                 # about two minutes on 2 cores
