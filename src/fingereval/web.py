@@ -276,6 +276,19 @@ def server_config(app, host: str, port: int, limits: ConnectionLimits = Connecti
                           log_level=log_level, access_log=access_log, log_config=log_config, lifespan="on")
 
 
+def run_server(config) -> bool:
+    """Run a uvicorn server on `config` until it stops or Ctrl-C (as uvicorn.run, which takes no protocol
+    class); False when it never started (the port taken, ...: uvicorn has logged why)."""
+    import uvicorn
+
+    server = uvicorn.Server(config)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    return bool(server.started)
+
+
 def raw_error(status: int, reason: str, kind: str, message: str, extra: bytes = b"") -> bytes:
     """A whole answer as bytes, for the protocol to write where no request exists to answer through h11."""
     body = error_bytes(kind, message)

@@ -96,19 +96,12 @@ def _check_log_options(log_level: str, log_format: str) -> None:
 def _run(store, settings, host: str, port: int, limits, log_level: str, log_format: str) -> None:
     """uvicorn with the connection rules the service has (fingereval.web.server_config): a deadline for the
     headers, a cap on connections, a lingering close after an early answer."""
-    import uvicorn
-
     from fingereval.annotate.app import create_app
-    from fingereval.web import configure_logging, server_config
+    from fingereval.web import configure_logging, run_server, server_config
 
     configure_logging(log_level, log_format)  # uvicorn's loggers too: its config is left out (log_config None)
-    server = uvicorn.Server(server_config(create_app(store, settings), host, port, limits,
-                                          log_level=log_level.lower(), access_log=False))
-    try:  # as uvicorn.run, which takes no protocol class: Ctrl-C is the ordinary end
-        server.run()
-    except KeyboardInterrupt:
-        pass
-    if not server.started:
+    if not run_server(server_config(create_app(store, settings), host, port, limits,
+                                    log_level=log_level.lower(), access_log=False)):
         raise typer.Exit(3)  # uvicorn's startup failure (the port taken, ...), already logged
 
 

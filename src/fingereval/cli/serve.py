@@ -120,18 +120,11 @@ def _check_log_options(log_level: str, log_format: str) -> None:
 
 
 def _run(app, settings, host: str, port: int, log_level: str, log_format: str) -> None:
-    import uvicorn
-
     from fingereval.serve import server_config
-    from fingereval.web import configure_logging
+    from fingereval.web import configure_logging, run_server
 
     configure_logging(log_level, log_format)  # uvicorn's loggers too: its config is left out (log_config None)
     err.print(f"serving {app.title} on http://{host}:{port} (docs at /docs)", highlight=False, markup=False)
     # the app logs one line per request itself (fingereval.serve), so uvicorn's access log is off
-    server = uvicorn.Server(server_config(app, settings, host, port, log_level=log_level.lower(), access_log=False))
-    try:  # as uvicorn.run, which takes no protocol class: Ctrl-C is the ordinary end
-        server.run()
-    except KeyboardInterrupt:
-        pass
-    if not server.started:
+    if not run_server(server_config(app, settings, host, port, log_level=log_level.lower(), access_log=False)):
         raise typer.Exit(3)  # uvicorn's startup failure (the port taken, ...), already logged
