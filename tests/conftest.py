@@ -135,6 +135,7 @@ FEATURES: dict[str, str] = {
     "test_labelstudio.py": "Label Studio", "test_labelstudio_convert.py": "Label Studio",
     "test_ray_batch.py": "Ray", "test_ray_node_loss.py": "Ray",
     "test_answer_openai.py::test_ray_workers_answer_through_the_server": "Ray",
+    "test_decode_ahead.py::test_each_ray_worker_decodes_its_lane_ahead_and_the_results_are_those_in_one_process": "Ray",
     "test_answer_openai.py": "the served answerer", "test_serve.py": "the scoring service",
     "test_serve_attacks.py": "the scoring service", "test_serve_fuzz.py": "the scoring service",
     "test_annotate.py": "the annotation app", "test_annotate_security.py": "the annotation app",

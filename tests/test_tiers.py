@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TIERS, _in_ci
+from conftest import FEATURES, TIERS, _in_ci
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
@@ -21,10 +21,10 @@ def _test_names(module: Path) -> set[str]:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test")}
 
 
-def test_every_entry_of_the_table_names_a_module_and_a_test_that_exist():
-    """A renamed test would otherwise fall silently into the fast tier."""
+def test_every_entry_of_the_tables_names_a_module_and_a_test_that_exist():
+    """A renamed test would otherwise fall silently into the fast tier (or out of its feature)."""
     stale = []
-    for key in TIERS:
+    for key in [*TIERS, *FEATURES]:
         module, _, test = key.partition("::")
         path = TESTS / module
         if not path.is_file() or (test and test not in _test_names(path)):
