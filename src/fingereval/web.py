@@ -35,6 +35,23 @@ def error_response(status: int, kind: str, message: str, headers: dict[str, str]
     return JSONResponse({"error": {"type": kind, "message": message}}, status_code=status, headers=headers)
 
 
+BAD_JSON = "the body is not valid JSON; send one JSON object (UTF-8)"
+
+
+def invalid_request(errors: list[dict]) -> tuple[int, str, str]:
+    """(status, kind, message) for FastAPI's RequestValidationError.errors(): 400 BadJSON for bytes that are not
+    JSON, else 422 naming the first three fields that do not fit and how many more."""
+    if any(err.get("type") == "json_invalid" for err in errors):
+        return 400, "BadJSON", BAD_JSON
+    parts = []
+    for err in errors[:3]:
+        where = ".".join(str(x) for x in err.get("loc", ())[1:])  # without the leading "body" / "query"
+        msg = str(err.get("msg", "")).removeprefix("Value error, ")
+        parts.append(f"{where}: {msg}" if where else msg)
+    more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+    return 422, "InvalidRequest", "; ".join(parts) + more
+
+
 async def send_error(send, status: int, kind: str, message: str, headers=()) -> None:
     """An early answer in the error shape, from ASGI middleware; `Connection: close`, as the body is left unread."""
     body = error_bytes(kind, message)

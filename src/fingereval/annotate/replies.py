@@ -24,7 +24,6 @@ log = logging.getLogger("fingereval.annotate")
 KINDS = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 405: "MethodNotAllowed",
          408: "RequestTimeout", 413: "PayloadTooLarge", 415: "UnsupportedMediaType", 416: "RangeNotSatisfiable",
          422: "InvalidRequest", 429: "TooManyAttempts"}
-BAD_JSON = "the body is not valid JSON; send one JSON object (UTF-8)"
 
 
 class ErrorInfo(BaseModel):
@@ -75,21 +74,12 @@ def install_handlers(app: FastAPI, scrub: Scrub) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, e: RequestValidationError) -> JSONResponse:
-        errors = e.errors()
-        if any(err.get("type") == "json_invalid" for err in errors):
-            return error_response(400, "BadJSON", BAD_JSON)
-        parts = []
-        for err in errors[:3]:
-            where = ".".join(str(x) for x in err.get("loc", ())[1:])  # without the leading "body" / "query"
-            msg = str(err.get("msg", "")).removeprefix("Value error, ")
-            parts.append(f"{where}: {msg}" if where else msg)
-        more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
-        return error_response(422, "InvalidRequest", "; ".join(parts) + more, scrub=scrub)
+        return error_response(*web.invalid_request(e.errors()), scrub=scrub)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, e: StarletteHTTPException) -> JSONResponse:
         if e.status_code == 400:  # FastAPI's "error parsing the body": bytes that are not UTF-8 JSON
-            return error_response(400, "BadJSON", BAD_JSON)
+            return error_response(400, "BadJSON", web.BAD_JSON)
         return error_response(e.status_code, KINDS.get(e.status_code, "HTTPError"), str(e.detail), e.headers, scrub)
 
     @app.exception_handler(Exception)

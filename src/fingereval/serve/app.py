@@ -24,12 +24,11 @@ from fingereval.serve.inputs import JobMaker, ServiceError
 from fingereval.serve.models import ServeSettings
 from fingereval.serve.routes import ClientGone, Service, routes
 from fingereval.serve.worker import ModelWorker
-from fingereval.web import (BodyDeadline, BodyLimit, RequestLog, TokenGate, error_response, log_text,
-                            server_config as web_server_config)
+from fingereval.web import (BAD_JSON, BodyDeadline, BodyLimit, RequestLog, TokenGate, error_response, invalid_request,
+                            log_text, server_config as web_server_config)
 
 log = logging.getLogger("fingereval.serve")
 
-_BAD_JSON = "the body is not valid JSON; send one JSON object (UTF-8)"
 _HTTP_KINDS = {401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 405: "MethodNotAllowed", 408: "RequestTimeout",
                413: "PayloadTooLarge", 415: "UnsupportedMediaType"}
 
@@ -92,21 +91,12 @@ def _handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, e: RequestValidationError) -> JSONResponse:
-        errors = e.errors()
-        if any(err.get("type") == "json_invalid" for err in errors):
-            return error_response(400, "BadJSON", _BAD_JSON)
-        parts = []
-        for err in errors[:3]:
-            where = ".".join(str(x) for x in err.get("loc", ())[1:])  # without the leading "body"
-            msg = str(err.get("msg", "")).removeprefix("Value error, ")
-            parts.append(f"{where}: {msg}" if where else msg)
-        more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
-        return error_response(422, "InvalidRequest", "; ".join(parts) + more)
+        return error_response(*invalid_request(e.errors()))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, e: StarletteHTTPException) -> JSONResponse:
         if e.status_code == 400:  # FastAPI's "error parsing the body": bytes that are not UTF-8 text
-            return error_response(400, "BadJSON", _BAD_JSON)
+            return error_response(400, "BadJSON", BAD_JSON)
         return error_response(e.status_code, _HTTP_KINDS.get(e.status_code, "HTTPError"), str(e.detail), e.headers)
 
     @app.exception_handler(Exception)
