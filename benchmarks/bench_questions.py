@@ -23,7 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 LABELS = ROOT / "benchmarks" / "questions" / "entities_labelled.jsonl"
-# the same file as ../shared/data/videogen_eval_t2v_prompts.jsonl
+# VideoGen-Eval's prompts (attribution: src/fingereval/resources/README.md)
 PROMPTS = ROOT / "src" / "fingereval" / "resources" / "t2v_prompts.jsonl"
 # questions (or every question about a garbled entity name) a person rejects as nonsense, judged by hand on the
 # reporting prompts for the two versions compared here

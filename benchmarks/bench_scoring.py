@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 SHAPES = {
-    # text hidden 512 x 4 layers: the CPU shape of ../shared/PITFALLS.md
+    # text hidden 512 x 4 layers: the CPU shape of docs/speed.md
     "cpu": dict(hidden=512, layers=4, heads=8, kv_heads=4, intermediate=1024, vision_hidden=128, vision_depth=2, vision_heads=4),
     # Qwen2.5-VL-7B's language model and vision tower sizes (random weights; needs a GPU)
     "7b": dict(hidden=3584, layers=28, heads=28, kv_heads=4, intermediate=18944, vision_hidden=1280, vision_depth=32,

@@ -38,8 +38,9 @@ class Reasoned(_TinyModel):
 
 
 class Slow(_TinyModel):
-    """The tiny model, after `seconds` of waiting; before it waits it writes its Ray node's id to
-    `where/<video file name>.<pid>`, so that a test sees which node holds which video."""
+    """The tiny model, after waiting for the file `where/go` (at most `seconds`); before it waits it writes its
+    Ray node's id to `where/<video file name>.<pid>`, so that a test sees which node holds which video and can
+    act on it while it is held (a file, not a fixed sleep: a loaded machine must not end the wait first)."""
 
     def __init__(self, model: str, video_config: VideoConfig, where: str, seconds: float = 3.0):
         super().__init__(model, video_config)
@@ -50,5 +51,7 @@ class Slow(_TinyModel):
 
         node = ray.get_runtime_context().get_node_id()
         (self.where / f"{Path(clip.path).name}.{os.getpid()}").write_text(node)
-        time.sleep(self.seconds)
+        deadline = time.monotonic() + self.seconds
+        while not (self.where / "go").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
         return self._real.answer(clip, questions, reason=reason)

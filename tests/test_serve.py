@@ -23,7 +23,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import time_limit, write_video
-from serving import SERVE_FRAMES, SERVE_SIZE, files_in, free_port, serve_evaluator, served, wait_idle  # noqa: F401
+from serving import SERVE_FRAMES, SERVE_SIZE, assert_error, files_in, free_port, serve_evaluator, served, wait_idle  # noqa: F401
 
 from fingereval.cli import app as cli_app
 from fingereval.client import ScoreClient, ScoreError
@@ -71,12 +71,6 @@ def post(base: str, route: str = "/v1/score", **body) -> httpx.Response:
     return httpx.post(base + route, json=body, headers=AUTH, timeout=60)
 
 
-def assert_error(r: httpx.Response, status: int, kind: str) -> dict:
-    assert r.status_code == status, r.text
-    error = r.json()["error"]
-    assert error["type"] == kind and error["message"] and set(error) == {"type", "message"}
-    assert "Traceback" not in r.text and "\n" not in error["message"]
-    return error
 
 
 def assert_same_scores(got: dict, want: dict) -> None:

@@ -168,7 +168,7 @@ def test_a_job_whose_client_got_504_or_left_frees_its_slot_at_once_and_never_rea
         serve_evaluator, place, model_calls):
     allowed, _ = place
     held = Held(serve_evaluator)
-    settings = ServeSettings(token=TOKEN, allow_dir=allowed, max_queue=1, timeout=3)
+    settings = ServeSettings(token=TOKEN, allow_dir=allowed, max_queue=1, timeout=15)  # room for B to queue
     body = {"prompt": PROMPT, "video_path": "red.mp4", "questions": Q_JSON}
     with served(create_app(held, settings)) as base, time_limit(120, "abandoned jobs"):
         health = lambda: httpx.get(base + "/health").json()  # noqa: E731

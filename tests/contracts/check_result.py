@@ -1,4 +1,4 @@
-# Copied unchanged from /work/shared/checks/check_result.py (the shared output contract), so the contract tests never skip.
+# Copied unchanged from the project's shared output-contract check (checks/check_result.py), so the contract tests never skip.
 """Checks one fingereval video result (JSON) for internal consistency; exits 1 with a reason."""
 import json, math, sys
 

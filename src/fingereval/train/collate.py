@@ -1,6 +1,6 @@
 """SFT batches: the real processor's video tensors, token ids that match scoring, loss on the answer turn only.
 
-Three silent failures this module exists to avoid (../shared/PITFALLS.md and below):
+Three silent failures this module exists to avoid (docs/training.md and below):
 - TRL's SFTTrainer treats a dataset without an `image`/`images` column as text: `<|video_pad|>` would be
   embedded as a plain token and the video never reach the model. We build every batch here, through
   `fingereval.answer.inputs.process`, so `pixel_values_videos`, `video_grid_thw`, `second_per_grid_ts`
