@@ -130,6 +130,9 @@ def test_every_cap_is_422_naming_it_before_the_model(serve_evaluator, place, mod
         assert_error(post(base, "/v1/score_batch", items=[{"prompt": PROMPT, "video_path": "red.mp4"}] * 9), 422,
                      "InvalidRequest")  # over --max-items: the schema's own limit
         assert wait_idle(base)["queued"] == 0
+    with served(create_app(serve_evaluator, ServeSettings(token=TOKEN, allow_dir=allowed, max_video_pixels=1000))) as base:
+        body = {"prompt": PROMPT, "video": red, "questions": Q_JSON}  # 8 frames: over 1000 pixels at any size
+        assert "--max-video-pixels" in assert_error(post(base, **body), 422, "LimitExceeded")["message"]
     assert model_calls == []
     with served(create_app(serve_evaluator, ServeSettings(token=TOKEN, allow_dir=allowed, max_video_frames=8))) as base:
         assert post(base, prompt=PROMPT, video=red, questions=Q_JSON).status_code == 200  # at the cap: scored

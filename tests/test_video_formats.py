@@ -154,6 +154,22 @@ def test_decoded_length_caps_refuse_before_any_frame_is_decoded(tmp_path, monkey
     assert load_video(path, SMALL, InputLimits(max_video_frames=16, max_video_seconds=2)).num_frames == 4
 
 
+def test_the_pixel_cap_counts_frames_times_their_size_before_any_frame_is_decoded(tmp_path, monkeypatch):
+    """Frames alone do not bound the decoder's work: 16 frames of 56x56 are 50,176 pixels (by hand)."""
+    import fingereval.video as video
+
+    path = write_video(tmp_path / "v.mp4", frames=16, fps=8, size=56)
+    decoded = []
+    monkeypatch.setattr(video, "_decode", lambda *a, **k: decoded.append(1))
+    with pytest.raises(LimitExceeded, match=r"5\.02e\+04 decoded pixels, over the cap of 50175 pixels .*--max-video-pixels"):
+        load_video(path, SMALL, InputLimits(max_video_frames=16, max_video_pixels=50_175))
+    with pytest.raises(LimitExceeded, match="--max-video-pixels"):
+        check_video(path, InputLimits(max_video_pixels=50_175))
+    assert decoded == []
+    monkeypatch.undo()
+    assert load_video(path, SMALL, InputLimits(max_video_pixels=50_176)).num_frames == 4
+
+
 def test_a_refusal_in_another_process_names_its_format(tmp_path):
     """The format's name comes from FFmpeg's log of its refusal; PyAV's logging stays as it was (off)."""
     wav = tmp_path / "sound.mp4"

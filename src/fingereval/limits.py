@@ -21,6 +21,9 @@ class InputLimits:
     max_prompt_chars: int | None = None  # characters of one prompt
     max_video_seconds: float | None = None  # seconds of video decoded for one item
     max_video_frames: int | None = None  # frames decoded for one item (all of them, not only the sampled ones)
+    # pixels decoded for one item (frames x width x height): the decoder's work, which frames alone do not bound
+    # (18,000 8K frames fit in a few MB of bytes and take many minutes to decode)
+    max_video_pixels: float | None = None
     max_videos: int | None = None  # videos in one batch (a manifest, a score_batch request)
 
     def __post_init__(self):
@@ -44,14 +47,19 @@ class InputLimits:
         _check(count, self.max_videos, f"{what} has {{n}} videos", "videos per batch", "--max-videos",
                "split it")
 
-    def check_video_length(self, path: object, seconds: float | None, frames: int | None) -> None:
-        """A video's decoded length, in seconds and frames (None: not known), against the two caps."""
+    def check_video_length(self, path: object, seconds: float | None, frames: int | None,
+                           frame_pixels: int | None = None) -> None:
+        """A video's decoded length, in seconds and frames (None: not known), and its decoded pixels (frames x
+        `frame_pixels`), against the caps."""
         if seconds is not None:
             _check(seconds, self.max_video_seconds, f"{path}: {{n:.1f}} s of video", "seconds per video",
                    "--max-video-seconds", "cut the clip")
         if frames is not None:
             _check(frames, self.max_video_frames, f"{path}: {{n}} frames", "decoded frames per video",
                    "--max-video-frames", "cut the clip or lower its frame rate")
+        if frames is not None and frame_pixels:
+            _check(frames * frame_pixels, self.max_video_pixels, f"{path}: {{n:.3g}} decoded pixels", "pixels per video",
+                   "--max-video-pixels", "cut the clip or downscale it")
 
 
 def _check(n: float, cap: float | None, found: str, unit: str, option: str, fix: str) -> None:

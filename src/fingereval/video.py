@@ -258,6 +258,7 @@ class _Scan:
     declared_seconds: float | None
     declared_frames: int  # 0 when the container does not say
     packets: int = 0  # video packets demuxed: the frames a decode pass will produce
+    frame_pixels: int = 0  # width x height the stream declares (checked against the 8K cap on opening)
 
     @property
     def seconds(self) -> float | None:
@@ -289,7 +290,7 @@ def _scan(path: Path) -> _Scan:
         except av.error.FFmpegError:  # InvalidDataError included
             damaged = True
         return _Scan(None if no_pts else sorted(times), damaged, _declared_seconds(container, stream),
-                     int(stream.frames or 0), packets)
+                     int(stream.frames or 0), packets, stream.codec_context.width * stream.codec_context.height)
 
 
 def _to_rgb(frame, height: int, width: int) -> np.ndarray:
@@ -349,9 +350,9 @@ def check_video(path: str | Path, limits: InputLimits | None = None) -> None:
     p = Path(path)
     container, _ = _open(p)
     container.close()
-    if limits is not None and (limits.max_video_seconds or limits.max_video_frames):
+    if limits is not None and (limits.max_video_seconds or limits.max_video_frames or limits.max_video_pixels):
         scan = _scan(p)
-        limits.check_video_length(p, scan.seconds, scan.packets)
+        limits.check_video_length(p, scan.seconds, scan.packets, scan.frame_pixels)
 
 
 def load_video(path: str | Path, config: VideoConfig = VideoConfig(), limits: InputLimits | None = None) -> VideoClip:
@@ -360,7 +361,7 @@ def load_video(path: str | Path, config: VideoConfig = VideoConfig(), limits: In
     p = Path(path)
     scan = _scan(p)
     if limits is not None:
-        limits.check_video_length(p, scan.seconds, scan.packets)
+        limits.check_video_length(p, scan.seconds, scan.packets, scan.frame_pixels)
     wanted: set[int] = set()
     if scan.times:  # a well-formed stream decodes to exactly these times, in this order
         wanted = set(_select([t - scan.times[0] for t in scan.times], config)[0].tolist())

@@ -183,6 +183,7 @@ def score(
     max_prompt_chars: Optional[int] = typer.Option(None, min=1, help="cap: characters of a prompt"),
     max_video_seconds: Optional[float] = typer.Option(None, min=0.001, help="cap: seconds of video decoded per item"),
     max_video_frames: Optional[int] = typer.Option(None, min=1, help="cap: frames decoded per item"),
+    max_video_pixels: Optional[float] = typer.Option(None, min=1, help="cap: pixels decoded per item (frames x width x height)"),
     max_videos: Optional[int] = typer.Option(None, min=1, help="cap: videos in a batch, checked before it starts"),
     device: Optional[str] = typer.Option(None, help="transformers: cpu, cuda, cuda:1 (default: cuda if present)"),
     dtype: Optional[str] = typer.Option(None, help="transformers: float32, bfloat16 (default: bfloat16 on GPU)"),
@@ -212,7 +213,7 @@ def score(
 
         limits = InputLimits(max_questions=max_questions, max_prompt_chars=max_prompt_chars,
                              max_video_seconds=max_video_seconds, max_video_frames=max_video_frames,
-                             max_videos=max_videos)
+                             max_video_pixels=max_video_pixels, max_videos=max_videos)
         config = ScoringConfig(
             answerer=answerer, model=model, reason=reason, generator=generator, weights=weights, calibration=calibration,
             answerer_options=_answerer_options(device, dtype, naive, max_new_tokens, answerer_option, base_url, api_key,

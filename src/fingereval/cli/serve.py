@@ -53,6 +53,8 @@ def serve(
     max_prompt_chars: int = typer.Option(4000, min=1, help="characters of a prompt; a longer one gets 422"),
     max_video_seconds: float = typer.Option(600.0, min=0.001, help="seconds of video decoded per item; more gets 422"),
     max_video_frames: int = typer.Option(18000, min=1, help="frames decoded per item; more gets 422"),
+    max_video_pixels: float = typer.Option(4e10, min=1, help="pixels decoded per item (frames x width x height; "
+                                           "4e10: 10 minutes of 1080p at 30 fps); more gets 422"),
     header_timeout: float = typer.Option(10.0, min=0.001, help="seconds for a request's headers to arrive; then 408"),
     body_timeout: float = typer.Option(120.0, min=0.001, help="seconds for a request's whole body to arrive; then 408"),
     max_connections: int = typer.Option(64, min=1, help="connections open at once; one more gets 503"),
@@ -94,7 +96,7 @@ def serve(
                                  decode_ahead=decode_ahead, decode_workers=decode_workers,
                                  max_items=max_items, max_questions=max_questions, max_prompt_chars=max_prompt_chars,
                                  max_video_seconds=max_video_seconds, max_video_frames=max_video_frames,
-                                 header_timeout=header_timeout, body_timeout=body_timeout,
+                                 max_video_pixels=max_video_pixels, header_timeout=header_timeout, body_timeout=body_timeout,
                                  max_connections=max_connections)
         _check_log_options(log_level, log_format)
         config = ScoringConfig(

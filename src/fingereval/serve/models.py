@@ -34,6 +34,7 @@ class ServeSettings(BaseModel):
     max_prompt_chars: int = Field(4000, ge=1)  # characters of a prompt
     max_video_seconds: float = Field(600.0, gt=0)  # seconds of video decoded per item
     max_video_frames: int = Field(18000, ge=1)  # frames decoded per item (10 minutes at 30 fps)
+    max_video_pixels: float = Field(4e10, gt=0)  # pixels decoded per item (10 minutes of 1080p at 30 fps)
     # connections (fingereval.web)
     header_timeout: float = Field(10.0, gt=0)  # seconds for a request's headers to arrive; then 408 and closed
     body_timeout: float = Field(120.0, gt=0)  # seconds for the whole body to arrive; then 408 and closed
@@ -46,7 +47,7 @@ class ServeSettings(BaseModel):
     def input_limits(self) -> InputLimits:
         return InputLimits(max_questions=self.max_questions, max_prompt_chars=self.max_prompt_chars,
                            max_video_seconds=self.max_video_seconds, max_video_frames=self.max_video_frames,
-                           max_videos=self.max_items)
+                           max_video_pixels=self.max_video_pixels, max_videos=self.max_items)
 
     def connection_limits(self) -> ConnectionLimits:
         return ConnectionLimits(header_timeout=self.header_timeout, max_connections=self.max_connections)
