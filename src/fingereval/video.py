@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from fingereval.errors import VideoError
+from fingereval.image import ConditioningImage
 from fingereval.limits import InputLimits
 
 
@@ -57,6 +58,7 @@ class VideoClip:
     duration: float  # seconds of source video covered
     resize: str = "square"  # the VideoConfig.resize policy the frames were made with
     truncated: bool = False  # the file ends early or is damaged: the frames cover only its decoded part
+    image: ConditioningImage | None = None  # image-to-video: the image the clip was generated from (seen first)
 
     @property
     def seconds_decoded(self) -> float:

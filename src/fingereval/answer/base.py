@@ -17,6 +17,9 @@ class Answerer(ABC):
     name: str = "answerer"
     model_id: str = ""
     video_config: VideoConfig = VideoConfig()
+    # whether `answer` shows the model `clip.image` (image-to-video) before the video; the Evaluator refuses an
+    # image for an answerer that would not show it, rather than score as if the image had been seen
+    takes_image: bool = False
 
     @abstractmethod
     def answer(self, clip: VideoClip, questions: Sequence[Question], reason: bool = False) -> list[RawAnswer]:

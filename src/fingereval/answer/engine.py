@@ -50,6 +50,7 @@ class PrefixEngine:
         self.device = device or str(model.device)
         self.dtype = dtype or model.dtype
         self.video_token_id = model.config.video_token_id
+        self.image_token_id = model.config.image_token_id  # an image-to-video clip's conditioning image
 
     # ---- what the answerer asks ------------------------------------------------------------------------
 
@@ -96,15 +97,19 @@ class PrefixEngine:
         p = common_prefix_length(rows)
         p = min(p, min(len(r) for r in rows[:-1]) - 2)  # every prompt keeps its last two tokens as suffix (the slot)
         first = torch.tensor([rows[0]], device=self.device)
-        positions, delta = hf_compat.rope_index(self.model, first, mm_token_type_ids(first, self.video_token_id),
-                                                video.video_grid_thw, video.second_per_grid_ts)
-        video_end = max(i for i, t in enumerate(rows[0]) if t == self.video_token_id)
+        positions, delta = hf_compat.rope_index(self.model, first, self.token_types(first), video.video_grid_thw,
+                                                video.second_per_grid_ts, video.image_grid_thw)
+        video_end = max(i for i, t in enumerate(rows[0]) if t in (self.video_token_id, self.image_token_id))
         if p <= video_end:
             raise ValueError("the prompts differ before the end of the video; they cannot share a prefix")
         prefix = first[:, :p]
-        out = self.model(input_ids=prefix, mm_token_type_ids=mm_token_type_ids(prefix, self.video_token_id),
+        out = self.model(input_ids=prefix, mm_token_type_ids=self.token_types(prefix),
                          position_ids=positions[:, :, :p], **video.model_inputs(), use_cache=True, logits_to_keep=1)
         return Prefix(cache=hf_compat.returned_cache(out), length=p, rope_delta=delta, tokens=rows[0][:p])
+
+    def token_types(self, ids: torch.Tensor) -> torch.Tensor:
+        """mm_token_type_ids of `ids`: the conditioning image's tokens as images, the video's as video."""
+        return mm_token_type_ids(ids, self.video_token_id, self.image_token_id)
 
     # ---- reading suffixes --------------------------------------------------------------------------------
 

@@ -46,9 +46,11 @@ def has_mrope(model) -> bool:
 
 
 def rope_index(model, input_ids: torch.Tensor, mm_token_type_ids: torch.Tensor, video_grid_thw: torch.Tensor,
-               second_per_grid_ts: torch.Tensor) -> tuple[torch.Tensor, int]:
-    """(positions (3, 1, n), rope delta) of one prompt with its video: text after the video sits at index + delta."""
-    return rope_index_with(rope_index_fn(model), input_ids, mm_token_type_ids, video_grid_thw, second_per_grid_ts)
+               second_per_grid_ts: torch.Tensor, image_grid_thw: torch.Tensor | None = None) -> tuple[torch.Tensor, int]:
+    """(positions (3, 1, n), rope delta) of one prompt with its video (and the conditioning image before it, with
+    `image_grid_thw`): text after the video sits at index + delta."""
+    return rope_index_with(rope_index_fn(model), input_ids, mm_token_type_ids, video_grid_thw, second_per_grid_ts,
+                           image_grid_thw)
 
 
 def rope_index_fn(model) -> Callable:
@@ -57,10 +59,12 @@ def rope_index_fn(model) -> Callable:
 
 
 def rope_index_with(fn: Callable, input_ids: torch.Tensor, mm_token_type_ids: torch.Tensor,
-                    video_grid_thw: torch.Tensor, second_per_grid_ts: torch.Tensor) -> tuple[torch.Tensor, int]:
+                    video_grid_thw: torch.Tensor, second_per_grid_ts: torch.Tensor,
+                    image_grid_thw: torch.Tensor | None = None) -> tuple[torch.Tensor, int]:
     """`rope_index` through a position rule handed over as `rope_index_fn(model)`."""
+    image = {} if image_grid_thw is None else {"image_grid_thw": image_grid_thw}
     positions, delta = fn(input_ids, mm_token_type_ids=mm_token_type_ids, video_grid_thw=video_grid_thw,
-                          second_per_grid_ts=second_per_grid_ts)
+                          second_per_grid_ts=second_per_grid_ts, **image)
     return positions, int(delta.reshape(-1)[0])
 
 

@@ -2,7 +2,9 @@
 
 One place decides how frames reach the processor: we sample with PyAV (fingereval.video), hand the
 processor the frames with their real sampled fps (else it assumes 24 fps and the temporal M-RoPE
-positions are wrong) and switch its own sampling off.
+positions are wrong) and switch its own sampling off. An image-to-video clip's conditioning image
+(fingereval.image, resized as the frames are) comes before the video in the user turn, so it sits in the
+prefix every question shares and is encoded once per video, like the video.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import torch
 from fingereval.video import VideoClip
 
 VIDEO_PAD = "<|video_pad|>"
+IMAGE_PAD = "<|image_pad|>"
 
 
 def video_metadata(clip: VideoClip) -> dict:
@@ -22,9 +25,12 @@ def video_metadata(clip: VideoClip) -> dict:
 
 
 def process(processor, texts: Sequence[str], clips: Sequence[VideoClip]):
-    """Run the real processor on chat texts (one video placeholder each) and their clips."""
+    """Run the real processor on chat texts (one video placeholder each, and one image placeholder before it for
+    each clip with a conditioning image) and their clips."""
+    images = [c.image.pixels for c in clips if c.image is not None]
     return processor(text=list(texts), videos=[c.frames for c in clips], video_metadata=[video_metadata(c) for c in clips],
-                     do_sample_frames=False, cap_pixels_per_frame=True, padding=True, return_tensors="pt")
+                     **({"images": images} if images else {}), do_sample_frames=False, cap_pixels_per_frame=True,
+                     padding=True, return_tensors="pt")
 
 
 def video_pixels(processor, clip: VideoClip):
@@ -34,9 +40,12 @@ def video_pixels(processor, clip: VideoClip):
     return out["pixel_values_videos"], out["video_grid_thw"]
 
 
-def chat_text(processor, user: str, assistant: str = "", *, add_generation_prompt: bool = True) -> str:
-    """The chat-templated prompt for one question (video first), optionally with an assistant turn start."""
-    msgs = [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": user}]}]
+def chat_text(processor, user: str, assistant: str = "", *, add_generation_prompt: bool = True,
+              image: bool = False) -> str:
+    """The chat-templated prompt for one question (video first; with `image`, the conditioning image before the
+    video), optionally with an assistant turn start."""
+    media = [{"type": "image"}, {"type": "video"}] if image else [{"type": "video"}]
+    msgs = [{"role": "user", "content": [*media, {"type": "text", "text": user}]}]
     return processor.apply_chat_template(msgs, add_generation_prompt=add_generation_prompt, tokenize=False) + assistant
 
 

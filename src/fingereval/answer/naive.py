@@ -22,6 +22,7 @@ class NaiveEngine:
         self.pad_id = pad_id
         self.device = device or str(model.device)
         self.video_token_id = model.config.video_token_id
+        self.image_token_id = model.config.image_token_id
 
     @torch.inference_mode()
     def last_two_logprobs(self, video: VideoTensors, rows: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -49,10 +50,13 @@ class NaiveEngine:
             at.append(logp[1:2])
         return generated, completions, torch.cat(before), torch.cat(at)
 
+    def _types(self, ids: torch.Tensor) -> torch.Tensor:
+        return mm_token_type_ids(ids, self.video_token_id, self.image_token_id)
+
     def _forward(self, ids: list[int], video: VideoTensors):
         x = torch.tensor([ids], device=self.device)
         return self.model(input_ids=x, attention_mask=torch.ones_like(x),
-                          mm_token_type_ids=mm_token_type_ids(x, self.video_token_id), **video.model_inputs(),
+                          mm_token_type_ids=self._types(x), **video.model_inputs(),
                           logits_to_keep=2, use_cache=False)
 
     def _last_two(self, ids: list[int], video: VideoTensors) -> tuple[torch.Tensor, torch.Tensor]:
@@ -64,7 +68,7 @@ class NaiveEngine:
         hf_compat.forget_positions(self.model)
         x = torch.tensor([ids], device=self.device)
         return self.model.generate(
-            input_ids=x, attention_mask=torch.ones_like(x), mm_token_type_ids=mm_token_type_ids(x, self.video_token_id),
+            input_ids=x, attention_mask=torch.ones_like(x), mm_token_type_ids=self._types(x),
             **video.model_inputs(), max_new_tokens=stop.max_new_tokens, do_sample=False,
             stopping_criteria=stop.stopping_criteria(len(ids)), pad_token_id=self.pad_id,
             eos_token_id=sorted(stop.end_of_turn), suppress_tokens=[self.video_token_id], return_dict_in_generate=True,
@@ -78,8 +82,8 @@ class NaiveEngine:
         keep = min(fed, len(ids) + common_prefix_length([row[len(ids):], everything]), len(row) - 2)
         hf_compat.drop_last(cache, fed - keep)
         first = torch.tensor([ids], device=self.device)
-        _, delta = hf_compat.rope_index(self.model, first, mm_token_type_ids(first, self.video_token_id),
-                                        video.video_grid_thw, video.second_per_grid_ts)
+        _, delta = hf_compat.rope_index(self.model, first, self._types(first),
+                                        video.video_grid_thw, video.second_per_grid_ts, video.image_grid_thw)
         step = torch.tensor([row[keep:]], device=self.device)
         pos = (torch.arange(keep, len(row), device=self.device) + delta).view(1, 1, -1).expand(3, 1, -1)
         logits = self.model(input_ids=step, position_ids=pos, **hf_compat.cache_arg(cache), use_cache=True,

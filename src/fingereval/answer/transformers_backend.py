@@ -40,6 +40,7 @@ class TransformersAnswerer(PrefixEngine, Answerer):
     """
 
     name = "transformers"
+    takes_image = True  # an image-to-video clip's image goes before the video, in the shared prefix
 
     def __init__(self, model: str | Path = DEFAULT_MODEL, *, device: str | None = None, dtype: str | None = None,
                  video_config: VideoConfig = VideoConfig(), shared_prefix: bool = True, suffix_batch: int = 16,
@@ -109,7 +110,7 @@ class TransformersAnswerer(PrefixEngine, Answerer):
         except IndexError:  # every copy is in use, or none was made yet
             processor = copy.deepcopy(self.processor)
         try:
-            return prepare_clip(processor, clip, ChatTokens(processor).shared_text())
+            return prepare_clip(processor, clip, ChatTokens(processor).shared_text(clip.image is not None))
         finally:
             self._spare_processors.append(processor)
 
@@ -140,13 +141,15 @@ class TransformersAnswerer(PrefixEngine, Answerer):
     # ---- inputs and the slot ----------------------------------------------------------------
 
     def video_inputs(self, clip: VideoClip) -> VideoTensors:
-        """Run the processor once for this video; its tensors (and its prefix cache) serve every question."""
-        return video_tensors(self.processor, clip, self.chat.shared_text(), video_token_id=self.video_token_id,
+        """Run the processor once for this video (and its conditioning image); its tensors (and its prefix cache)
+        serve every question."""
+        return video_tensors(self.processor, clip, self.chat.shared_text(clip.image is not None),
+                             video_token_id=self.video_token_id, image_token_id=self.image_token_id,
                              device=self.device, dtype=self.dtype)
 
     def prompt_rows(self, video: VideoTensors, users: Sequence[str], prefixes: Sequence[str]) -> list[list[int]]:
-        """Token ids of each chat prompt, its video placeholder expanded to this video's tokens."""
-        return self.chat.rows(users, prefixes, video.n_video_tokens)
+        """Token ids of each chat prompt, its video placeholder expanded to this video's tokens (and its image's)."""
+        return self.chat.rows(users, prefixes, video.n_video_tokens, video.n_image_tokens)
 
     def stop_rule(self, text: str) -> StopRule:
         return StopRule.for_tokenizer(text, self.tokenizer, self.max_new_tokens)
@@ -167,8 +170,8 @@ class TransformersAnswerer(PrefixEngine, Answerer):
     def _video_inputs(self, clip: VideoClip) -> VideoTensors:
         return self.video_inputs(clip)
 
-    def _token_rows(self, texts: Sequence[str], n_video_tokens: int) -> list[list[int]]:
-        return self.chat.token_rows(texts, n_video_tokens)
+    def _token_rows(self, texts: Sequence[str], n_video_tokens: int, n_image_tokens: int = 0) -> list[list[int]]:
+        return self.chat.token_rows(texts, n_video_tokens, n_image_tokens)
 
     def _last_two_logprobs(self, video: VideoTensors, rows: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         return self.engine.last_two_logprobs(video, rows)
