@@ -5,15 +5,18 @@ questions) sits in its own JSON script element and is parsed and drawn only when
 """
 
 STYLE = """
-:root{--fg:#1d2330;--muted:#5d6575;--line:#d9dde5;--bad:#c0392b;--good:#2e8b57;--bar:#3b6fd8;--bg:#f6f7f9}
+:root{--clamp-lines:3;--fg:#1d2330;--muted:#5d6575;--line:#d9dde5;--bad:#c0392b;--good:#2e8b57;--bar:#3b6fd8;--bg:#f6f7f9}
 *{box-sizing:border-box}body{font:14px/1.4 system-ui,sans-serif;color:var(--fg);margin:0;padding:16px 24px;background:#fff}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:20px 0 8px}.meta,.hint,.note{color:var(--muted)}
 .hists{display:flex;flex-wrap:wrap;gap:12px}.hist{margin:0;border:1px solid var(--line);border-radius:6px;padding:6px 8px;background:var(--bg)}
 .hist h3{font-size:13px;margin:0 0 2px}.hist rect.bin{fill:var(--bar)}.hist text{font-size:10px;fill:var(--muted)}
 table{border-collapse:collapse;width:100%}th,td{padding:4px 6px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
-#videos th{cursor:pointer;user-select:none;white-space:nowrap;background:var(--bg);position:sticky;top:0}
+#videos th{cursor:pointer;user-select:none;background:var(--bg);position:sticky;top:0}
 #videos th[aria-sort=ascending]::after{content:" \\25B2"}#videos th[aria-sort=descending]::after{content:" \\25BC"}
-tr.video{cursor:pointer}tr.video:hover,tr.video.open{background:#eef3fd}td.prompt{max-width:420px}
+tr.video{cursor:pointer}tr.video:hover,tr.video.open{background:#eef3fd}
+td.prompt{width:30em}.clamp{display:-webkit-box;-webkit-box-orient:vertical;min-width:16em;max-width:30em;
+-webkit-line-clamp:var(--clamp-lines);line-clamp:var(--clamp-lines);overflow:hidden;overflow-wrap:anywhere}
+td.name{min-width:7em;max-width:16em;overflow-wrap:anywhere}.video-detail h3.prompt{font-weight:500;overflow-wrap:anywhere}
 td.score{font-variant-numeric:tabular-nums;background:linear-gradient(90deg,#cfe0ff calc(var(--v,0)*100%),transparent 0)}
 td.failed{color:var(--bad)}tr.detail>td{background:var(--bg);padding:10px 14px}
 .bars{display:grid;grid-template-columns:170px 260px 50px;gap:2px 8px;align-items:center;margin:6px 0}
@@ -41,7 +44,11 @@ SCRIPT = r"""
     const tr = el("tr", "video"); tr.dataset.i = r.i; tr.tabIndex = 0;
     for (const c of COLS) {
       const v = value(r, c.key);
-      const td = el("td", c.kind, c.kind === "score" ? fmt(v) : (v === null || v === undefined ? "" : String(v)));
+      const text = c.kind === "score" ? fmt(v) : (v === null || v === undefined ? "" : String(v));
+      // a prompt is clamped to a few lines (a block inside the cell: a cell itself cannot clamp); the whole
+      // text stays in the cell for search and copy, on hover as its title, and in the row's detail
+      const td = c.kind === "prompt" ? el("td", c.kind) : el("td", c.kind, text);
+      if (c.kind === "prompt") { td.appendChild(el("div", "clamp", text)); td.title = text; }
       if (c.kind === "score" && v !== null && v !== undefined) td.style.setProperty("--v", v);
       if (c.key === "status" && r.error) td.className = "failed";
       tr.appendChild(td);
