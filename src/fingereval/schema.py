@@ -128,6 +128,13 @@ class ErrorInfo(BaseModel):
     message: str
 
 
+class ImageRecord(BaseModel):
+    """Image-to-video: the conditioning image a video was scored with (fingereval.image)."""
+
+    path: str  # as the video's path is recorded (a manifest's relative to its folder; the service: the client's name)
+    sha256: str  # of the image file's bytes
+
+
 class VideoResult(BaseModel):
     id: str | None = None
     video: str
@@ -142,6 +149,7 @@ class VideoResult(BaseModel):
     video_seconds_decoded: float | None = None  # seconds of video the scores cover
     answers_unreadable: int = 0  # questions whose answer slot held no yes or no token (scored at p_yes 0.5)
     calibration: dict | None = None  # {temperature, bias, source, model} when p_yes was calibrated
+    image: ImageRecord | None = None  # image-to-video: the conditioning image the model saw before the video
     error: ErrorInfo | None = None
 
     def to_json(self) -> str:
