@@ -8,11 +8,15 @@ A file is JSON Lines, one record per question:
 
 `video` is stored relative to the file's folder (so a dataset folder can be moved or copied as a
 whole) and held as an absolute path once loaded. Fields we do not know are kept and written back.
+
+`instruct_from_results` turns scored videos (`fingereval score --out`) into such records for people to check
+(`fingereval export RESULTS --to instruct`, docs/annotate.md): the model's answer and reason are the answer and
+the reason to check, and the model's own say is kept beside them (`model`, `model_answer`, `model_p_yes`).
 """
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Literal, overload
 
@@ -22,8 +26,9 @@ from fingereval.data.split import split_videos
 from fingereval.dimensions import normalize_dimension
 from fingereval.errors import DataError
 from fingereval.io import LineError, iter_jsonl, validation_message, write_jsonl
-from fingereval.schema import Question
+from fingereval.schema import Question, QuestionResult, VideoResult
 from fingereval.schema import YesNo, normalize_yes_no
+from fingereval.text import not_utf8_message, repair_json
 
 
 class InstructRecord(BaseModel):
@@ -133,3 +138,54 @@ def instruct_questions(records: Sequence[InstructRecord]) -> list[Question]:
     """The questions of FingER-Instruct records, as an answerer takes them (ids kept or numbered)."""
     return [Question(id=r.id or f"q{i}", dimension=r.dimension, entity=r.entity, text=r.question,
                      good_answer=r.good_answer) for i, r in enumerate(records)]
+
+
+def _record_id(video_id: str, model: str | None, question: QuestionResult, several_models: bool,
+               taken: set[str]) -> str:
+    """`<video id>-<question id>` (the model's name between them when several models scored the videos), made
+    unique: the annotation app refuses a file with one id twice, and a result from elsewhere may repeat ids."""
+    base = f"{video_id}-{model}-{question.id}" if several_models else f"{video_id}-{question.id}"
+    made, n = base, 1
+    while made in taken:
+        n += 1
+        made = f"{base}-{n}"
+    taken.add(made)
+    return made
+
+
+def _question_row(result: VideoResult, video_id: str, video: Path, q: QuestionResult, record_id: str) -> dict:
+    return {"id": record_id, "video_id": video_id, "video": str(video), "prompt": result.prompt,
+            "dimension": q.dimension, "entity": q.entity, "question": q.question, "good_answer": q.good_answer,
+            "answer": q.answer, "reason": q.reason or None, "question_id": q.id, "model": result.model,
+            "model_answer": q.answer, "model_p_yes": q.p_yes}
+
+
+def instruct_from_results(results: Sequence[tuple[VideoResult, Path]], on_warning: Callable[[str], None]
+                          ) -> list[InstructRecord]:
+    """One record per question of every scored video: (result, where its video is now) pairs in, the records out.
+
+    The result's text is untrusted: it goes into the records as data (JSON-escaped when written), bytes that
+    were not UTF-8 are read by fingereval.text's policy with one warning, and a question whose fields do not
+    make a record (a dimension not known here) is left out with a warning naming it. A failed video has no
+    answers to check: it is left out with a warning."""
+    several_models = len({r.model for r, _ in results}) > 1
+    taken: set[str] = set()
+    records: list[InstructRecord] = []
+    for result, video in results:
+        video_id = result.id or Path(result.video.replace("\\", "/")).name
+        if result.error is not None:
+            on_warning(f"video {video_id!r} failed to score ({result.error.type}): no answers to check; left out")
+            continue
+        repaired_once = False
+        for q in result.questions:
+            row, repaired = repair_json(_question_row(result, video_id, video, q,
+                                                      _record_id(video_id, result.model, q, several_models, taken)))
+            if repaired and not repaired_once:
+                on_warning(not_utf8_message(f"the result of video {row['video_id']!r}", repaired[0]))
+                repaired_once = True
+            try:
+                records.append(InstructRecord.model_validate({k: v for k, v in row.items() if v is not None}))
+            except ValidationError as e:
+                on_warning(f"video {row['video_id']!r} question {row['question_id']!r}: {validation_message(e)}; "
+                           "left out")
+    return records

@@ -1,0 +1,118 @@
+"""`fingereval export RESULTS --to instruct` (docs/annotate.md, "From scores to people"): the records written out
+by hand from a small results file, the video paths relative to the output file, and untrusted text kept as data."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from fingereval.cli import app
+from fingereval.data.instruct import load_instruct
+
+runner = CliRunner()
+HOSTILE = 'Is the cat </script><img src=x onerror=alert(1)> "red"?\nSecond\u2028line'
+
+
+def _q(qid, dimension, question, good, answer, p_yes, score, reason=None, entity=None) -> dict:
+    return {"id": qid, "dimension": dimension, "entity": entity, "question": question, "good_answer": good,
+            "answer": answer, "reason": reason, "p_yes": p_yes, "score": score}
+
+
+@pytest.fixture
+def results(tmp_path) -> Path:
+    """Three results as `fingereval score --out` writes them: a folder run's absolute path with reasons, a relative
+    path whose text is hostile (and holds a byte that was not UTF-8), and a failed video."""
+    (tmp_path / "clips").mkdir()
+    for name in ("a.mp4", "b.mp4"):
+        (tmp_path / "clips" / name).write_bytes(b"\x00")  # the export checks only that the file is there
+    lines = [
+        {"id": "a.mp4", "video": str(tmp_path / "clips" / "a.mp4"), "prompt": "A red cat sleeps", "overall": 0.6,
+         "dimensions": {"visual_quality": 0.9, "text_alignment": 0.3}, "model": "tiny", "mode": "reason",
+         "questions": [_q("q0", "visual_quality", "Is the cat sharp?", "yes", "yes", 0.9, 0.9, "Its fur is crisp.", "cat"),
+                       _q("q1", "text_alignment", "Is the cat red?", "yes", "no", 0.3, 0.3, "It looks grey.", "cat")]},
+        {"id": "b<1>", "video": "clips/b.mp4", "prompt": "caf\udce9 </script>", "overall": 0.2,
+         "dimensions": {"dynamic_degree": 0.2}, "model": "tiny", "mode": "direct",
+         "questions": [_q("q0", "dynamic_degree", HOSTILE, "no", "yes", 0.8, 0.2)]},
+        {"id": "c", "video": "clips/c.mp4", "prompt": "A failed one", "model": "tiny",
+         "error": {"type": "VideoError", "message": "clips/c.mp4: not found"}},
+    ]
+    path = tmp_path / "run" / "results.jsonl"
+    path.parent.mkdir()
+    (tmp_path / "run" / "clips").symlink_to(tmp_path / "clips")  # relative paths are taken from the results' folder
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+    return path
+
+
+def test_one_record_per_question_with_the_models_answer_and_reason_to_check(results, tmp_path):
+    out = tmp_path / "people" / "qa.jsonl"
+    r = runner.invoke(app, ["export", str(results), "--to", "instruct", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "wrote 3 records (2 videos)" in r.stderr and "annotate serve --data" in r.stderr
+    assert "'c' failed to score (VideoError)" in r.stderr and "left out" in r.stderr
+    assert "not valid UTF-8" in r.stderr and "café" in r.stderr  # the byte read as Windows-1252, said once
+    written = [json.loads(line) for line in out.read_text(encoding="utf-8").split("\n") if line]
+    assert written == [  # by hand from the results above; videos relative to people/qa.jsonl
+        {"id": "a.mp4-q0", "video_id": "a.mp4", "video": "../clips/a.mp4", "prompt": "A red cat sleeps",
+         "dimension": "visual_quality", "entity": "cat", "question": "Is the cat sharp?", "good_answer": "yes",
+         "answer": "yes", "reason": "Its fur is crisp.", "question_id": "q0", "model": "tiny", "model_answer": "yes",
+         "model_p_yes": 0.9},
+        {"id": "a.mp4-q1", "video_id": "a.mp4", "video": "../clips/a.mp4", "prompt": "A red cat sleeps",
+         "dimension": "text_alignment", "entity": "cat", "question": "Is the cat red?", "good_answer": "yes",
+         "answer": "no", "reason": "It looks grey.", "question_id": "q1", "model": "tiny", "model_answer": "no",
+         "model_p_yes": 0.3},
+        {"id": "b<1>-q0", "video_id": "b<1>", "video": "../run/clips/b.mp4", "prompt": "café </script>",
+         "dimension": "dynamic_degree", "question": HOSTILE, "good_answer": "no", "answer": "yes",
+         "question_id": "q0", "model": "tiny", "model_answer": "yes", "model_p_yes": 0.8},
+    ]
+    assert len(out.read_text(encoding="utf-8").split("\n")) == 4  # the line breaks in the text stay inside strings
+    records = load_instruct(out)  # as calibrate, bench qa and train sft read it
+    assert [Path(r.video) for r in records] == [tmp_path / "clips" / "a.mp4"] * 2 + [tmp_path / "run" / "clips" / "b.mp4"]
+    assert all(Path(r.video).is_file() for r in records)
+
+
+def test_the_annotation_app_loads_the_export_with_the_reason_shown_for_the_models_answer(results, tmp_path):
+    from fingereval.annotate.store import read_items
+
+    out = tmp_path / "qa.jsonl"
+    assert runner.invoke(app, ["export", str(results), "--to", "instruct", "--out", str(out)]).exit_code == 0
+    items = read_items(out)
+    assert [(i.id, i.answer, i.reason) for i in items] == [("a.mp4-q0", "yes", "Its fur is crisp."),
+                                                          ("a.mp4-q1", "no", "It looks grey."), ("b<1>-q0", "yes", None)]
+    assert items[2].video == os.path.normpath(tmp_path / "run" / "clips" / "b.mp4")
+
+
+def test_two_models_on_one_video_get_their_own_ids_and_moved_videos_are_found_under_videos_root(results, tmp_path):
+    rows = [json.loads(x) for x in results.read_text(encoding="utf-8").splitlines()]
+    other = dict(rows[0], model="big", video="/gone/elsewhere/a.mp4")  # scored on another machine
+    both = tmp_path / "both.jsonl"
+    both.write_text(json.dumps(dict(rows[0], video="/gone/elsewhere/a.mp4")) + "\n" + json.dumps(other) + "\n")
+    out = tmp_path / "qa.jsonl"
+    r = runner.invoke(app, ["export", str(both), "--to", "instruct", "--out", str(out)])
+    assert r.exit_code == 0 and "/gone/elsewhere/a.mp4 not found" in r.stderr and "--videos-root" in r.stderr
+    r = runner.invoke(app, ["export", str(both), "--to", "instruct", "--out", str(out),
+                            "--videos-root", str(tmp_path / "clips")])
+    assert r.exit_code == 0 and "not found" not in r.stderr, r.output
+    written = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [(w["id"], w["model"], w["video"]) for w in written] == [
+        ("a.mp4-tiny-q0", "tiny", "clips/a.mp4"), ("a.mp4-tiny-q1", "tiny", "clips/a.mp4"),
+        ("a.mp4-big-q0", "big", "clips/a.mp4"), ("a.mp4-big-q1", "big", "clips/a.mp4")]
+
+
+def test_bad_requests_are_one_line(results, tmp_path):
+    def one_line(args):
+        r = runner.invoke(app, ["export", *args])
+        assert r.exit_code == 2 and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.output, r.output
+        return r.stderr
+
+    assert "give --out" in one_line([str(results), "--to", "instruct"])
+    assert "one of the results files" in one_line([str(results), "--to", "instruct", "--out", str(results)])
+    assert "--questions" in one_line([str(results), "--to", "instruct", "--out", str(tmp_path / "q.jsonl"), "--questions"])
+    failed = tmp_path / "failed.jsonl"
+    failed.write_text(results.read_text(encoding="utf-8").splitlines()[2] + "\n")
+    assert "no question to check" in runner.invoke(app, ["export", str(failed), "--to", "instruct", "--out",
+                                                         str(tmp_path / "q.jsonl")]).stderr
+    assert not (tmp_path / "q.jsonl").exists()
+    assert "--videos-root goes with --to instruct" in one_line([str(results), "--to", "csv", "--videos-root", "x"])
