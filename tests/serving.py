@@ -28,7 +28,10 @@ def served(app, timeout: float = 30.0, access_log: bool = False):
 
     from fingereval.web import server_config
 
-    port = free_port()
+    # the socket stays bound from here on: a port found free and bound later can be taken by another xdist worker
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
     settings = getattr(app.state, "settings", None)
     level = "info" if access_log else "warning"  # uvicorn sets its access logger to this level
     if hasattr(settings, "connection_limits"):  # the scoring service: its own connection rules
@@ -38,7 +41,7 @@ def served(app, timeout: float = 30.0, access_log: bool = False):
         config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level=level, access_log=access_log,
                                 lifespan="on")
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"uvicorn-{port}", daemon=True)
     thread.start()
     started = time.monotonic()
     while not server.started:
@@ -50,6 +53,7 @@ def served(app, timeout: float = 30.0, access_log: bool = False):
     finally:
         server.should_exit = True
         thread.join(timeout)
+        sock.close()
 
 
 @pytest.fixture(scope="session")
