@@ -7,6 +7,8 @@ memory after the load (and its peak). The baselines, with the same videos, promp
 score --json` run as a subprocess per video (what a pipeline without the service does: the model loads every
 time), and the Evaluator in this process, model loaded once, one video after another. The ratios are the service's videos per second over each baseline's. Every score the service answered
 is checked against the in-process Evaluator's (p_yes within 1e-4). Bounded: --requests in all, --max-seconds.
+`--decode-ahead 0,2 --rounds 2` loads one service per depth, the depths taking turns (0 is the video decoded on
+the model worker in line, as before decode ahead; docs/speed.md), and prints each depth's ratio against the first.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_serve.py                 # about two minutes on 2 cores
     .venv/bin/python benchmarks/bench_serve.py --clients 16 --requests 64 --json
@@ -121,38 +123,8 @@ def cli_one_by_one(model: Path, videos: list[Path], common: list[str]) -> tuple[
     return time.perf_counter() - started, out
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--clients", type=int, default=8)
-    ap.add_argument("--requests", type=int, default=48, help="requests in all, spread over the clients")
-    ap.add_argument("--videos", type=int, default=4, help="distinct videos (the CLI baseline scores each once)")
-    ap.add_argument("--size", type=int, default=56)
-    ap.add_argument("--max-frames", type=int, default=4)
-    ap.add_argument("--max-seconds", type=float, default=180.0, help="the load stops sending after this")
-    ap.add_argument("--json", action="store_true")
-    args = ap.parse_args(argv)
-
-    sys.path.insert(0, str(TESTS))
-    from conftest import write_video
-
-    from fingereval.config import ScoringConfig
-    from fingereval.tiny.model import TinyShape, build_tiny_model
-
-    tmp = Path(tempfile.mkdtemp(prefix="fingereval-bench-serve-"))
-    model = build_tiny_model(tmp / "model", TinyShape(init_std=0.1), seed=0)
-    videos = [write_video(tmp / f"v{i}.mp4", frames=16, size=112, colour=COLOURS[i % 4], moving=i % 2 == 0)
-              for i in range(args.videos)]
-    common = ["--size", str(args.size), "--max-frames", str(args.max_frames)]
-
-    cli_seconds, cli_results = cli_one_by_one(model, videos, common)
-    evaluator = ScoringConfig(model=str(model), size=args.size, max_frames=args.max_frames).evaluator()
-    evaluator.score(videos[0], PROMPTS[0])  # warm, as the service is warm when it answers its first request
-    t = time.perf_counter()
-    reference = {v: evaluator.score(v, PROMPTS[i % len(PROMPTS)]) for i, v in enumerate(videos)}
-    in_process_seconds = time.perf_counter() - t
-    for want, got in zip(reference.values(), cli_results):
-        assert all(abs(a.p_yes - b["p_yes"]) < 1e-4 for a, b in zip(want.questions, got["questions"]))
-
+def load_service(model: Path, videos: list[Path], common: list[str], args, reference: dict) -> dict:
+    """Start a service with these options, warm it, load it, read its memory, stop it; scores checked."""
     token, port = "bench-token", free_port()
     service = start_service(model, port, common, token)
     try:
@@ -166,7 +138,66 @@ def main(argv=None) -> int:
         service.wait(30)
     for video, result in row.pop("results"):
         assert all(abs(a.p_yes - b.p_yes) < 1e-4 for a, b in zip(reference[video].questions, result.questions))
+    return row
 
+
+def print_depths(rows: dict, depths: list) -> None:
+    """Each depth's runs (requests/s, p95, memory) and its median requests/s over the first depth's."""
+    base = statistics.median(r["requests_per_s"] for r in rows[depths[0]])
+    for depth in depths:
+        runs = rows[depth]
+        rate = statistics.median(r["requests_per_s"] for r in runs)
+        print(f"--decode-ahead {depth}: requests/s {[r['requests_per_s'] for r in runs]}, "
+              f"p95 ms {[r['p95_ms'] for r in runs]}, RSS MB {[r['rss_mb'] for r in runs]}, "
+              f"peak MB {[r['peak_rss_mb'] for r in runs]}, errors {sum(len(r['errors']) for r in runs)}; "
+              f"median {rate / base:.2f}x the first")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--requests", type=int, default=48, help="requests in all, spread over the clients")
+    ap.add_argument("--videos", type=int, default=4, help="distinct videos (the CLI baseline scores each once)")
+    ap.add_argument("--size", type=int, default=56)
+    ap.add_argument("--max-frames", type=int, default=4)
+    ap.add_argument("--max-seconds", type=float, default=180.0, help="the load stops sending after this")
+    ap.add_argument("--video-px", type=int, default=112, help="the videos' side in pixels (decode cost grows with it)")
+    ap.add_argument("--video-frames", type=int, default=16)
+    ap.add_argument("--decode-ahead", default="", help="comma-separated depths, one service each (default: the service's)")
+    ap.add_argument("--rounds", type=int, default=1, help="with several depths: how many times each is loaded, in turn")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+
+    sys.path.insert(0, str(TESTS))
+    from conftest import write_video
+
+    from fingereval.config import ScoringConfig
+    from fingereval.tiny.model import TinyShape, build_tiny_model
+
+    tmp = Path(tempfile.mkdtemp(prefix="fingereval-bench-serve-"))
+    model = build_tiny_model(tmp / "model", TinyShape(init_std=0.1), seed=0)
+    videos = [write_video(tmp / f"v{i}.mp4", frames=args.video_frames, size=args.video_px, colour=COLOURS[i % 4], moving=i % 2 == 0)
+              for i in range(args.videos)]
+    common = ["--size", str(args.size), "--max-frames", str(args.max_frames)]
+
+    cli_seconds, cli_results = cli_one_by_one(model, videos, common)
+    evaluator = ScoringConfig(model=str(model), size=args.size, max_frames=args.max_frames).evaluator()
+    evaluator.score(videos[0], PROMPTS[0])  # warm, as the service is warm when it answers its first request
+    t = time.perf_counter()
+    reference = {v: evaluator.score(v, PROMPTS[i % len(PROMPTS)]) for i, v in enumerate(videos)}
+    in_process_seconds = time.perf_counter() - t
+    for want, got in zip(reference.values(), cli_results):
+        assert all(abs(a.p_yes - b["p_yes"]) < 1e-4 for a, b in zip(want.questions, got["questions"]))
+
+    depths = [d.strip() for d in args.decode_ahead.split(",") if d.strip()] or [None]
+    rows = {d: [] for d in depths}
+    for _ in range(max(1, args.rounds)):
+        for depth in depths:
+            extra = [] if depth is None else ["--decode-ahead", depth]
+            rows[depth].append(load_service(model, videos, common + extra, args, reference))
+    row = rows[depths[0]][-1]
+    if len(depths) > 1:
+        print_depths(rows, depths)
     per_s = {"cli_subprocess": len(videos) / cli_seconds, "evaluator_in_process": len(videos) / in_process_seconds}
     report = {**row, "videos": len(videos), "questions_per_video": len(reference[videos[0]].questions),
               "cli_seconds_per_video": round(cli_seconds / len(videos), 3),
