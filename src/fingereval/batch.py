@@ -1,7 +1,8 @@
 """Batch scoring from a manifest: results appended and flushed per video, resumable after a kill.
 
 Manifest JSONL, one object a line: `video`, `prompt`, optional `id`, optional `questions` (a list of
-questions, or a path to a questions file). The results file gets one VideoResult a line; a failed item
+questions, or a path to a questions file), optional `image` (image-to-video: the image the video was generated
+from, shown to the model before the video; relative to the manifest's folder, as `video`). The results file gets one VideoResult a line; a failed item
 gets an `error` object instead of scores and the run goes on. Running the same command again skips the
 ids already in the results file, so a `kill -9` loses at most the video in flight.
 """
@@ -31,6 +32,7 @@ class ManifestItem(BaseModel):
     prompt: str
     id: str | None = None
     questions: list[dict] | str | None = None
+    image: str | None = None  # image-to-video: the conditioning image's file
 
     @property
     def key(self) -> str:
@@ -72,10 +74,9 @@ def read_manifest(path: Path, on_warning: Callable[[str], None] = warn_stderr
         if isinstance(raw, LineError):
             yield n, str(raw)
             continue
-        video = raw.pop("video", None)
+        files = {k: raw.pop(k) for k in ("video", "image") if k in raw}
         raw, repaired = repair_json(raw)  # Latin-1 bytes or "\udcXX" escapes: see fingereval.text
-        if video is not None:  # kept as given: it names a file, which opens by its bytes
-            raw["video"] = video
+        raw.update(files)  # kept as given: they name files, which open by their bytes
         if repaired:
             on_warning(not_utf8_message(f"manifest {path} line {n}", repaired[0]))
         try:
@@ -85,6 +86,8 @@ def read_manifest(path: Path, on_warning: Callable[[str], None] = warn_stderr
             continue
         if not Path(item.video).is_absolute():  # paths relative to the manifest's folder
             item.video = str(base / item.video)
+        if item.image is not None and not Path(item.image).is_absolute():
+            item.image = str(base / item.image)
         yield n, item
 
 
@@ -181,7 +184,8 @@ def score_item(evaluator, item: ManifestItem, questions_dir: Path | None, manife
     try:
         qs = item_questions(item, questions_dir, manifest_dir)
         ahead = {} if decoded is None else {"decoded": decoded}
-        return evaluator.score(item.video, item.prompt, qs, item_id=item.key, **ahead)
+        image = {} if item.image is None else {"image": item.image}
+        return evaluator.score(item.video, item.prompt, qs, item_id=item.key, **ahead, **image)
     except Exception as e:  # record any item failure and go on; finished results stay on disk
         return failure_result(item, e, evaluator.model_id)
 
@@ -231,7 +235,8 @@ def run_manifest(evaluator, manifest: Path, out: Path, *, questions_dir: Path | 
     if ahead is None:
         return write_results(out, map(score, items), len(items), summary, on_event=on_event, progress=progress)
     with ahead:
-        results = scored_in_order(ahead, items, lambda item: item.video, lambda item, clip: score(item, decoded=clip))
+        results = scored_in_order(ahead, items, lambda item: item.video, lambda item, clip: score(item, decoded=clip),
+                                  image_of=lambda item: item.image)
         write_results(out, results, len(items), summary, on_event=on_event, progress=progress)
     on_event(ahead.stats.line(ahead.depth, ahead.workers))
     return summary

@@ -13,6 +13,7 @@ threads measured faster here (docs/speed.md, "Decoding ahead"); `processes=True`
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import logging
@@ -22,6 +23,7 @@ from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from fingereval.image import load_image
 from fingereval.limits import InputLimits
 from fingereval.video import VideoClip, VideoConfig, load_video
 
@@ -51,6 +53,7 @@ class DecodeAhead:
     """Decodes the videos the caller says come next, by key, while it works on the one it took.
 
         ahead.expect([(key, path), ...])    # the next videos, in order: the first `depth` are decoded
+                                            # ((key, path, image): an image-to-video clip's image with it)
         decoded = ahead.take(key, path)     # a call giving that video's clip, or None: decode it in line
         evaluator.score(path, ..., decoded=decoded)
 
@@ -66,6 +69,7 @@ class DecodeAhead:
         self.depth, self.workers = depth, workers
         self._prepare = prepare
         self._load = functools.partial(load_video, config=config, limits=limits)
+        self._frame_shape = config.frame_shape  # a conditioning image is resized as the frames are
         self._threads = ThreadPoolExecutor(workers, thread_name_prefix="fingereval-decode")
         self._processes = _process_pool(workers) if processes else None
         self._ahead: dict[Hashable, Future] = {}  # expected and not taken, in the order expected
@@ -74,17 +78,18 @@ class DecodeAhead:
         self._lock = threading.Lock()
         self.stats = AheadStats()
 
-    def expect(self, upcoming: Iterable[tuple[Hashable, str | Path]]) -> None:
-        """The videos to come, in order: the first `depth` are decoded (those started go on), the rest wait."""
+    def expect(self, upcoming: Iterable[tuple]) -> None:
+        """The videos to come, in order, as (key, path) or (key, path, conditioning image path or None): the first
+        `depth` are decoded with their image (those started go on), the rest wait."""
         wanted = list(itertools.islice(upcoming, self.depth))
-        keys = {key for key, _ in wanted}
+        keys = {entry[0] for entry in wanted}
         with self._lock:
             for key in [k for k in self._ahead if k not in keys]:  # no longer next: its clip is dropped
                 self._ahead.pop(key).cancel()
                 self._ready.pop(key, None)
-            for key, path in wanted:
+            for key, path, *image in wanted:
                 if key not in self._ahead:
-                    self._ahead[key] = self._threads.submit(self._decode, key, path)
+                    self._ahead[key] = self._threads.submit(self._decode, key, path, *image)
 
     def take(self, key: Hashable, path: str | Path) -> Callable[[], VideoClip] | None:
         """The clip of `key` as a call that returns it (or raises its decoding error) where the caller would
@@ -113,11 +118,13 @@ class DecodeAhead:
 
     # ---- the decoding threads ------------------------------------------------------------------------------------
 
-    def _decode(self, key: Hashable, path: str | Path) -> VideoClip:
+    def _decode(self, key: Hashable, path: str | Path, image: str | Path | None = None) -> VideoClip:
         if self._processes is not None:
             clip = self._processes.submit(self._load, path).result()
         else:
             clip = self._load(path)
+        if image is not None:  # after the video, as the evaluator loads it in line: the same error comes first
+            clip = dataclasses.replace(clip, image=load_image(image, self._frame_shape))
         if self._prepare is not None:
             clip = self._prepare(clip)
         with self._lock:
@@ -160,9 +167,11 @@ def decode_ahead_for(evaluator, depth: int, workers: int = DEFAULT_WORKERS, limi
                        prepare=prepare if callable(prepare) else None, processes=processes)
 
 
-def scored_in_order(ahead: DecodeAhead, items: list, path_of: Callable, score: Callable) -> Iterator:
-    """`score(item, decoded)` of each item, in order, the next `depth` items' videos decoding meanwhile."""
-    keyed = [(i, path_of(item)) for i, item in enumerate(items)]  # by position: a video may be listed twice
+def scored_in_order(ahead: DecodeAhead, items: list, path_of: Callable, score: Callable,
+                    image_of: Callable = lambda item: None) -> Iterator:
+    """`score(item, decoded)` of each item, in order, the next `depth` items' videos (and their conditioning
+    images, `image_of(item)`) decoding meanwhile."""
+    keyed = [(i, path_of(item), image_of(item)) for i, item in enumerate(items)]  # by position: a video may be listed twice
     ahead.expect(keyed[:ahead.depth])
     for i, item in enumerate(items):
         decoded = ahead.take(i, keyed[i][1])

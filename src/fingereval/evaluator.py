@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Mapping
 
 from fingereval.answer.base import Answerer
+from fingereval.errors import ConfigError
+from fingereval.image import ConditioningImage, load_image
 from fingereval.limits import InputLimits
 from fingereval.schema import QuestionSet, VideoResult
 from fingereval.score.aggregate import check_weights, video_result
@@ -67,8 +69,11 @@ class Evaluator:
     def score(self, video: str | Path, prompt: str | None = None, questions: QuestionSet | None = None, *,
               reason: bool | None = None, item_id: str | None = None, limits: InputLimits | None = None,
               before_model: Callable[[], None] | None = None,
-              decoded: Callable[[], VideoClip] | None = None) -> VideoResult:
-        """Score one video. Give the prompt (questions are generated) or a question set (or both).
+              decoded: Callable[[], VideoClip] | None = None,
+              image: str | Path | ConditioningImage | None = None) -> VideoResult:
+        """Score one video. Give the prompt (questions are generated) or a question set (or both). For an
+        image-to-video clip, `image` is the image it was generated from: the model sees it before the video, and
+        the result records it (path and sha256).
 
         `limits` (default: the evaluator's) are checked before the model sees anything: the prompt's length, the
         number of questions, the video's decoded length (LimitExceeded). `before_model` runs after the video is
@@ -87,7 +92,12 @@ class Evaluator:
         use_reason = self.reason if reason is None else reason
         # before the video is decoded and the model runs: weights that cover none of these dimensions are an error
         check_weights({q.dimension for q in questions.questions}, self.weights, self.weights_source)
+        if image is not None and not getattr(self.answerer, "takes_image", False):
+            raise ConfigError(f"the {self.answerer.name!r} answerer does not show the model a conditioning image; "
+                              "score without --image, or use the transformers or openai answerer")
         clip = decoded() if decoded is not None else load_video(video, self.answerer.video_config, limits)  # once
+        if image is not None:
+            clip = self._with_image(clip, image)
         if before_model is not None:
             before_model()
         answers = self.answerer.answer(clip, questions.questions, reason=use_reason)
@@ -97,4 +107,15 @@ class Evaluator:
                               model=self.model_id, reason=use_reason, item_id=item_id, clip=clip)
         if self.calibration is not None:
             result.calibration = self.calibration.record(self.calibration_source)
+        if clip.image is not None:
+            result.image = clip.image.record()
         return result
+
+    def _with_image(self, clip: VideoClip, image: str | Path | ConditioningImage) -> VideoClip:
+        """`clip` with its conditioning image (decoded ahead with it already when the paths agree), resized as its
+        frames are."""
+        if not isinstance(image, ConditioningImage):
+            if clip.image is not None and clip.image.path == str(image):
+                return clip
+            image = load_image(image, self.answerer.video_config.frame_shape)
+        return replace(clip, image=image)

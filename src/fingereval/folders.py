@@ -2,8 +2,9 @@
 
 Prompts come from a file (CSV with columns `video` and `prompt`, or JSONL with those keys as in a manifest,
 `video` being the file's path inside the folder) or from the file names (the VBench convention: the file is
-named after its prompt, `A cat plays the piano-0.mp4`). Other columns (a generator's name, a seed) are kept in
-the manifest lines, so that `fingereval export --group-by` can group by them.
+named after its prompt, `A cat plays the piano-0.mp4`). An `image` column names an image-to-video clip's
+conditioning image, a path inside the folder as `video` is (an empty cell: none). Other columns (a generator's
+name, a seed) are kept in the manifest lines, so that `fingereval export --group-by` can group by them.
 """
 from __future__ import annotations
 
@@ -95,6 +96,8 @@ def folder_manifest(folder: Path, prompts: Path | None = None, from_names: bool 
             on_warning(f"prompts file {prompts} line {n}: no video {name!r} in {folder}; the line is left out")
             continue
         extra = {k: v for k, v in row.items() if k not in {"video", "prompt", "id"} and k and v not in (None, "")}
+        if isinstance(extra.get("image"), str) and extra["image"].strip():  # a file beside the videos, as `video`
+            extra["image"] = str((folder / extra["image"].strip()).resolve())
         by_name[name] = {"id": name, "video": str((folder / name).resolve()), "prompt": row["prompt"].strip(), **extra}
     unprompted = [name for name in found if name not in by_name]
     if unprompted:

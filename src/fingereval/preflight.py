@@ -7,6 +7,7 @@ from pathlib import Path
 
 from fingereval.batch import ManifestItem, read_manifest
 from fingereval.errors import DataError, VideoError
+from fingereval.image import check_image
 from fingereval.video import check_video
 
 OPENED_AT_MOST = 64  # a manifest's first videos are opened; the rest only looked up (opening 100k takes minutes)
@@ -31,9 +32,9 @@ def check_config_files(config) -> None:
         load_calibration(config.calibration)
 
 
-def check_one_video(config, video: Path, prompt: str | None, questions=None) -> None:
-    """The video opens (and is within the caps of config.limits), the prompt is there and within its cap, a given
-    question set is within its cap; then the side files and the model's files."""
+def check_one_video(config, video: Path, prompt: str | None, questions=None, image: Path | None = None) -> None:
+    """The video opens (and is within the caps of config.limits), the conditioning image (if any) opens, the prompt
+    is there and within its cap, a given question set is within its cap; then the side files and the model's files."""
     if questions is None and not (prompt or "").strip():
         raise ValueError("give --prompt (or --questions with a prompt in it)")
     limits = config.limits
@@ -42,6 +43,8 @@ def check_one_video(config, video: Path, prompt: str | None, questions=None) -> 
     if questions is not None:
         limits.check_questions(questions.questions, "--questions")
     check_video(video, limits)
+    if image is not None:
+        check_image(image)
     check_config_files(config)
     check_model_files(config)
 
@@ -59,6 +62,8 @@ def check_manifest(config, manifest: Path, on_warning: Callable[[str], None] = p
         try:
             if i < OPENED_AT_MOST:
                 check_video(item.video)
+                if item.image is not None:
+                    check_image(item.image)
             elif not Path(item.video).is_file():
                 raise VideoError(f"{item.video}: file not found; check the path")
         except VideoError as e:

@@ -55,7 +55,7 @@ class _Worker:
         decoded = None
         if self.ahead is not None:
             decoded = self.ahead.take(item.key, item.video)
-            self.ahead.expect((u.key, u.video) for u in upcoming)
+            self.ahead.expect((u.key, u.video, u.image) for u in upcoming)
         return score_item(self.evaluator, item, self.questions_dir, self.manifest_dir, decoded=decoded)
 
     def node(self) -> str:

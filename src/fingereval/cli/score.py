@@ -147,6 +147,9 @@ def score(
     video: Optional[Path] = typer.Argument(None, help="a video file (mp4/webm/mov/avi/gif), or a folder of them "
                                            "with --prompts or --prompts-from-names"),
     prompt: Optional[str] = typer.Option(None, "--prompt", "-p", help="the text prompt of the video"),
+    image: Optional[Path] = typer.Option(None, "--image", help="image-to-video: the image the video was generated from "
+                                         "(PNG, JPEG, WebP), shown to the model before the video; in a batch, the "
+                                         "manifest's or prompts file's `image` column"),
     model: str = typer.Option(DEFAULT_MODEL, "--model", "-m", help="hub id or local checkpoint folder"),
     answerer: str = typer.Option("transformers", "--answerer", "-a",
                                  help="answerer backend (`fingereval answerers` lists them; or package.module:Class)"),
@@ -154,7 +157,7 @@ def score(
     questions_file: Optional[Path] = typer.Option(None, "--questions", "-q", help="questions file (else generated)"),
     reason: bool = typer.Option(False, "--reason/--no-reason", help="write <think> reasons before reading the answer"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON result"),
-    manifest: Optional[Path] = typer.Option(None, help="JSONL of {video, prompt, id?, questions?} for a batch"),
+    manifest: Optional[Path] = typer.Option(None, help="JSONL of {video, prompt, id?, questions?, image?} for a batch"),
     prompts_file: Optional[Path] = typer.Option(None, "--prompts", help="for a folder: CSV (columns video, prompt) or "
                                                 "JSONL of the prompt of each file in it; written as a manifest beside --out"),
     prompts_from_names: bool = typer.Option(False, "--prompts-from-names", help="for a folder: each file is named "
@@ -223,10 +226,13 @@ def score(
             decode_ahead=decode_ahead, decode_workers=decode_workers)
         config.video_config()  # a bad fps, frame budget or size fails here, before any model loads
         if manifest is not None:
+            if image is not None:
+                raise ValueError("--image goes with one video; in a batch, give each item's image in the manifest's "
+                                 "(or prompts file's) `image` column")
             _check_batch(config, manifest, workers)
             _score_manifest(config, manifest, out_path, questions_dir, retry_failed, workers, ray_address,
                             gpus_per_worker, videos_at_once)
-        result = _score_one(config, video, prompt, questions_file)
+        result = _score_one(config, video, prompt, questions_file, image)
     except (FingerEvalError, ValueError) as e:
         fail(e)
     if as_json:
@@ -258,15 +264,15 @@ def _check_batch(config, manifest: Path, workers: int) -> None:
     config.limits.check_videos(items, f"manifest {manifest}")
 
 
-def _score_one(config, video: Path, prompt: str | None, questions_file: Path | None):
-    """One video's result; its inputs (and the caps) checked before the model loads."""
+def _score_one(config, video: Path, prompt: str | None, questions_file: Path | None, image: Path | None = None):
+    """One video's result; its inputs (the conditioning image too, and the caps) checked before the model loads."""
     from fingereval.preflight import check_one_video
     from fingereval.schema import QuestionSet
     from fingereval.text import repair
 
     qs = QuestionSet.load(questions_file, prompt) if questions_file else None
-    check_one_video(config, video, prompt, qs)
-    result = config.evaluator().score(video, prompt, qs)
+    check_one_video(config, video, prompt, qs, image)
+    result = config.evaluator().score(video, prompt, qs, **({} if image is None else {"image": image}))
     result.video = repair(result.video)[0]  # a file name that is not UTF-8 cannot be written as JSON text
     return result
 
