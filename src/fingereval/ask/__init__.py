@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from fingereval.ask.base import QuestionGenerator
 from fingereval.registry import Registry
+from fingereval.rubric import Rubric, load_rubric
 
 # name -> "module:Class"; modules are imported on use, so "templates" never imports torch or openai.
 GENERATORS = Registry("question generator", "fingereval.question_generators", {
@@ -20,9 +21,13 @@ GENERATORS = Registry("question generator", "fingereval.question_generators", {
 })
 
 
-def get_generator(name: str, **options) -> QuestionGenerator:
-    """The generator called `name`, built with `options`; ConfigError for an unknown name or option."""
-    return GENERATORS.create(name, **options)
+def get_generator(name: str, rubric: "Rubric | str | None" = None, **options) -> QuestionGenerator:
+    """The generator called `name`, built with `options`, asking in the dimensions of `rubric` (a Rubric, a file,
+    a shipped rubric's name; default FingER's five); ConfigError for an unknown name or option."""
+    generator = GENERATORS.create(name, **options)
+    if rubric is not None:
+        generator.rubric = load_rubric(rubric)
+    return generator
 
 
 __all__ = ["GENERATORS", "QuestionGenerator", "get_generator"]

@@ -4,15 +4,26 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 
-from fingereval.dimensions import DIMENSION_KEYS
 from fingereval.errors import DataError
+from fingereval.rubric import Rubric, default_rubric
 from fingereval.schema import Entity, Question, QuestionSet
 
 from fingereval.ask.replies import DraftQuestion
 
 
 class QuestionGenerator(ABC):
-    """Turns a text-to-video prompt into entity-level yes/no questions in the five dimensions."""
+    """Turns a text-to-video prompt into entity-level yes/no questions in the dimensions of its rubric
+    (`rubric`, FingER's five unless set: `get_generator(name, rubric=...)`)."""
+
+    _rubric: Rubric | None = None
+
+    @property
+    def rubric(self) -> Rubric:
+        return self._rubric or default_rubric()
+
+    @rubric.setter
+    def rubric(self, rubric: Rubric | None) -> None:
+        self._rubric = rubric
 
     @property
     @abstractmethod
@@ -32,22 +43,24 @@ def check_prompt(prompt: str) -> str:
 
 
 def build_question_set(prompt: str, entities: list[Entity], drafts: Iterable[DraftQuestion],
-                       generator: str) -> QuestionSet:
-    """Number the questions per dimension ("visual_quality-1", ...), in dimension order, dropping repeats.
+                       generator: str, rubric: Rubric | None = None) -> QuestionSet:
+    """Number the questions per dimension ("visual_quality-1", ...), in the rubric's dimension order, dropping
+    repeats.
 
     Ids depend only on the questions' order, so the same drafts always get the same ids.
     """
-    by_dimension: dict[str, list[DraftQuestion]] = {k: [] for k in DIMENSION_KEYS}
+    rubric = rubric or default_rubric()
+    by_dimension: dict[str, list[DraftQuestion]] = {k: [] for k in rubric.keys}
     seen: set[str] = set()
     for draft in drafts:
         key = " ".join(draft.text.lower().split())
         if key in seen:
             continue
         seen.add(key)
-        by_dimension[draft.dimension].append(draft)
-    questions = [
-        Question(id=f"{dimension}-{n}", dimension=dimension, entity=d.entity, text=d.text.strip(),
-                 good_answer=d.good_answer)
+        by_dimension[rubric.normalize(draft.dimension)].append(draft)
+    questions = [  # validated against the rubric: a key of its own may be another rubric's alias
+        Question.model_validate(dict(id=f"{dimension}-{n}", dimension=dimension, entity=d.entity,
+                                     text=d.text.strip(), good_answer=d.good_answer), context={"rubric": rubric})
         for dimension, drafts_of_dim in by_dimension.items()
         for n, d in enumerate(drafts_of_dim, start=1)
     ]

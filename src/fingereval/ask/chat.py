@@ -30,21 +30,21 @@ class ChatQuestionGenerator(QuestionGenerator):
     def generate(self, prompt: str) -> QuestionSet:
         prompt = check_prompt(prompt)
         entities = self._ask(prompt, "entities", prompts.entity_messages(prompt), EntitiesReply).entities
-        drafts = self._ask(prompt, "questions", prompts.question_messages(prompt, entities),
+        drafts = self._ask(prompt, "questions", prompts.question_messages(prompt, entities, self.rubric),
                            QuestionsReply).questions
-        return build_question_set(prompt, entities, drafts, self.label)
+        return build_question_set(prompt, entities, drafts, self.label, self.rubric)
 
     def _ask(self, prompt: str, step: str, messages: list[prompts.Message], reply_model: type[Reply]) -> Reply:
         """One call; on an unusable reply, one retry that shows the model what was wrong."""
         reply = self._chat(messages)
         try:
-            return parse_reply(reply, reply_model)
+            return parse_reply(reply, reply_model, self.rubric)
         except ReplyError as e:
             first_error = str(e)  # `e` is unbound after the except block
         retry = [*messages, {"role": "assistant", "content": reply}, prompts.retry_message(first_error)]
         reply = self._chat(retry)
         try:
-            return parse_reply(reply, reply_model)
+            return parse_reply(reply, reply_model, self.rubric)
         except ReplyError as second:
             raise ModelOutputError(
                 f"{self.label} gave unusable {step} for prompt {_short(prompt)!r} twice "

@@ -1,13 +1,14 @@
 """The prompt texts the `llm` and `local` generators send: one place, shared by both backends.
 
 The procedure follows the FingER paper: step 1 extracts the entities of the video prompt, step 2
-writes entity-level yes/no questions in the five dimensions, guided by in-context examples.
+writes entity-level yes/no questions in the rubric's dimensions (FingER's five by default), guided by each
+dimension's guidance and in-context examples (fingereval.rubric, docs/rubric.md).
 """
 from __future__ import annotations
 
 import json
 
-from fingereval.dimensions import DIMENSIONS
+from fingereval.rubric import Rubric, default_rubric
 from fingereval.schema import Entity
 
 Message = dict[str, str]
@@ -26,32 +27,7 @@ EXAMPLE_ENTITIES: list[dict[str, str]] = [
     {"name": "handshake", "description": "the action the men perform together"},
     {"name": "modern office", "description": "the place, seen in the background"},
 ]
-
-# Two examples per dimension, each tied to an entity, with the answer a GOOD video earns.
-EXAMPLE_QUESTIONS: list[dict[str, str]] = [
-    {"dimension": "visual_quality", "entity": "two men",
-     "question": "Are the men clearly visible without blur during the handshake?", "good_answer": "yes"},
-    {"dimension": "visual_quality", "entity": "two men",
-     "question": "Are the men's hands or fingers deformed or merged together?", "good_answer": "no"},
-    {"dimension": "temporal_consistency", "entity": "two men",
-     "question": "Is there any local dislocation of the men while they shake hands?", "good_answer": "no"},
-    {"dimension": "temporal_consistency", "entity": "modern office",
-     "question": "Does the office background keep the same layout throughout the video?", "good_answer": "yes"},
-    {"dimension": "dynamic_degree", "entity": None,
-     "question": "Is the overall dynamic range of the video relatively small?", "good_answer": "no"},
-    {"dimension": "dynamic_degree", "entity": "handshake",
-     "question": "Do the men's arms visibly move as they shake hands?", "good_answer": "yes"},
-    {"dimension": "text_alignment", "entity": "two men",
-     "question": "Do the two men shaking hands appear in the video?", "good_answer": "yes"},
-    {"dimension": "text_alignment", "entity": "modern office",
-     "question": "Does the scene look like a modern office?", "good_answer": "yes"},
-    {"dimension": "factual_consistency", "entity": "two men",
-     "question": "Are there obvious violations of common sense in the men's facial expressions?",
-     "good_answer": "no"},
-    {"dimension": "factual_consistency", "entity": "handshake",
-     "question": "Do the men's hands pass through each other in a physically impossible way?",
-     "good_answer": "no"},
-]
+# The example questions, two per dimension about these entities, are the rubric's (`examples` in its file).
 
 ENTITY_TASK = """\
 Step 1 of 2: list the entities of a text-to-video prompt.
@@ -70,18 +46,15 @@ Reply:"""
 
 QUESTION_TASK = """\
 Step 2 of 2: write yes/no questions that check a generated video against its prompt.
-Cover all five dimensions below, with 2 to 6 questions each:
+Cover all {count} dimensions below, with 2 to 6 questions each:
 {dimensions}
 
 Rules:
-- Ask about the entities listed below, by name, one fact per question. A dynamic_degree question
-  may be about the whole video (set "entity" to null).
+- Ask about the entities listed below, by name, one fact per question.
 - Questions must be answerable by watching the video: yes or no.
 - "good_answer" is the answer a GOOD video earns: "Is there flicker on the car?" has good answer
   "no"; "Is the car clearly visible?" has good answer "yes". Mix both kinds.
-- Ask about the actions the prompt describes in text_alignment (for example "Are the two men
-  shaking hands?").
-
+{guidance}
 Reply with one JSON object of this form:
 {{"questions": [{{"dimension": "<one of {keys}>", "entity": "<entity name or null>", "question": "...", "good_answer": "yes|no"}}]}}
 
@@ -99,8 +72,17 @@ RETRY = (
 )
 
 
-def _dimension_lines() -> str:
-    return "\n".join(f"- {d.key} ({d.name}): {d.description}" for d in DIMENSIONS)
+def _dimension_lines(rubric: Rubric) -> str:
+    return "\n".join(f"- {d.key} ({d.name}): {d.description}" for d in rubric.dimensions)
+
+
+def _guidance_lines(rubric: Rubric) -> str:
+    return "".join(f"- {' '.join(d.guidance.split())}\n" for d in rubric.dimensions if d.guidance.strip())
+
+
+def example_questions(rubric: Rubric) -> list[dict]:
+    """The rubric's in-context examples, about EXAMPLE_PROMPT, each with its dimension."""
+    return [{"dimension": d.key, **e.model_dump()} for d in rubric.dimensions for e in d.examples]
 
 
 def entity_messages(prompt: str) -> list[Message]:
@@ -112,13 +94,16 @@ def entity_messages(prompt: str) -> list[Message]:
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 
 
-def question_messages(prompt: str, entities: list[Entity]) -> list[Message]:
+def question_messages(prompt: str, entities: list[Entity], rubric: Rubric | None = None) -> list[Message]:
+    rubric = rubric or default_rubric()
     user = QUESTION_TASK.format(
-        dimensions=_dimension_lines(),
-        keys=", ".join(d.key for d in DIMENSIONS),
+        count=len(rubric.dimensions),
+        dimensions=_dimension_lines(rubric),
+        guidance=_guidance_lines(rubric),
+        keys=", ".join(rubric.keys),
         example_prompt=EXAMPLE_PROMPT,
         example_entities=json.dumps([e["name"] for e in EXAMPLE_ENTITIES]),
-        example_reply=json.dumps({"questions": EXAMPLE_QUESTIONS}),
+        example_reply=json.dumps({"questions": example_questions(rubric)}),
         prompt=prompt,
         entities=json.dumps([e.name for e in entities]),
     )

@@ -5,10 +5,10 @@ import json
 import re
 from typing import Any, TypeVar
 
-from pydantic import AliasChoices, BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from fingereval.dimensions import DIMENSION_KEYS, normalize_dimension
 from fingereval.errors import DataError
+from fingereval.rubric import default_rubric
 from fingereval.io import validation_message
 from fingereval.schema import Entity, YesNo, normalize_yes_no
 
@@ -49,9 +49,13 @@ class DraftQuestion(BaseModel):
 
     @field_validator("dimension", mode="before")
     @classmethod
-    def _dimension(cls, value: Any) -> str:
+    def _dimension(cls, value: Any, info: ValidationInfo) -> str:
+        # a model's reply is read for a rubric (the context's); the template generator writes the rubric's keys
+        rubric = (info.context or {}).get("rubric")
+        if rubric is None:
+            return value
         try:
-            return normalize_dimension(value)
+            return rubric.normalize(value)
         except DataError as e:  # pydantic reports only ValueErrors as validation errors
             raise ValueError(str(e)) from None
 
@@ -77,8 +81,9 @@ class QuestionsReply(BaseModel):
         return {"questions": data} if isinstance(data, list) else data
 
     @model_validator(mode="after")
-    def _all_dimensions_covered(self) -> "QuestionsReply":
-        missing = [k for k in DIMENSION_KEYS if not any(q.dimension == k for q in self.questions)]
+    def _all_dimensions_covered(self, info: ValidationInfo) -> "QuestionsReply":
+        keys = ((info.context or {}).get("rubric") or default_rubric()).keys
+        missing = [k for k in keys if not any(q.dimension == k for q in self.questions)]
         if missing:
             raise ValueError(f"no questions for dimension(s) {', '.join(missing)}; write 2 to 6 for each")
         return self
@@ -114,10 +119,11 @@ def extract_json(text: str) -> Any:
                      f"column {first_error.colno})")
 
 
-def parse_reply(text: str, model: type[Reply]) -> Reply:
-    """Parse and validate a reply, or raise ReplyError saying what was wrong."""
+def parse_reply(text: str, model: type[Reply], rubric=None) -> Reply:
+    """Parse and validate a reply (its dimensions: the rubric's, default FingER's), or raise ReplyError saying
+    what was wrong."""
     data = extract_json(text)
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context={"rubric": rubric or default_rubric()})
     except ValidationError as e:
         raise ReplyError(validation_message(e)) from None

@@ -1,12 +1,14 @@
-"""Offline, deterministic questions: entities from a rule-based chunker, filled into per-dimension templates.
+"""Offline, deterministic questions: entities from a rule-based chunker, filled into the rubric's templates.
 
-Entities are the visible things of the prompt (fingereval.ask.entities says which phrases count). Every
-prompt, from "windmill" to a detailed paragraph, gets questions in all five dimensions (at most 30):
-per entity for visual quality, temporal consistency and factual consistency (the top `max_entities`
-entities; no "does it move" questions for things that stay put), motion questions for the entities
-that can move, an "appear" question for every entity the prompt asks for, and alignment questions
-from what the prompt says of them: attributes ("Is the hoodie colorful?"), actions ("Are the two men
-shaking hands?"), counts, relations ("Does the girl have braided hair?") and a quoted text to render.
+Entities are the visible things of the prompt (fingereval.ask.entities says which phrases count). The
+templates are the rubric's (fingereval.rubric; FingER's five dimensions by default, rubrics/finger.yaml):
+per dimension, entity templates by kind (living, thing, static, any) spread over the top `max_entities`
+entities, "mover" templates for the entities that move, and whole-video questions. The questions read off
+the prompt's own words are code, here, and go to the rubric's `prompt_questions` dimension: an "appear"
+question for every entity the prompt asks for, the main subject, attributes ("Is the hoodie colorful?"),
+actions ("Are the two men shaking hands?"), counts, relations ("Does the girl have braided hair?") and a
+quoted text to render. Every prompt, from "windmill" to a detailed paragraph, gets questions in every
+dimension that has templates (at most 30 with FingER's rubric).
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import re
 from dataclasses import dataclass
 
 from fingereval.errors import ConfigError, DataError
+from fingereval.rubric import Dimension, Rubric, load_rubric
 from fingereval.schema import Entity, QuestionSet
 
 from fingereval.ask.base import QuestionGenerator, build_question_set, check_prompt
@@ -24,50 +27,9 @@ from fingereval.ask.replies import DraftQuestion
 
 Template = tuple[str, str]  # (text with {Be} {Do} {the} placeholders, good answer)
 
-VISUAL_QUALITY: list[Template] = [
-    ("{Be} {the} clearly visible without blur?", "yes"),
-    ("{Do} {the} show deformed, distorted or melted parts?", "no"),
-    ("{Be} {the} rendered with sharp, clean detail?", "yes"),
-    ("{Be} {the} free of smearing, noise or blocky artefacts?", "yes"),
-]
-TEMPORAL_CONSISTENCY: list[Template] = [
-    ("{Do} {the} change shape or colour abruptly?", "no"),
-    ("{Do} {the} keep the same appearance and identity throughout the video?", "yes"),
-    ("{Do} {the} flicker, jump or suddenly disappear?", "no"),
-    ("{Do} {the} keep the same colour and texture from frame to frame?", "yes"),
-]
-FACTUAL_CONSISTENCY_LIVING: list[Template] = [
-    ("{Do} {the} move or change in a physically impossible way?", "no"),
-    ("{Do} {the} have natural anatomy, with the right number of limbs and natural proportions?", "yes"),
-    ("{Do} {the} pass through or merge with other objects?", "no"),
-    ("{Do} {the} look and behave realistically?", "yes"),
-]
-FACTUAL_CONSISTENCY_THING: list[Template] = [
-    ("{Do} {the} move or change in a physically impossible way?", "no"),
-    ("{Do} {the} keep a realistic, physically plausible structure?", "yes"),
-    ("{Do} {the} pass through or merge with other objects?", "no"),
-    ("{Do} {the} behave the way real-world objects do?", "yes"),
-]
-# For things that stay put (a street, the sky, a mountain): asking whether they move makes no sense.
-FACTUAL_CONSISTENCY_STATIC: list[Template] = [
-    ("{Do} {the} bend, warp or melt in a physically impossible way?", "no"),
-    ("{Do} {the} keep a realistic, physically plausible structure?", "yes"),
-    ("{Do} {the} merge with or pass through other objects?", "no"),
-    ("{Do} {the} look realistic and true to life?", "yes"),
-]
+# The prompt's own questions (fingereval.rubric.PromptQuestions says which dimension gets them).
 ALIGNMENT_PRESENT: Template = ("{Do} {the} appear in the video?", "yes")
 ALIGNMENT_MAIN_SUBJECT: Template = ("{Be} {the} the main subject of the video?", "yes")
-MOVES: Template = ("{Do} {the} move visibly during the video?", "yes")
-
-WHOLE_VIDEO: dict[str, list[Template]] = {
-    "visual_quality": [("Are there visible artefacts, noise or distortions anywhere in the video?", "no")],
-    "temporal_consistency": [("Is there flicker or a sudden jump between frames?", "no")],
-    "dynamic_degree": [("Is the video nearly static?", "no"),
-                       ("Is there clearly visible motion in the video?", "yes")],
-    "text_alignment": [("Does the video show everything the prompt describes, with nothing important missing?",
-                        "yes")],
-    "factual_consistency": [("Are there obvious violations of common sense or physics in the video?", "no")],
-}
 MAX_QUOTED = 200  # characters of a quoted text repeated in a question
 
 # Adjectives a viewer can check on the thing itself (colour, material, size, age, state): "Is the
@@ -114,11 +76,13 @@ class Candidate:
 
 
 class TemplateQuestionGenerator(QuestionGenerator):
-    def __init__(self, max_entities: int = 4):
+    def __init__(self, max_entities: int = 4, rubric: Rubric | str | None = None):
         if not 1 <= int(max_entities) <= MAX_ENTITIES:
             # More entities would push a set past 30 questions, and the extra ones are minor parts.
             raise ConfigError(f"max_entities must be between 1 and {MAX_ENTITIES}, got {max_entities}")
         self.max_entities = int(max_entities)
+        if rubric is not None:
+            self.rubric = load_rubric(rubric)
 
     @property
     def label(self) -> str:
@@ -126,27 +90,40 @@ class TemplateQuestionGenerator(QuestionGenerator):
 
     def generate(self, prompt: str) -> QuestionSet:
         prompt = check_prompt(prompt)
+        rubric = self.rubric
         analysis = analyse(prompt)
         if not rank_entities(analysis):  # a prompt with no noun at all ("flying fast"): ask about its longest word
-            return build_question_set(prompt, [Entity(name=_longest_word(prompt))],
-                                      _questions_without_phrases(_longest_word(prompt)), self.label)
+            word = _longest_word(prompt)
+            return build_question_set(prompt, [Entity(name=word)], _questions_without_phrases(word, rubric),
+                                      self.label, rubric)
         ranked = rank_entities(analysis)
         chosen, extra = ranked[:self.max_entities], ranked[self.max_entities:self.max_entities + EXTRA_PRESENT_ENTITIES]
-        drafts = _within_limit(_questions(analysis, chosen))
-        room = max(MAX_QUESTIONS - len(drafts), 0)
-        drafts += [DraftQuestion(dimension="text_alignment",
-                                 text=_subject(analysis, c.first).fill(ALIGNMENT_PRESENT[0]),
+        drafts = _within_limit(_questions(analysis, chosen, rubric), rubric)
+        target = _prompt_dimension(rubric, "presence")
+        room = max(MAX_QUESTIONS - len(drafts), 0) if target else 0
+        drafts += [DraftQuestion(dimension=target, text=_subject(analysis, c.first).fill(ALIGNMENT_PRESENT[0]),
                                  good_answer=ALIGNMENT_PRESENT[1], entity=c.first.name) for c in extra[:room]]
         entities = [Entity(name=c.first.name) for c in chosen + extra[:room]]
-        return build_question_set(prompt, entities, drafts, self.label)
+        return build_question_set(prompt, entities, drafts, self.label, rubric)
 
 
-def _within_limit(drafts: list[DraftQuestion]) -> list[DraftQuestion]:
-    """At most MAX_QUESTIONS: past it, the last entity-level alignment questions go (attributes, counts...)."""
+def _prompt_dimension(rubric: Rubric, kind: str) -> str | None:
+    """The dimension that gets this kind of question read off the prompt, or None when the rubric has none."""
+    wanted = rubric.prompt_questions
+    return wanted.dimension if kind in wanted.include else None
+
+
+def _within_limit(drafts: list[DraftQuestion], rubric: Rubric) -> list[DraftQuestion]:
+    """At most MAX_QUESTIONS: past it, the last entity-level questions read off the prompt go (attributes,
+    counts...), then the last entity-level questions of any dimension."""
     drafts = list(drafts)
+    target = rubric.prompt_questions.dimension
     while len({" ".join(d.text.lower().split()) for d in drafts}) > MAX_QUESTIONS:
-        last = max(i for i, d in enumerate(drafts) if d.dimension == "text_alignment" and d.entity is not None)
-        del drafts[last]
+        entity_level = [i for i, d in enumerate(drafts) if d.entity is not None]
+        last = [i for i in entity_level if drafts[i].dimension == target] or entity_level
+        if not last:
+            break  # only whole-video questions: the rubric asked for them all
+        del drafts[last[-1]]
     return drafts
 
 
@@ -200,65 +177,88 @@ def _subject(analysis: Analysis, phrase: NounPhrase) -> Subject:
     return Subject(text=text, plural=analysis.is_plural(phrase))
 
 
-def _questions(analysis: Analysis, chosen: list[Candidate]) -> list[DraftQuestion]:
-    subjects = [_subject(analysis, c.first) for c in chosen]
-    names = [c.first.name for c in chosen]
+@dataclass
+class Asked:
+    """The chosen entities as the templates see them: how a question names each, its kind, who moves."""
+
+    subjects: list[Subject]
+    names: list[str]
+    kinds: list[str]  # "living", "thing" (can move) or "static", per entity
+    movers: list[Candidate]
+
+
+def _questions(analysis: Analysis, chosen: list[Candidate], rubric: Rubric) -> list[DraftQuestion]:
     living = [is_living(analysis, c.first) for c in chosen]
     # Finite motion verbs only: in "a city filled with flying cars" the city does not fly.
     motion_subjects = {analysis.head_key(s) for a in analysis.actions if not a.passive
                        and analysis.tokens[a.verb].lemma in MOTION_VERBS
                        and not analysis.tokens[a.verb].lower.endswith(("ing", "ed")) for s in a.subject}
     moving = [any(can_move(analysis, m, motion_subjects) for m in c.mentions) for c in chosen]
-    # Few entities get several templates each (so a prompt with one thing still gets four questions
-    # per dimension); past four entities only alignment asks about the rest.
-    per_entity = PER_ENTITY_QUESTIONS
-    drafts: list[DraftQuestion] = []
-
-    def add(dimension: str, text: str, good: str, entity: str | None) -> None:
-        drafts.append(DraftQuestion(dimension=dimension, text=text, good_answer=good, entity=entity))
-
-    def per_entity_questions(dimension: str, templates_for: list[list[Template]]) -> None:
-        for n in range(per_entity):
-            e = n % len(chosen)
-            template, good = templates_for[e][(n // len(chosen) + e) % len(templates_for[e])]  # distinct pairs
-            add(dimension, subjects[e].fill(template), good, names[e])
-
-    per_entity_questions("visual_quality", [VISUAL_QUALITY] * len(chosen))
-    _whole_video(add, "visual_quality")
-    per_entity_questions("temporal_consistency", [TEMPORAL_CONSISTENCY] * len(chosen))
-    _whole_video(add, "temporal_consistency")
-
-    _whole_video(add, "dynamic_degree")
     actions = _chosen_actions(analysis, chosen)
-    for mover in _movers(analysis, chosen, actions, living, moving):
-        add("dynamic_degree", _subject(analysis, mover.first).fill(MOVES[0]), MOVES[1], mover.first.name)
-
-    for subject, name in zip(subjects, names):
-        add("text_alignment", subject.fill(ALIGNMENT_PRESENT[0]), ALIGNMENT_PRESENT[1], name)
-    add("text_alignment", subjects[0].fill(ALIGNMENT_MAIN_SUBJECT[0]), ALIGNMENT_MAIN_SUBJECT[1], names[0])
-    for text, name in _attribute_questions(analysis, chosen):
-        add("text_alignment", text, "yes", name)
-    for action in actions:
-        event = is_event(analysis, action.subject[0])  # a question about the video, not about an entity
-        add("text_alignment", _action_question(analysis, action), "yes",
-            None if event else _entity_name_of(analysis, action.subject[0], chosen))
-
-    for text, name in _count_questions(analysis, chosen) + _relation_questions(analysis, chosen):
-        add("text_alignment", text, "yes", name)
-    for text in _quoted_text_questions(analysis.prompt):
-        add("text_alignment", text, "yes", None)
-    _whole_video(add, "text_alignment")
-
-    per_entity_questions("factual_consistency",
-                         [FACTUAL_CONSISTENCY_LIVING if alive else FACTUAL_CONSISTENCY_THING if moves
-                          else FACTUAL_CONSISTENCY_STATIC for alive, moves in zip(living, moving)])
-    _whole_video(add, "factual_consistency")
+    asked = Asked(subjects=[_subject(analysis, c.first) for c in chosen], names=[c.first.name for c in chosen],
+                  kinds=["living" if alive else "thing" if moves else "static" for alive, moves in zip(living, moving)],
+                  movers=_movers(analysis, chosen, actions, living, moving))
+    drafts: list[DraftQuestion] = []
+    for dimension in rubric.dimensions:  # the rubric's order: a repeated text stays in the first dimension
+        if dimension.video_questions_first:
+            drafts += _whole_video(dimension)
+        drafts += _per_entity(dimension, asked)
+        for mover in asked.movers:
+            drafts += [DraftQuestion(dimension=dimension.key, text=_subject(analysis, mover.first).fill(t.text),
+                                     good_answer=t.good_answer, entity=mover.first.name)
+                       for t in dimension.entity_questions.get("mover", ())]
+        if dimension.key == rubric.prompt_questions.dimension:
+            drafts += _prompt_questions(analysis, chosen, asked, actions, rubric)
+        if not dimension.video_questions_first:
+            drafts += _whole_video(dimension)
     return drafts
 
 
-def _whole_video(add, dimension: str) -> None:
-    for text, good in WHOLE_VIDEO[dimension]:
-        add(dimension, text, good, None)
+def _per_entity(dimension: Dimension, asked: Asked) -> list[DraftQuestion]:
+    """`per_entity_questions` questions spread over the entities that have templates of their kind (or "any"):
+    few entities get several templates each (so a prompt with one thing still gets four questions per
+    dimension); past four entities only the prompt's own questions ask about the rest."""
+    eligible = [(e, templates) for e, kind in enumerate(asked.kinds)
+                if (templates := dimension.entity_questions.get(kind) or dimension.entity_questions.get("any"))]
+    out = []
+    for n in range(dimension.per_entity_questions if eligible else 0):
+        k = n % len(eligible)
+        e, templates = eligible[k]
+        template = templates[(n // len(eligible) + k) % len(templates)]  # distinct (entity, template) pairs
+        out.append(DraftQuestion(dimension=dimension.key, text=asked.subjects[e].fill(template.text),
+                                 good_answer=template.good_answer, entity=asked.names[e]))
+    return out
+
+
+def _prompt_questions(analysis: Analysis, chosen: list[Candidate], asked: Asked, actions: list[Action],
+                      rubric: Rubric) -> list[DraftQuestion]:
+    """What the prompt itself says, checked: its entities appear, the main subject, attributes, actions, counts,
+    relations and a quoted text (each kind only if the rubric includes it)."""
+    include = set(rubric.prompt_questions.include)
+    found: list[tuple[str, str | None]] = []
+    if "presence" in include:
+        found += [(subject.fill(ALIGNMENT_PRESENT[0]), name) for subject, name in zip(asked.subjects, asked.names)]
+    if "main_subject" in include:
+        found.append((asked.subjects[0].fill(ALIGNMENT_MAIN_SUBJECT[0]), asked.names[0]))
+    if "attributes" in include:
+        found += _attribute_questions(analysis, chosen)
+    for action in actions if "actions" in include else ():
+        event = is_event(analysis, action.subject[0])  # a question about the video, not about an entity
+        found.append((_action_question(analysis, action),
+                      None if event else _entity_name_of(analysis, action.subject[0], chosen)))
+    if "counts" in include:
+        found += _count_questions(analysis, chosen)
+    if "relations" in include:
+        found += _relation_questions(analysis, chosen)
+    if "quoted_text" in include:
+        found += [(text, None) for text in _quoted_text_questions(analysis.prompt)]
+    # every one of them has the good answer yes: the prompt asked for it
+    return [DraftQuestion(dimension=rubric.prompt_questions.dimension, text=text, good_answer="yes", entity=name) for text, name in found]
+
+
+def _whole_video(dimension: Dimension) -> list[DraftQuestion]:
+    return [DraftQuestion(dimension=dimension.key, text=t.text, good_answer=t.good_answer, entity=None)
+            for t in dimension.video_questions]
 
 
 def _entity_name_of(analysis: Analysis, phrase: NounPhrase, chosen: list[Candidate]) -> str:
@@ -408,17 +408,19 @@ def _longest_word(prompt: str) -> str:
     return word
 
 
-def _questions_without_phrases(word: str) -> list[DraftQuestion]:
-    """Fallback when the chunker finds no noun: the same templates about the prompt's main word."""
+def _questions_without_phrases(word: str, rubric: Rubric) -> list[DraftQuestion]:
+    """Fallback when the chunker finds no noun: the first two templates for a thing about the prompt's main word,
+    its presence and main-subject questions, then the whole-video questions."""
     subject = Subject(text=f"the {word}", plural=False)
     drafts = []
-    for dimension, templates in (("visual_quality", VISUAL_QUALITY[:2]),
-                                 ("temporal_consistency", TEMPORAL_CONSISTENCY[:2]),
-                                 ("text_alignment", [ALIGNMENT_PRESENT, ALIGNMENT_MAIN_SUBJECT]),
-                                 ("factual_consistency", FACTUAL_CONSISTENCY_THING[:2])):
-        for text, good in templates:
-            drafts.append(DraftQuestion(dimension=dimension, text=subject.fill(text), good_answer=good, entity=word))
-    for dimension, templates in WHOLE_VIDEO.items():
-        for text, good in templates:
-            drafts.append(DraftQuestion(dimension=dimension, text=text, good_answer=good, entity=None))
+    for dimension in rubric.dimensions:
+        templates = [(t.text, t.good_answer) for t in (dimension.entity_questions.get("thing")
+                                                       or dimension.entity_questions.get("any") or ())[:2]]
+        if dimension.key == rubric.prompt_questions.dimension:
+            templates += [t for kind, t in (("presence", ALIGNMENT_PRESENT), ("main_subject", ALIGNMENT_MAIN_SUBJECT))
+                          if kind in rubric.prompt_questions.include]
+        drafts += [DraftQuestion(dimension=dimension.key, text=subject.fill(text), good_answer=good, entity=word)
+                   for text, good in templates]
+    for dimension in rubric.dimensions:
+        drafts += _whole_video(dimension)
     return drafts

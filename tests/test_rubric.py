@@ -1,0 +1,142 @@
+"""Rubric files (fingereval.rubric, docs/rubric.md): the shipped default is FingER's five, a custom rubric's
+dimensions reach the question generators, and a bad file is one line naming the file, the line and the field."""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from fingereval.ask import get_generator
+from fingereval.errors import DataError
+from fingereval.rubric import default_rubric, load_rubric, shipped_rubrics
+from fingereval.schema import QuestionSet
+
+ROOT = Path(__file__).resolve().parents[1]
+CAMERA = ROOT / "src" / "fingereval" / "rubrics" / "camera_motion.yaml"
+
+# A small rubric written here, independently of the shipped files: two dimensions, weights 3 and 1.
+SMALL = """\
+name: small
+prompt_questions:
+  dimension: alignment
+  include: [presence]
+dimensions:
+  - key: camera_motion
+    name: camera motion
+    description: the camera moves smoothly
+    weight: 3
+    entity_questions:
+      any:
+        - {text: "{Do} {the} stay in frame?", good_answer: "yes"}
+    per_entity_questions: 1
+    video_questions:
+      - {text: "Does the camera shake?", good_answer: "no"}
+  - key: alignment
+    name: alignment
+    description: the prompt's things are there
+    weight: 1
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "r.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_the_default_rubric_is_fingers_five_from_the_shipped_file():
+    from fingereval.dimensions import DIMENSION_KEYS, normalize_dimension
+
+    shipped = yaml.safe_load((ROOT / "src" / "fingereval" / "rubrics" / "finger.yaml").read_text())
+    assert [d["key"] for d in shipped["dimensions"]] == list(DIMENSION_KEYS) == [
+        "visual_quality", "temporal_consistency", "dynamic_degree", "text_alignment", "factual_consistency"]
+    assert default_rubric().weights() == {k: 1.0 for k in DIMENSION_KEYS}
+    assert normalize_dimension("Text-to-video alignment") == "text_alignment" == normalize_dimension("ta")
+    assert {"finger", "camera_motion"} <= set(shipped_rubrics())
+
+
+def test_a_custom_rubric_reads_with_its_keys_weights_and_a_content_hash(tmp_path):
+    rubric = load_rubric(write(tmp_path, SMALL))
+    assert rubric.keys == ("camera_motion", "alignment") and rubric.weights() == {"camera_motion": 3.0, "alignment": 1.0}
+    assert rubric.normalize("Camera Motion") == "camera_motion"
+    # the hash is of the content: the same rubric written as JSON hashes the same, a changed weight does not
+    as_json = write(tmp_path, json.dumps(yaml.safe_load(SMALL)), "r.json")
+    assert load_rubric(as_json).sha256 == rubric.sha256
+    assert load_rubric(write(tmp_path, SMALL.replace("weight: 3", "weight: 2"), "w.yaml")).sha256 != rubric.sha256
+    canonical = json.dumps(rubric.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert rubric.sha256 == hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def test_the_templates_generator_asks_in_the_rubrics_dimensions(tmp_path):
+    qs = get_generator("templates", rubric=write(tmp_path, SMALL)).generate("A red car drives down a street")
+    by_dim = qs.by_dimension(load_rubric(write(tmp_path, SMALL)))
+    assert list(by_dim) == ["camera_motion", "alignment"] and {q.dimension for q in qs.questions} == set(by_dim)
+    assert [q.text for q in by_dim["camera_motion"]] == ["Does the red car stay in frame?", "Does the camera shake?"]
+    assert [q.good_answer for q in by_dim["camera_motion"]] == ["yes", "no"]
+    # prompt questions: only presence, in the rubric's `alignment` dimension (no main subject, no action)
+    assert [q.text for q in by_dim["alignment"]] == ["Does the red car appear in the video?",
+                                                     "Does the street appear in the video?"]
+    assert [q.id for q in qs.questions] == ["camera_motion-1", "camera_motion-2", "alignment-1", "alignment-2"]
+
+
+def test_the_shipped_camera_motion_rubric_asks_about_the_camera():
+    qs = get_generator("templates", rubric=CAMERA).generate("A drone flies over two men shaking hands in an office")
+    camera = [q for q in qs.questions if q.dimension == "camera_motion"]
+    assert len(camera) == 5 and all("camera" in q.text for q in camera)
+    assert {q.dimension for q in qs.questions} == {"camera_motion", "visual_quality", "text_alignment"}
+
+
+def test_prompt_questions_switched_off(tmp_path):
+    text = SMALL.replace("  dimension: alignment\n  include: [presence]\n", "  dimension: null\n")
+    qs = get_generator("templates", rubric=write(tmp_path, text)).generate("A red car drives down a street")
+    assert [q.dimension for q in qs.questions] == ["camera_motion", "camera_motion"]
+
+
+def test_a_questions_file_is_read_for_a_rubric(tmp_path):
+    path = write(tmp_path, json.dumps({"prompt": "a car", "questions": [
+        {"id": "1", "dimension": "Camera Motion", "text": "Does the camera shake?", "good_answer": "no"}]}), "q.json")
+    assert QuestionSet.load(path, rubric=load_rubric(write(tmp_path, SMALL))).questions[0].dimension == "camera_motion"
+    with pytest.raises(DataError) as info:  # FingER's rubric has no camera motion
+        QuestionSet.load(path)
+    message = str(info.value)
+    assert "\n" not in message and "'Camera Motion'" in message and "--rubric" in message and str(path) in message
+
+
+@pytest.mark.parametrize("edit, expected", [
+    # bad YAML: the line where the parser finds the list of line 9 unclosed
+    (lambda t: t.replace("    weight: 3\n", "    weight: [3\n"), "line 10: not valid YAML"),
+    # a missing weight: the dimension and the field, at the dimension's first line
+    (lambda t: t.replace("    weight: 1\n", ""), "line 16: dimensions[1] (alignment): missing field 'weight'"),
+    (lambda t: t.replace("weight: 3", "weight: -1"), "line 9: dimensions[0] (camera_motion).weight: Input should be "
+                                                     "greater than or equal to 0"),
+    (lambda t: t.replace("key: alignment", "key: camera_motion").replace("dimension: alignment",
+                                                                         "dimension: camera_motion"),
+     "dimension key 'camera_motion' is used twice"),
+    (lambda t: t.replace("    weight: 1\n", "    weight: 1\n    colour: red\n"),
+     "line 20: dimensions[1] (alignment).colour: Extra inputs are not permitted"),
+    (lambda t: t.replace("    weight: 1\n", "    weight: 1\n    weight: 2\n"), "line 20: the field 'weight' is given twice"),
+    (lambda t: t.replace("{the} stay", "{them} stay"), "must name the entity as {the}"),
+    (lambda t: t.replace("dimension: alignment", "dimension: sharpness"), "prompt_questions.dimension 'sharpness'"),
+    (lambda t: t.replace("weight: 3", "weight: 0").replace("weight: 1", "weight: 0"), "every dimension has weight 0"),
+])
+def test_a_bad_rubric_is_one_line_naming_the_file_line_and_field(tmp_path, edit, expected):
+    path = write(tmp_path, edit(SMALL))
+    with pytest.raises(DataError) as info:
+        load_rubric(path)
+    message = str(info.value)
+    assert "\n" not in message and message.startswith(f"rubric file {path}") and expected in message, message
+
+
+def test_a_bad_json_rubric_names_the_line_and_the_field(tmp_path):
+    data = yaml.safe_load(SMALL)
+    data["dimensions"][0]["weight"] = "heavy"
+    path = write(tmp_path, json.dumps(data, indent=1), "r.json")
+    with pytest.raises(DataError, match=r"dimensions\[0\] \(camera_motion\)\.weight: Input should be a valid number"):
+        load_rubric(path)
+    with pytest.raises(DataError, match=r"line 2: not valid JSON"):
+        load_rubric(write(tmp_path, '{"name": "x",\n "dimensions": [}', "bad.json"))
+    with pytest.raises(DataError, match="no rubric 'nosuch'.*camera_motion, finger"):
+        load_rubric("nosuch")
