@@ -191,3 +191,115 @@ def test_one_large_shape_world_keeps_every_shape_in_the_frame():
         plan_probe(0, 0, max_entities=4)
     with pytest.raises(ValueError, match="radius"):
         plan_probe(0, 0, radius=0.3)
+
+
+# --- distractors, the hard tier, findings checked against the plan (issue 31) -------------------------------
+
+DISTRACTOR_WORLD = dict(max_entities=1, radius=0.18, distractors=1)
+
+
+def test_distractors_are_unnamed_still_clean_and_never_in_the_prompt():
+    counts = defaultdict(int)
+    for i in range(200):
+        spec = plan_probe(0, i, **DISTRACTOR_WORLD)
+        extras = [e for e in spec.entities if not e.named]
+        counts[len(extras)] += 1
+        drawn = [e for e in spec.entities if e.drawn]
+        assert len({e.drawn_colour for e in drawn}) == len(drawn) and len({e.shape for e in drawn}) == len(drawn)
+        for e in extras:
+            assert e.drawn and e.quality == "clean" and e.change == "steady" and e.vertical == "level"
+            assert e.name not in spec.prompt and e.shape not in spec.prompt
+        movers = [e for e in drawn if e.direction is not None]
+        assert bool(movers) != spec.static  # a moving video moves even when its named shape is missing
+        assert all(e.named for e in movers) or not any(e.named and e.drawn for e in spec.entities)
+    assert counts[0] > 50 and counts[1] > 50  # 0 or 1 distractor, drawn per probe
+
+
+def test_with_distractors_appear_depends_on_the_prompt_not_on_how_many_shapes_are_drawn():
+    """The asked shape appears exactly when its colour and shape are drawn; another video's prompt mostly asks
+    about a shape that is not there (the prompt swap of `bench stability`)."""
+    swapped_yes, n = 0, 0
+    specs = [plan_probe(3, i, **DISTRACTOR_WORLD) for i in range(200)]
+    for k, spec in enumerate(specs):
+        looks = {(e.drawn_colour, e.shape) for e in spec.entities if e.drawn}
+        for r in qa_records(spec, "v.mp4"):
+            if r["form"] == "appear":
+                colour, shape = r["entity"].split()
+                assert (r["answer"] == "yes") == ((colour, shape) in looks), r
+        other = specs[(k + 1) % len(specs)].named[0]
+        swapped_yes += (other.colour, other.shape) in looks
+        n += 1
+    assert swapped_yes / n < 0.15
+    by_count = defaultdict(list)
+    for spec in specs:
+        appear = next(r for r in qa_records(spec, "v.mp4") if r["form"] == "appear")
+        by_count[sum(e.drawn for e in spec.entities)].append(appear["answer"] == "yes")
+    for count, answers in by_count.items():  # how many shapes are drawn does not give the answer away
+        if len(answers) >= 30:
+            assert 0.25 <= sum(answers) / len(answers) <= 0.75, (count, len(answers))
+
+
+def test_hard_tier_draws_every_defect_weak_and_keeps_answers_balanced():
+    from fingereval.probes.world import HARD, HARD_FORMS
+
+    specs = [plan_probe(1, i, **DISTRACTOR_WORLD, hard_share=0.4) for i in range(400)]
+    hard = [s for s in specs if s.hard]
+    assert 0.3 <= len(hard) / len(specs) <= 0.5
+    for s in hard:
+        for e in s.entities:
+            if e.quality == "blur":
+                assert HARD["blur_sigma"][0] <= e.blur_sigma <= HARD["blur_sigma"][1]
+            if e.quality == "noise":
+                assert HARD["noise_std"][0] <= e.noise_std <= HARD["noise_std"][1]
+            if e.change == "flicker":
+                assert len(e.hidden_slots) == 1
+            if e.change in ("colour", "shape"):
+                assert e.change_slot == s.n_slots - 2
+            if e.direction is not None:
+                assert HARD["travel"][0] * s.size - 1e-6 <= abs(e.dx) <= HARD["travel"][1] * s.size + 1e-6
+            assert abs(e.dy) <= HARD["rise"][1] * s.size + 1e-6
+    for s in specs:
+        if not s.hard:
+            assert all(e.blur_sigma == 0 or e.blur_sigma >= 3.0 for e in s.entities)
+    records = [r for s in specs for r in qa_records(s, "v.mp4")]
+    tier = [r for r in records if r["tier"] == "hard"]
+    assert {r["form"] for r in tier} <= HARD_FORMS and len(tier) >= 200
+    assert all(r["tier"] == "plain" for s in specs if not s.hard for r in qa_records(s, "v.mp4"))
+    assert 0.4 <= sum(r["answer"] == "yes" for r in tier) / len(tier) <= 0.6
+
+
+def test_new_worlds_leave_the_old_ones_as_they_were():
+    for i in range(20):
+        assert plan_probe(2, i, max_entities=1, radius=0.2) == plan_probe(2, i, max_entities=1, radius=0.2,
+                                                                           distractors=0, hard_share=0.0)
+    with pytest.raises(ValueError, match="distractors"):
+        plan_probe(0, 0, max_entities=3, distractors=1)
+    with pytest.raises(ValueError, match="hard_share"):
+        plan_probe(0, 0, hard_share=1.5)
+
+
+@pytest.mark.parametrize("world", [{}, dict(max_entities=1, radius=0.2), dict(DISTRACTOR_WORLD, hard_share=0.5)])
+def test_each_true_finding_implies_the_true_answer(world):
+    from fingereval.probes.questions import finding_answer, finding_of
+
+    for i in range(150):
+        for r in qa_records(plan_probe(4, i, **world), "v.mp4"):
+            assert finding_answer(r["form"], r["question"], finding_of(r["reason"])) == r["answer"], r
+
+
+def test_findings_are_checked_against_the_question_not_taken_on_trust():
+    from fingereval.probes.questions import finding_answer, finding_of
+
+    q = "Does the white ball appear in the video?"
+    # the demo model's contradiction: the finding says white is drawn, so it implies yes whatever follows
+    assert finding_answer("appear", q, finding_of("Colour white vs white. There is no white ball: ...")) == "yes"
+    assert finding_answer("appear", q, "Colour white vs green red") == "no"
+    assert finding_answer("appear", q, "Colour red vs red") is None  # not the asked colour
+    assert finding_answer("direction", "Does the red ball move to the left?", "Heading right") == "no"
+    assert finding_answer("direction", "Does the red ball move to the left?", "Heading left") == "yes"
+    assert finding_answer("gravity", "Does the x float upward against gravity?", "Height sinks") == "no"
+    assert finding_answer("noise", "Is there visible noise on the red ball?", "Texture noisy") == "yes"
+    # a caption or another form's finding implies nothing
+    assert finding_answer("noise", "Is there visible noise on the red ball?", "Colour green") is None
+    assert finding_answer("blur", "Is the red ball clearly visible without blur?", "Edges") is None
+    assert finding_of(None) == "" and finding_of("  Edges sharp. The ...") == "Edges sharp"

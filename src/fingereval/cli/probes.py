@@ -21,6 +21,10 @@ def make(
     fps: int = typer.Option(8, "--fps", min=2, help="Rendered frames per second."),
     max_entities: int = typer.Option(3, "--max-entities", min=1, max=3, help="At most this many shapes per video."),
     radius: float = typer.Option(0.1, "--radius", min=0.05, max=0.2, help="Shape radius as a share of the frame side."),
+    distractors: int = typer.Option(0, "--distractors", min=0, max=2,
+                                     help="Up to this many unnamed, still shapes the prompt never mentions."),
+    hard_share: float = typer.Option(0.0, "--hard-share", min=0.0, max=1.0,
+                                     help="Share of videos whose defects are drawn weak (the hard tier)."),
     held_out: float = typer.Option(
         0.2, "--held-out", min=0.0, max=0.95,
         help="Share of videos for qa_heldout.jsonl (the rest go to qa_train.jsonl); 0 skips the split."),
@@ -34,7 +38,8 @@ def make(
         with Progress(console=console, transient=True) as bar:
             task = bar.add_task("rendering probes", total=n)
             probe_set = make_probes(out_dir, n, seed=seed, size=size, seconds=seconds, fps=fps,
-                                    max_entities=max_entities, radius=radius,
+                                    max_entities=max_entities, radius=radius, distractors=distractors,
+                                    hard_share=hard_share,
                                     progress=lambda done, total: bar.update(task, completed=done))
     except ValueError as e:
         raise typer.BadParameter(str(e)) from None

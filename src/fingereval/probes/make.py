@@ -45,10 +45,13 @@ def make_probes(
     progress: Callable[[int, int], None] | None = None,
     max_entities: int = 3,
     radius: float = 0.1,
+    distractors: int = 0,
+    hard_share: float = 0.0,
 ) -> ProbeSet:
     """Render `n` probe videos with planted defects and write their questions and ratings.
 
-    Probe i depends only on (seed, i, size, seconds, fps): the same arguments give the same
+    `distractors` and `hard_share` are plan_probe's (unnamed still shapes; the share of hard-tier probes).
+    Probe i depends only on (seed, i and the other arguments): the same arguments give the same
     qa.jsonl and ratings.jsonl bytes and the same decoded frames, and the first m probes of a
     larger set are the m probes of a smaller one.
     """
@@ -66,7 +69,8 @@ def make_probes(
     scene_rows: list[dict] = []
     videos: list[Path] = []
     for index in range(n):
-        spec = plan_probe(seed, index, size=size, seconds=seconds, fps=fps, max_entities=max_entities, radius=radius)
+        spec = plan_probe(seed, index, size=size, seconds=seconds, fps=fps, max_entities=max_entities, radius=radius,
+                          distractors=distractors, hard_share=hard_share)
         spec.video_id = f"p{index:0{width}d}"
         relative = f"videos/{spec.video_id}.mp4"
         videos.append(write_mp4(root / relative, render_frames(spec), fps=fps, codec=codec))
@@ -82,7 +86,7 @@ def make_probes(
     write_jsonl(root / SCENES_FILE, scene_rows)
     write_prompts_csv(root / PROMPTS_FILE, rating_rows)
     manifest = {"n": n, "seed": seed, "size": size, "seconds": seconds, "fps": fps, "codec": codec,
-                "max_entities": max_entities, "radius": radius,
+                "max_entities": max_entities, "radius": radius, "distractors": distractors, "hard_share": hard_share,
                 "question_forms": {k: {"dimension": f.dimension, "question": f.template, "good_answer": f.good_answer}
                                    for k, f in FORMS.items()}}
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

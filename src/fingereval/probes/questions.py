@@ -59,7 +59,8 @@ def _list(names: list[str]) -> str:
 def _truth(spec: ProbeSpec, form: str, e: ProbeEntity | None) -> tuple[bool, str]:
     """(is the literal answer yes, the reason) for one asked question."""
     if form == "static":
-        movers = [f"the {x.name}" if x.named else f"a {x.drawn_colour} {x.shape}" for x in spec.entities if x.drawn]
+        movers = [f"the {x.name}" if x.named else f"a {x.drawn_colour} {x.shape}" for x in spec.entities
+                  if x.drawn and x.direction is not None]  # distractors stand still
         if spec.static:
             return True, "Nothing moves: every shape stays in the same place from the first frame to the last."
         verb = "moves" if len(movers) == 1 else "move"
@@ -138,6 +139,37 @@ def finding(spec: ProbeSpec, form: str, e: ProbeEntity | None, is_yes: bool) -> 
     return f"{word} {yes_seen if is_yes else no_seen}"
 
 
+def finding_of(reason: str | None) -> str:
+    """The finding a reason opens with: the text before its first full stop ("" for no reason)."""
+    return (reason or "").strip().split(".")[0].strip()
+
+
+def finding_answer(form: str, question: str, finding_text: str) -> str | None:
+    """The yes/no that a finding implies for a question of `form`, read from the two texts alone;
+    None when the finding is not one of that form's (a caption, another form's, noise).
+
+    It lets a model's reason be checked against its own answer (a contradiction: "Colour white vs
+    white" and the answer no) without the plan; against the plan, a finding is right when it equals
+    the true reason's (`finding_of(record["reason"])`).
+    """
+    word, yes_seen, no_seen = FINDINGS[form]
+    head, _, seen = finding_text.partition(" ")
+    if head != word or not seen:
+        return None
+    if form == "appear":  # "Colour red vs green blue": yes when the asked colour is among those drawn
+        asked, vs, drawn = seen.partition(" vs ")
+        if not vs or asked not in COLOURS or asked not in question:
+            return None
+        return "yes" if asked in drawn.split() else "no"
+    if form == "direction":
+        if seen not in ("left", "right"):
+            return None
+        return "yes" if question.rstrip("?").endswith(f"to the {seen}") else "no"
+    if form == "gravity" and seen == "sinks":
+        return "no"
+    return {yes_seen: "yes", no_seen: "no"}.get(seen)
+
+
 def true_answer(spec: ProbeSpec, asked: AskedQuestion) -> TrueAnswer:
     form = FORMS[asked.form]
     e = spec.entities[asked.entity] if asked.entity is not None else None
@@ -165,6 +197,7 @@ def qa_records(spec: ProbeSpec, video: str) -> list[dict]:
             "answer": truth.answer,
             "reason": truth.reason,
             "form": form.key,
+            "tier": spec.tier(form.key),
         })
     return records
 
@@ -212,7 +245,7 @@ def ratings(spec: ProbeSpec) -> dict[str, float]:
     if spec.static:
         dynamic = 0.0
     else:
-        speeds = [abs(e.dx) / spec.size for e in spec.entities if e.drawn]
+        speeds = [abs(e.dx) / spec.size for e in spec.entities if e.drawn and e.direction is not None]
         dynamic = 0.6 + 0.4 * _unit(sum(speeds) / len(speeds), *HORIZONTAL_TRAVEL)
     out = {
         "visual_quality": _quality(vq),

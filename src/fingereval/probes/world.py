@@ -14,6 +14,12 @@ Why the plan looks the way it does:
 - Timed defects (flicker, change) start and stop on half-second boundaries, so that sampling at
   2 fps, whatever its phase, sees at least one frame of every state.
 - Colours and shapes are unique within a video, so "the red ball" names exactly one thing.
+- Distractors (`distractors`): unnamed shapes the prompt never mentions, drawn still and free of defects,
+  so "does the red ball appear" depends on the prompt (a prompt naming a red ball over a video of a blue
+  square and a green star: no), while every defect a question asks about is still the named entity's.
+- The hard tier (`hard_share`): in that share of probes every planted defect is drawn weak, near what can
+  be seen at 112 px and 2 fps (graded_defects.py's levels 1-2), so a trained model is unsure on a fair
+  share of questions; the records say which (`tier`).
 """
 from __future__ import annotations
 
@@ -58,6 +64,13 @@ MAX_ASKED_PER_DIMENSION = 2  # entity-level questions per dimension and video (k
 HORIZONTAL_TRAVEL = (0.25, 0.45)
 RISE_TRAVEL = (0.2, 0.3)
 FALL_TRAVEL = (0.15, 0.22)
+# The hard tier's weak defects (the plain ranges are in _set_severities and above): blur and noise a
+# third of theirs, one half-second of flicker or of the changed look, a rise or fall of a few pixels,
+# and a short sideways travel (still seen by 2 fps sampling, but over 9-17 px).
+HARD = dict(blur_sigma=(1.0, 2.0), noise_std=(12.0, 28.0), rise=(0.05, 0.09), fall=(0.05, 0.09),
+            travel=(0.08, 0.15))
+HARD_FORMS = frozenset({"blur", "noise", "change", "flicker", "static", "direction", "gravity"})
+MAX_DISTRACTORS = 2
 
 Presence = Literal["shown", "absent", "recoloured"]
 Quality = Literal["clean", "blur", "noise"]
@@ -136,6 +149,11 @@ class ProbeSpec:
     entities: list[ProbeEntity]
     questions: list[AskedQuestion] = field(default_factory=list)
     radius_share: float = 0.1  # entity radius as a share of the frame side
+    hard: bool = False  # the hard tier: every planted defect drawn weak (HARD)
+
+    def tier(self, form: str) -> str:
+        """'hard' for a question whose evidence the hard tier weakens, else 'plain'."""
+        return "hard" if self.hard and form in HARD_FORMS else "plain"
 
     @property
     def radius(self) -> float:
@@ -179,37 +197,49 @@ def _spare(rng: np.random.Generator, options: tuple[str, ...] | list[str], taken
 
 
 def plan_probe(seed: int, index: int, size: int = 112, seconds: float = 4.0, fps: int = 8,
-               max_entities: int = 3, radius: float = 0.1) -> ProbeSpec:
+               max_entities: int = 3, radius: float = 0.1, distractors: int = 0, hard_share: float = 0.0) -> ProbeSpec:
     """Plan probe `index` of a set: entities, planted defects, motion and the questions to ask.
 
     Each probe draws from its own generator seeded by (seed, index), so a probe does not depend
-    on how many others are made. `max_entities` (1-3) caps the shapes per video and `radius` sets
+    on how many others are made. `max_entities` (1-3) caps the named shapes per video and `radius` sets
     their size as a share of the frame side: one large shape is an easier world for small models.
+    `distractors` (0-2) adds up to that many unnamed, still, defect-free shapes (0 to the cap, drawn per
+    probe); `hard_share` is the share of probes in the hard tier (weak defects, HARD). Both draw from
+    generators of their own, so with their defaults every probe is what it was without them.
     The steps below share that one generator, so their order fixes every probe: keep it.
     """
-    _check_plan_args(max_entities, radius, seconds, fps)
+    _check_plan_args(max_entities, radius, seconds, fps, distractors, hard_share)
     rng = np.random.default_rng([seed, index])
     defect = _PairedCoins(seed, index)
     entities = _cast(rng, max_entities)
     spec = ProbeSpec(video_id=f"p{index:04d}", index=index, seed=seed, size=size, seconds=seconds, fps=fps,
-                     static=defect("static"), entities=entities, radius_share=radius)
+                     static=defect("static"), entities=entities, radius_share=radius,
+                     hard=bool(np.random.default_rng([seed, index, 0x4A2D]).random() < hard_share))
     taken_colours = {e.colour for e in entities}
     appear_target = _plant_absence(rng, defect, entities, taken_colours)
     present = [i for i, e in enumerate(entities) if e.presence == "shown"]
     forms = _draw_forms(rng, present)
     questions = _choose_questions(rng, defect, spec.static, appear_target, present, forms)
     _plant_defects(rng, defect, spec, present, forms, {(q.form, q.entity) for q in questions})
-    _add_stand_in(rng, spec, taken_colours)
+    _add_stand_in(rng, spec, taken_colours, always=distractors > 0)
+    _add_distractors(np.random.default_rng([seed, index, 0xD157]), spec, distractors, taken_colours)
     _set_severities(rng, spec, taken_colours)
     _place(rng, spec)
     spec.questions = _in_dimension_order(questions)
     return spec
 
 
-def _check_plan_args(max_entities: int, radius: float, seconds: float, fps: int) -> None:
+def _check_plan_args(max_entities: int, radius: float, seconds: float, fps: int, distractors: int = 0,
+                     hard_share: float = 0.0) -> None:
     """Refuse worlds the plan cannot keep fair or visible, before any coin is drawn."""
     if not 1 <= max_entities <= max(ENTITY_COUNT_WEIGHTS):
         raise ValueError(f"max_entities must be 1 to {max(ENTITY_COUNT_WEIGHTS)}, got {max_entities}")
+    # every drawn shape is unique, and a recoloured or stand-in entity needs a spare one
+    if not 0 <= distractors <= min(MAX_DISTRACTORS, len(SHAPES) - 1 - max_entities):
+        raise ValueError(f"distractors must be 0 to {min(MAX_DISTRACTORS, len(SHAPES) - 1 - max_entities)} with "
+                         f"max_entities {max_entities} (every shape in a video is unique), got {distractors}")
+    if not 0.0 <= hard_share <= 1.0:
+        raise ValueError(f"hard_share must be a share, 0 to 1, got {hard_share}")
     if not 0.05 <= radius <= 0.2:
         raise ValueError(f"radius must be 0.05 to 0.2 of the frame side (moving shapes must fit), got {radius}")
     # timed defects switch on slot boundaries and need a few slots to show before and after
@@ -319,9 +349,25 @@ def _plant_motion(rng: np.random.Generator, e: ProbeEntity, planted: Callable[[s
     e.vertical = "rising" if rising else str(rng.choice(("level", "falling")))  # type: ignore[assignment]
 
 
-def _add_stand_in(rng: np.random.Generator, spec: ProbeSpec, taken_colours: set[str]) -> None:
-    """A one-entity prompt whose entity is absent gets an unnamed stand-in, not a blank screen."""
-    if any(e.drawn for e in spec.entities):
+def _add_distractors(rng: np.random.Generator, spec: ProbeSpec, cap: int, taken_colours: set[str]) -> None:
+    """0 to `cap` unnamed shapes in colours and shapes nobody else has; still, clean and steady, so that
+    every defect a question asks about stays the named entity's and only presence depends on the prompt."""
+    if cap == 0:
+        return
+    shapes = {e.shape for e in spec.entities}
+    for _ in range(int(rng.integers(0, cap + 1))):
+        extra = ProbeEntity(colour=_spare(rng, list(COLOURS), taken_colours), shape=_spare(rng, SHAPES, shapes),
+                            prompt_direction=str(rng.choice(DIRECTIONS)), named=False)
+        spec.entities.append(extra)
+        taken_colours.add(extra.colour)
+        shapes.add(extra.shape)
+
+
+def _add_stand_in(rng: np.random.Generator, spec: ProbeSpec, taken_colours: set[str], always: bool = False) -> None:
+    """A one-entity prompt whose entity is absent gets an unnamed stand-in, not a blank screen; `always`
+    (worlds with distractors): any absent entity does, so how many shapes are drawn never tells whether
+    the named ones are."""
+    if not (always and any(e.presence == "absent" for e in spec.entities)) and any(e.drawn for e in spec.entities):
         return
     shapes = {e.shape for e in spec.entities}
     stand_in = ProbeEntity(colour=_spare(rng, list(COLOURS), taken_colours), shape=_spare(rng, SHAPES, shapes),
@@ -392,14 +438,16 @@ def _set_severities(rng: np.random.Generator, spec: ProbeSpec, taken_colours: se
     scale = spec.size / 112
     free_shapes = [s for s in SHAPES if s not in {e.shape for e in spec.entities}]
     change_colours = [c for c in COLOURS if c not in taken_colours]
+    # the hard tier takes the same draws from other ranges, so the rest of the plan is drawn alike
     for e in spec.entities:
         if e.quality == "blur":
-            e.blur_sigma = float(rng.uniform(3.0, 5.0)) * scale
+            e.blur_sigma = float(rng.uniform(*(HARD["blur_sigma"] if spec.hard else (3.0, 5.0)))) * scale
         elif e.quality == "noise":
-            e.noise_std = float(rng.uniform(50.0, 90.0))
+            e.noise_std = float(rng.uniform(*(HARD["noise_std"] if spec.hard else (50.0, 90.0))))
         if e.change in ("colour", "shape"):
-            # at least two 2 fps samples of each look
-            e.change_slot = int(rng.integers(2, spec.n_slots - 1))
+            # at least two 2 fps samples of each look; the hard tier's new look only in the last two slots
+            slot = int(rng.integers(2, spec.n_slots - 1))
+            e.change_slot = spec.n_slots - 2 if spec.hard else slot
             if e.change == "colour":  # a colour no other entity ever shows
                 e.new_colour = str(rng.choice(change_colours))
                 change_colours.remove(e.new_colour)
@@ -412,7 +460,7 @@ def _set_severities(rng: np.random.Generator, spec: ProbeSpec, taken_colours: se
             # hidden for 2-3 slots (never the first, so it is introduced), visible in the rest
             n_hidden = int(rng.integers(2, 4))
             slots = rng.choice(np.arange(1, spec.n_slots), size=min(n_hidden, spec.n_slots - 2), replace=False)
-            e.hidden_slots = tuple(sorted(int(s) for s in slots))
+            e.hidden_slots = tuple(sorted(int(s) for s in slots))[:1 if spec.hard else None]  # hard: one slot
 
 
 # how far a shape reaches from its centre, in radii (the star's points and the square's corners stick out)
@@ -437,7 +485,7 @@ def _place(rng: np.random.Generator, spec: ProbeSpec, tries: int = 400) -> None:
     needed = reach[:, None] + reach[None, :] + 2.0
     best, best_slack = None, -np.inf
     for _ in range(tries):
-        moves = [_travel(rng, e, spec.size) for e in drawn]
+        moves = [_travel(rng, e, spec.size, spec.hard) for e in drawn]
         starts = []
         for e, (dx, dy) in zip(drawn, moves):
             margin = _REACH[e.shape] * r + 1
@@ -453,16 +501,16 @@ def _place(rng: np.random.Generator, spec: ProbeSpec, tries: int = 400) -> None:
         e.x0, e.y0, e.dx, e.dy = float(x), float(y), float(dx), float(dy)
 
 
-def _travel(rng: np.random.Generator, e: ProbeEntity, size: int) -> tuple[float, float]:
-    """(dx, dy) over the clip: clearly visible at 2 fps, within each motion's range."""
+def _travel(rng: np.random.Generator, e: ProbeEntity, size: int, hard: bool = False) -> tuple[float, float]:
+    """(dx, dy) over the clip: clearly visible at 2 fps (the hard tier: barely), within each motion's range."""
     if e.direction is None:
         return 0.0, 0.0
     sign = 1.0 if e.direction == "right" else -1.0
-    dx = sign * float(rng.uniform(*HORIZONTAL_TRAVEL)) * size
+    dx = sign * float(rng.uniform(*(HARD["travel"] if hard else HORIZONTAL_TRAVEL))) * size
     if e.vertical == "rising":
-        return dx, -float(rng.uniform(*RISE_TRAVEL)) * size
+        return dx, -float(rng.uniform(*(HARD["rise"] if hard else RISE_TRAVEL))) * size
     if e.vertical == "falling":
-        return dx, float(rng.uniform(*FALL_TRAVEL)) * size
+        return dx, float(rng.uniform(*(HARD["fall"] if hard else FALL_TRAVEL))) * size
     return dx, 0.0
 
 

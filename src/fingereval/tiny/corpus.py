@@ -12,6 +12,8 @@ from fingereval.answer.format import ANSWER_CLOSE, ANSWER_OPEN, INSTRUCTION, use
 
 YES_NO_WORDS = ["Yes", "No", "yes", "no", "YES", "NO", '"Yes', '"No', "'Yes", "'No", "Yes.", "No."]
 PLANS_PER_SETTING = 400
+# (named entities at most, unnamed distractors at most): every world the probes make (`probes make`)
+WORLD_SETTINGS = ((1, 0), (1, 1), (1, 2), (2, 0), (2, 1), (3, 0))
 
 
 def format_text() -> list[str]:
@@ -26,15 +28,16 @@ def format_text() -> list[str]:
 
 
 def probe_text(seeds: range = range(3)) -> Iterator[str]:
-    """Prompts, questions, reasons and captions of planned probes in every entity-count setting."""
+    """Prompts, questions, reasons and captions of planned probes in every entity-count setting, with
+    distractors and the hard tier."""
     from fingereval.probes.questions import qa_records
     from fingereval.probes.scene import scene_caption, scene_labels
     from fingereval.probes.world import plan_probe
 
     for seed in seeds:
-        for max_entities in (1, 2, 3):
+        for max_entities, distractors in WORLD_SETTINGS:
             for index in range(PLANS_PER_SETTING):
-                spec = plan_probe(seed, index, max_entities=max_entities)
+                spec = plan_probe(seed, index, max_entities=max_entities, distractors=distractors, hard_share=0.5)
                 yield spec.prompt
                 yield scene_caption(scene_labels(spec))
                 for r in qa_records(spec, "v.mp4"):
