@@ -20,6 +20,7 @@ from fingereval.decode_ahead import DEFAULT_DEPTH, DEFAULT_WORKERS, decode_ahead
 from fingereval.errors import DataError, FingerEvalError
 from fingereval.io import (LineError, append_jsonl, iter_jsonl, jsonl_lines, parse_jsonl, read_jsonl, read_text,
                            validation_message, write_jsonl)
+from fingereval.rubric import Rubric, default_rubric
 from fingereval.schema import ErrorInfo, QuestionSet, VideoResult
 from fingereval.text import not_utf8_message, repair, repair_json, warn_stderr
 
@@ -131,21 +132,24 @@ def drop_failed(out: Path) -> int:
     return sum(bool(line.strip()) for line in lines) - len(kept)
 
 
-def item_questions(item: ManifestItem, questions_dir: Path | None, manifest_dir: Path) -> QuestionSet | None:
+def item_questions(item: ManifestItem, questions_dir: Path | None, manifest_dir: Path,
+                   rubric: Rubric | None = None) -> QuestionSet | None:
+    """The item's own questions (inline, its file, or the questions folder's), read for the rubric; None: none."""
     if isinstance(item.questions, list):
         try:
-            return QuestionSet.model_validate({"prompt": item.prompt, "questions": item.questions})
+            return QuestionSet.model_validate({"prompt": item.prompt, "questions": item.questions},
+                                              context={"rubric": rubric or default_rubric()})
         except DataError as e:  # from a validator (duplicate ids, no questions, an unknown dimension)
             raise DataError(f"item {item.key}: questions: {e}") from None
         except ValidationError as e:  # its fields are named from the set down ("questions.0.text")
             raise DataError(f"item {item.key}: {validation_message(e)}") from None
     if isinstance(item.questions, str):
         p = Path(item.questions)
-        return QuestionSet.load(p if p.is_absolute() else manifest_dir / p, item.prompt)
+        return QuestionSet.load(p if p.is_absolute() else manifest_dir / p, item.prompt, rubric)
     if questions_dir is not None:
         p = questions_dir / f"{Path(item.key).stem if item.id is None else item.id}.json"
         if p.exists():
-            return QuestionSet.load(p, item.prompt)
+            return QuestionSet.load(p, item.prompt, rubric)
     return None
 
 
@@ -182,7 +186,7 @@ def score_item(evaluator, item: ManifestItem, questions_dir: Path | None, manife
     """One item's result; a failure becomes an error record instead of an exception. `decoded`: its clip,
     decoded ahead (fingereval.decode_ahead)."""
     try:
-        qs = item_questions(item, questions_dir, manifest_dir)
+        qs = item_questions(item, questions_dir, manifest_dir, getattr(evaluator, "rubric", None))
         ahead = {} if decoded is None else {"decoded": decoded}
         image = {} if item.image is None else {"image": item.image}
         return evaluator.score(item.video, item.prompt, qs, item_id=item.key, **ahead, **image)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from fingereval.answer.base import DEFAULT_MODEL
 from fingereval.decode_ahead import DEFAULT_DEPTH, DEFAULT_WORKERS
 from fingereval.limits import InputLimits
+from fingereval.rubric import Rubric, load_rubric
 from fingereval.video import VideoConfig
 
 
@@ -24,6 +25,9 @@ class ScoringConfig(BaseModel):
     generator_options: dict[str, Any] = {}
     weights: Path | None = None
     calibration: Path | None = None  # a temperature and bias from `fingereval calibrate`
+    # the dimensions, weights and templates (a file or shipped name is read at once): carried as content, so that a
+    # Ray worker on another machine scores with the same rubric without its file
+    rubric: Rubric | None = None
     fps: float = VideoConfig.fps
     max_frames: int = VideoConfig.max_frames
     size: int = VideoConfig.size
@@ -32,6 +36,11 @@ class ScoringConfig(BaseModel):
     # how a batch runs, not what it scores: videos decoded ahead of the model, on so many threads (decode_ahead.py)
     decode_ahead: int = Field(DEFAULT_DEPTH, ge=0)
     decode_workers: int = Field(DEFAULT_WORKERS, ge=1)
+
+    @field_validator("rubric", mode="before")
+    @classmethod
+    def _read_rubric(cls, value):
+        return load_rubric(value) if isinstance(value, (str, Path)) else value
 
     def video_config(self) -> VideoConfig:
         return VideoConfig(fps=self.fps, max_frames=self.max_frames, size=self.size, keep_aspect=self.keep_aspect)
@@ -42,4 +51,5 @@ class ScoringConfig(BaseModel):
 
         return Evaluator(self.model, answerer=self.answerer, reason=self.reason, generator=self.generator,
                          generator_options=self.generator_options, weights=self.weights, calibration=self.calibration,
+                         rubric=self.rubric,
                          video_config=self.video_config(), limits=self.limits, **self.answerer_options)

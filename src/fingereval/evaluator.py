@@ -17,6 +17,7 @@ from fingereval.errors import ConfigError
 from fingereval.image import ConditioningImage, load_image
 from fingereval.limits import InputLimits
 from fingereval.schema import QuestionSet, VideoResult
+from fingereval.rubric import Rubric, load_rubric
 from fingereval.score.aggregate import check_weights, video_result
 from fingereval.score.calibration import Calibration, load_calibration
 from fingereval.video import VideoClip, VideoConfig, load_video
@@ -30,7 +31,8 @@ class Evaluator:
                  reason: bool = False, generator: str = "templates", generator_options: Mapping | None = None,
                  weights: Mapping[str, float] | str | Path | None = None, video_config: VideoConfig | None = None,
                  calibration: Calibration | str | Path | None = None, limits: InputLimits | None = None,
-                 **answerer_options):
+                 rubric: Rubric | str | Path | None = None, **answerer_options):
+        self.rubric = load_rubric(rubric)  # the dimensions, their weights and templates; before any model loads
         if isinstance(answerer, str):
             from fingereval.answer import get_answerer
 
@@ -48,7 +50,7 @@ class Evaluator:
             from fingereval.score.weights import load_weights
 
             self.weights_source = f"the weights in {weights}"
-            weights = load_weights(weights)
+            weights = load_weights(weights, self.rubric)
         self.weights = dict(weights) if weights else None
         self.calibration_source = str(calibration) if isinstance(calibration, (str, Path)) else None
         self.calibration = load_calibration(calibration) if isinstance(calibration, (str, Path)) else calibration
@@ -63,7 +65,7 @@ class Evaluator:
         if self._generator is None:
             from fingereval.ask import get_generator
 
-            self._generator = get_generator(self.generator_name, **self.generator_options)
+            self._generator = get_generator(self.generator_name, rubric=self.rubric, **self.generator_options)
         return self._generator.generate(prompt)
 
     def score(self, video: str | Path, prompt: str | None = None, questions: QuestionSet | None = None, *,
@@ -91,7 +93,9 @@ class Evaluator:
         limits.check_questions(questions.questions)
         use_reason = self.reason if reason is None else reason
         # before the video is decoded and the model runs: weights that cover none of these dimensions are an error
-        check_weights({q.dimension for q in questions.questions}, self.weights, self.weights_source)
+        asked = self.rubric.check_questions(questions.questions, "the questions")  # in the rubric's dimensions
+        questions = questions.model_copy(update={"questions": asked})
+        check_weights({q.dimension for q in asked}, self.weights, self.weights_source, self.rubric)
         if image is not None and not getattr(self.answerer, "takes_image", False):
             raise ConfigError(f"the {self.answerer.name!r} answerer does not show the model a conditioning image; "
                               "score without --image, or use the transformers or openai answerer")
@@ -104,7 +108,7 @@ class Evaluator:
         if self.calibration is not None:  # before polarity: every score and dimension rests on calibrated p_yes
             answers = [replace(a, p_yes=self.calibration.apply(a.p_yes)) for a in answers]
         result = video_result(str(video), prompt, questions.questions, answers, weights=self.weights,
-                              model=self.model_id, reason=use_reason, item_id=item_id, clip=clip)
+                              rubric=self.rubric, model=self.model_id, reason=use_reason, item_id=item_id, clip=clip)
         if self.calibration is not None:
             result.calibration = self.calibration.record(self.calibration_source)
         if clip.image is not None:

@@ -13,11 +13,11 @@ import statistics
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from fingereval.dimensions import BY_KEY, DIMENSION_KEYS
 from fingereval.errors import DataError
 from fingereval.folders import manifest_beside
 from fingereval.io import LineError, iter_jsonl
-from fingereval.measure.results import read_results
+from fingereval.measure.results import dimension_columns, read_results
+from fingereval.rubric import Rubric
 from fingereval.schema import VideoResult
 
 LOST_BELOW = 0.5  # a question lost points when its score is under one half: the answer went the wrong way
@@ -61,12 +61,14 @@ def _lost(questions) -> int:
     return sum(q.score < LOST_BELOW for q in questions)
 
 
-def video_row(r: VideoResult, extra: dict) -> dict:
+def video_row(r: VideoResult, extra: dict, keys: Sequence[str]) -> dict:
+    """The video's row: a column per dimension in `keys` (the rubric's), and the rubric it was scored with."""
     row = {"id": r.id or r.video, "video": r.video, "prompt": r.prompt, "model": r.model, "mode": r.mode,
-           "overall": r.overall, **{k: r.dimensions.get(k) for k in DIMENSION_KEYS},
+           "overall": r.overall, **{k: r.dimensions.get(k) for k in keys},
            "questions": len(r.questions), "lost": _lost(r.questions)}
-    row |= {f"lost_{k}": _lost([q for q in r.questions if q.dimension == k]) for k in DIMENSION_KEYS}
+    row |= {f"lost_{k}": _lost([q for q in r.questions if q.dimension == k]) for k in keys}
     row |= {"truncated": r.video_truncated, "unreadable_answers": r.answers_unreadable,
+            "rubric": r.rubric.name if r.rubric else None, "rubric_sha256": r.rubric.sha256 if r.rubric else None,
             "error": None if r.error is None else f"{r.error.type}: {r.error.message}"}
     return row | {k: v for k, v in extra.items() if k not in row}
 
@@ -80,19 +82,32 @@ def question_rows(r: VideoResult, extra: dict) -> list[dict]:
 
 
 def rows(results_files: Sequence[Path], *, questions: bool = False, manifest: Path | None = None,
-         on_warning: Callable[[str], None] = print) -> list[dict]:
+         on_warning: Callable[[str], None] = print, rubric: Rubric | None = None) -> list[dict]:
     """The rows of every results file; each joins its own folder manifest (or `manifest`) by id."""
-    out: list[dict] = []
+    return table(results_files, questions=questions, manifest=manifest, on_warning=on_warning, rubric=rubric)[0]
+
+
+def table(results_files: Sequence[Path], *, questions: bool = False, manifest: Path | None = None,
+          on_warning: Callable[[str], None] = print, rubric: Rubric | None = None
+          ) -> tuple[list[dict], list[tuple[str, str]]]:
+    """(the rows, the (key, name) of their dimension columns): the rubric's dimensions, or those the results hold
+    (fingereval.measure.results.dimension_columns)."""
     given = manifest_fields(manifest, on_warning, given=True) if manifest is not None else None
+    read = []
     for path in results_files:
-        extra = given if given is not None else manifest_fields(manifest_beside(path), on_warning)
         results = read_results(path, on_warning, "left out of the export")
         if not results:
             raise DataError(f"results file {path} holds no result; write one with `fingereval score ... --out FILE`")
+        read.append((path, results))
+    dimensions = dimension_columns((r for _, rs in read for r in rs), rubric, ", ".join(str(p) for p, _ in read))
+    keys = [k for k, _ in dimensions]
+    out: list[dict] = []
+    for path, results in read:
+        extra = given if given is not None else manifest_fields(manifest_beside(path), on_warning)
         for r in results:
             fields = {"results_file": str(path), **extra.get(r.id or r.video, {})}
-            out += question_rows(r, fields) if questions else [video_row(r, fields)]
-    return out
+            out += question_rows(r, fields) if questions else [video_row(r, fields, keys)]
+    return out, dimensions
 
 
 def to_csv(table: Iterable[dict]) -> str:
@@ -128,16 +143,19 @@ def _md_cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\r\n", "<br>").replace("\n", "<br>").replace("\r", "<br>")
 
 
-def means_markdown(table: Sequence[dict], group_by: str = "model") -> str:
-    """A Markdown table of mean scores per group (± a 95% interval), for a README or a paper."""
+def means_markdown(table: Sequence[dict], group_by: str = "model",
+                   dimensions: Sequence[tuple[str, str]] | None = None) -> str:
+    """A Markdown table of mean scores per group (± a 95% interval), for a README or a paper; a column per
+    dimension (key, name): those of the rows (`dimension_columns`), FingER's five by default."""
     if table and all(group_by not in row for row in table):
         known = ", ".join(k for k in table[0] if k not in {"prompt", "video", "id", "error"})
         raise DataError(f"--group-by {group_by}: no such field in the results or their manifest (fields: {known})")
     groups: dict[str, list[dict]] = {}
     for row in table:
         groups.setdefault(str(row.get(group_by)), []).append(row)
-    targets = ["overall", *DIMENSION_KEYS]
-    head = [group_by, "videos", "failed", "overall", *(BY_KEY[k].name for k in DIMENSION_KEYS), "lost questions"]
+    dimensions = list(dimensions if dimensions is not None else dimension_columns([]))
+    targets = ["overall", *(k for k, _ in dimensions)]
+    head = [group_by, "videos", "failed", "overall", *(name for _, name in dimensions), "lost questions"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, members in sorted(groups.items()):
         scored = [r for r in members if r.get("error") is None]

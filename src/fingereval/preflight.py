@@ -25,7 +25,7 @@ def check_config_files(config) -> None:
     if config.weights is not None:
         from fingereval.score.weights import load_weights
 
-        load_weights(config.weights)
+        load_weights(config.weights, config.rubric)
     if config.calibration is not None:
         from fingereval.score.calibration import load_calibration
 

@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import (AliasChoices, BaseModel, Field, ValidationError, ValidationInfo, field_validator,
-                      model_validator)
+from pydantic import AliasChoices, BaseModel, Field, ValidationError, field_validator, model_validator
 
 from fingereval.dimensions import DIMENSION_KEYS, normalize_dimension
 from fingereval.errors import DataError
@@ -31,6 +30,21 @@ def normalize_yes_no(value: object) -> str:
     raise ValueError(f"expected yes or no, got {value!r}")
 
 
+def read_dimension(value: object, context: dict | None = None) -> str:
+    """A dimension's key: the rubric's in the validation context (a file read for a rubric) or else the default's;
+    without a rubric, a key the default does not know is kept, for the scorer's rubric to check (fingereval.rubric)."""
+    rubric = (context or {}).get("rubric")
+    if rubric is not None:
+        return rubric.normalize(value)
+    try:
+        return normalize_dimension(value)
+    except DataError:
+        key = "_".join(str(value).strip().lower().split())
+        if re.fullmatch(KEY_PATTERN, key):
+            return key
+        raise
+
+
 class Entity(BaseModel):
     name: str
     description: str | None = None
@@ -47,21 +61,7 @@ class Question(BaseModel):
 
     _ga = field_validator("good_answer", mode="before")(lambda v: normalize_yes_no(v))
 
-    @field_validator("dimension", mode="before")
-    @classmethod
-    def _dimension(cls, value: object, info: ValidationInfo) -> str:
-        """The rubric's key: the rubric in the validation context (a file read for a rubric), else the default's;
-        a key the default does not know is kept for the scorer's rubric to check (fingereval.rubric)."""
-        rubric = (info.context or {}).get("rubric")
-        if rubric is not None:
-            return rubric.normalize(value)
-        try:
-            return normalize_dimension(value)
-        except DataError:
-            key = "_".join(str(value).strip().lower().split())
-            if re.fullmatch(KEY_PATTERN, key):
-                return key
-            raise
+    _dim = field_validator("dimension", mode="before")(lambda v, info: read_dimension(v, info.context))
 
 
 class QuestionSet(BaseModel):

@@ -60,6 +60,8 @@ Size = Annotated[int, typer.Option(help="frames resized to SIZE x SIZE (probe vi
 KeepAspect = Annotated[bool, typer.Option("--keep-aspect", help="keep the aspect ratio: sides in multiples of 28 "
                                           "within SIZE*SIZE pixels (Qwen's resize) instead of SIZE x SIZE")]
 VIDEO = VideoConfig()
+RUBRIC_HELP = ("rubric: a YAML or JSON file of dimensions, weights and question templates (docs/rubric.md), or a "
+               "shipped rubric's name (finger, camera_motion); default: FingER's five dimensions")
 
 
 def video_config(fps: float, max_frames: int, size: int, keep_aspect: bool = False) -> VideoConfig:

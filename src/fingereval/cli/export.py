@@ -22,10 +22,13 @@ def export(
                                             "wrote beside each results file)"),
     videos_root: Optional[Path] = typer.Option(None, "--videos-root", help="instruct: where the videos are now, "
                                                "when they moved (as `fingereval report --videos-root`)"),
+    rubric: Optional[str] = typer.Option(None, "--rubric", help="rubric file or shipped name (docs/rubric.md): its "
+                                         "dimensions are the columns (default: the dimensions the results hold)"),
 ):
     """One row per video (overall, dimensions, lost questions) or per question, for pandas and spreadsheets; or
     `--to instruct`: the model's answers and reasons as FingER-Instruct data for people to check."""
-    from fingereval.export import FORMATS, means_markdown, rows, to_csv, to_parquet
+    from fingereval.export import FORMATS, means_markdown, table as read_table, to_csv, to_parquet
+    from fingereval.rubric import load_rubric
 
     to = to.strip().lower()
     if to == "instruct":
@@ -42,12 +45,13 @@ def export(
     if to == "md" and questions:
         fail(ValueError("--to md is a table of means per video group; --questions goes with csv or parquet"))
     try:
-        table = rows(results, questions=questions, manifest=manifest, on_warning=warn)
+        table, dimensions = read_table(results, questions=questions, manifest=manifest, on_warning=warn,
+                                       rubric=load_rubric(rubric) if rubric else None)
         if to == "parquet":
             to_parquet(table, out_path)
             text = None
         else:
-            text = to_csv(table) if to == "csv" else means_markdown(table, group_by)
+            text = to_csv(table) if to == "csv" else means_markdown(table, group_by, dimensions)
     except FingerEvalError as e:
         fail(e)
     if text is not None and out_path is None:

@@ -21,17 +21,23 @@ def report(
     calibration_report: Annotated[Optional[Path], typer.Option(
         "--calibration-report", help="a `bench qa --json` or `calibrate --json` output: its ECE, Brier and "
         "reliability diagram join the page")] = None,
+    rubric: Annotated[Optional[str], typer.Option(
+        "--rubric", help="rubric file or shipped name (docs/rubric.md): its dimensions are the columns (default: "
+        "the dimensions the results hold)")] = None,
 ):
     """One HTML file that opens with no network: a sortable table of videos, each dimension's distribution, and
     per video its frames and its questions, the ones that lost the most points first."""
     from fingereval.report import write_report
+    from fingereval.rubric import load_rubric
 
     if videos_root is not None and not videos_root.is_dir():
         raise typer.BadParameter(f"{videos_root} is not a folder", param_hint="--videos-root")
+    used = load_rubric(rubric) if rubric else None  # a bad rubric is named before any video is decoded
     with progress("frames") as bar:
         task = bar.add_task("frames", total=None)
         summary = write_report(results, out, videos_root=videos_root, frames=frames, width=width, title=title,
-                               calibration_report=calibration_report, on_warning=warn, on_video=lambda: bar.advance(task))
+                               calibration_report=calibration_report, on_warning=warn, on_video=lambda: bar.advance(task),
+                               rubric=used)
     notes = [f"{summary.failed} failed"] if summary.failed else []
     notes += [f"{summary.without_frames} without frames"] if summary.without_frames else []
     err.print(f"wrote {summary.out} ({summary.videos} videos{', ' + ', '.join(notes) if notes else ''}, "

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from fingereval.answer.base import DEFAULT_MODEL
-from fingereval.cli._common import VIDEO, err, fail, out, warn
+from fingereval.cli._common import RUBRIC_HELP, VIDEO, err, fail, out, warn
 from fingereval.decode_ahead import DEFAULT_DEPTH, DEFAULT_WORKERS
 from fingereval.errors import FingerEvalError
 
@@ -40,13 +40,15 @@ def questions(
     llm_model: Optional[str] = typer.Option(None, envvar="FINGEREVAL_LLM_MODEL", help="model name at that endpoint"),
     llm_api_key: Optional[str] = typer.Option(None, envvar="FINGEREVAL_LLM_API_KEY", help="API key for that endpoint"),
     local_model: Optional[str] = typer.Option(None, help="hub id or folder of a text LLM for --generator local"),
+    rubric: Optional[str] = typer.Option(None, "--rubric", help=RUBRIC_HELP),
 ):
-    """Write entity-level yes/no questions in the five dimensions for a prompt."""
+    """Write entity-level yes/no questions in the rubric's dimensions (FingER's five by default) for a prompt."""
     from fingereval.ask import get_generator
 
     prompt = _prompt_option(prompt)
     try:
-        qs = get_generator(generator, **_generator_options(generator, llm_base_url, llm_model, llm_api_key, local_model)).generate(prompt)
+        options = _generator_options(generator, llm_base_url, llm_model, llm_api_key, local_model)
+        qs = get_generator(generator, rubric=rubric, **options).generate(prompt)
     except FingerEvalError as e:
         fail(e)
     text = qs.model_dump_json(indent=2)
@@ -174,7 +176,8 @@ def score(
     ray_address: Optional[str] = typer.Option(None, help="Ray cluster to join ('auto', or HEAD:6379); default: Ray on this machine"),
     gpus_per_worker: Optional[float] = typer.Option(None, help="GPUs per Ray worker (default: 1 if this machine has CUDA, else 0)"),
     generator: str = typer.Option("templates", "--generator", "-g", help=GEN_HELP),
-    weights: Optional[Path] = typer.Option(None, help="dimension weights JSON (from fit-weights)"),
+    rubric: Optional[str] = typer.Option(None, "--rubric", help=RUBRIC_HELP),
+    weights: Optional[Path] = typer.Option(None, help="dimension weights JSON (from fit-weights); default: the rubric's"),
     calibration: Optional[Path] = typer.Option(None, help="temperature and bias JSON (from fingereval calibrate): "
                                                "p_yes calibrated before scoring; the result records it"),
     fps: float = typer.Option(VIDEO.fps, help="frames per second sampled"),
@@ -223,7 +226,7 @@ def score(
                                                concurrency, video_as),
             generator_options=_generator_options(generator, llm_base_url, llm_model, llm_api_key, None),
             fps=fps, max_frames=max_frames, size=size, keep_aspect=keep_aspect, limits=limits,
-            decode_ahead=decode_ahead, decode_workers=decode_workers)
+            decode_ahead=decode_ahead, decode_workers=decode_workers, rubric=rubric)
         config.video_config()  # a bad fps, frame budget or size fails here, before any model loads
         if manifest is not None:
             if image is not None:
@@ -270,7 +273,7 @@ def _score_one(config, video: Path, prompt: str | None, questions_file: Path | N
     from fingereval.schema import QuestionSet
     from fingereval.text import repair
 
-    qs = QuestionSet.load(questions_file, prompt) if questions_file else None
+    qs = QuestionSet.load(questions_file, prompt, config.rubric) if questions_file else None
     check_one_video(config, video, prompt, qs, image)
     result = config.evaluator().score(video, prompt, qs, **({} if image is None else {"image": image}))
     result.video = repair(result.video)[0]  # a file name that is not UTF-8 cannot be written as JSON text

@@ -10,7 +10,7 @@ from typing import Optional
 import typer
 
 from fingereval.answer.base import DEFAULT_MODEL
-from fingereval.cli._common import VIDEO, Fps, KeepAspect, MaxFrames, Size, err, fail
+from fingereval.cli._common import RUBRIC_HELP, VIDEO, Fps, KeepAspect, MaxFrames, Size, err, fail
 from fingereval.cli.score import GEN_HELP, _answerer_options, _generator_options
 from fingereval.decode_ahead import DEFAULT_DEPTH, DEFAULT_WORKERS
 from fingereval.errors import FingerEvalError
@@ -60,7 +60,8 @@ def serve(
     max_connections: int = typer.Option(64, min=1, help="connections open at once; one more gets 503"),
     reason: bool = typer.Option(False, "--reason/--no-reason", help="default for requests: write <think> reasons first"),
     generator: str = typer.Option("templates", "--generator", "-g", help=GEN_HELP),
-    weights: Optional[Path] = typer.Option(None, help="dimension weights JSON (from fit-weights)"),
+    rubric: Optional[str] = typer.Option(None, "--rubric", help=RUBRIC_HELP + "; one rubric for the whole service"),
+    weights: Optional[Path] = typer.Option(None, help="dimension weights JSON (from fit-weights); default: the rubric's"),
     calibration: Optional[Path] = typer.Option(None, help="temperature and bias JSON (from fingereval calibrate)"),
     fps: Fps = VIDEO.fps,
     max_frames: MaxFrames = VIDEO.max_frames,
@@ -104,7 +105,7 @@ def serve(
             answerer_options=_answerer_options(device, dtype, naive, max_new_tokens, answerer_option, base_url, api_key,
                                                concurrency),
             generator_options=_generator_options(generator, llm_base_url, llm_model, llm_api_key, None),
-            fps=fps, max_frames=max_frames, size=size, keep_aspect=keep_aspect)
+            fps=fps, max_frames=max_frames, size=size, keep_aspect=keep_aspect, rubric=rubric)
         config.video_config()  # a bad fps, frame budget or size fails here, before any model loads
         check_config_files(config)
         check_model_files(config)

@@ -20,13 +20,13 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Literal, overload
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
 from fingereval.data.split import split_videos
-from fingereval.dimensions import normalize_dimension
 from fingereval.errors import DataError
 from fingereval.io import LineError, iter_jsonl, validation_message, write_jsonl
-from fingereval.schema import Question, QuestionResult, VideoResult
+from fingereval.rubric import Rubric, default_rubric
+from fingereval.schema import Question, QuestionResult, VideoResult, read_dimension
 from fingereval.schema import YesNo, normalize_yes_no
 from fingereval.text import not_utf8_message, repair_json
 
@@ -47,9 +47,10 @@ class InstructRecord(BaseModel):
 
     @field_validator("dimension", mode="before")
     @classmethod
-    def _dimension(cls, value: object) -> str:
+    def _dimension(cls, value: object, info: ValidationInfo) -> str:
+        # a file is read for a rubric (load_instruct's); records built in code keep a key of their own rubric
         try:
-            return normalize_dimension(str(value))
+            return read_dimension(value, info.context)
         except DataError as e:  # pydantic only turns ValueError into a field error
             raise ValueError(str(e)) from None
 
@@ -64,9 +65,9 @@ class InstructRecord(BaseModel):
         return self.video_id or Path(self.video).name
 
 
-def _parse_row(path: Path, lineno: int, raw: dict) -> InstructRecord | LineError:
+def _parse_row(path: Path, lineno: int, raw: dict, rubric: Rubric | None = None) -> InstructRecord | LineError:
     try:
-        record = InstructRecord.model_validate(raw)
+        record = InstructRecord.model_validate(raw, context={"rubric": rubric or default_rubric()})
     except ValidationError as e:
         return LineError(path, lineno, validation_message(e))
     video = Path(record.video)
@@ -77,13 +78,16 @@ def _parse_row(path: Path, lineno: int, raw: dict) -> InstructRecord | LineError
 
 
 @overload
-def load_instruct(path: str | Path, skip_bad: Literal[False] = False) -> list[InstructRecord]: ...
+def load_instruct(path: str | Path, skip_bad: Literal[False] = False,
+                  rubric: Rubric | None = None) -> list[InstructRecord]: ...
 @overload
-def load_instruct(path: str | Path, skip_bad: Literal[True]) -> tuple[list[InstructRecord], list[DataError]]: ...
+def load_instruct(path: str | Path, skip_bad: Literal[True],
+                  rubric: Rubric | None = None) -> tuple[list[InstructRecord], list[DataError]]: ...
 
 
-def load_instruct(path: str | Path, skip_bad: bool = False):
-    """Read a FingER-Instruct JSONL file; `video` paths come back absolute.
+def load_instruct(path: str | Path, skip_bad: bool = False, rubric: Rubric | None = None):
+    """Read a FingER-Instruct JSONL file; `video` paths come back absolute; every dimension one of the rubric's
+    (default: FingER's five).
 
     A bad line raises DataError naming the file and line. With `skip_bad=True` bad lines are
     collected instead and `(records, errors)` is returned, so a batch tool can report and go on.
@@ -92,7 +96,7 @@ def load_instruct(path: str | Path, skip_bad: bool = False):
     records: list[InstructRecord] = []
     errors: list[DataError] = []
     for lineno, row in iter_jsonl(p, "instruct file", hint="give a FingER-Instruct JSONL file, one question a line"):
-        item = row if isinstance(row, LineError) else _parse_row(p, lineno, row)
+        item = row if isinstance(row, LineError) else _parse_row(p, lineno, row, rubric)
         if isinstance(item, LineError):
             if not skip_bad:
                 raise item

@@ -6,20 +6,45 @@ first and then the file name alone (when that name is unique among the results).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
 from pydantic import ValidationError
 
-from fingereval.dimensions import DIMENSION_KEYS
+from fingereval.dimensions import BY_KEY, DIMENSION_KEYS
 from fingereval.errors import DataError
 from fingereval.io import LineError, iter_jsonl, validation_message
+from fingereval.rubric import Rubric
 from fingereval.schema import VideoResult
 
 OVERALL = "overall"
 TARGETS: tuple[str, ...] = (OVERALL, *DIMENSION_KEYS)  # what we score: overall and each dimension
 MAX_EXAMPLES = 5
+
+
+def targets(rubric: Rubric | None = None) -> tuple[str, ...]:
+    """Overall and each dimension of the rubric (default: FingER's five)."""
+    return TARGETS if rubric is None else (OVERALL, *rubric.keys)
+
+
+def dimension_columns(results: Iterable[VideoResult], rubric: Rubric | None = None,
+                      where: str = "the results") -> list[tuple[str, str]]:
+    """(key, name) of each dimension a table shows: the rubric's, in its order (a result scored in a dimension
+    the rubric lacks is an error naming it and --rubric); without one, the dimensions the results hold, in
+    their order (FingER's five when none holds any)."""
+    results = list(results)
+    held = list(dict.fromkeys(k for r in results for k in r.dimensions))
+    if rubric is not None:
+        extra = [k for k in held if k not in rubric.by_key]
+        if extra:
+            holder = next((r for r in results if extra[0] in r.dimensions and r.rubric is not None), None)
+            with_rubric = f" (scored with the rubric {holder.rubric.name!r})" if holder else ""
+            raise DataError(f"{where} hold the dimension {extra[0]!r}{with_rubric}, which the rubric {rubric.name!r} "
+                            "does not have; give --rubric the rubric they were scored with, or leave --rubric out")
+        return [(d.key, d.name) for d in rubric.dimensions]
+    keys = held or list(DIMENSION_KEYS)
+    return [(k, BY_KEY[k].name if k in BY_KEY else k.replace("_", " ")) for k in keys]
 
 
 def video_name(path: str) -> str:

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 
 from fingereval.errors import DataError, VideoError
-from fingereval.measure.results import read_results as results_in
+from fingereval.measure.results import dimension_columns, read_results as results_in
 from fingereval.report.frames import Frame, frame_strip
 from fingereval.report.html import ReportVideo, build_report
 from fingereval.report.reliability import reliability_html
+from fingereval.rubric import Rubric
 from fingereval.schema import VideoResult
 
 __all__ = ["Frame", "LoadedResult", "ReportSummary", "ReportVideo", "build_report", "frame_strip", "locate_video",
@@ -87,8 +88,9 @@ def report_videos(results: Sequence[LoadedResult], *, videos_root: Path | None =
 def write_report(results_paths: str | Path | Sequence[str | Path], out: str | Path, *,
                  videos_root: str | Path | None = None, frames: int = 6, width: int = 160, title: str | None = None,
                  calibration_report: str | Path | None = None, on_warning: Callable[[str], None],
-                 on_video: Callable[[], None] = lambda: None) -> ReportSummary:
-    """Read the results files, write the report to `out`, and say what went into it."""
+                 on_video: Callable[[], None] = lambda: None, rubric: Rubric | None = None) -> ReportSummary:
+    """Read the results files, write the report to `out`, and say what went into it. The dimension columns are
+    the rubric's (default: those the results hold)."""
     paths = [Path(results_paths)] if isinstance(results_paths, (str, Path)) else [Path(p) for p in results_paths]
     out = Path(out)
     # every side file is read before the videos are decoded, so a bad one is named at once
@@ -98,11 +100,12 @@ def write_report(results_paths: str | Path | Sequence[str | Path], out: str | Pa
     if not results:
         raise DataError(f"results file {names} holds no results; score some videos into it first "
                         "(`fingereval score --manifest M --out FILE`)")
+    dimensions = dimension_columns([loaded.result for loaded in results], rubric, names)  # before any decoding
     root = Path(videos_root) if videos_root is not None else None
     videos = report_videos(results, videos_root=root, frames=frames, width=width, on_warning=on_warning,
                            on_video=on_video)
     page = build_report(videos, title=title or f"fingereval report: {', '.join(p.name for p in paths)}", source=names,
-                        reliability=reliability)
+                        reliability=reliability, dimensions=dimensions)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page, encoding="utf-8")
     return ReportSummary(out=out, videos=len(videos), failed=sum(v.result.error is not None for v in videos),

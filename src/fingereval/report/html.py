@@ -10,7 +10,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from fingereval.dimensions import DIMENSIONS
+from fingereval.measure.results import dimension_columns
 from fingereval.report.frames import Frame
 from fingereval.report.template import PAGE, SCRIPT, STYLE
 from fingereval.schema import VideoResult
@@ -25,12 +25,12 @@ class ReportVideo:
     note: str | None = None  # why there are no frames (missing or unreadable file, --frames 0)
 
 
-def _columns(with_model: bool) -> list[dict]:
+def _columns(with_model: bool, dimensions: Sequence[tuple[str, str]]) -> list[dict]:
     cols = [{"key": "id", "label": "video", "kind": "name"}]
     cols += [{"key": "model", "label": "model", "kind": "name"}] if with_model else []  # several models compared
     cols += [{"key": "prompt", "label": "prompt", "kind": "prompt"},
              {"key": "overall", "label": "overall", "kind": "score"}]
-    cols += [{"key": d.key, "label": d.name, "kind": "score", "dimension": True} for d in DIMENSIONS]
+    cols += [{"key": key, "label": name, "kind": "score", "dimension": True} for key, name in dimensions]
     return cols + [{"key": "questions", "label": "questions", "kind": "count"},
                    {"key": "status", "label": "status", "kind": "status"}]
 
@@ -52,9 +52,9 @@ def _flags(r: VideoResult) -> list[str]:
     return flags
 
 
-def _summary_row(i: int, r: VideoResult) -> dict:
+def _summary_row(i: int, r: VideoResult, keys: Sequence[str]) -> dict:
     return {"i": i, "id": r.id or r.video, "model": r.model or "", "prompt": r.prompt, "overall": r.overall,
-            "dimensions": {d.key: r.dimensions.get(d.key) for d in DIMENSIONS}, "questions": len(r.questions),
+            "dimensions": {k: r.dimensions.get(k) for k in keys}, "questions": len(r.questions),
             "status": _status(r), "error": r.error is not None}
 
 
@@ -103,20 +103,25 @@ def reliability_section(calibration: dict, diagram_uri: str) -> str:
 
 
 def build_report(videos: Sequence[ReportVideo], *, title: str = "fingereval report", source: str = "",
-                 eager: bool = False, reliability: str = "") -> str:
-    """The whole self-contained page. `eager` opens every video's detail at load (a benchmark baseline)."""
+                 eager: bool = False, reliability: str = "", dimensions: Sequence[tuple[str, str]] | None = None) -> str:
+    """The whole self-contained page. `eager` opens every video's detail at load (a benchmark baseline).
+    `dimensions`: (key, name) of the dimension columns (default: those the results hold, dimension_columns)."""
     results = [v.result for v in videos]
+    dimensions = list(dimensions if dimensions is not None else dimension_columns(results))
     scored = [r for r in results if r.error is None]
     failed = len(results) - len(scored)
-    columns = _columns(len({r.model for r in results}) > 1)
+    columns = _columns(len({r.model for r in results}) > 1, dimensions)
     hists = [histogram_svg("overall", [r.overall for r in scored if r.overall is not None])]
-    hists += [histogram_svg(d.name, [r.dimensions[d.key] for r in scored if r.dimensions.get(d.key) is not None])
-              for d in DIMENSIONS]
+    hists += [histogram_svg(name, [r.dimensions[key] for r in scored if r.dimensions.get(key) is not None])
+              for key, name in dimensions]
     headers = "".join(f'<th data-key="{c["key"]}" aria-sort="none">{html.escape(c["label"])}</th>' for c in columns)
-    data = {"columns": columns, "videos": [_summary_row(i, r) for i, r in enumerate(results)], "eager": eager}
+    keys = [k for k, _ in dimensions]
+    data = {"columns": columns, "videos": [_summary_row(i, r, keys) for i, r in enumerate(results)], "eager": eager}
     details = "\n".join(f'<script type="application/json" id="detail-{i}">{_json(_detail(v))}</script>'
                         for i, v in enumerate(videos))
     meta = f"{len(results)} videos" + (f" from {source}" if source else "") + (f" · {failed} failed" if failed else "")
+    rubrics = sorted({f"{r.rubric.name} ({r.rubric.sha256[:12]})" for r in results if r.rubric is not None})
+    meta += f" · rubric {', '.join(rubrics)}" if rubrics else ""  # what the scores mean: the rubric they used
     return PAGE.format(title=html.escape(title), style=STYLE, meta=html.escape(meta), histograms="".join(hists),
                        reliability=reliability, headers=headers,
                        data=_json(data), script=SCRIPT, details=details)

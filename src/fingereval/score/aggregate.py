@@ -1,10 +1,13 @@
-"""From answers to scores: polarity per question, mean per dimension, weighted mean overall."""
+"""From answers to scores: polarity per question, mean per dimension, weighted mean overall.
+
+The dimensions and their default weights are the rubric's (fingereval.rubric; FingER's five unless given).
+"""
 from __future__ import annotations
 
 from typing import Iterable, Mapping, Sequence
 
-from fingereval.dimensions import DIMENSION_KEYS, DIMENSIONS
 from fingereval.errors import DataError, ModelOutputError
+from fingereval.rubric import Rubric, default_rubric
 from fingereval.schema import Question, QuestionResult, RawAnswer, VideoResult
 from fingereval.video import VideoClip
 
@@ -30,31 +33,39 @@ def question_results(questions: Sequence[Question], answers: Sequence[RawAnswer]
     return out
 
 
-def dimension_scores(results: Sequence[QuestionResult]) -> dict[str, float | None]:
-    """Mean question score per dimension; None for a dimension with no questions."""
-    sums: dict[str, list[float]] = {k: [] for k in DIMENSION_KEYS}
+def dimension_scores(results: Sequence[QuestionResult], rubric: Rubric | None = None) -> dict[str, float | None]:
+    """Mean question score per dimension of the rubric, in its order; None for a dimension with no questions."""
+    rubric = rubric or default_rubric()
+    sums: dict[str, list[float]] = {k: [] for k in rubric.keys}
     for r in results:
+        if r.dimension not in sums:
+            raise DataError(f"question {r.id!r}: unknown dimension {r.dimension!r}: the rubric {rubric.name!r} has "
+                            f"{', '.join(rubric.keys)}; give --rubric a rubric file that defines it")
         sums[r.dimension].append(r.score)
     return {k: (sum(v) / len(v) if v else None) for k, v in sums.items()}
 
 
-def default_weights() -> dict[str, float]:
-    return {d.key: d.weight for d in DIMENSIONS}
+def default_weights(rubric: Rubric | None = None) -> dict[str, float]:
+    return (rubric or default_rubric()).weights()
 
 
-def check_weights(asked: Iterable[str], weights: Mapping[str, float] | None, source: str = "the weights") -> None:
+def check_weights(asked: Iterable[str], weights: Mapping[str, float] | None, source: str = "the weights",
+                  rubric: Rubric | None = None) -> None:
     """Refuse weights that give every dimension asked weight 0: the overall would be undefined, and falling
     back to equal weights would pass off an unweighted mean as the weighted one."""
-    asked = [k for k in DIMENSION_KEYS if k in set(asked)]
+    asked, order = set(asked), (rubric or default_rubric()).keys
+    asked = [k for k in order if k in asked] + sorted(asked - set(order))
     if weights and asked and not any(weights.get(k, 0.0) > 0 for k in asked):
         raise DataError(f"{source} give weight 0 to every dimension asked ({', '.join(asked)}); give one of them "
                         "a weight above 0, or score without --weights")
 
 
-def overall_score(dims: Mapping[str, float | None], weights: Mapping[str, float] | None = None) -> float | None:
-    """Weighted mean of the dimensions that have a score (weights renormalised over those)."""
-    w = dict(weights) if weights else default_weights()
-    check_weights([k for k, s in dims.items() if s is not None], w)
+def overall_score(dims: Mapping[str, float | None], weights: Mapping[str, float] | None = None,
+                  rubric: Rubric | None = None) -> float | None:
+    """Weighted mean of the dimensions that have a score (weights renormalised over those); the weights default
+    to the rubric's."""
+    w = dict(weights) if weights else default_weights(rubric)
+    check_weights([k for k, s in dims.items() if s is not None], w, rubric=rubric)
     present = [(k, s) for k, s in dims.items() if s is not None and w.get(k, 0.0) > 0]
     if not present:
         return None
@@ -63,11 +74,12 @@ def overall_score(dims: Mapping[str, float | None], weights: Mapping[str, float]
 
 def video_result(video: str, prompt: str, questions: Sequence[Question], answers: Sequence[RawAnswer], *,
                  weights: Mapping[str, float] | None = None, model: str | None = None, reason: bool = False,
-                 item_id: str | None = None, clip: VideoClip | None = None) -> VideoResult:
+                 item_id: str | None = None, clip: VideoClip | None = None, rubric: Rubric | None = None) -> VideoResult:
+    rubric = rubric or default_rubric()
     results = question_results(questions, answers)
-    dims = dimension_scores(results)
+    dims = dimension_scores(results, rubric)
     seen = {} if clip is None else dict(resize=clip.resize, video_truncated=clip.truncated,
                                         video_seconds_decoded=clip.seconds_decoded)  # what the scores rest on
-    return VideoResult(id=item_id, video=video, prompt=prompt, overall=overall_score(dims, weights), dimensions=dims,
-                       questions=results, model=model, mode="reason" if reason else "direct",
-                       answers_unreadable=sum(q.answer_unreadable for q in results), **seen)
+    return VideoResult(id=item_id, video=video, prompt=prompt, overall=overall_score(dims, weights, rubric),
+                       dimensions=dims, questions=results, model=model, mode="reason" if reason else "direct",
+                       answers_unreadable=sum(q.answer_unreadable for q in results), rubric=rubric.ref(), **seen)

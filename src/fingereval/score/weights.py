@@ -4,14 +4,16 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from fingereval.dimensions import DIMENSION_KEYS, normalize_dimension
 from fingereval.errors import DataError
 from fingereval.io import read_json
+from fingereval.rubric import Rubric, default_rubric
 
 
-def load_weights(path: str | Path) -> dict[str, float]:
+def load_weights(path: str | Path, rubric: Rubric | None = None) -> dict[str, float]:
     """Read a weights file: {"weights": {dim: w}, ...} as fit-weights writes it, or a bare {dim: w}.
-    Returns a weight for each of the five dimensions (missing ones 0), normalised to sum 1."""
+    Returns a weight for each dimension of the rubric (default FingER's five; missing ones 0), normalised to
+    sum 1; a dimension the rubric does not have is an error."""
+    rubric = rubric or default_rubric()
     p = Path(path)
     raw = read_json(p, "weights file", "write one with `fingereval fit-weights`")
     if isinstance(raw, dict) and isinstance(raw.get("weights"), dict):
@@ -21,7 +23,7 @@ def load_weights(path: str | Path) -> dict[str, float]:
     weights: dict[str, float] = {}
     for name, value in raw.items():
         try:
-            key = normalize_dimension(name)
+            key = rubric.normalize(name)
         except DataError as e:
             raise DataError(f"weights file {p}: {e}") from None
         if key in weights:
@@ -34,6 +36,6 @@ def load_weights(path: str | Path) -> dict[str, float]:
     largest = max(weights.values())
     if largest == 0:
         raise DataError(f"weights file {p}: every weight is zero")
-    scaled = {k: weights.get(k, 0.0) / largest for k in DIMENSION_KEYS}  # first to <= 1: 1e308 + 1e308 is inf
+    scaled = {k: weights.get(k, 0.0) / largest for k in rubric.keys}  # first to <= 1: 1e308 + 1e308 is inf
     total = sum(scaled.values())
     return {k: w / total for k, w in scaled.items()}

@@ -47,7 +47,34 @@ def create_app(evaluator, settings: ServeSettings | None = None) -> FastAPI:
     _gates(app, settings)
     _handlers(app)
     app.include_router(routes(service))
+    _document_rubric(app, getattr(evaluator, "rubric", None))
     return app
+
+
+def _document_rubric(app: FastAPI, rubric) -> None:
+    """The OpenAPI schema names this service's dimensions (its rubric's keys), not the default's five."""
+    from fingereval.dimensions import DIMENSION_KEYS
+
+    if rubric is None or rubric.keys == DIMENSION_KEYS:
+        return
+    build = app.openapi
+
+    def replace_enum(node):
+        if isinstance(node, dict):
+            if node.get("enum") == list(DIMENSION_KEYS):
+                node["enum"] = list(rubric.keys)
+            for value in node.values():
+                replace_enum(value)
+        elif isinstance(node, list):
+            for value in node:
+                replace_enum(value)
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            replace_enum(build())  # FastAPI caches the schema it built in app.openapi_schema
+        return app.openapi_schema
+
+    app.openapi = openapi
 
 
 def server_config(app, settings: ServeSettings, host: str, port: int, **options):

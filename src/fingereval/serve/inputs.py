@@ -90,7 +90,8 @@ class JobMaker:
         if req.questions is not None:
             try:
                 questions = repair_json(req.questions)[0]  # lone surrogates, as in the prompt
-                return QuestionSet.model_validate({"prompt": prompt, "questions": questions})
+                return QuestionSet.model_validate({"prompt": prompt, "questions": questions},
+                                                  context={"rubric": getattr(self.evaluator, "rubric", None)})
             except DataError as e:  # from a validator: an unknown dimension, a duplicate id
                 raise DataError(f"questions: {e}") from None
             except ValidationError as e:  # its fields are named from the set down ("questions.0.text")

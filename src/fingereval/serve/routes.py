@@ -18,6 +18,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from fingereval.errors import FingerEvalError
+from fingereval.rubric import default_rubric
 from fingereval.schema import ErrorInfo, VideoResult
 from fingereval.serve.inputs import DEFAULT_UPLOAD_NAME, JobMaker, ServiceError, error_status
 from fingereval.serve.models import BatchResponse, ErrorResponse, HealthResponse, ScoreRequest, ServeSettings, batch_request
@@ -64,6 +65,13 @@ def routes(service: Service) -> APIRouter:
     async def health() -> HealthResponse:
         """Liveness and load: no token needed."""
         return HealthResponse(status="ok", model=service.evaluator.model_id, queued=worker.waiting, busy=worker.busy)
+
+    @router.get("/v1/rubric", dependencies=auth, responses=ERROR_RESPONSES)
+    async def rubric() -> dict:
+        """The rubric this service scores with (one per service: `fingereval serve --rubric`): its dimensions,
+        weights and templates, and the sha256 every result records with its name (docs/rubric.md)."""
+        used = getattr(service.evaluator, "rubric", None) or default_rubric()
+        return {**used.model_dump(mode="json"), "sha256": used.sha256}
 
     @router.post("/v1/score", response_model=None, dependencies=auth, responses={
         200: {"model": VideoResult, "description": "the result `fingereval score --json` prints"}, **ERROR_RESPONSES})
