@@ -162,7 +162,7 @@ def coverage(every: list[dict]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", choices=("report", "tune", "all"), default="report")
+    parser.add_argument("--split", choices=("report", "tune", "heldout", "all"), default="report")
     parser.add_argument("--baseline-rev", default=BASELINE_REV)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--show", action="store_true", help="print each prompt's entities and rejected questions")

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from fingereval.ask.nounphrases import Analysis, NounPhrase
 from fingereval.ask.words import (ABSTRACT_SUFFIXES, AGE, CONCRETE_ENDINGS, HAPPENINGS, LIVING_HEADS, MATERIAL_HEADS,
-                                  MOVABLE_HEADS, NON_ENTITY_HEADS, NOUN_ING, PART_HEADS, lexicon)
+                                  MOVABLE_HEADS, NAMED_PLACE_HEADS, NON_ENTITY_HEADS, NOUN_ING, PART_HEADS,
+                                  lexicon)
 
 
 def _abstract(word: str) -> bool:
@@ -31,8 +32,24 @@ def _idiom(analysis: Analysis, phrase: NounPhrase) -> bool:
     return k + 2 < len(tokens) and tokens[k + 1].tag == "POSS" and tokens[k + 2].lower == "eye"
 
 
+def _not_in_frame(analysis: Analysis, phrase: NounPhrase) -> bool:
+    """"in the style of Ukiyo", "waves on sand by Hokusai": a style, an artist, a name or a heading, not a thing."""
+    tokens, k = analysis.tokens, phrase.det_start
+    if k >= 2 and tokens[k - 1].lower == "of" and tokens[k - 2].lower in ("style", "styles", "manner"):
+        return True
+    end = phrase.last + 1
+    if k >= 2 and tokens[k - 1].lower == "of" and tokens[phrase.head].tag == "PROPN" \
+            and tokens[k - 2].lower in NAMED_PLACE_HEADS:
+        return True  # "the city of Petra": the name of the city, which is the entity
+    if phrase.det_start == phrase.head and tokens[phrase.head].sentence_start and end < len(tokens) \
+            and tokens[end].text == ":":
+        return True  # "Cover: a robot ...", "Focus: kids playing": a heading, not a thing
+    return (k >= 2 and tokens[k - 1].lower == "by" and tokens[k - 2].tag in ("NOUN", "PROPN")
+            and tokens[phrase.head].tag == "PROPN" and (end >= len(tokens) or tokens[end].tag == "PUNCT"))
+
+
 def is_visible_thing(analysis: Analysis, phrase: NounPhrase) -> bool:
-    if phrase.negated or phrase.quoted:
+    if phrase.negated or phrase.quoted or _not_in_frame(analysis, phrase):
         return False
     word, key = analysis.head_word(phrase), analysis.head_key(phrase)
     if word in NON_ENTITY_HEADS or key in NON_ENTITY_HEADS or AGE.match(word):

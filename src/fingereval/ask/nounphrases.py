@@ -135,6 +135,8 @@ def _attach_of_phrases(tokens: list[Token], phrases: list[NounPhrase]) -> list[N
                       or tokens[phrase.head].lemma in COLLECTIVE_HEADS | CONTAINER_HEADS))
         if joins:
             collective = head_word in COLLECTIVE_HEADS or tokens[phrase.head].lemma in COLLECTIVE_HEADS
+            # "a herd of its kind": the "of" phrase names no other thing, the herd is the thing
+            collective = collective and tokens[nxt.head].lower not in ("kind", "kinds", "sort", "type", "types")
             out.append(NounPhrase(first=phrase.first, last=nxt.last, head=nxt.head if collective else phrase.head,
                                   number_head=phrase.head, det_start=phrase.det_start, role=phrase.role))
             k += 2

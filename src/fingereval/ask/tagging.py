@@ -17,11 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from fingereval.ask.words import (ADJECTIVE_SUFFIXES, ADVERBS, ALL_CLOSED, AUXILIARIES, BE_FORMS, CAMERA_HEADS,
-                                  CONJUNCTIONS, DETERMINERS, GERUND_PREPOSITIONS, NOUN_ING, NUMBERS, POSSESSIVES,
+                                  COMPARATIVES, CONJUNCTIONS, CONTRACTED_WORDS, CONTRACTION_ENDINGS, DETERMINERS,
+                                  GERUND_PREPOSITIONS, INVARIANT_PLURALS, NOUN_ING, NUMBERS, POSSESSIVES,
                                   PREPOSITIONS, PRONOUNS, READING_OVERRIDES, AGE, lexicon, verb_tags)
 
 _TOKEN = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*|[^\w\s]")
 _POSSESSIVE_SUFFIX = re.compile(r"^(.+?)['’]s$", re.I)
+_CONTRACTION = re.compile(r"^(.+?)['’](s|re|ve|ll|d|m)$", re.I)
 SENTENCE_END = frozenset(".!?;:")
 NOMINAL = frozenset({"NOUN", "PROPN"})
 _PRENOMINAL = frozenset({"DET", "POSS", "NUM", "ADJ"})
@@ -83,6 +85,8 @@ def open_readings(token: Token) -> tuple[frozenset[str], str]:
         else:
             readings = {"NOUN"}
         lemma = lower
+        if readings == {"NOUN"} and _plural_ending(lower) and lower not in INVARIANT_PLURALS:
+            lemma = lower[:-1]  # "façades" -> "façade": plural_noun reads the same ending as a plural
     if readings == {"NOUN"} and word.lower().endswith(ADJECTIVE_SUFFIXES):
         readings = {"NOUN", "ADJ"}  # the lexicon lacks many adjectives ("visible"); the chunk is the same
     if "ADV" in readings and word.lower().endswith("ly") and len(readings) > 1:
@@ -101,6 +105,15 @@ def tokenize(prompt: str) -> list[Token]:
             continue
         if not text[0].isalnum():
             tokens.append(Token(text, match.start(), match.end(), False, tag="PUNCT"))
+            continue
+        contraction = _CONTRACTION.match(text)
+        if contraction and contraction.group(1).lower() in CONTRACTED_WORDS:
+            # "they've", "it's": a pronoun and an auxiliary, two words (docs/questions.md: pronouns are no entities)
+            stem = contraction.group(1)
+            tokens.append(Token(stem, match.start(), match.start() + len(stem), sentence_start))
+            tokens.append(Token(text[len(stem):], match.start() + len(stem), match.end(), False, tag="AUX",
+                                lemma=CONTRACTION_ENDINGS[contraction.group(2).lower()]))
+            sentence_start = False
             continue
         possessive = _POSSESSIVE_SUFFIX.match(text)
         if possessive and possessive.group(1).lower() not in ("it", "that", "there", "what", "he", "she"):
@@ -125,6 +138,8 @@ def _closed_tag(tokens: list[Token], i: int) -> str:
         return "POSS" if nxt is not None and _could_be_nominal(nxt) else "PRON"
     if word.endswith(("n't", "n’t")):
         return "AUX"  # "can't", "doesn't"
+    if word in COMPARATIVES:
+        return "ADV" if nxt is not None and "ADJ" in open_readings(nxt)[0] else "DET"  # "more mysterious"
     if word in NUMBERS or word.isdigit():
         return "NUM"
     if word in POSSESSIVES:
@@ -455,6 +470,19 @@ def _after_clause_word(tokens: list[Token], i: int) -> bool:
     return j >= 0 and tokens[j].tag == "CONJ" and tokens[j].lower not in ("and", "or")
 
 
+def _bare_after_article(tokens: list[Token], i: int) -> bool:
+    """Whether word i stands alone between an article and the end of its phrase ("a remote", "the mic on")."""
+    if i == 0 or tokens[i - 1].lower not in ("a", "an", "the"):
+        return False
+    nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+    # not before "and" or a comma: "a harmonious and elegant atmosphere", "a warm, inviting glow"
+    return nxt is None or nxt.text in SENTENCE_END or nxt.lower in PREPOSITIONS
+
+
+def _plural_ending(word: str) -> bool:
+    return word.endswith("s") and not word.endswith(("ss", "us", "is"))
+
+
 def plural_noun(token: Token | None) -> bool:
     if token is None:
         return False
@@ -466,7 +494,7 @@ def plural_noun(token: Token | None) -> bool:
     if token.lemma.lower() != word:
         return word.endswith(("s", "men", "ren"))
     # A word the lexicon does not know ("skydivers"): trust its ending.
-    return not lexicon(word) and word.endswith("s") and not word.endswith(("ss", "us", "is"))
+    return not lexicon(word) and _plural_ending(word)
 
 
 def tag(tokens: list[Token]) -> list[Token]:
@@ -482,10 +510,13 @@ def tag(tokens: list[Token]) -> list[Token]:
         if token.tag == "VERB":
             verb_lemmas = lexicon(token.lower).get("VERB", ())
             token.lemma = verb_lemmas[0] if verb_lemmas else token.lower
-        elif token.tag == "NOUN":
+        if token.tag == "ADJ" and _bare_after_article(tokens, i):
+            token.tag = "NOUN"  # "a remote", "the mic on the stand": an adjective with no noun is the noun
+        if token.tag == "NOUN":
             entries = lexicon(token.text) if lexicon(token.text).get("NOUN") else lexicon(token.lower)
             noun_lemmas = entries.get("NOUN", ())
             # "leaves" is the plural of "leaf" and of "leave"; the thing is the one that is not also the verb
             things = [lemma for lemma in noun_lemmas if lemma not in entries.get("VERB", ())]
-            token.lemma = (things or noun_lemmas or (token.lower,))[0]
+            unknown = token.lemma if not entries else token.lower  # a word the lexicon lacks: open_readings' guess
+            token.lemma = (things or noun_lemmas or (unknown,))[0]
     return tokens

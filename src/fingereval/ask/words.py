@@ -28,12 +28,19 @@ PRONOUNS = frozenset(
     "themselves someone somebody something everyone everybody everything anyone anything nothing "
     "nobody there here".split())
 BE_FORMS = frozenset("am is are was were be been being".split())
+# The endings of a contraction, after the apostrophe, and the auxiliary each stands for: "they've" is
+# "they" + "have", never one word (and never a thing), "it's" is "it" + "is".
+CONTRACTION_ENDINGS: dict[str, str] = {"s": "is", "re": "are", "ve": "have", "ll": "will", "d": "would", "m": "am"}
+# Words before a contraction's apostrophe that are not nouns: "it's", "that's", "there's", "let's".
+CONTRACTED_WORDS = frozenset("i you he she it we they that there here what who where how let".split())
 AUXILIARIES = BE_FORMS | frozenset("has have had having do does did can could will would shall should may "
                                    "might must".split())
 ADVERBS = frozenset(
     "not never very also just only too quite rather really almost nearly slightly now soon already "
     "often always sometimes together forward forwards backward backwards upward upwards downward "
     "downwards away back even ever again instead meanwhile simultaneously".split())
+# "more mysterious", "less crowded": before an adjective these grade it, they name nothing.
+COMPARATIVES = frozenset("more less most least".split())
 NEGATIONS = frozenset("not never no".split())
 # Prepositions after which a verb's -ing form is a gerund ("by shaking hands"), not an adjective.
 GERUND_PREPOSITIONS = frozenset("by while after before from for without through upon".split())
@@ -61,7 +68,8 @@ META_HEADS = frozenset(
     "videos footage clip film movie frame frames scene scenes sequence style aesthetic atmosphere "
     "ambiance ambience mood tone feel vibe lighting illumination light lights shadow shadows palette "
     "composition motion motions movement movements pan zoom tilt focus depth resolution quality "
-    "detail details effect effects render rendering animation timelapse time-lapse handheld fpv".split())
+    "detail details effect effects render rendering animation timelapse time-lapse handheld fpv "
+    "tableau image images art artwork capture mv still stills lapse macro".split())
 # Nouns that name the camera or the shot: a word ending in -s after them is their verb ("the camera pans").
 CAMERA_HEADS = frozenset("camera cameras shot lens video footage clip scene view pan zoom frame sequence close-up "
                          "closeup zoom-in zoom-out tilt tilt-up dolly".split())
@@ -77,7 +85,15 @@ EVENT_HEADS = frozenset(
     "adventure exploration celebration operation heist planning layout activity action transition "
     "transformation reaction response invasion shift impact use event scenario wrongdoing lesson cue "
     "highlight accumulation adjustment rustle flickering mimic gesture gestures touch jeté pirouette soccer "
-    "tennis badminton golf hockey landing launch stunt trick turn danger".split()) | HAPPENINGS
+    "tennis badminton golf hockey landing launch stunt trick turn danger push push-up squat bungee hula "
+    "hooping".split()) | HAPPENINGS
+# Dances and games someone performs or plays ("dancing ballet", "playing tag", "performing hip-hop"): activities,
+# like the sports above, not things on screen.
+ACTIVITY_HEADS = frozenset("ballet tango salsa waltz hip-hop breakdance breakdancing flamenco yoga karate tag "
+                           "hide-and-seek".split())
+# Places whose "of" phrase is their name: "the city of Petra", "the Temple of Hephaestus" are one thing.
+NAMED_PLACE_HEADS = frozenset("city town village temple church cathedral island isle river lake mount bay port "
+                              "palace castle state kingdom republic province county".split())
 TIME_HEADS = frozenset(
     "night day afternoon morning evening noon midday midnight dawn dusk sunset sunrise twilight winter "
     "spring summer autumn season hour golden-hour weekend temperature temperatures".split())
@@ -90,7 +106,7 @@ STYLE_WORDS = frozenset(
     "ultra-realistic high-quality high-resolution high-definition slow-motion documentary western "
     "fashion fantasy pixar-style 3d 2d cgi vfx simulation impressionist impressionistic surreal surrealist "
     "minimalist minimalistic vintage retro anime cartoonish watercolor watercolour noir steampunk cyberpunk "
-    "claymation stop-motion monochrome sepia".split())
+    "claymation stop-motion monochrome sepia slo-mo slow-mo slomo".split())
 LANGUAGE_HEADS = frozenset(
     "english german french spanish italian portuguese russian chinese japanese korean arabic hindi "
     "dutch swedish greek turkish latin".split())
@@ -109,7 +125,8 @@ MORE_ABSTRACT_HEADS = frozenset(
     "look design fluidity point ability visibility adaptability nature environment world landscape "
     "midground mid-air edge edges surface surfaces area space planet-scale appearance currency due "
     "sadness scenario aspect element elements nuance nuances quality vibe gaze expression behavior behaviour "
-    "background backdrop foreground off-center imagery visible invisible".split())
+    "background backdrop foreground off-center imagery visible invisible idea era future scheme symbol scent "
+    "voice level blend".split())
 # Abstract-noun endings; CONCRETE_ENDINGS are the visible things with those endings.
 ABSTRACT_SUFFIXES = ("ness", "ity", "ment", "tion", "sion", "ance", "ence", "ism", "ship", "dom", "hood", "ency",
                      "ancy")
@@ -143,8 +160,8 @@ NON_ENTITY_HEADS = META_HEADS | ABSTRACT_HEADS | frozenset(
     "seconds minute minutes relationship relation relations interaction interactions contrast sense "
     "manner kind type sort variety lot number mixture range other others one ones each both all "
     "someone something everything anything nothing spatial expression expressions emotion emotions "
-    "feeling feelings demeanor demeanour subject subjects process".split()) | EVENT_HEADS | TIME_HEADS | LIGHT_HEADS \
-    | STYLE_WORDS | LANGUAGE_HEADS | COLOUR_WORDS | MORE_ABSTRACT_HEADS
+    "feeling feelings demeanor demeanour subject subjects process".split()) | EVENT_HEADS | ACTIVITY_HEADS \
+    | TIME_HEADS | LIGHT_HEADS | STYLE_WORDS | LANGUAGE_HEADS | COLOUR_WORDS | MORE_ABSTRACT_HEADS
 # Parts and attributes of a main entity: kept, but ranked after the things they belong to.
 PART_HEADS = frozenset(
     "hand hands arm arms leg legs foot feet finger fingers face faces eye eyes head heads hair mouth "
