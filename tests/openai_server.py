@@ -6,9 +6,10 @@ library's HTTP server. What it answers is a `reply` function of the request body
 
 - `FixedReply`: fixed top-logprob lists after "<answer" and "<answer>" (optionally after a sleep), no model;
 - `ModelReply`: a tiny Qwen2.5-VL run for real through TransformersAnswerer's own pieces: the video data URL
-  is decoded with PyAV (fingereval.video.load_video), the prompt is the model's chat template with the final
-  assistant message continued (as vLLM renders it), and the reply holds the top-k log-probs of the next token,
-  or a greedy continuation up to a stop string.
+  is decoded with PyAV (fingereval.video.load_video), an image_url part before it (an image-to-video clip's
+  conditioning image) with Pillow, the prompt is the model's chat template with the final assistant message
+  continued (as vLLM renders it), and the reply holds the top-k log-probs of the next token, or a greedy
+  continuation up to a stop string.
 
 Media parts go through the server first, as through vLLM's frontend: each part that carries media is decoded
 (`reply.decode(url)` when the reply has one, else the data URL's bytes), and the decoded items reach the reply
@@ -96,6 +97,7 @@ class ModelReply:
         self.lock = threading.Lock()
         self._texts: list[str] | None = None
         self.prompts: list[str] = []  # the chat-templated prompts, as rendered
+        self._tensors: collections.OrderedDict = collections.OrderedDict()  # (video, image) items -> model tensors
 
     def __call__(self, body: dict) -> dict:
         import torch
@@ -111,20 +113,25 @@ class ModelReply:
             for p in content:
                 if p["type"] == "video_url":
                     parts.append({"type": "video"})
+                elif p["type"] == "image_url" and not parts:  # the conditioning image, before the video
+                    parts.append({"type": "image"})
                 elif p["type"] == "text":
                     parts.append({"type": "text", "text": p["text"]})
                 else:
-                    raise BadRequest(f"this server takes video_url and text parts, not {p['type']}")
+                    raise BadRequest(f"this server takes video_url and text parts (and one image_url part before "
+                                     f"the video), not {p['type']} here")
             chat.append({"role": m["role"], "content": parts})
-        if len(body.get("_media") or []) != 1:
-            raise BadRequest("this server takes one video per request")
+        media = body.get("_media") or []
+        kinds = [type(item).__name__ for item in media]
+        if kinds not in (["VideoClip"], ["ConditioningImage", "VideoClip"]):
+            raise BadRequest("this server takes one video per request (and one image before it)")
         cont = bool(body.get("continue_final_message"))
         text = a.processor.apply_chat_template(chat, tokenize=False, continue_final_message=cont,
                                                add_generation_prompt=body.get("add_generation_prompt", not cont))
         with self.lock:
             self.prompts.append(text)
-            video = body["_media"][0]
-            rows = a._token_rows([text], video["n_video_tokens"])
+            video = self._model_inputs(media)
+            rows = a._token_rows([text], video["n_video_tokens"], video["n_image_tokens"])
             max_tokens = int(body.get("max_tokens") or 16)
             if max_tokens == 1:
                 at = a._last_two_logprobs(video, rows)[1][0]
@@ -152,17 +159,36 @@ class ModelReply:
             self._texts = tok.batch_decode([[i] for i in range(len(tok))])
         return [self._texts[i] for i in ids]
 
-    def decode(self, url: str) -> dict:
-        """A video data URL decoded with PyAV into the model's video inputs (the server caches by uuid, not here)."""
+    def _model_inputs(self, media: list):
+        """The model's tensors of a request's video (and image), made once per pair of decoded items (under the
+        lock): the prefix prefilled for one request serves the next ones, as a server's prefix cache does."""
+        import dataclasses
+
+        key = tuple(id(item) for item in media)
+        if key not in self._tensors:
+            clip = media[-1] if len(media) == 1 else dataclasses.replace(media[-1], image=media[0])
+            self._tensors[key] = (media, self.answerer._video_inputs(clip))  # the items kept: their ids stay theirs
+            while len(self._tensors) > 8:
+                self._tensors.popitem(last=False)
+        return self._tensors[key][1]
+
+    def decode(self, url: str):
+        """A video data URL decoded with PyAV into a clip, an image data URL with Pillow into a conditioning image
+        (fingereval.image, the frames' size); the server caches them by uuid, not here."""
+        from fingereval.image import load_image
         from fingereval.video import load_video
 
-        data = data_url_bytes(url, "video/")
+        image = str(url).startswith("data:image/")
+        data = data_url_bytes(url, "image/" if image else "video/")
         with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "video.mp4"
+            path = Path(tmp) / ("image" if image else "video.mp4")
             path.write_bytes(data)
-            clip = load_video(path, self.video_config)
-        with self.lock:
-            return self.answerer._video_inputs(clip)
+            if image:
+                try:
+                    return load_image(path, self.video_config.frame_shape)
+                except Exception as e:  # a server answers an unreadable image with a 400
+                    raise BadRequest(str(e).replace(str(path), "image_url")) from None
+            return load_video(path, self.video_config)
 
 
 def data_url_bytes(url, kind: str = "") -> bytes:

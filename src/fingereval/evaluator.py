@@ -16,7 +16,7 @@ from fingereval.answer.base import Answerer
 from fingereval.errors import ConfigError
 from fingereval.image import ConditioningImage, load_image
 from fingereval.limits import InputLimits
-from fingereval.schema import QuestionSet, VideoResult
+from fingereval.schema import ImageRecord, QuestionSet, VideoResult
 from fingereval.rubric import Rubric, load_rubric
 from fingereval.score.aggregate import check_weights, video_result
 from fingereval.score.calibration import Calibration, load_calibration
@@ -112,7 +112,7 @@ class Evaluator:
         if self.calibration is not None:
             result.calibration = self.calibration.record(self.calibration_source)
         if clip.image is not None:
-            result.image = clip.image.record()
+            result.image = ImageRecord(**clip.image.record())
         return result
 
     def _with_image(self, clip: VideoClip, image: str | Path | ConditioningImage) -> VideoClip:

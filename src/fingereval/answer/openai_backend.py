@@ -28,6 +28,10 @@ sends the media in every request.
 With `video_as="video"` the file itself is sent and the server samples its frames (vLLM: `--media-io-kwargs`,
 the model's processor settings); with `video_as="frames"` the frames sampled here (video_config) go as JPEG
 images, for servers without video input (the model then sees images, not a video: scores differ).
+
+An image-to-video clip's conditioning image goes as an image_url part before the video's, as PNG of the pixels
+decoded and resized here (fingereval.image, the frames' size): lossless, so the server's model sees what the
+in-process one sees, and a 4K photo costs the server no more tokens than a frame. It has its own uuid, sent once.
 """
 from __future__ import annotations
 
@@ -113,6 +117,7 @@ def slot_p_yes(before: Sequence[tuple[str, float]], at: Sequence[tuple[str, floa
 
 class OpenAIAnswerer(Answerer):
     name = "openai"
+    takes_image = True  # an image-to-video clip's image: an image_url part before the video's
 
     def __init__(self, model: str = DEFAULT_MODEL, *, base_url: str | None = None, api_key: str | None = None,
                  video_config: VideoConfig = VideoConfig(), concurrency: int = 8, video_as: str = "video",
@@ -316,18 +321,29 @@ class OpenAIAnswerer(Answerer):
 
     def _media(self, clip: VideoClip) -> Media:
         """The video parts of a clip's user message, built once per clip so every request carries the same bytes."""
+        how = (self.video_as, None if clip.image is None else clip.image.sha256)
         with self._media_lock:
             cached = getattr(clip, "_openai_media", None)
-        if cached is not None and cached[0] == self.video_as:
+        if cached is not None and cached[0] == how:
             return cached[1]
+        images = () if clip.image is None else (self._image_data_url(clip.image.pixels),)
         if self.video_as == "video":
-            media = Media("video_url", (self._video_data_url(clip),))
+            media = Media("video_url", (self._video_data_url(clip),), images)
         else:
-            media = Media("image_url", tuple(self._frame_data_urls(clip)))
+            media = Media("image_url", tuple(self._frame_data_urls(clip)), images)
         media.key  # hashed here, once, rather than by the first requests together
         with self._media_lock:
-            object.__setattr__(clip, "_openai_media", (self.video_as, media))  # VideoClip is frozen
+            object.__setattr__(clip, "_openai_media", (how, media))  # VideoClip is frozen
         return media
+
+    @staticmethod
+    def _image_data_url(pixels) -> str:
+        """The conditioning image as a PNG data URL (lossless: the server's model sees the pixels decoded here)."""
+        from PIL import Image
+
+        buf = io.BytesIO()
+        Image.fromarray(pixels).save(buf, format="PNG")
+        return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
     @staticmethod
     def _video_data_url(clip: VideoClip) -> str:

@@ -50,13 +50,20 @@ def media_uuid(url: str) -> str:
 
 @dataclass(frozen=True)
 class Media:
-    """The media parts of a clip's user message: `kind` is the part type ("video_url" or "image_url")."""
+    """The media parts of a clip's user message: `kind` is the part type ("video_url" or "image_url"); `images` are
+    image_url parts that go before them (an image-to-video clip's conditioning image), each with its own uuid."""
     kind: str
     urls: tuple[str, ...]
+    images: tuple[str, ...] = ()
+
+    @cached_property
+    def items(self) -> tuple[tuple[str, str], ...]:
+        """(part type, data URL) of every part, in the order they are sent."""
+        return tuple(("image_url", u) for u in self.images) + tuple((self.kind, u) for u in self.urls)
 
     @cached_property
     def uuids(self) -> tuple[str, ...]:
-        return tuple(media_uuid(u) for u in self.urls)
+        return tuple(media_uuid(u) for _, u in self.items)
 
     @cached_property
     def key(self) -> str:
@@ -65,10 +72,10 @@ class Media:
 
     def parts(self, how: str) -> list[dict]:
         if how == PLAIN:
-            return [{"type": self.kind, self.kind: {"url": u}} for u in self.urls]
+            return [{"type": k, k: {"url": u}} for k, u in self.items]
         if how == WITH_UUID:
-            return [{"type": self.kind, self.kind: {"url": u}, "uuid": i} for u, i in zip(self.urls, self.uuids)]
-        return [{"type": self.kind, self.kind: None, "uuid": i} for i in self.uuids]
+            return [{"type": k, k: {"url": u}, "uuid": i} for (k, u), i in zip(self.items, self.uuids)]
+        return [{"type": k, k: None, "uuid": i} for (k, _), i in zip(self.items, self.uuids)]
 
 
 @dataclass(frozen=True)

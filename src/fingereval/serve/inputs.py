@@ -4,7 +4,9 @@ every cap and check that needs no model done here, before the job takes a place 
 An uploaded video is written to a temp file (no suffix: the decoder reads the format from the bytes) that the
 job's future removes when it is done, whatever the end (scored, failed, timed out, or its client gone). A
 `video_path` is resolved (symlinks and `..`) and must land inside the allow-dir. Either is then checked as a
-video (fingereval.video's container gate, and its decoded length against the caps).
+video (fingereval.video's container gate, and its decoded length against the caps). An image-to-video request's
+conditioning image (`image` / `image_path`) goes the same two ways and through fingereval.image's gate (an allowed
+format by its bytes, the pixel cap read from the header) before the job is queued.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from fingereval.errors import DataError, FingerEvalError, VideoError
+from fingereval.image import check_image
 from fingereval.io import validation_message
 from fingereval.limits import InputLimits
 from fingereval.schema import QuestionSet
@@ -27,6 +30,7 @@ from fingereval.text import repair, repair_json
 from fingereval.video import check_video
 
 DEFAULT_UPLOAD_NAME = "upload.mp4"
+DEFAULT_IMAGE_NAME = "upload.png"
 
 
 class ServiceError(Exception):
@@ -64,20 +68,47 @@ class JobMaker:
         questions = self._questions(prompt, req)
         self.limits.check_questions(questions.questions)
         item_id = None if req.id is None else repair(req.id)[0]
-        if req.video_path is not None:
-            name, path = repair(req.video_path)[0], self._allowed(req.video_path)
-            self._check_video(path, name)
-            return Job(path, name, prompt, questions, req.reason, item_id)
-        name = repair(req.video_name or DEFAULT_UPLOAD_NAME)[0]
-        path = self._write_upload(req.video, name)
+        image, image_name, made = self._image(req)
         try:
+            if req.video_path is not None:
+                name, path = repair(req.video_path)[0], self._allowed(req.video_path)
+            else:
+                name = repair(req.video_name or DEFAULT_UPLOAD_NAME)[0]
+                path = self._write_upload(req.video, name)
+                made.append(path)
             self._check_video(path, name)
+        except BaseException:
+            for p in made:
+                p.unlink(missing_ok=True)
+            raise
+        job = Job(path, name, prompt, questions, req.reason, item_id, image=image, image_name=image_name)
+        for p in made:  # the uploads live as long as the job
+            job.future.add_done_callback(lambda _, p=p: p.unlink(missing_ok=True))
+        return job
+
+    def _image(self, req: ScoreRequest) -> tuple[Path | None, str | None, list[Path]]:
+        """(the conditioning image's file, its name in the result, the temp files written) of a request, checked
+        by fingereval.image's gate; (None, None, []) without one."""
+        if req.image_path is not None:
+            name, path = repair(req.image_path)[0], self._allowed(req.image_path, "image_path", "image")
+            self._check_image(path, name)
+            return path, name, []
+        if req.image is None:
+            return None, None, []
+        name = repair(req.image_name or DEFAULT_IMAGE_NAME)[0]
+        path = self._write_upload(req.image, name, "image")
+        try:
+            self._check_image(path, name)
         except BaseException:
             path.unlink(missing_ok=True)
             raise
-        job = Job(path, name, prompt, questions, req.reason, item_id)
-        job.future.add_done_callback(lambda _: path.unlink(missing_ok=True))
-        return job
+        return path, name, [path]
+
+    def _check_image(self, path: Path, name: str) -> None:
+        try:
+            check_image(path)
+        except VideoError as e:  # fingereval.image.ImageError: named as the client named the image
+            raise type(e)(f"image: {str(e).replace(str(path), name)}") from None
 
     def _check_video(self, path: Path, name: str) -> None:
         """The container gate and the length caps, before the queue; the message names the video as the client did."""
@@ -101,31 +132,32 @@ class JobMaker:
         with self._ask_lock:
             return self.evaluator.questions(prompt)
 
-    def _allowed(self, given: str) -> Path:
+    def _allowed(self, given: str, field: str = "video_path", what: str = "video") -> Path:
         """The file `given` names inside the allow-dir, resolved; 403 outside it. Whatever the path holds (a loop, a
-        name too long, a NUL byte, a FIFO, a device) ends in a 4xx here or in the container gate, never a 500."""
+        name too long, a NUL byte, a FIFO, a device) ends in a 4xx here or in the container gate, never a 500.
+        `field` and `what` name the request's field and its file in the messages (video_path, image_path)."""
         if self.allow_dir is None:
-            raise ServiceError(403, "Forbidden", "this service reads no files (started without --allow-dir); "
-                               "send the video's bytes base64-encoded in `video`")
+            raise ServiceError(403, "Forbidden", f"this service reads no files (started without --allow-dir); "
+                               f"send the {what}'s bytes base64-encoded in `{what}`")
         if len(given) > MAX_PATH:
-            raise VideoError(f"video_path has {len(given)} characters, more than a path can ({MAX_PATH}); give the "
-                             "path of a video file")
+            raise VideoError(f"{field} has {len(given)} characters, more than a path can ({MAX_PATH}); give the "
+                             f"path of {'an image' if what == 'image' else 'a video'} file")
         try:
             path = (self.allow_dir / given).resolve()  # an absolute `given` stays itself
         except RuntimeError:  # Python 3.11 resolves a symlink loop to this
-            raise VideoError("video_path runs into a symlink loop; give the path of a video file") from None
+            raise VideoError(f"{field} runs into a symlink loop; give the path of a {what} file") from None
         except (OSError, ValueError):  # a NUL byte, a name the system refuses
-            raise ServiceError(403, "Forbidden", "video_path does not name a file inside the allowed folder") from None
+            raise ServiceError(403, "Forbidden", f"{field} does not name a file inside the allowed folder") from None
         if not path.is_relative_to(self.allow_dir):
-            raise ServiceError(403, "Forbidden", "video_path resolves outside the allowed folder; give a path inside "
-                               "it, or send the video's bytes in `video`")
+            raise ServiceError(403, "Forbidden", f"{field} resolves outside the allowed folder; give a path inside "
+                               f"it, or send the {what}'s bytes in `{what}`")
         return path
 
-    def _write_upload(self, data: str, name: str) -> Path:
+    def _write_upload(self, data: str, name: str, what: str = "video") -> Path:
         try:
             raw = base64.b64decode(data, validate=True)
         except (binascii.Error, ValueError):
-            raise VideoError(f"{name}: `video` is not valid base64; send the file's bytes base64-encoded") from None
+            raise VideoError(f"{name}: `{what}` is not valid base64; send the file's bytes base64-encoded") from None
         fd, tmp = tempfile.mkstemp(prefix="upload-", dir=self.temp_dir)  # no suffix: the bytes decide the format
         try:
             with os.fdopen(fd, "wb") as f:

@@ -74,11 +74,13 @@ MAX_PATH = 4096  # characters of a video_path (Linux's PATH_MAX): a longer one i
 
 
 class ScoreRequest(BaseModel):
-    """One video: its bytes as base64 in `video`, or `video_path` inside the service's --allow-dir."""
+    """One video: its bytes as base64 in `video`, or `video_path` inside the service's --allow-dir; for an
+    image-to-video clip, its conditioning image the same two ways (`image`, `image_path`)."""
 
     # the schema says what the validator below checks: exactly one of the two
     model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "oneOf": [{"required": ["video"]}, {"required": ["video_path"]}]})
+        "oneOf": [{"required": ["video"]}, {"required": ["video_path"]}],
+        "not": {"required": ["image", "image_path"]}})
 
     prompt: str = Field(description="the text prompt the video was generated from")
     video: Annotated[str | None, WithJsonSchema({"type": "string", "format": "byte"})] = Field(
@@ -89,6 +91,13 @@ class ScoreRequest(BaseModel):
     video_name: str | None = Field(None, max_length=255, description="a name for an uploaded video: the result's "
                                    "`video` field (the format is read from the bytes, never from this name; "
                                    "default upload.mp4)")
+    image: Annotated[str | None, WithJsonSchema({"type": "string", "format": "byte"})] = Field(
+        None, description="image-to-video: base64 of the image the video was generated from (PNG, JPEG, WebP), shown "
+        "to the model before the video")
+    image_path: Annotated[str | None, WithJsonSchema({"type": "string", "maxLength": MAX_PATH})] = Field(
+        None, description="image-to-video: the image file inside the service's --allow-dir, instead of `image`")
+    image_name: str | None = Field(None, max_length=255, description="a name for an uploaded image: the result's "
+                                   "`image.path` (default upload.png; the format is read from the bytes)")
     questions: QuestionList | None = Field(None, description="question objects as in a questions file "
                                            "(else generated from the prompt)")
     reason: bool | None = Field(None, description="write <think> reasons first (default: the service's setting)")
@@ -98,6 +107,8 @@ class ScoreRequest(BaseModel):
     def _one_video(self) -> "ScoreRequest":
         if (self.video is None) == (self.video_path is None):
             raise ValueError("give exactly one of `video` (base64 of the file) and `video_path`")
+        if self.image is not None and self.image_path is not None:
+            raise ValueError("give at most one of `image` (base64 of the file) and `image_path`")
         return self
 
 

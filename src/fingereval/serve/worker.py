@@ -46,6 +46,8 @@ class Job:
     questions: QuestionSet
     reason: bool | None = None
     item_id: str | None = None
+    image: Path | None = None  # image-to-video: the conditioning image's file (an upload's temp file, or inside the allow-dir)
+    image_name: str | None = None  # the result's `image.path`: what the client called it
     future: Future = field(default_factory=Future)
     abandoned: threading.Event = field(default_factory=threading.Event)
 
@@ -154,10 +156,13 @@ class ModelWorker:
             return False
         ahead = {} if self._ahead is None else {"decoded": self._decode_ahead(job, later)}
         try:
+            image = {} if job.image is None else {"image": job.image}
             result: VideoResult = self.evaluator.score(job.video, job.prompt, job.questions, reason=job.reason,
                                                        item_id=job.item_id, limits=self.limits,
-                                                       before_model=lambda: _check(job), **ahead)
+                                                       before_model=lambda: _check(job), **ahead, **image)
             result.video = job.name
+            if result.image is not None:
+                result.image.path = job.image_name
             job.future.set_result(result)
         except Abandoned as e:
             job.future.set_exception(e)
@@ -172,7 +177,7 @@ class ModelWorker:
         decoded = self._ahead.take(job, job.video)
         with self._ready:
             waiting = list(itertools.islice(self._queue, self._ahead.depth))
-        self._ahead.expect((j, j.video) for j in [*later, *waiting] if not j.abandoned.is_set())
+        self._ahead.expect((j, j.video, j.image) for j in [*later, *waiting] if not j.abandoned.is_set())
         return decoded
 
 

@@ -1,0 +1,285 @@
+"""Image-to-video (issue 30, item 2): the conditioning image reaches the model before the video, in process and
+through a served model, from the CLI, a manifest and the service; bad images are refused in one line.
+
+The tiny random checkpoint's answers depend strongly on every input, so "only the image changed" shows up in p_yes;
+the in-process reading is checked against the processor's own rendering of an image-then-video chat run through a
+plain forward (transformers' positions and token types, not ours).
+"""
+from __future__ import annotations
+
+import base64
+import dataclasses
+import hashlib
+import json
+import math
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+from conftest import write_video
+from openai_server import ChatServer, ModelReply
+from serving import SERVE_FRAMES, SERVE_SIZE, assert_error, files_in, serve_evaluator, served, wait_idle  # noqa: F401
+
+from fingereval.answer.format import assistant_prefix, user_text
+from fingereval.answer.openai_backend import OpenAIAnswerer
+from fingereval.answer.transformers_backend import TransformersAnswerer
+from fingereval.cli import app
+from fingereval.image import MAX_IMAGE_PIXELS, ImageError, check_image, load_image
+from fingereval.schema import Question, QuestionSet
+from fingereval.video import VideoConfig, load_video
+
+VC = VideoConfig(size=112)
+PROMPT = "a red square slides right"
+QUESTIONS = [Question(id="q1", dimension="text_alignment", text="Is there a red square?", good_answer="yes"),
+             Question(id="q2", dimension="visual_quality", text="Is the video sharp?", good_answer="yes")]
+
+pytestmark = pytest.mark.timeout(900)
+
+
+def picture(path: Path, colour, size: int = 112, fmt: str | None = None) -> Path:
+    """A square of `colour` on grey (the look of the test videos' first frame when `colour` is theirs)."""
+    pixels = np.full((size, size, 3), 40, np.uint8)
+    pixels[size // 3: size // 3 + size // 4, 8: 8 + size // 4] = colour
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(pixels).save(path, format=fmt)
+    return path
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A PNG that declares `width` x `height` pixels and holds none (the bytes a pixel bomb needs)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b""))
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("images")
+    return {"red": picture(root / "red.png", (220, 30, 30)), "blue": picture(root / "blue.jpg", (30, 30, 220), fmt="JPEG"),
+            "bomb": (root / "bomb.png"), "big": (root / "big.png"), "cut": (root / "cut.png"), "text": root / "notes.png"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def bad_images(images):
+    images["bomb"].write_bytes(png_header(100_000, 100_000))  # 10^10 pixels declared in 57 bytes
+    images["big"].write_bytes(png_header(8000, 5000))  # just over 8K UHD: refused before decoding
+    images["cut"].write_bytes(images["red"].read_bytes()[:60])  # the header and a few bytes of pixels
+    images["text"].write_text("not an image, whatever the name says")
+
+
+@pytest.fixture(scope="module")
+def local(tiny_model_dir):
+    return TransformersAnswerer(tiny_model_dir, video_config=VC)
+
+
+def log_odds(p: float) -> float:
+    return math.log(p) - math.log1p(-p)
+
+
+# ---- the image itself ----------------------------------------------------------------------------------------
+
+def test_bad_images_are_refused_in_one_line_naming_the_file(images, tmp_path):
+    for name, words in [("bomb", "more pixels than 8K UHD"), ("big", "8000x5000, more pixels than 8K UHD"),
+                        ("cut", "cannot be decoded"), ("text", "not an image fingereval reads")]:
+        with pytest.raises(ImageError) as e:
+            load_image(images[name])
+        message = str(e.value)
+        assert "\n" not in message and message.startswith(str(images[name])) and words in message, message
+    with pytest.raises(ImageError, match="not an image fingereval reads"):  # a GIF is a video's container here
+        check_image(picture(tmp_path / "x.gif", (1, 2, 3), fmt="GIF"))
+    with pytest.raises(ImageError, match="folder"):
+        check_image(tmp_path)
+    with pytest.raises(ImageError, match="not found"):
+        check_image(tmp_path / "gone.png")
+    assert 8000 * 5000 > MAX_IMAGE_PIXELS > 7000 * 4000
+    check_image(images["cut"])  # its header is fine: only decoding finds the cut
+
+
+def test_the_image_is_resized_as_the_frames_and_hashed_by_its_bytes(images):
+    image = load_image(images["red"], VideoConfig(size=56).frame_shape)
+    assert image.pixels.shape == (56, 56, 3) and image.pixels.dtype == np.uint8
+    assert image.sha256 == hashlib.sha256(images["red"].read_bytes()).hexdigest()
+    wide = load_image(images["red"], VideoConfig(size=56, keep_aspect=True).frame_shape)
+    assert wide.pixels.shape == (56, 56, 3)  # a square image keeps its square within the frames' budget
+
+
+# ---- in process ------------------------------------------------------------------------------------------------
+
+def reference_logprobs(answerer, clip, image_pixels, user: str, prefix: str) -> torch.Tensor:
+    """Next-token log-probs after one image-then-video prompt, as transformers itself renders and runs it: the
+    processor's chat template, its placeholder expansion, token types and (inside the model) M-RoPE positions."""
+    msgs = [{"role": "user", "content": [{"type": "image"}, {"type": "video"}, {"type": "text", "text": user}]}]
+    text = answerer.processor.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False) + prefix
+    n = clip.num_frames
+    meta = {"fps": clip.fps, "total_num_frames": n, "frames_indices": list(range(n)), "duration": clip.duration,
+            "width": clip.frames.shape[2], "height": clip.frames.shape[1]}
+    inputs = answerer.processor(text=[text], images=[image_pixels], videos=[clip.frames], video_metadata=[meta],
+                                do_sample_frames=False, cap_pixels_per_frame=True, return_tensors="pt")
+    with torch.inference_mode():
+        logits = answerer.model(**inputs).logits[0, -1]
+    return torch.log_softmax(logits.double(), dim=-1)
+
+
+def test_the_image_reaches_the_in_process_model_before_the_video(local, red_video, images):
+    clip = load_video(red_video, VC)
+    red = dataclasses.replace(clip, image=load_image(images["red"], VC.frame_shape))
+    blue = dataclasses.replace(clip, image=load_image(images["blue"], VC.frame_shape))
+    user, prefix = user_text(QUESTIONS[0].text), assistant_prefix(False)
+    for shared_prefix in (True, False):  # the shared-prefix engine and the naive baseline
+        local.shared_prefix = shared_prefix
+        try:
+            for with_image in (red, blue):
+                got = local.slot_distributions(with_image, [user], [prefix])[1][0]
+                want = reference_logprobs(local, clip, with_image.image.pixels, user, prefix)
+                assert (got - want).abs().max() < 1e-4, shared_prefix
+        finally:
+            local.shared_prefix = True
+    p = {name: [a.p_yes for a in local.answer(c, QUESTIONS)] for name, c in
+         (("red", red), ("blue", blue), ("none", clip))}
+    for q in range(len(QUESTIONS)):  # only the image changed: the answers moved (measured 1.2 in log-odds)
+        assert abs(log_odds(p["red"][q]) - log_odds(p["blue"][q])) > 0.1
+        assert abs(log_odds(p["red"][q]) - log_odds(p["none"][q])) > 0.1
+    # the image sits in the prefix every question shares: one prefill for the video and its image together
+    video = local.video_inputs(red)
+    rows = local.prompt_rows(video, [user_text(q.text) for q in QUESTIONS], [prefix] * len(QUESTIONS))
+    prefill = local.prefix_for(video, rows)
+    image_at = [i for i, t in enumerate(rows[0]) if t == local.model.config.image_token_id]
+    video_at = [i for i, t in enumerate(rows[0]) if t == local.model.config.video_token_id]
+    assert image_at and max(image_at) < min(video_at) < max(video_at) < prefill.length
+
+
+# ---- through a served model --------------------------------------------------------------------------------------
+
+def test_the_served_answerer_sends_the_image_first_once_and_the_server_model_sees_it(local, red_video, images):
+    clip = load_video(red_video, VC)
+    with ChatServer(ModelReply(local, VC, model="tiny"), served=("tiny",)) as server:
+        served_answerer = OpenAIAnswerer("tiny", base_url=server.url, video_config=VC, top_logprobs=len(local.tokenizer),
+                                         retry_backoff=0.01, timeout=60)
+        got, want = {}, {}
+        for name in ("red", "blue"):
+            with_image = dataclasses.replace(clip, image=load_image(images[name], VC.frame_shape))
+            server.reset()
+            got[name] = [a.p_yes for a in served_answerer.answer(with_image, QUESTIONS)]
+            want[name] = [a.p_yes for a in local.answer(with_image, QUESTIONS)]
+            assert got[name] == pytest.approx(want[name], rel=1e-3), name
+            parts = [[p["type"] for p in b["messages"][0]["content"]] for b in server.bodies]
+            assert parts and all(p == ["image_url", "video_url", "text"] for p in parts)
+            # 2 requests per question, the image and the video decoded once each: uuids on both parts
+            assert len(server.bodies) == 2 * len(QUESTIONS) and server.media_decoded == 2, name
+            first = server.bodies[0]["messages"][0]["content"][0]
+            assert first["image_url"]["url"].startswith("data:image/png;base64,") and first["uuid"]
+        served_answerer.close()
+    for q in range(len(QUESTIONS)):
+        assert abs(log_odds(got["red"][q]) - log_odds(got["blue"][q])) > 0.1
+
+
+# ---- the CLI, a manifest ---------------------------------------------------------------------------------------
+
+def test_score_with_image_end_to_end_records_it_and_refuses_a_bad_one(tiny_model_dir, red_video, images, tmp_path):
+    from fingereval.evaluator import Evaluator
+
+    qfile = tmp_path / "q.json"
+    qfile.write_text(QuestionSet(prompt=PROMPT, questions=QUESTIONS).model_dump_json())
+    base = ["score", str(red_video), "--prompt", PROMPT, "--model", str(tiny_model_dir), "--size", "112",
+            "--questions", str(qfile), "--json"]
+    runs = {}
+    for name in ("red", "blue"):
+        run = CliRunner().invoke(app, [*base, "--image", str(images[name])])
+        assert run.exit_code == 0, run.output
+        runs[name] = json.loads(run.stdout)
+        assert runs[name]["image"] == {"path": str(images[name]),
+                                       "sha256": hashlib.sha256(images[name].read_bytes()).hexdigest()}
+    evaluator = Evaluator(tiny_model_dir, video_config=VC)
+    want = evaluator.score(red_video, PROMPT, QuestionSet(prompt=PROMPT, questions=QUESTIONS), image=images["red"])
+    assert [q["p_yes"] for q in runs["red"]["questions"]] == pytest.approx([q.p_yes for q in want.questions], rel=1e-4)
+    assert [q["p_yes"] for q in runs["red"]["questions"]] != pytest.approx([q["p_yes"] for q in runs["blue"]["questions"]],
+                                                                             rel=1e-3)
+    for bad in ("bomb", "text"):
+        run = CliRunner().invoke(app, [*base, "--image", str(images[bad])])
+        assert run.exit_code == 2 and run.output.count("\n") == 1 and str(images[bad]) in run.output, run.output
+    # a manifest's image column, relative to the manifest as the video is; a bad image fails its item only
+    folder = tmp_path / "batch"
+    write_video(folder / "clips" / "red.mp4")
+    picture(folder / "first" / "red.png", (220, 30, 30))
+    (folder / "first" / "bad.png").write_bytes(png_header(100_000, 100_000))
+    lines = [{"id": "i2v", "video": "clips/red.mp4", "prompt": PROMPT, "image": "first/red.png"},
+             {"id": "bad", "video": "clips/red.mp4", "prompt": PROMPT, "image": "first/bad.png"},
+             {"id": "t2v", "video": "clips/red.mp4", "prompt": PROMPT}]
+    (folder / "m.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    run = CliRunner().invoke(app, ["score", "--manifest", str(folder / "m.jsonl"), "--out", str(folder / "r.jsonl"),
+                                   "--model", str(tiny_model_dir), "--size", "112"])
+    assert run.exit_code == 1, run.output  # one item failed
+    got = {r["id"]: r for r in map(json.loads, (folder / "r.jsonl").read_text().splitlines())}
+    assert got["i2v"]["image"]["path"] == str(folder / "first" / "red.png")
+    assert got["i2v"]["image"]["path"].removesuffix("first/red.png") == got["i2v"]["video"].removesuffix("clips/red.mp4")
+    assert got["t2v"]["image"] is None and "more pixels than 8K UHD" in got["bad"]["error"]["message"]
+    assert [q["p_yes"] for q in got["i2v"]["questions"]] != pytest.approx([q["p_yes"] for q in got["t2v"]["questions"]],
+                                                                          rel=1e-3)
+
+
+# ---- the service ---------------------------------------------------------------------------------------------
+
+TOKEN = "i2v-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+Q_JSON = [q.model_dump(mode="json") for q in QUESTIONS]
+
+
+def post(base: str, **body) -> httpx.Response:
+    return httpx.post(base + "/v1/score", json=body, headers=AUTH, timeout=120)
+
+
+def b64(path: Path) -> str:
+    return base64.b64encode(path.read_bytes()).decode()
+
+
+def test_the_service_takes_image_and_image_path_and_refuses_bad_images(serve_evaluator, images, tmp_path):
+    from fingereval.serve import ServeSettings, create_app
+
+    allowed = tmp_path / "allowed"
+    write_video(allowed / "red.mp4", frames=8, size=SERVE_SIZE)
+    picture(allowed / "first.png", (220, 30, 30), size=SERVE_SIZE)
+    picture(tmp_path / "outside.png", (220, 30, 30), size=SERVE_SIZE)
+    (allowed / "big.png").write_bytes(png_header(100_000, 100_000))
+    temp = tmp_path / "uploads"
+    temp.mkdir()
+    app = create_app(serve_evaluator, ServeSettings(token=TOKEN, allow_dir=allowed, temp_dir=temp))
+    with served(app) as base:
+        by_path = post(base, prompt=PROMPT, video_path="red.mp4", image_path="first.png", questions=Q_JSON)
+        assert by_path.status_code == 200, by_path.text
+        by_bytes = post(base, prompt=PROMPT, video=b64(allowed / "red.mp4"), image=b64(allowed / "first.png"),
+                        image_name="first.png", questions=Q_JSON).json()
+        plain = post(base, prompt=PROMPT, video_path="red.mp4", questions=Q_JSON).json()
+        want = serve_evaluator.score(allowed / "red.mp4", PROMPT, QuestionSet(prompt=PROMPT, questions=QUESTIONS),
+                                     image=allowed / "first.png")
+        sha = hashlib.sha256((allowed / "first.png").read_bytes()).hexdigest()
+        for got in (by_path.json(), by_bytes):
+            assert got["image"] == {"path": "first.png", "sha256": sha}
+            assert [q["p_yes"] for q in got["questions"]] == pytest.approx([q.p_yes for q in want.questions], abs=1e-5)
+        assert plain["image"] is None
+        assert [q["p_yes"] for q in plain["questions"]] != pytest.approx([q.p_yes for q in want.questions], rel=1e-3)
+        # bad images: 422 in the error shape, one line naming the image; a path outside the allow-dir is 403
+        for body, words in [(dict(image=base64.b64encode(b"GIF89a" + b"\0" * 40).decode(), image_name="x.gif"),
+                             "image: x.gif: not an image"),
+                            (dict(image=base64.b64encode(png_header(100_000, 100_000)).decode()),
+                             "image: upload.png: the image declares more pixels"),
+                            (dict(image_path="big.png"), "image: big.png: the image declares more pixels"),
+                            (dict(image="%%%"), "`image` is not valid base64"),
+                            (dict(image_path="gone.png"), "image: gone.png: image file not found")]:
+            error = assert_error(post(base, prompt=PROMPT, video_path="red.mp4", questions=Q_JSON, **body), 422,
+                                 "ImageError" if "base64" not in words else "VideoError")
+            assert words in error["message"] and "\n" not in error["message"] and str(temp) not in error["message"]
+        for outside in ("../outside.png", str(tmp_path / "outside.png")):
+            error = assert_error(post(base, prompt=PROMPT, video_path="red.mp4", image_path=outside), 403, "Forbidden")
+            assert "image_path" in error["message"]
+        both = post(base, prompt=PROMPT, video_path="red.mp4", image_path="first.png", image=b64(allowed / "first.png"))
+        assert both.status_code == 422 and "image_path" in both.json()["error"]["message"]
+        assert wait_idle(base)["status"] == "ok" and files_in(temp) == []  # every uploaded image removed
