@@ -56,6 +56,7 @@ TIERS: dict[str, tuple] = {
     "test_train_config.py::test_train_sft_takes_a_config_object": (SLOW,),
     "test_train_config.py::test_cli_sft_reads_the_yaml_lets_explicit_flags_override_it_and_saves_the_config_it_used": (SLOW,),
     "test_annotate.py::test_sft_trains_on_exactly_the_agreed_answers_and_checked_reasons": (SLOW,),
+    "test_score_to_people.py": (SLOW,),  # score a probe folder -> export --to instruct -> annotate -> bench, calibrate, sft
     "test_tiny_vision.py": (SLOW,),  # a probe world and a probe-shaped model per module
     "test_qwen_vocab.py::test_pruned_copy_tokenises_the_probe_world_exactly": (SLOW,),
     "test_qwen_vocab.py::test_pruned_copy_keeps_every_yes_no_token": (SLOW,),
