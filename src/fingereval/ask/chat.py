@@ -17,6 +17,7 @@ from fingereval.schema import QuestionSet
 
 from fingereval.ask import prompts
 from fingereval.ask.base import QuestionGenerator, build_question_set, check_prompt
+from fingereval.ask.language import language_instruction
 from fingereval.ask.replies import EntitiesReply, QuestionsReply, ReplyError, parse_reply
 
 Reply = TypeVar("Reply", bound=BaseModel)
@@ -27,10 +28,15 @@ class ChatQuestionGenerator(QuestionGenerator):
     def _chat(self, messages: list[prompts.Message]) -> str:
         """Send a conversation, return the assistant's reply text."""
 
+    language: str | None = None  # the questions' language (code or name); None: English
+
     def generate(self, prompt: str) -> QuestionSet:
         prompt = check_prompt(prompt)
-        entities = self._ask(prompt, "entities", prompts.entity_messages(prompt), EntitiesReply).entities
-        drafts = self._ask(prompt, "questions", prompts.question_messages(prompt, entities, self.rubric),
+        note = language_instruction(self.language)
+        entities = self._ask(prompt, "entities", _with_note(prompts.entity_messages(prompt), note),
+                             EntitiesReply).entities
+        drafts = self._ask(prompt, "questions",
+                           _with_note(prompts.question_messages(prompt, entities, self.rubric), note),
                            QuestionsReply).questions
         return build_question_set(prompt, entities, drafts, self.label, self.rubric)
 
@@ -50,6 +56,14 @@ class ChatQuestionGenerator(QuestionGenerator):
                 f"{self.label} gave unusable {step} for prompt {_short(prompt)!r} twice "
                 f"(first: {first_error}; after retry: {second}); try a stronger model or the 'templates' generator"
             ) from None
+
+
+def _with_note(messages: list[prompts.Message], note: str) -> list[prompts.Message]:
+    """The step's messages with the language sentence before the prompt's "Reply:" cue (a prompt in any language)."""
+    *head, user = messages
+    body, cue, _ = user["content"].rpartition("\nPrompt:")
+    content = f"{body}\n{note}\n\nPrompt:{_}" if cue else f"{user['content']}\n{note}"
+    return [*head, {**user, "content": content}]
 
 
 def _short(text: str, limit: int = 80) -> str:

@@ -8,10 +8,18 @@ whatever the prompt negates ("no other celestial bodies", "without a hat").
 """
 from __future__ import annotations
 
+import re
+
 from fingereval.ask.nounphrases import Analysis, NounPhrase
-from fingereval.ask.words import (ABSTRACT_SUFFIXES, AGE, CONCRETE_ENDINGS, HAPPENINGS, LIVING_HEADS, MATERIAL_HEADS,
-                                  MOVABLE_HEADS, NAMED_PLACE_HEADS, NON_ENTITY_HEADS, NOUN_ING, PART_HEADS,
-                                  lexicon)
+from fingereval.ask.words import (ABSTRACT_SUFFIXES, AGE, CONCRETE_ENDINGS, CONTRACTED_WORDS, HAPPENINGS,
+                                  LIVING_HEADS, MATERIAL_HEADS, MOVABLE_HEADS, NAMED_PLACE_HEADS, NON_ENTITY_HEADS,
+                                  NOUN_ING, PART_HEADS, PRONOUNS, lexicon)
+
+
+def pronoun_like(word: str) -> bool:
+    """A pronoun or a contraction of one ("they", "they've", "it’s"): it stands for a thing, it never is one."""
+    stem = re.split(r"['’]", word.lower(), maxsplit=1)[0]
+    return word.lower() in PRONOUNS or ("'" in word or "’" in word) and stem in CONTRACTED_WORDS
 
 
 def _abstract(word: str) -> bool:
@@ -52,7 +60,7 @@ def is_visible_thing(analysis: Analysis, phrase: NounPhrase) -> bool:
     if phrase.negated or phrase.quoted or _not_in_frame(analysis, phrase):
         return False
     word, key = analysis.head_word(phrase), analysis.head_key(phrase)
-    if word in NON_ENTITY_HEADS or key in NON_ENTITY_HEADS or AGE.match(word):
+    if pronoun_like(word) or word in NON_ENTITY_HEADS or key in NON_ENTITY_HEADS or AGE.match(word):
         return False
     if any(lemma in NON_ENTITY_HEADS for lemma in lexicon(word).get("NOUN", ())):
         return False  # "jumps" the tagger left unlemmatised

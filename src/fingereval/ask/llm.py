@@ -6,6 +6,7 @@ import os
 from fingereval.errors import ConfigError
 
 from fingereval.ask.chat import ChatQuestionGenerator
+from fingereval.ask.language import language_name
 from fingereval.ask.prompts import Message
 
 ENV_BASE_URL = "FINGEREVAL_LLM_BASE_URL"
@@ -24,7 +25,8 @@ def _first_env(*names: str) -> str | None:
 
 class LLMQuestionGenerator(ChatQuestionGenerator):
     def __init__(self, base_url: str | None = None, model: str | None = None, api_key: str | None = None,
-                 timeout: float | None = None, temperature: float = 0.0, max_tokens: int | None = None):
+                 timeout: float | None = None, temperature: float = 0.0, max_tokens: int | None = None,
+                 language: str | None = None):
         self.base_url = base_url or _first_env(ENV_BASE_URL, "OPENAI_BASE_URL")
         self.model = model or _first_env(ENV_MODEL)
         if not self.base_url:
@@ -32,6 +34,8 @@ class LLMQuestionGenerator(ChatQuestionGenerator):
                               f"(e.g. http://localhost:8000/v1) or pass base_url")
         if not self.model:
             raise ConfigError(f"no model named for the 'llm' question generator: set {ENV_MODEL} or pass model")
+        language_name(language)  # an unknown language fails here, before any call
+        self.language = language
         self.timeout = float(timeout) if timeout else DEFAULT_TIMEOUT_S
         self.temperature = temperature
         self.max_tokens = max_tokens

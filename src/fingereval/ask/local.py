@@ -6,6 +6,7 @@ import os
 from fingereval.errors import ConfigError
 
 from fingereval.ask.chat import ChatQuestionGenerator
+from fingereval.ask.language import language_name
 from fingereval.ask.prompts import Message
 
 ENV_MODEL = "FINGEREVAL_LOCAL_MODEL"
@@ -13,11 +14,13 @@ ENV_MODEL = "FINGEREVAL_LOCAL_MODEL"
 
 class LocalQuestionGenerator(ChatQuestionGenerator):
     def __init__(self, model: str | None = None, device: str = "cpu", dtype: str = "auto",
-                 max_new_tokens: int = 1536):
+                 max_new_tokens: int = 1536, language: str | None = None):
         model = model or os.environ.get(ENV_MODEL, "").strip()
         if not model:
             raise ConfigError(f"no model named for the 'local' question generator: pass model (a hub id or a "
                               f"local directory) or set {ENV_MODEL}")
+        language_name(language)  # an unknown language fails here, before the model loads
+        self.language = language
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 

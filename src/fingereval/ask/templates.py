@@ -20,7 +20,8 @@ from fingereval.rubric import Dimension, Rubric, load_rubric
 from fingereval.schema import Entity, QuestionSet
 
 from fingereval.ask.base import QuestionGenerator, build_question_set, check_prompt
-from fingereval.ask.entities import can_move, is_event, is_living, is_visible_thing
+from fingereval.ask.entities import can_move, is_event, is_living, is_visible_thing, pronoun_like
+from fingereval.ask.language import check_readable
 from fingereval.ask.nounphrases import Action, Analysis, NounPhrase, analyse
 from fingereval.ask.words import LIVING_HEADS, NUMBERS, PART_HEADS, gerund
 from fingereval.ask.replies import DraftQuestion
@@ -90,6 +91,7 @@ class TemplateQuestionGenerator(QuestionGenerator):
 
     def generate(self, prompt: str) -> QuestionSet:
         prompt = check_prompt(prompt)
+        check_readable(prompt)  # another language or script: one line naming --generator llm, not junk questions
         rubric = self.rubric
         analysis = analyse(prompt)
         if not rank_entities(analysis):  # a prompt with no noun at all ("flying fast"): ask about its longest word
@@ -402,7 +404,7 @@ def _quoted_text_questions(prompt: str) -> list[str]:
 
 def _longest_word(prompt: str) -> str:
     words = [w.strip(".,;:!?\"'()") for w in prompt.split()]
-    word = max(words, key=len)
+    word = max([w for w in words if not pronoun_like(w)] or words, key=len)  # never "they've" (docs/questions.md)
     if not any(ch.isalnum() for ch in word):
         raise DataError(f"the prompt {prompt!r} has no words to ask about")
     return word
