@@ -10,7 +10,7 @@ import typer
 from fingereval.answer.base import DEFAULT_MODEL
 from fingereval.cli._common import RUBRIC_HELP, VIDEO, err, fail, out, warn
 from fingereval.decode_ahead import DEFAULT_DEPTH, DEFAULT_WORKERS
-from fingereval.errors import FingerEvalError
+from fingereval.errors import ConfigError, FingerEvalError
 
 
 def _prompt_option(prompt: str | None) -> str | None:
@@ -21,12 +21,20 @@ def _prompt_option(prompt: str | None) -> str | None:
 
 
 def _generator_options(generator: str, llm_base_url: str | None, llm_model: str | None, llm_api_key: str | None,
-                       local_model: str | None) -> dict:
+                       local_model: str | None, language: str | None = None) -> dict:
+    said = {"language": language} if language else {}
     if generator == "llm":
-        return {k: v for k, v in dict(base_url=llm_base_url, model=llm_model, api_key=llm_api_key).items() if v}
+        return {k: v for k, v in dict(base_url=llm_base_url, model=llm_model, api_key=llm_api_key).items() if v} | said
     if generator == "local":
-        return {"model": local_model} if local_model else {}
+        return ({"model": local_model} if local_model else {}) | said
+    if language:
+        raise ConfigError(f"--language {language} needs --generator llm (or local): the {generator} generator writes "
+                          f"English questions only")
     return {}
+
+
+LANGUAGE_HELP = ("--generator llm/local: the language of the questions (ISO 639-1 code such as es, zh, ja; default en), "
+                 "from a prompt in any language")
 
 
 GEN_HELP = "question generator: templates (offline), llm (OpenAI-compatible endpoint) or local (transformers text LLM)"
@@ -41,13 +49,14 @@ def questions(
     llm_api_key: Optional[str] = typer.Option(None, envvar="FINGEREVAL_LLM_API_KEY", help="API key for that endpoint"),
     local_model: Optional[str] = typer.Option(None, help="hub id or folder of a text LLM for --generator local"),
     rubric: Optional[str] = typer.Option(None, "--rubric", help=RUBRIC_HELP),
+    language: Optional[str] = typer.Option(None, "--language", help=LANGUAGE_HELP),
 ):
     """Write entity-level yes/no questions in the rubric's dimensions (FingER's five by default) for a prompt."""
     from fingereval.ask import get_generator
 
     prompt = _prompt_option(prompt)
     try:
-        options = _generator_options(generator, llm_base_url, llm_model, llm_api_key, local_model)
+        options = _generator_options(generator, llm_base_url, llm_model, llm_api_key, local_model, language)
         qs = get_generator(generator, rubric=rubric, **options).generate(prompt)
     except FingerEvalError as e:
         fail(e)
@@ -204,6 +213,7 @@ def score(
     llm_base_url: Optional[str] = typer.Option(None, envvar="FINGEREVAL_LLM_BASE_URL"),
     llm_model: Optional[str] = typer.Option(None, envvar="FINGEREVAL_LLM_MODEL"),
     llm_api_key: Optional[str] = typer.Option(None, envvar="FINGEREVAL_LLM_API_KEY"),
+    language: Optional[str] = typer.Option(None, "--language", help=LANGUAGE_HELP),
 ):
     """Score one video, or a manifest of videos, with per-question answers, reasons and scores.
 
@@ -224,7 +234,7 @@ def score(
             answerer=answerer, model=model, reason=reason, generator=generator, weights=weights, calibration=calibration,
             answerer_options=_answerer_options(device, dtype, naive, max_new_tokens, answerer_option, base_url, api_key,
                                                concurrency, video_as),
-            generator_options=_generator_options(generator, llm_base_url, llm_model, llm_api_key, None),
+            generator_options=_generator_options(generator, llm_base_url, llm_model, llm_api_key, None, language),
             fps=fps, max_frames=max_frames, size=size, keep_aspect=keep_aspect, limits=limits,
             decode_ahead=decode_ahead, decode_workers=decode_workers, rubric=rubric)
         config.video_config()  # a bad fps, frame budget or size fails here, before any model loads

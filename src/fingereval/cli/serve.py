@@ -11,7 +11,7 @@ import typer
 
 from fingereval.answer.base import DEFAULT_MODEL
 from fingereval.cli._common import RUBRIC_HELP, VIDEO, Fps, KeepAspect, MaxFrames, Size, err, fail
-from fingereval.cli.score import GEN_HELP, _answerer_options, _generator_options
+from fingereval.cli.score import GEN_HELP, LANGUAGE_HELP, _answerer_options, _generator_options
 from fingereval.decode_ahead import DEFAULT_DEPTH, DEFAULT_WORKERS
 from fingereval.errors import FingerEvalError
 
@@ -77,6 +77,7 @@ def serve(
     llm_base_url: Optional[str] = typer.Option(None, envvar="FINGEREVAL_LLM_BASE_URL"),
     llm_model: Optional[str] = typer.Option(None, envvar="FINGEREVAL_LLM_MODEL"),
     llm_api_key: Optional[str] = typer.Option(None, envvar="FINGEREVAL_LLM_API_KEY"),
+    language: Optional[str] = typer.Option(None, "--language", help=LANGUAGE_HELP),
     log_level: str = typer.Option("info", help="uvicorn and request log level"),
     log_format: str = typer.Option("text", help="log lines as text (client text escaped) or json (one object a line)"),
 ):
@@ -104,7 +105,7 @@ def serve(
             answerer=answerer, model=model, reason=reason, generator=generator, weights=weights, calibration=calibration,
             answerer_options=_answerer_options(device, dtype, naive, max_new_tokens, answerer_option, base_url, api_key,
                                                concurrency),
-            generator_options=_generator_options(generator, llm_base_url, llm_model, llm_api_key, None),
+            generator_options=_generator_options(generator, llm_base_url, llm_model, llm_api_key, None, language),
             fps=fps, max_frames=max_frames, size=size, keep_aspect=keep_aspect, rubric=rubric)
         config.video_config()  # a bad fps, frame budget or size fails here, before any model loads
         check_config_files(config)
