@@ -50,6 +50,7 @@ TIERS: dict[str, tuple] = {
     "test_train_sft.py::test_micro_batches_take_the_same_step_as_one_batch": (SLOW,),
     "test_train_sft.py::test_cli_sft_says_when_packing_falls_back_because_attention_is_not_sdpa": (SLOW,),
     "test_train_sft.py::test_packed_training_forward_gives_the_answerers_p_yes": (SLOW,),
+    "test_train_sft.py::test_gradient_checkpointing_recomputes_every_layer_and_takes_the_same_step": (SLOW,),
     "test_train_precision.py::test_sft_at_lr_1e6_with_bf16_autocast_over_float32_weights_moves_nearly_every_weight": (SLOW,),
     "test_train_precision.py::test_the_loader_gives_float32_whatever_the_checkpoint_holds_and_refuses_bfloat16_master_weights": (SLOW,),
     "test_train_config.py::test_cli_grpo_reads_the_yaml_and_the_saved_config_repeats_the_run": (SLOW,),

@@ -205,3 +205,22 @@ def test_train_sft_takes_a_config_object(data, tiny_model_dir, tmp_path):
     assert load_config(VideoSFTConfig, result.out_dir / TRAINING_CONFIG_FILE) == config
     with pytest.raises(TypeError, match="needs `out`"):
         train_sft(data, tiny_model_dir, lora=False)
+
+
+def test_sft_gradient_checkpointing_reaches_the_trainer_from_an_option_a_file_or_its_old_name(tmp_path):
+    """train_sft's `gradient_checkpointing` (the CLI's --gradient-checkpointing) sets transformers' activation
+    checkpointing; a file may set either name; an option given wins over the file's."""
+    from fingereval.train.training_config import VideoSFTConfig, load_config, sft_config
+
+    out = str(tmp_path / "o")
+    assert sft_config(out).trainer_args("cpu").activation_checkpointing is False
+    on = sft_config(out, gradient_checkpointing=True)
+    assert on.trainer_args("cpu").activation_checkpointing is True
+    assert on.trainer_args("cpu").gradient_checkpointing is True  # the old name TRL reads (LoRA's input grads)
+    for key in ("activation_checkpointing", "gradient_checkpointing"):
+        path = tmp_path / f"{key}.yaml"
+        path.write_text(f"{key}: true\n")
+        from_file = load_config(VideoSFTConfig, path)
+        assert from_file.trainer_args("cpu").activation_checkpointing is True, key
+        assert sft_config(out, base=from_file, gradient_checkpointing=False).trainer_args("cpu").activation_checkpointing is False
+    assert "activation_checkpointing: true" in on.to_yaml()  # saved beside the checkpoint, so --config repeats it

@@ -349,3 +349,59 @@ def test_cli_sft_says_when_packing_falls_back_because_attention_is_not_sdpa(tiny
     assert "one question per row" in said[0] and '"attn_implementation": "sdpa"' in said[0] and "--no-pack" in said[0]
     settings = json.loads((out / "train_log.json").read_text())["settings"]
     assert settings["packed"] is False and settings["attention"] == "eager"
+
+
+@pytest.mark.parametrize("lora", [True, False], ids=["lora", "full"])
+def test_gradient_checkpointing_recomputes_every_layer_and_takes_the_same_step(tiny_model_dir, records, tmp_path,
+                                                                                monkeypatch, lora):
+    """One packed SFT step (two videos) with `train sft --gradient-checkpointing` and one without, from the same start.
+    With it, each decoder layer's body runs twice in the step (the forward, then again in the backward, where its
+    activations are recomputed instead of kept); without, once. The step is the same: equal weights after it, and
+    different from the start (with LoRA the gradient must reach the adapters through the recomputed layers)."""
+    import re
+
+    from fingereval.cli.train import train_app
+    import fingereval.train.sft as sft
+
+    runs: dict[str, dict[str, int]] = {}
+
+    def count_layer_bodies(trainer, name):
+        # a hook on entering each layer's MLP, which runs inside the checkpointed layer forward (a post-forward hook
+        # would miss the recomputation: torch stops it early, once the last saved tensor the backward needs is made)
+        calls = runs.setdefault(str(trainer.args.output_dir), {})
+        for module_name, module in trainer.model.named_modules():
+            if re.search(r"language_model\.layers\.\d+\.mlp$", module_name):
+                calls[module_name] = 0
+                module.register_forward_pre_hook(lambda m, i, key=module_name: calls.__setitem__(key, calls[key] + 1))
+        rich_log(trainer, name)
+
+    rich_log = sft.use_rich_log
+    monkeypatch.setattr(sft, "use_rich_log", count_layer_bodies)
+    data = write_instruct(tmp_path / "qa.jsonl", [InstructRecord.model_validate(r) for r in records])
+    step = ["--epochs", "1", "--batch-size", "2", "--lr", "1e-3", "--warmup", "0", "--schedule", "constant",
+            "--no-reason", "--lora" if lora else "--full", "--lora-rank", "4", "--size", "112", "--max-frames", "4",
+            "--log-every", "1"]
+    outs = {flag: tmp_path / flag.strip("-") for flag in ("--gradient-checkpointing", "--no-gradient-checkpointing")}
+    for flag, out in outs.items():
+        result = CliRunner().invoke(train_app, ["sft", "--data", str(data), "--model", str(tiny_model_dir), "--out",
+                                                str(out), flag, *step])
+        assert result.exit_code == 0, result.output
+    with_gc, without = (runs[str(out)] for out in outs.values())
+    n_layers = load_model_and_processor(tiny_model_dir)[0].config.text_config.num_hidden_layers
+    assert len(without) == n_layers and set(without.values()) == {1}, without  # one forward: the step's one batch
+    assert with_gc.keys() == without.keys() and set(with_gc.values()) == {2}, with_gc  # ... and its recomputation
+
+    logs = {flag: json.loads((out / "train_log.json").read_text()) for flag, out in outs.items()}
+    assert logs["--gradient-checkpointing"]["settings"]["gradient_checkpointing"] is True
+    assert logs["--no-gradient-checkpointing"]["settings"]["gradient_checkpointing"] is False
+    norms = [[e["grad_norm"] for e in log["log_history"] if "grad_norm" in e] for log in logs.values()]
+    assert len(norms[0]) == 1 and norms[0] == pytest.approx(norms[1], rel=1e-5)  # one step each, the same gradient
+    start = dict(load_model_and_processor(tiny_model_dir)[0].named_parameters())
+    after = [dict(load_model_and_processor(out)[0].named_parameters()) for out in outs.values()]
+    moved = 0
+    for name, w0 in start.items():
+        a, b = after[0][name].detach(), after[1][name].detach()
+        assert torch.allclose(a, b, rtol=1e-5, atol=1e-7), (name, (a - b).abs().max())
+        moved += bool((a - w0).abs().max() > 1e-5)  # one step at lr 1e-3 moves a trained weight by about 1e-3
+    trained_lm = sum(1 for name in start if re.search(r"language_model\.layers\.\d+\.(self_attn|mlp)\.\w+_proj\.weight$", name))
+    assert moved >= trained_lm, (moved, trained_lm)  # every targeted projection moved (LoRA: through its merged adapter)

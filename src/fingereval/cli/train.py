@@ -81,6 +81,8 @@ def sft(
     pack: bool = typer.Option(True, "--pack/--no-pack",
                               help="all questions of a video in one row, laid out as shared-prefix scoring reads it"),
     lora_rank: int = typer.Option(16, "--lora-rank", min=1),
+    gradient_checkpointing: bool = typer.Option(False, "--gradient-checkpointing/--no-gradient-checkpointing",
+                                                help="recompute activations in the backward pass: less memory, slower steps"),
     freeze_vision: bool = typer.Option(False, "--freeze-vision/--train-vision",
                                        help="with --full: keep the vision tower and merger as they are"),
     schedule: str = typer.Option("cosine", "--schedule", help="learning-rate schedule: cosine, linear or constant"),
@@ -104,7 +106,8 @@ def sft(
 
     options = dict(reason=reason, lora=lora, epochs=epochs, lr=lr, batch_size=batch_size, grad_accum=grad_accum,
                    lora_rank=lora_rank, schedule=schedule, warmup=warmup, fps=fps, max_frames=max_frames, size=size,
-                   seed=seed, log_every=log_every, pack=pack, freeze_vision=freeze_vision, micro_batches=micro_batches)
+                   seed=seed, log_every=log_every, pack=pack, freeze_vision=freeze_vision, micro_batches=micro_batches,
+                   gradient_checkpointing=gradient_checkpointing)
     settings = _config(ctx, VideoSFTConfig, sft_config, config, out, options)
     result = _run(train_sft, data=data, model=model, config=settings, device=device)
     _report(result, [("loss", "loss"), ("mean_token_accuracy", "token accuracy")])

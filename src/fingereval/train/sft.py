@@ -60,7 +60,7 @@ def train_sft(data: TrainData, model: str | Path, out: str | Path | None = None,
 
     The settings are a `VideoSFTConfig` (fingereval.train.training_config): `config`, or its defaults, with `options`
     applied (field names, or the short names epochs, lr, batch_size, grad_accum, warmup, schedule, log_every,
-    pack and video_config); `out` sets its output_dir. The config is saved beside the checkpoint
+    pack, gradient_checkpointing and video_config); `out` sets its output_dir. The config is saved beside the checkpoint
     (training_config.yaml). `device` (cpu, cuda, cuda:1; default: cuda if available) is where it runs.
 
     `reason=True` trains `<think>reason</think><answer>..</answer>` (records without a reason fall back
@@ -76,6 +76,10 @@ def train_sft(data: TrainData, model: str | Path, out: str | Path | None = None,
     length (transformers' `batch_rebalance` sampler) and accumulates them: the loss is still normalised
     by the step's label-token count, so the step is the same, with less padding (1.17x faster in
     benchmarks/bench_sft_micro_batches.py).
+    `gradient_checkpointing=True` keeps only each layer's input in the forward and recomputes the layer in the
+    backward pass: the same step with far less activation memory, about a third more compute (docs/training.md
+    gives the arithmetic at 7B). With LoRA, TRL makes the frozen embeddings' output require grad, so that the
+    gradient reaches the adapters through the recomputed layers; the KV cache is off in training forwards.
     """
     config = sft_config(out, base=config, **options)
     require_output_dir(config, "train_sft")
@@ -140,4 +144,5 @@ def sft_settings(config: VideoSFTConfig, model: str | Path, *, examples: int, vi
             "schedule": {v: k for k, v in SCHEDULES.items()}.get(schedule, schedule), "warmup": config.warmup_steps,
             "video_config": dataclasses.asdict(config.video_config()),
             "examples": examples, "videos": videos, "packed": packed, "attention": attention,
-            "freeze_vision": config.freeze_vision, "micro_batches": config.micro_batches, "seed": config.seed}
+            "freeze_vision": config.freeze_vision, "micro_batches": config.micro_batches,
+            "gradient_checkpointing": config.activation_checkpointing, "seed": config.seed}

@@ -283,11 +283,11 @@ class VideoGRPOConfig(_ProjectConfig, GRPOConfig):
 
 # ---- keyword options (the train functions' and the CLI's names) -> fields ----
 
-SFT_OPTIONS = {"epochs": "num_train_epochs", "lr": "learning_rate", "batch_size": "per_device_train_batch_size",
-               "grad_accum": "gradient_accumulation_steps", "warmup": "warmup_steps", "log_every": "logging_steps",
-               "pack": "pack_questions"}
 # gradient_checkpointing: transformers' old name of activation_checkpointing (read from a file when the new one is
 # not set); an option sets the new one, so that it wins over a file's
+SFT_OPTIONS = {"epochs": "num_train_epochs", "lr": "learning_rate", "batch_size": "per_device_train_batch_size",
+               "grad_accum": "gradient_accumulation_steps", "warmup": "warmup_steps", "log_every": "logging_steps",
+               "pack": "pack_questions", "gradient_checkpointing": "activation_checkpointing"}
 GRPO_OPTIONS = {"steps": "max_steps", "group_size": "num_generations", "lr": "learning_rate",
                 "max_completion": "max_completion_length", "log_every": "logging_steps",
                 "gradient_checkpointing": "activation_checkpointing"}
@@ -325,7 +325,7 @@ def sft_config(out: str | Path | None = None, *, base: VideoSFTConfig | None = N
     """`base` (or the defaults) with `options` applied and `output_dir=out`.
 
     `options` are VideoSFTConfig field names or train_sft's short names: epochs, lr, batch_size, grad_accum,
-    warmup, log_every, pack, schedule (cosine, linear, constant) and video_config (a VideoConfig).
+    warmup, log_every, pack, gradient_checkpointing, schedule (cosine, linear, constant) and video_config (a VideoConfig).
     """
     return _build(VideoSFTConfig, SFT_OPTIONS, "train_sft", out, base, options)
 
