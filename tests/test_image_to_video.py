@@ -283,3 +283,70 @@ def test_the_service_takes_image_and_image_path_and_refuses_bad_images(serve_eva
         both = post(base, prompt=PROMPT, video_path="red.mp4", image_path="first.png", image=b64(allowed / "first.png"))
         assert both.status_code == 422 and "image_path" in both.json()["error"]["message"]
         assert wait_idle(base)["status"] == "ok" and files_in(temp) == []  # every uploaded image removed
+
+
+# ---- the report --------------------------------------------------------------------------------------------------
+
+def report_with_images(root: Path) -> Path:
+    """Results of two videos scored from images (paths relative to the results file, as a manifest records them
+    when it sits beside its videos) and one text-to-video result; no model: the report reads records."""
+    from fingereval.schema import VideoResult
+
+    for name, colour in (("red", (220, 30, 30)), ("blue", (30, 30, 220))):
+        write_video(root / "clips" / f"{name}.mp4", frames=8, size=56, colour=colour)
+        picture(root / "first" / f"{name}.png", colour, size=64)
+    results = [VideoResult(id=name, video=f"clips/{name}.mp4", prompt=PROMPT, overall=0.5, model="m",
+                           image={"path": f"first/{name}.png",
+                                  "sha256": hashlib.sha256((root / "first" / f"{name}.png").read_bytes()).hexdigest()})
+               for name in ("red", "blue")]
+    results.append(VideoResult(id="t2v", video="clips/red.mp4", prompt=PROMPT, overall=0.5, model="m"))
+    out = root / "results.jsonl"
+    out.write_text("".join(r.to_json() + "\n" for r in results))
+    return out
+
+
+def test_the_report_shows_each_image_checked_against_its_hash(tmp_path):
+    import re
+
+    from fingereval.report import write_report
+
+    results = report_with_images(tmp_path)
+    picture(tmp_path / "first" / "blue.png", (30, 200, 30), size=64)  # replaced since scoring: not shown
+    warnings: list[str] = []
+    write_report(results, tmp_path / "report.html", frames=2, on_warning=warnings.append)
+    text = (tmp_path / "report.html").read_text()
+    found = re.findall(r'<script type="application/json" id="detail-(\d+)">(.*?)</script>', text, re.S)
+    details = {int(i): json.loads(body) for i, body in found}
+    red, blue, plain = details[0]["image"], details[1]["image"], details[2]["image"]
+    assert red["path"] == "first/red.png" and red["note"] is None
+    shown = Image.open(io_bytes(red["src"]))
+    assert shown.size == (160, 160) and shown.getpixel((20, 60))[0] > 150  # the red square, 160 px wide
+    assert blue["src"] is None and "sha256 differs" in blue["note"] and plain is None
+    assert len(warnings) == 1 and "first/blue.png" in warnings[0]
+
+
+def io_bytes(data_uri: str):
+    import io
+
+    head, _, data = data_uri.partition(",")
+    assert head == "data:image/jpeg;base64"
+    return io.BytesIO(base64.b64decode(data))
+
+
+def test_in_chromium_the_image_stands_before_the_frames(tmp_path, page):
+    from fingereval.report import write_report
+
+    results = report_with_images(tmp_path)
+    write_report(results, tmp_path / "report.html", frames=2, on_warning=lambda m: None)
+    page.goto((tmp_path / "report.html").as_uri())
+    page.click("#videos tr.video[data-i='0']")
+    page.wait_for_selector("tr.detail .strip img")
+    page.wait_for_function("[...document.querySelectorAll('tr.detail img')].every(i => i.complete)")
+    figures = page.eval_on_selector_all("tr.detail .strip figure", "fs => fs.map(f => [f.className, "
+                                        "f.querySelector('figcaption').textContent, f.querySelector('img').naturalWidth])")
+    assert figures[0] == ["conditioning", "image", 160] and len(figures) == 3
+    assert all(cls == "" and caption != "image" for cls, caption, _ in figures[1:])
+    page.click("#videos tr.video[data-i='2']")  # text-to-video: frames only
+    page.wait_for_function("document.querySelectorAll('#videos tr.video[data-i=\"2\"] + tr.detail .strip figure')"
+                           ".length === 2")
+    assert page.locator("#videos tr.video[data-i='2'] + tr.detail figure.conditioning").count() == 0

@@ -2,7 +2,8 @@
 
 Reads VideoResult lines (as `fingereval score --out` writes them), finds each video file, cuts a small JPEG
 strip from it and builds one HTML file with everything inline. A missing or unreadable video still gets its
-row and its detail, with a note in place of the frames.
+row and its detail, with a note in place of the frames. An image-to-video result's conditioning image is found the
+way its video is (its recorded path, relative or moved), checked against its recorded hash and shown first.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path, PurePath
 
 from fingereval.errors import DataError, VideoError
 from fingereval.measure.results import dimension_columns, read_results as results_in
-from fingereval.report.frames import Frame, frame_strip
+from fingereval.report.frames import Frame, frame_strip, image_thumbnail
 from fingereval.report.html import ReportVideo, build_report
 from fingereval.report.reliability import reliability_html
 from fingereval.rubric import Rubric
@@ -80,9 +81,23 @@ def report_videos(results: Sequence[LoadedResult], *, videos_root: Path | None =
                 strips[path] = f"no frames: {e}"
                 on_warning(f"{e}{hint}; its row has a note instead of frames")
         strip = strips[path]
-        videos.append(ReportVideo(r, frames=strip) if isinstance(strip, list) else ReportVideo(r, note=strip))
+        video = ReportVideo(r, frames=strip) if isinstance(strip, list) else ReportVideo(r, note=strip)
+        if r.image is not None:
+            video.image, video.image_note = _thumbnail(r, loaded.folder, videos_root, width, on_warning)
+        videos.append(video)
         on_video()
     return videos
+
+
+def _thumbnail(r: VideoResult, folder: Path, videos_root: Path | None, width: int,
+               on_warning: Callable[[str], None]) -> tuple[str | None, str | None]:
+    """(the result's conditioning image as a data URI, or None and the note why), found as its video is found."""
+    try:
+        return image_thumbnail(locate_video(r.image.path, folder, videos_root), r.image.sha256, width), None
+    except VideoError as e:  # ImageError: missing, unreadable, or not the image the result recorded
+        hint = "" if videos_root else "; give --videos-root DIR if the images moved"
+        on_warning(f"{e}{hint}; its row has a note instead of the image")
+        return None, f"no image: {e}"
 
 
 def write_report(results_paths: str | Path | Sequence[str | Path], out: str | Path, *,

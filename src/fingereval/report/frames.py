@@ -2,6 +2,8 @@
 
 The frames are sampled evenly across the clip (the scoring sampler with a frame budget of `count`), resized
 to `width` pixels wide with the source's aspect ratio, and kept as `data:` URIs so the page needs no files.
+An image-to-video result's conditioning image is shown beside them (`image_thumbnail`), opened through
+fingereval.image's gate and checked against the hash the result recorded.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fingereval.errors import VideoError
+from fingereval.image import ImageError, load_image
 from fingereval.video import VideoConfig, load_video
 
 SAMPLE_ALL = 1000.0  # an fps above any real one, so the frame budget alone decides how many frames are taken
@@ -64,3 +67,14 @@ def frame_strip(path: str | Path, count: int = 6, width: int = 160, quality: int
     # the sampler's instants: the middle of each of `sampled` equal spans (see fingereval.video._select)
     return [Frame(t=(k + 0.5) * clip.duration / sampled, src=_jpeg_uri(clip.frames[k], (width, height), quality))
             for k in range(min(count, clip.num_frames))]
+
+
+def image_thumbnail(path: str | Path, sha256: str | None = None, width: int = 160, quality: int = 70) -> str:
+    """The conditioning image at `path` as a JPEG data URI `width` pixels wide (its aspect kept). Raises
+    ImageError, also when its bytes are no longer those the result recorded (`sha256`)."""
+    image = load_image(path)
+    if sha256 is not None and image.sha256 != sha256:
+        raise ImageError(f"{path}: not the image the video was scored with (its sha256 differs from the result's); "
+                         "give --videos-root the folder that holds the original")
+    height, source_width = image.pixels.shape[:2]
+    return _jpeg_uri(image.pixels, (width, max(1, round(width * height / source_width))), quality)

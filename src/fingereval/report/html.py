@@ -23,6 +23,8 @@ class ReportVideo:
     result: VideoResult
     frames: list[Frame] = field(default_factory=list)
     note: str | None = None  # why there are no frames (missing or unreadable file, --frames 0)
+    image: str | None = None  # image-to-video: the conditioning image as a JPEG data URI, shown before the frames
+    image_note: str | None = None  # why the result's image is not shown (missing, unreadable, changed)
 
 
 def _columns(with_model: bool, dimensions: Sequence[tuple[str, str]]) -> list[dict]:
@@ -65,8 +67,10 @@ def _detail(v: ReportVideo) -> dict:
                   "flags": [f for f, on in (("answer tag appended", q.forced_answer),
                                             ("answer unreadable", q.answer_unreadable)) if on]}
                  for q in r.lost_points()]  # worst first: why the video lost its points
+    image = None if r.image is None else {"path": r.image.path, "sha256": r.image.sha256, "src": v.image,
+                                          "note": v.image_note}
     return {"video": r.video, "model": r.model, "mode": r.mode, "flags": _flags(r), "note": v.note,
-            "frames": [{"t": round(f.t, 3), "src": f.src} for f in v.frames], "questions": questions}
+            "frames": [{"t": round(f.t, 3), "src": f.src} for f in v.frames], "image": image, "questions": questions}
 
 
 def _json(obj) -> str:

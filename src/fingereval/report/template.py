@@ -23,6 +23,7 @@ td.failed{color:var(--bad)}tr.detail>td{background:var(--bg);padding:10px 14px}
 .track{height:10px;background:#e3e6ec;border-radius:5px;overflow:hidden}.fill{height:100%;background:var(--bar)}
 .bars .overall{font-weight:600}.strip{display:flex;gap:6px;overflow-x:auto;margin:8px 0}
 .strip figure{margin:0;text-align:center}.strip img{display:block;border-radius:3px}.strip figcaption{font-size:11px;color:var(--muted)}
+.strip figure.conditioning{padding-right:6px;border-right:2px solid var(--muted)}
 table.questions{background:#fff;font-size:13px}table.questions td.lost{font-variant-numeric:tabular-nums}
 table.questions td.lost.some{color:var(--bad)}table.questions td.num{font-variant-numeric:tabular-nums}.flag{color:var(--bad);font-size:12px}
 """
@@ -78,17 +79,22 @@ SCRIPT = r"""
       for (const c of COLS) if (c.dimension) bars.appendChild(bar(c.label, r.dimensions[c.key], ""));
       box.appendChild(bars);
     }
-    if (d.frames.length) {
+    if (d.image && d.image.note) box.appendChild(el("p", "note image-note", d.image.note));
+    if (d.frames.length || (d.image && d.image.src)) {
       const strip = el("div", "strip");
+      if (d.image && d.image.src) {  // image-to-video: the image the video was generated from, before its frames
+        const fig = el("figure", "conditioning"), img = el("img");
+        img.src = d.image.src; img.alt = "conditioning image " + d.image.path; img.title = "sha256 " + d.image.sha256;
+        fig.appendChild(img); fig.appendChild(el("figcaption", "", "image")); strip.appendChild(fig);
+      }
       for (const f of d.frames) {
         const fig = el("figure"), img = el("img");
         img.src = f.src; img.alt = "frame at " + clock(f.t); img.decoding = "async";
         fig.appendChild(img); fig.appendChild(el("figcaption", "", clock(f.t))); strip.appendChild(fig);
       }
       box.appendChild(strip);
-    } else if (d.note) {
-      box.appendChild(el("p", "note frames-note", d.note));
     }
+    if (!d.frames.length && d.note) box.appendChild(el("p", "note frames-note", d.note));
     if (d.questions.length) {
       const t = el("table", "questions"), head = el("tr");
       for (const h of ["lost", "dimension", "entity", "question", "good", "answer", "p_yes", "score", "reason"]) head.appendChild(el("th", "", h));
