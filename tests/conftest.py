@@ -65,6 +65,7 @@ TIERS: dict[str, tuple] = {
     "test_quickstart.py::test_the_readme_quick_start_runs_as_written": (SLOW,),
     "test_batch.py::test_kill_9_mid_batch_then_rerun_loses_and_duplicates_nothing": (SLOW,),
     "test_serve.py::test_the_serve_command_runs_and_stops_cleanly": (SLOW,),
+    "test_rubric_cli.py::test_the_service_scores_with_its_rubric": (SLOW,),  # `fingereval serve` in a subprocess
     "test_serve.py::test_memory_stays_flat_over_a_hundred_requests": (SLOW,),
     "test_serve.py::test_a_burst_of_concurrent_clients_is_served": (SLOW,),
     "test_serve.py::test_a_full_queue_is_503_with_retry_after": (SLOW,),
@@ -141,6 +142,7 @@ FEATURES: dict[str, str] = {
     "test_answer_openai.py": "the served answerer", "test_serve.py": "the scoring service",
     "test_serve_attacks.py": "the scoring service", "test_serve_fuzz.py": "the scoring service",
     "test_annotate.py": "the annotation app", "test_annotate_security.py": "the annotation app",
+    "test_rubric_cli.py::test_the_service_scores_with_its_rubric": "the scoring service",
 }
 SHIPPED = "with CI=true this skip is a failure (docs/testing.md)"
 

@@ -22,6 +22,7 @@ from pydantic import ValidationError, field_validator
 from fingereval.annotate.agreement import (ANSWERS, VERDICTS, Agreed, Label, agree, agreement_summary,
                                           latest_per_annotator)
 from fingereval.data.instruct import InstructRecord
+from fingereval.rubric import Rubric, default_rubric
 from fingereval.errors import DataError, VideoError
 from fingereval.io import LineError, iter_jsonl, validation_message
 from fingereval.schema import normalize_yes_no
@@ -71,8 +72,9 @@ def _item_id(record: AnnotateRecord) -> str:
     return f"{Path(record.video).stem}-{digest}"
 
 
-def read_items(path: str | Path) -> list[AnnotateRecord]:
-    """The records of a FingER-Instruct file, with or without answers and reasons; `video` made absolute.
+def read_items(path: str | Path, rubric: Rubric | None = None) -> list[AnnotateRecord]:
+    """The records of a FingER-Instruct file, with or without answers and reasons; `video` made absolute; every
+    dimension one of the rubric's (default: FingER's five).
 
     Every bad line (a line without a video among them) is refused with its line number, and nothing is
     loaded: an annotation round should not start on part of a file by accident.
@@ -85,7 +87,7 @@ def read_items(path: str | Path) -> list[AnnotateRecord]:
             errors.append(row)
             continue
         try:
-            record = AnnotateRecord.model_validate(row)
+            record = AnnotateRecord.model_validate(row, context={"rubric": rubric or default_rubric()})
         except ValidationError as e:
             errors.append(LineError(p, lineno, validation_message(e) + "; fix or remove the line"))
             continue
@@ -349,13 +351,14 @@ class AnnotationStore:
         return rows
 
 
-def open_store(db: str | Path, data: str | Path | None = None) -> tuple[AnnotationStore, list[Item]]:
+def open_store(db: str | Path, data: str | Path | None = None,
+               rubric: Rubric | None = None) -> tuple[AnnotationStore, list[Item]]:
     """The store at `db`, with the items of `data` added (new ones' videos probed); returns the store and the
     newly added items that were skipped because their video will not play."""
     store = AnnotationStore(db)
     if data is None:
         return store, []
-    records = read_items(data)
+    records = read_items(data, rubric)
     new = store.new_ids([r.id for r in records])
     items = probe_items([r for r in records if r.id in new])
     store.add_items(items, data_path=data)

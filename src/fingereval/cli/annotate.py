@@ -10,7 +10,7 @@ from typing import Optional
 
 import typer
 
-from fingereval.cli._common import err, warn
+from fingereval.cli._common import RUBRIC_HELP, err, warn
 from fingereval.errors import FingerEvalError
 
 annotate_app = typer.Typer(no_args_is_help=True)
@@ -49,6 +49,7 @@ def serve(
     max_connections: int = typer.Option(64, min=1, help="connections open at once; one more gets 503"),
     log_level: str = typer.Option("warning", help="log level (info: one line per request)"),
     log_format: str = typer.Option("text", help="log lines as text (client text escaped) or json (one object a line)"),
+    rubric: Optional[str] = typer.Option(None, "--rubric", help=RUBRIC_HELP + ": the dimensions --data may use"),
 ):
     """Serve the annotation app: annotate at /, settle disagreements at /adjudicate, JSON API under /api/."""
     from fingereval.cli.serve import is_loopback
@@ -64,6 +65,7 @@ def serve(
         from fingereval.annotate.people import load_users
         from fingereval.annotate.settings import LOOPBACK_HOSTS, AnnotateSettings
         from fingereval.annotate.store import open_store
+        from fingereval.rubric import load_rubric
         from fingereval.web import ConnectionLimits
 
         people = load_users(users) if users else None
@@ -73,7 +75,7 @@ def serve(
                                     allowed_hosts=None if token or users else [*LOOPBACK_HOSTS, host])
         limits = ConnectionLimits(header_timeout=header_timeout, max_connections=max_connections)
         _check_log_options(log_level, log_format)
-        store, skipped = open_store(db, data)
+        store, skipped = open_store(db, data, load_rubric(rubric) if rubric else None)
     except (FingerEvalError, ValueError) as e:
         fail(e)
     if users and users.stat().st_mode & 0o077:

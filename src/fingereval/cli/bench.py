@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from fingereval.data.instruct import load_instruct
-from fingereval.cli._common import print_json, reports_errors
+from fingereval.cli._common import RUBRIC_HELP, print_json, reports_errors
 from fingereval.errors import DataError
 from fingereval.measure.leaderboard import leaderboard as build_leaderboard
 from fingereval.measure.leaderboard import LeaderboardRow, format_cell, our_row, render_markdown
@@ -87,6 +87,14 @@ ConfidenceOpt = Annotated[float, typer.Option("--confidence", min=0.5, max=0.999
 SeedOpt = Annotated[int, typer.Option("--seed", help="bootstrap seed")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object instead of a table")]
 BenchmarkOpt = Annotated[Benchmark, typer.Option("--benchmark", help="the pairs file's format")]
+RubricOpt = Annotated[str | None, typer.Option("--rubric", help=RUBRIC_HELP)]
+
+
+def load_rubric(rubric: str | None):
+    """The --rubric option's Rubric (None: the default), read before any model loads."""
+    from fingereval.rubric import load_rubric as read
+
+    return read(rubric) if rubric else None
 
 
 @bench_app.command("pairs")
@@ -102,6 +110,7 @@ def pairs(
     resamples: ResamplesOpt = 1000,
     confidence: ConfidenceOpt = 0.95,
     seed: SeedOpt = 0,
+    rubric: RubricOpt = None,
 ) -> None:
     """Pairwise accuracy against human votes: tau (with ties, tie-calibrated) and diff (without ties),
     overall and per dimension, with bootstrap CIs that resample pairs (one human vote each; GenAI-Bench
@@ -121,7 +130,8 @@ def pairs(
         return
     if scores is None:
         raise DataError("give --scores results.jsonl (or --videos and --write-manifest to prepare the scoring run)")
-    report = evaluate_pairs(loaded, load_results(scores), n_resamples=resamples, confidence=confidence, seed=seed)
+    report = evaluate_pairs(loaded, load_results(scores), n_resamples=resamples, confidence=confidence, seed=seed,
+                            rubric=load_rubric(rubric))
     report = {"benchmark": benchmark.value, "pairs_file": str(pairs_file)} | report
     if as_json:
         print_json(report)
@@ -147,10 +157,12 @@ def pointwise(
     resamples: ResamplesOpt = 1000,
     confidence: ConfidenceOpt = 0.95,
     seed: SeedOpt = 0,
+    rubric: RubricOpt = None,
 ) -> None:
     """SRCC / KRCC / PLCC of our scores against human ratings, per dimension, with bootstrap CIs."""
-    report = evaluate_pointwise(load_ratings(ratings), load_results(scores), n_resamples=resamples,
-                                confidence=confidence, seed=seed)
+    used = load_rubric(rubric)
+    report = evaluate_pointwise(load_ratings(ratings, used), load_results(scores), n_resamples=resamples,
+                                confidence=confidence, seed=seed, rubric=used)
     report = {"ratings_file": str(ratings)} | report
     if as_json:
         print_json(report)
@@ -206,18 +218,21 @@ def fit_weights(
     scores: Annotated[Path, typer.Option("--scores", help="results.jsonl from `fingereval score`")],
     out: Annotated[Path, typer.Option("--out", help="where to write the weights JSON")],
     benchmark: BenchmarkOpt = Benchmark.genai_bench,
+    rubric: RubricOpt = None,
 ) -> None:
     """Fit dimension weights (non-negative, summing to 1) to human overall ratings (--ratings: non-negative
     least squares) or to preferences (--pairs: logistic regression on score differences, ties dropped).
-    Writes the weights JSON that the scoring step reads (fingereval.score.weights.load_weights)."""
+    Writes the weights JSON that the scoring step reads (fingereval.score.weights.load_weights), a weight for
+    each dimension of the rubric (default: the dimensions the scores hold), and the rubric's name and hash."""
     if (ratings is None) == (pairs is None):
         raise DataError("give exactly one of --ratings FILE or --pairs FILE")
+    used = load_rubric(rubric) if rubric else None
     results = load_results(scores)
     if ratings is not None:
-        fitted = fit_weights_pointwise(load_ratings(ratings), results, fitted_on=f"ratings {ratings}")
+        fitted = fit_weights_pointwise(load_ratings(ratings), results, fitted_on=f"ratings {ratings}", rubric=used)
     else:
         fitted = fit_weights_preferences(load_pairs(pairs, benchmark), results,
-                                         fitted_on=f"{benchmark.value} pairs {pairs}")
+                                         fitted_on=f"{benchmark.value} pairs {pairs}", rubric=used)
     fitted.save(out)
     print_json(fitted.as_dict() | {"out": str(out)})
 
@@ -235,9 +250,10 @@ def _answerer(model: str, reason_tokens: int, size: int, fps: float, max_frames:
                         video_config=VideoConfig(fps=fps, max_frames=max_frames, size=size))
 
 
-def _records(data: Path) -> list:
-    """FingER-Instruct records to run a model on, read before the model loads; none at all is an error."""
-    records = load_instruct(data)
+def _records(data: Path, rubric=None) -> list:
+    """FingER-Instruct records to run a model on, read before the model loads (their dimensions the rubric's);
+    none at all is an error."""
+    records = load_instruct(data, rubric=rubric)
     if not records:
         raise DataError(f"instruct file {data} holds no records; give a FingER-Instruct JSONL file, one question a line")
     return records
@@ -256,16 +272,17 @@ def qa_command(data: Annotated[Path, typer.Option("--data", help="FingER-Instruc
                calibration: Annotated[Path | None, typer.Option(help="a calibration from `fingereval calibrate`: "
                                                                 "ECE and Brier after it too")] = None,
                png: Annotated[Path | None, typer.Option("--png", help="reliability diagram PNG")] = None,
-               as_json: Annotated[bool, typer.Option("--json")] = False):
+               as_json: Annotated[bool, typer.Option("--json")] = False, rubric: RubricOpt = None):
     """Yes/no accuracy of a model on QA data, per dimension and overall; ECE and Brier (before/after calibration)."""
     from fingereval.measure.calibration_check import before_after, reliability_png
     from fingereval.score.calibration import load_calibration
 
     fitted = load_calibration(calibration) if calibration else None  # a bad file fails before the model loads
-    records = _records(data)
+    used = load_rubric(rubric)
+    records = _records(data, used)
     records = records[:limit] if limit else records
     report = evaluate_qa(_answerer(model, max_new_tokens, size, fps, max_frames, device), records, reason=reason,
-                         progress=not as_json, keep_rows=True)
+                         progress=not as_json, keep_rows=True, rubric=used)
     rows = report.pop("rows")
     report["calibration"] = before_after(rows, fitted)
     if png is not None:
@@ -301,15 +318,17 @@ def levels_command(model: Model,
                    ratings: Annotated[Path | None, typer.Option(help="per-video ratings JSONL with `overall`")] = None,
                    reason: Annotated[bool, typer.Option("--reason/--no-reason")] = False,
                    size: Size = 448, fps: float = 2.0, max_frames: int = 32, device: str | None = None,
-                   resamples: int = 1000, as_json: Annotated[bool, typer.Option("--json")] = False):
+                   resamples: int = 1000, as_json: Annotated[bool, typer.Option("--json")] = False,
+                   rubric: RubricOpt = None):
     """Entity-level questions vs one overall-level question: SRCC of each against per-video ratings."""
     if probes is not None:
         data, ratings = data or probes / "qa.jsonl", ratings or probes / "ratings.jsonl"
     if data is None or ratings is None:
         raise typer.BadParameter("give --probes DIR, or --data and --ratings")
-    records = _records(data)  # a bad data file fails before the model loads
+    used = load_rubric(rubric)
+    records = _records(data, used)  # a bad data file fails before the model loads
     report = evaluate_levels(_answerer(model, 64, size, fps, max_frames, device), records, ratings,
-                             reason=reason, n_resamples=resamples, progress=not as_json)
+                             reason=reason, n_resamples=resamples, progress=not as_json, rubric=used)
     if as_json:
         print_json(report)
         return

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from fingereval.cli._common import err, print_json, reports_errors
-from fingereval.cli.bench import _answerer, _records
+from fingereval.cli.bench import RubricOpt, _answerer, _records, load_rubric
 
 
 Reason = Annotated[bool, typer.Option("--reason/--no-reason", help="write reasons before the answer (as the "
@@ -28,14 +28,14 @@ def calibrate(data: Annotated[Path, typer.Option("--data", help="FingER-Instruct
               seed: int = 0, size: int = 448, fps: float = 2.0, max_frames: int = 32, device: Optional[str] = None,
               reason: Reason = False, max_new_tokens: int = 64,
               png: Annotated[Optional[Path], typer.Option("--png", help="reliability diagram (before/after)")] = None,
-              as_json: Annotated[bool, typer.Option("--json")] = False):
+              as_json: Annotated[bool, typer.Option("--json")] = False, rubric: RubricOpt = None):
     """Fit a temperature and bias on the slot's log-odds against human answers; check them on unseen videos.
 
     Use it with `fingereval score --calibration FILE` (and `bench qa --calibration FILE`)."""
     from fingereval.measure.calibration_check import calibrate_rows, reliability_png
     from fingereval.measure.model_bench import predict_qa
 
-    records = _records(data)  # a bad data file fails before the model loads
+    records = _records(data, load_rubric(rubric))  # a bad data file (or rubric) fails before the model loads
     rows, failures = predict_qa(_answerer(model, max_new_tokens, size, fps, max_frames, device), records,
                                 reason=reason, progress=not as_json)
     for failure in failures:

@@ -2,22 +2,32 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
 from fingereval.data.instruct import group_by_video, load_instruct, split_by_video, write_instruct
-from fingereval.cli._common import fail
+from fingereval.cli._common import RUBRIC_HELP, fail
 from fingereval.errors import DataError, FingerEvalError
 
 data_app = typer.Typer(no_args_is_help=True)
 
 
+Rubric = Annotated[Optional[str], typer.Option("--rubric", help=RUBRIC_HELP + ": the dimensions the data may use")]
+
+
+def _rubric(rubric: str | None):
+    from fingereval.rubric import load_rubric
+
+    return load_rubric(rubric) if rubric else None
+
+
 @data_app.command()
-def check(data: Annotated[Path, typer.Argument(help="FingER-Instruct JSONL")]):
-    """Validate a file: report every bad line with its number, and the answer balance per dimension."""
+def check(data: Annotated[Path, typer.Argument(help="FingER-Instruct JSONL")], rubric: Rubric = None):
+    """Validate a file: report every bad line with its number (a dimension the rubric lacks too), and the answer
+    balance per dimension."""
     try:
-        records, errors = load_instruct(data, skip_bad=True)
+        records, errors = load_instruct(data, skip_bad=True, rubric=_rubric(rubric))
     except FingerEvalError as e:  # the file itself cannot be read
         fail(e)
     if not records and not errors:
@@ -35,10 +45,10 @@ def check(data: Annotated[Path, typer.Argument(help="FingER-Instruct JSONL")]):
 
 @data_app.command()
 def split(data: Annotated[Path, typer.Argument()], out_dir: Annotated[Path, typer.Argument()],
-          held_out: float = 0.2, seed: int = 0):
+          held_out: float = 0.2, seed: int = 0, rubric: Rubric = None):
     """Split by video (no video in two splits) into OUT_DIR/train.jsonl and OUT_DIR/test.jsonl."""
     try:
-        train, test = split_by_video(load_instruct(data), held_out=held_out, seed=seed)
+        train, test = split_by_video(load_instruct(data, rubric=_rubric(rubric)), held_out=held_out, seed=seed)
     except FingerEvalError as e:
         fail(e)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -53,7 +63,7 @@ def reasons(data: Annotated[Path, typer.Option("--data", help="records with huma
             out: Annotated[Path, typer.Option("--out", "-o", help="records with a reason written for each")],
             size: int = 448, fps: float = 2.0, max_frames: int = 32, max_new_tokens: int = 96,
             overwrite: Annotated[bool, typer.Option(help="replace reasons already present")] = False,
-            device: str | None = None):
+            device: str | None = None, rubric: Rubric = None):
     """Write a reason for each record *given* its human answer (the paper's data step 4)."""
     from rich.progress import Progress
 
@@ -62,7 +72,7 @@ def reasons(data: Annotated[Path, typer.Option("--data", help="records with huma
     from fingereval.video import VideoConfig, load_video
 
     try:
-        records = load_instruct(data)
+        records = load_instruct(data, rubric=_rubric(rubric))
         ans = get_answerer("transformers", model=model, device=device, max_new_tokens=max_new_tokens,
                            video_config=VideoConfig(fps=fps, max_frames=max_frames, size=size))
     except FingerEvalError as e:

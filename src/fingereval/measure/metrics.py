@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 from scipy import optimize, special, stats
 
-from fingereval.dimensions import normalize_dimension
 from fingereval.errors import DataError
+from fingereval.rubric import Rubric, default_rubric
 from fingereval.schema import normalize_yes_no
 
 # Differences closer than this (relative to the largest |difference|, with an absolute floor) are the
@@ -284,16 +284,17 @@ def predicted_answer(record: Any) -> str:
     return normalize_yes_no(answer)
 
 
-def qa_accuracy(records: Iterable[Any]) -> QAAccuracy:
-    """Yes/no accuracy overall and per dimension.
+def qa_accuracy(records: Iterable[Any], rubric: Rubric | None = None) -> QAAccuracy:
+    """Yes/no accuracy overall and per dimension (the rubric's; default FingER's five).
 
     Each record (a mapping or an object) has `dimension`, the human answer (`human_answer`, or `human`
     or `label`) and the prediction (`p_yes`, or `answer`).
     """
+    rubric = rubric or default_rubric()
     hits: dict[str, list[bool]] = {}
     for i, record in enumerate(records):
         try:
-            dim = normalize_dimension(_field(record, "dimension"))
+            dim = rubric.normalize(_field(record, "dimension"))
             human = _field(record, "human_answer", "human", "label")
             if human is None:
                 raise ValueError("no human answer: give `human_answer`")

@@ -14,12 +14,12 @@ import numpy as np
 
 from fingereval.answer.base import Answerer
 from fingereval.data.instruct import InstructRecord, group_by_video, instruct_questions
-from fingereval.dimensions import DIMENSION_KEYS
 from fingereval.errors import FingerEvalError
 from fingereval.measure.clusters import accuracy_ci_by_video
 from fingereval.measure.join import VideoJoin
 from fingereval.measure.metrics import bootstrap_ci, correlations, qa_accuracy
 from fingereval.measure.pointwise import load_ratings
+from fingereval.rubric import Rubric, default_rubric
 from fingereval.schema import Question
 from fingereval.score.aggregate import dimension_scores, overall_score, question_results
 from fingereval.video import load_video
@@ -56,9 +56,9 @@ def predict_qa(answerer: Answerer, records: Iterable[InstructRecord], reason: bo
     return rows, failures
 
 
-def qa_report(rows: list[dict], n_resamples: int = 1000, seed: int = 0) -> dict:
+def qa_report(rows: list[dict], n_resamples: int = 1000, seed: int = 0, rubric: Rubric | None = None) -> dict:
     """Accuracy overall and per dimension; the 95 % interval resamples videos with all their questions."""
-    acc = qa_accuracy(rows)
+    acc = qa_accuracy(rows, rubric)
     hits = [(r["p_yes"] >= 0.5) == (r["human_answer"] == "yes") for r in rows]
     ci = accuracy_ci_by_video([r["video"] for r in rows], hits, n_resamples=n_resamples, seed=seed)
     always_yes = float(np.mean([r["human_answer"] == "yes" for r in rows]))
@@ -70,11 +70,11 @@ def qa_report(rows: list[dict], n_resamples: int = 1000, seed: int = 0) -> dict:
 
 
 def evaluate_qa(answerer: Answerer, records: Sequence[InstructRecord], reason: bool = False, progress: bool = False,
-                n_resamples: int = 1000, keep_rows: bool = False) -> dict:
+                n_resamples: int = 1000, keep_rows: bool = False, rubric: Rubric | None = None) -> dict:
     rows, failures = predict_qa(answerer, records, reason=reason, progress=progress)
     if not rows:
         raise FingerEvalError(f"no record could be answered ({len(failures)} videos failed); check the video paths")
-    report = qa_report(rows, n_resamples)
+    report = qa_report(rows, n_resamples, rubric=rubric)
     report["failed_videos"] = failures
     if keep_rows:
         report["rows"] = rows
@@ -82,13 +82,16 @@ def evaluate_qa(answerer: Answerer, records: Sequence[InstructRecord], reason: b
 
 
 def evaluate_levels(answerer: Answerer, records: Sequence[InstructRecord], ratings_path: Path, *,
-                    reason: bool = False, n_resamples: int = 1000, progress: bool = False) -> dict:
+                    reason: bool = False, n_resamples: int = 1000, progress: bool = False,
+                    rubric: Rubric | None = None) -> dict:
     """SRCC against human (or planted) overall ratings: entity-level questions vs one overall question.
-    One row per video, so the bootstrap resamples videos."""
+    One row per video, so the bootstrap resamples videos. The entity level is scored with the rubric's
+    dimensions and weights (default: FingER's)."""
+    rubric = rubric or default_rubric()
     groups = group_by_video(records)
-    join = VideoJoin({r.video: r.scores for r in load_ratings(ratings_path)}, groups)
+    join = VideoJoin({r.video: r.scores for r in load_ratings(ratings_path, rubric)}, groups)
     human, entity, overall_level = [], [], []
-    per_dim: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k in DIMENSION_KEYS}
+    per_dim: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k in rubric.keys}
     with _progress("levels", progress) as bar:
         task = bar.add_task("levels", total=len(groups))
         for video, recs in groups.items():
@@ -102,9 +105,9 @@ def evaluate_levels(answerer: Answerer, records: Sequence[InstructRecord], ratin
             whole = Question(id="overall", dimension="text_alignment", text=OVERALL_QUESTION.format(prompt=recs[0].prompt),
                              good_answer="yes")
             answers = answerer.answer(clip, qs + [whole], reason=reason)  # one prefix for both levels
-            dims = dimension_scores(question_results(qs, answers[:-1]))
+            dims = dimension_scores(question_results(qs, answers[:-1]), rubric)
             human.append(target)
-            entity.append(overall_score(dims))
+            entity.append(overall_score(dims, rubric=rubric))
             overall_level.append(answers[-1].p_yes)
             for k, (h_k, m_k) in per_dim.items():  # each dimension's questions against that dimension's rating
                 if dims.get(k) is not None and scores.get(k) is not None:

@@ -15,7 +15,8 @@ from fingereval.io import write_jsonl
 from fingereval.measure.join import VideoJoin
 from fingereval.measure.metrics import PairwiseAccuracy, bootstrap_ci, pairwise_accuracy
 from fingereval.measure.records import read_json_records, require_fields
-from fingereval.measure.results import MAX_EXAMPLES, TARGETS, ResultsIndex, score_of, video_name
+from fingereval.measure.results import MAX_EXAMPLES, ResultsIndex, score_of, targets, video_name
+from fingereval.rubric import Rubric
 from fingereval.schema import VideoResult
 
 
@@ -137,8 +138,9 @@ def _recurring_videos(pairs: list[PreferencePair]) -> int:
 
 
 def evaluate_pairs(pairs: list[PreferencePair], results: ResultsIndex, n_resamples: int = 1000,
-                   confidence: float = 0.95, seed: int = 0) -> dict[str, Any]:
-    """The `bench pairs` report: per target (overall and each dimension) tau and diff with CIs.
+                   confidence: float = 0.95, seed: int = 0, rubric: Rubric | None = None) -> dict[str, Any]:
+    """The `bench pairs` report: per target (overall and each dimension of the rubric, default FingER's five)
+    tau and diff with CIs.
 
     The bootstrap resamples pairs, not videos: a pair is one human vote, and in GenAI-Bench each video
     appears in exactly one pair, so pairs share no video. `videos_in_several_pairs` counts the videos
@@ -149,7 +151,7 @@ def evaluate_pairs(pairs: list[PreferencePair], results: ResultsIndex, n_resampl
         raise DataError(f"none of the {len(pairs)} pairs has both videos in {results.path} "
                         f"(for example {examples}); are these results for this benchmark's videos?")
     metrics = {target: measure_target(*joined.arrays(target), n_resamples=n_resamples,
-                                      confidence=confidence, seed=seed) for target in TARGETS}
+                                      confidence=confidence, seed=seed) for target in targets(rubric)}
     return {
         "n_pairs": len(pairs),
         "n_joined": len(joined.joined),

@@ -9,12 +9,12 @@ from typing import Any
 
 import numpy as np
 
-from fingereval.dimensions import DIMENSION_KEYS, normalize_dimension
 from fingereval.errors import DataError
 from fingereval.measure.join import VideoJoin
 from fingereval.measure.metrics import LOGISTIC_PARAMETERS, bootstrap_ci, correlations
 from fingereval.measure.records import read_json_records, require_fields
-from fingereval.measure.results import MAX_EXAMPLES, OVERALL, TARGETS, ResultsIndex, score_of
+from fingereval.measure.results import MAX_EXAMPLES, OVERALL, ResultsIndex, score_of, targets
+from fingereval.rubric import Rubric, default_rubric
 from fingereval.schema import VideoResult
 
 # Fewer videos than this leave a target undefined: the 4-parameter logistic fit needs 4 points, and the
@@ -40,8 +40,10 @@ def _number(value: Any, where: str, key: str) -> float | None:
     return float(value)
 
 
-def load_ratings(path: str | Path) -> list[HumanRating]:
-    """Read human ratings: a JSONL (or JSON list) of {"video", <dimension>: score, ..., "overall"?}."""
+def load_ratings(path: str | Path, rubric: Rubric | None = None) -> list[HumanRating]:
+    """Read human ratings: a JSONL (or JSON list) of {"video", <dimension>: score, ..., "overall"?}, the
+    dimensions the rubric's (default: FingER's five)."""
+    rubric = rubric or default_rubric()
     ratings = []
     for where, record in read_json_records(path, "ratings file"):
         where = f"{path} {where}"
@@ -50,27 +52,28 @@ def load_ratings(path: str | Path) -> list[HumanRating]:
         for key, value in record.items():
             if key in METADATA_FIELDS:
                 continue
-            target = _target_of(key)
+            target = _target_of(key, rubric)
             if target is None:
                 if isinstance(value, str):  # other text fields (a caption, a model name) are not scores
                     continue
-                raise DataError(f"{where}: {key!r} is not a dimension: use one of overall, {', '.join(DIMENSION_KEYS)}")
+                raise DataError(f"{where}: {key!r} is not a dimension: use one of overall, {', '.join(rubric.keys)} "
+                                "(or give --rubric the rubric that has it)")
             if target in scores:
                 raise DataError(f"{where}: {target} is given twice (as {key!r} and another spelling)")
             number = _number(value, where, key)
             if number is not None:
                 scores[target] = number
         if not scores:
-            raise DataError(f"{where}: no scores; give the five dimension keys and optionally overall")
+            raise DataError(f"{where}: no scores; give the dimension keys and optionally overall")
         ratings.append(HumanRating(video=str(record["video"]), scores=scores))
     return ratings
 
 
-def _target_of(key: str) -> str | None:
+def _target_of(key: str, rubric: Rubric) -> str | None:
     if key.strip().lower() == OVERALL:
         return OVERALL
     try:
-        return normalize_dimension(key)
+        return rubric.normalize(key)
     except DataError:
         return None
 
@@ -108,7 +111,7 @@ def measure_correlations(human: np.ndarray, model: np.ndarray, n_resamples: int,
 
 
 def evaluate_pointwise(ratings: list[HumanRating], results: ResultsIndex, n_resamples: int = 1000,
-                       confidence: float = 0.95, seed: int = 0) -> dict[str, Any]:
+                       confidence: float = 0.95, seed: int = 0, rubric: Rubric | None = None) -> dict[str, Any]:
     joined: list[tuple[HumanRating, VideoResult]] = []
     unjoined: list[str] = []
     join = VideoJoin(results.by_path, (r.video for r in ratings))
@@ -122,7 +125,7 @@ def evaluate_pointwise(ratings: list[HumanRating], results: ResultsIndex, n_resa
         raise DataError(f"none of the {len(ratings)} rated videos has a result in {results.path} "
                         f"(for example {unjoined[0]})")
     metrics: dict[str, Any] = {}
-    for target in TARGETS:
+    for target in targets(rubric):
         rows = [(r.scores.get(target), score_of(v, target)) for r, v in joined]
         rows = [(h, m) for h, m in rows if h is not None and m is not None]
         human, model = (np.array([row[i] for row in rows], dtype=float) for i in (0, 1))

@@ -31,8 +31,8 @@ def targets(rubric: Rubric | None = None) -> tuple[str, ...]:
 def dimension_columns(results: Iterable[VideoResult], rubric: Rubric | None = None,
                       where: str = "the results") -> list[tuple[str, str]]:
     """(key, name) of each dimension a table shows: the rubric's, in its order (a result scored in a dimension
-    the rubric lacks is an error naming it and --rubric); without one, the dimensions the results hold, in
-    their order (FingER's five when none holds any)."""
+    the rubric lacks is an error naming it and --rubric); without one, FingER's five when the results hold no
+    other, else the dimensions the results hold, in their order."""
     results = list(results)
     held = list(dict.fromkeys(k for r in results for k in r.dimensions))
     if rubric is not None:
@@ -43,7 +43,7 @@ def dimension_columns(results: Iterable[VideoResult], rubric: Rubric | None = No
             raise DataError(f"{where} hold the dimension {extra[0]!r}{with_rubric}, which the rubric {rubric.name!r} "
                             "does not have; give --rubric the rubric they were scored with, or leave --rubric out")
         return [(d.key, d.name) for d in rubric.dimensions]
-    keys = held or list(DIMENSION_KEYS)
+    keys = held if any(k not in BY_KEY for k in held) else list(DIMENSION_KEYS)
     return [(k, BY_KEY[k].name if k in BY_KEY else k.replace("_", " ")) for k in keys]
 
 

@@ -16,12 +16,12 @@ from typing import Any
 import numpy as np
 from scipy import optimize
 
-from fingereval.dimensions import DIMENSION_KEYS
 from fingereval.errors import DataError
 from fingereval.measure.join import VideoJoin
 from fingereval.measure.pairs import PreferencePair, join_pairs
 from fingereval.measure.pointwise import HumanRating
-from fingereval.measure.results import OVERALL, ResultsIndex
+from fingereval.measure.results import OVERALL, ResultsIndex, dimension_columns
+from fingereval.rubric import Rubric
 from fingereval.schema import VideoResult
 
 
@@ -35,26 +35,40 @@ class FittedWeights:
     fitted_on: str
     n: int
     method: str
+    rubric: dict | None = None  # {name, sha256} of the rubric the scores were given with, when they say
 
     def as_dict(self) -> dict[str, Any]:
-        return {"weights": self.weights, "fitted_on": self.fitted_on, "n": self.n, "method": self.method}
+        return {"weights": self.weights, "fitted_on": self.fitted_on, "n": self.n, "method": self.method} | (
+            {"rubric": self.rubric} if self.rubric else {})
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(self.as_dict(), indent=2) + "\n", encoding="utf-8")
 
 
-def _normalise(raw: np.ndarray, dims: list[str], why_zero: str) -> dict[str, float]:
+def _normalise(raw: np.ndarray, dims: list[str], why_zero: str, keys: list[str]) -> dict[str, float]:
     raw = np.clip(raw, 0.0, None)
     total = float(raw.sum())
     if not total > 0:
         raise DataError(f"every fitted weight is zero: {why_zero}")
     fitted = dict(zip(dims, (float(w) / total for w in raw)))
-    return {k: fitted.get(k, 0.0) for k in DIMENSION_KEYS}
+    return {k: fitted.get(k, 0.0) for k in keys}
 
 
-def _usable_dimensions(results: list[VideoResult]) -> list[str]:
+def _keys(results: ResultsIndex, rubric: Rubric | None) -> list[str]:
+    """The dimensions weighed: the rubric's, else those the results hold (FingER's five by default)."""
+    return [k for k, _ in dimension_columns(results.by_path.values(), rubric, f"results file {results.path}")]
+
+
+def _rubric_record(results: list[VideoResult], rubric: Rubric | None) -> dict | None:
+    if rubric is not None:
+        return rubric.ref().model_dump()
+    used = {(r.rubric.name, r.rubric.sha256) for r in results if r.rubric is not None}
+    return dict(zip(("name", "sha256"), used.pop())) if len(used) == 1 else None
+
+
+def _usable_dimensions(results: list[VideoResult], keys: list[str]) -> list[str]:
     """Dimensions scored on at least one video (a dimension never asked about gets weight 0)."""
-    return [k for k in DIMENSION_KEYS if any(r.dimensions.get(k) is not None for r in results)]
+    return [k for k in keys if any(r.dimensions.get(k) is not None for r in results)]
 
 
 def _row(result: VideoResult, dims: list[str]) -> list[float] | None:
@@ -90,14 +104,16 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * x))  # tanh form: no overflow for large |x|
 
 
-def fit_weights_pointwise(ratings: list[HumanRating], results: ResultsIndex, fitted_on: str) -> FittedWeights:
+def fit_weights_pointwise(ratings: list[HumanRating], results: ResultsIndex, fitted_on: str,
+                          rubric: Rubric | None = None) -> FittedWeights:
     join = VideoJoin(results.by_path, (r.video for r in ratings))
     pairs = [(r.scores.get(OVERALL), join.find(r.video)) for r in ratings]
     pairs = [(h, v) for h, v in pairs if h is not None and v is not None]
     if not pairs:
         raise DataError("no rated video has both a human `overall` rating and a result: "
                         "add `overall` to the ratings file, and check that the videos match")
-    dims = _usable_dimensions([v for _, v in pairs])
+    keys = _keys(results, rubric)
+    dims = _usable_dimensions([v for _, v in pairs], keys)
     rows = [(h, _row(v, dims)) for h, v in pairs]
     rows = [(h, x) for h, x in rows if x is not None]
     if len(rows) < len(dims) + 1:
@@ -106,15 +122,18 @@ def fit_weights_pointwise(ratings: list[HumanRating], results: ResultsIndex, fit
     human = np.array([h for h, _ in rows])
     scores = np.array([x for _, x in rows])
     raw = nnls_weights(human, scores)
-    weights = _normalise(raw, dims, "the human overall does not rise with any dimension score")
-    return FittedWeights(weights, fitted_on=fitted_on, n=len(rows), method="nnls on human overall")
+    weights = _normalise(raw, dims, "the human overall does not rise with any dimension score", keys)
+    return FittedWeights(weights, fitted_on=fitted_on, n=len(rows), method="nnls on human overall",
+                         rubric=_rubric_record([v for _, v in pairs], rubric))
 
 
-def fit_weights_preferences(pairs: list[PreferencePair], results: ResultsIndex, fitted_on: str) -> FittedWeights:
+def fit_weights_preferences(pairs: list[PreferencePair], results: ResultsIndex, fitted_on: str,
+                            rubric: Rubric | None = None) -> FittedWeights:
     joined = [(p, a, b) for p, a, b in join_pairs(pairs, results).joined if p.human != 0]
     if not joined:
         raise DataError("no decided (non-tie) pair has both videos in the results")
-    dims = _usable_dimensions([v for _, a, b in joined for v in (a, b)])
+    keys = _keys(results, rubric)
+    dims = _usable_dimensions([v for _, a, b in joined for v in (a, b)], keys)
     rows = [(p.human, _row(a, dims), _row(b, dims)) for p, a, b in joined]
     rows = [(h, x, y) for h, x, y in rows if x is not None and y is not None]
     if len(rows) < len(dims) + 1:
@@ -123,5 +142,6 @@ def fit_weights_preferences(pairs: list[PreferencePair], results: ResultsIndex, 
     human = np.array([h for h, _, _ in rows], dtype=float)
     differences = np.array([np.subtract(x, y) for _, x, y in rows])
     raw = logistic_weights(human, differences)
-    weights = _normalise(raw, dims, "no dimension score difference predicts the human preference")
-    return FittedWeights(weights, fitted_on=fitted_on, n=len(rows), method="logistic regression on preferences")
+    weights = _normalise(raw, dims, "no dimension score difference predicts the human preference", keys)
+    return FittedWeights(weights, fitted_on=fitted_on, n=len(rows), method="logistic regression on preferences",
+                         rubric=_rubric_record([v for _, a, b in joined for v in (a, b)], rubric))
