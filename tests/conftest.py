@@ -129,6 +129,11 @@ TIERS: dict[str, tuple] = {
     "test_train_sft.py::test_training_ids_are_the_tokenizers_ids_of_the_whole_text": (SLOW,),
     "test_ask_templates.py::test_every_real_prompt_gets_questions_in_all_five_dimensions": (SLOW,),
     "test_cli.py::test_tiny_model_command_writes_a_loadable_checkpoint": (SLOW,),
+    # image-to-video end to end (the in-process reading and the image gate stay fast)
+    "test_image_to_video.py::test_the_served_answerer_sends_the_image_first_once_and_the_server_model_sees_it": (SLOW,),
+    "test_image_to_video.py::test_score_with_image_end_to_end_records_it_and_refuses_a_bad_one": (SLOW,),
+    "test_image_to_video.py::test_the_i2v_rubric_asks_about_the_image_and_scores_its_dimension": (SLOW,),
+    "test_image_to_video.py::test_the_service_takes_image_and_image_path_and_refuses_bad_images": (SLOW,),
 }
 
 # Features the project ships whose tests could skip where a part is missing: with CI=true in the environment
@@ -140,6 +145,7 @@ FEATURES: dict[str, str] = {
     "test_answer_openai.py::test_ray_workers_answer_through_the_server": "Ray",
     "test_decode_ahead.py::test_each_ray_worker_decodes_its_lane_ahead_and_the_results_are_those_in_one_process": "Ray",
     "test_answer_openai.py": "the served answerer", "test_serve.py": "the scoring service",
+    "test_image_to_video.py": "image-to-video",
     "test_serve_attacks.py": "the scoring service", "test_serve_fuzz.py": "the scoring service",
     "test_annotate.py": "the annotation app", "test_annotate_security.py": "the annotation app",
     "test_rubric_cli.py::test_the_service_scores_with_its_rubric": "the scoring service",

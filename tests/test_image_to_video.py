@@ -226,6 +226,25 @@ def test_score_with_image_end_to_end_records_it_and_refuses_a_bad_one(tiny_model
                                                                           rel=1e-3)
 
 
+def test_the_i2v_rubric_asks_about_the_image_and_scores_its_dimension(tiny_model_dir, red_video, images):
+    from fingereval.ask import get_generator
+    from fingereval.rubric import load_rubric
+
+    rubric = load_rubric("i2v")
+    assert rubric.keys[0] == "image_consistency" and set(load_rubric("finger").keys) < set(rubric.keys)
+    asked = [q for q in get_generator("templates", rubric="i2v").generate(PROMPT).questions
+             if q.dimension == "image_consistency"]
+    assert len(asked) >= 4 and all("image" in q.text for q in asked)
+    assert None in {q.entity for q in asked} and any(q.entity for q in asked)  # the whole video, and an entity
+    run = CliRunner().invoke(app, ["score", str(red_video), "--prompt", PROMPT, "--model", str(tiny_model_dir),
+                                   "--size", "112", "--rubric", "i2v", "--image", str(images["red"]), "--json"])
+    assert run.exit_code == 0, run.output
+    result = json.loads(run.stdout)
+    assert result["rubric"] == {"name": "i2v", "sha256": rubric.sha256} and result["image"]["path"] == str(images["red"])
+    ic = [q["score"] for q in result["questions"] if q["dimension"] == "image_consistency"]
+    assert len(ic) == len(asked) and result["dimensions"]["image_consistency"] == pytest.approx(sum(ic) / len(ic))
+
+
 # ---- the service ---------------------------------------------------------------------------------------------
 
 TOKEN = "i2v-token"
