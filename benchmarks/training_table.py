@@ -98,7 +98,8 @@ def train_row(row: str, run: Path, probes: Path, base: Path, seed: int, args) ->
                            video_config=DEMO_VIDEO, seed=seed, **DEMO_SFT | {"epochs": args.sft_epochs})
     else:
         start_model = base if row == "grpo_zero" else run / "sft_reason"
-        result = train_grpo(tier_file(probes, args.grpo_tier), start_model, out, steps=args.grpo_steps,
+        steps = args.zero_steps if row == "grpo_zero" and args.zero_steps else args.grpo_steps
+        result = train_grpo(tier_file(probes, args.grpo_tier), start_model, out, steps=steps,
                             group_size=args.group_size, prompts_per_step=args.prompts_per_step, lr=args.grpo_lr,
                             max_completion=REASON_TOKENS, video_config=DEMO_VIDEO, seed=seed,
                             temperature=args.temperature, beta=args.beta)
@@ -244,8 +245,9 @@ def markdown(report: dict) -> str:
 # ---- the run -------------------------------------------------------------------------------------------
 
 def run_seed(seed: int, args, answers: dict, training: dict) -> None:
-    world_root = args.out / (f"world-{seed}" if args.world_per_seed else f"world-{args.seeds[0]}")
-    probes, base = prepare_world(world_root, seed if args.world_per_seed else args.seeds[0], args)
+    world_seed = seed if args.world_per_seed else args.world_seed
+    world_root = args.out / f"world-{world_seed}"
+    probes, base = prepare_world(world_root, world_seed, args)
     held = held_out_records(probes, args.eval_videos)
     run = args.out / f"seed-{seed}"
     for row in args.rows:
@@ -271,12 +273,14 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--rows", nargs="+", default=list(ROWS), choices=ROWS)
     ap.add_argument("--world-per-seed", action="store_true", help="a new world and tower per seed (default: one)")
+    ap.add_argument("--world-seed", type=int, default=0, help="the one world's seed (without --world-per-seed)")
     ap.add_argument("--videos", type=int, default=320)
     ap.add_argument("--held-out-share", type=float, default=0.25)
     ap.add_argument("--eval-videos", type=int, default=60, help="held-out videos measured (all their questions)")
     ap.add_argument("--vision-epochs", type=int, default=12)
     ap.add_argument("--sft-epochs", type=float, default=3.0)
     ap.add_argument("--grpo-steps", type=int, default=30)
+    ap.add_argument("--zero-steps", type=int, help="GRPO zero's steps, when fewer (default: --grpo-steps)")
     ap.add_argument("--group-size", type=int, default=8)
     ap.add_argument("--prompts-per-step", type=int, default=4)
     ap.add_argument("--grpo-lr", type=float, default=1e-4)
@@ -290,7 +294,7 @@ def main() -> None:
     t0 = time.perf_counter()
     answers: dict[str, list[dict]] = {}
     training: dict[str, list[dict]] = {}
-    for seed in args.seeds:
+    for seed in args.seeds:  # finished rows are read back (checkpoint, answers), so a rerun only adds what is missing
         run_seed(seed, args, answers, training)
     report = table_report(answers, training, args.resamples)
     report["settings"] = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}

@@ -47,3 +47,14 @@ def test_demo_runs_every_stage_and_writes_its_summary(tmp_path):
     for recs in held_out[:2]:  # the first two held-out videos are the ones scored and explained
         assert Path(recs[0].video).name in text
     assert summary["after"] == saved["after"]
+    # the demo's world: one named shape and at most one unnamed still distractor (docs/demo.md)
+    manifest = json.loads((tmp_path / "demo" / "probes" / "manifest.json").read_text())
+    assert manifest["max_entities"] == 1 and manifest["distractors"] == 1
+    # the reason check, recomputed from the saved answers and the planted findings in the held-out file
+    answers = [json.loads(line) for line in (tmp_path / "demo" / "heldout_answers.jsonl").read_text().splitlines()]
+    truth = {r.id: r for recs in held_out for r in recs}
+    assert sorted(a["id"] for a in answers) == sorted(truth)
+    right = sum(a["reason"].split(".")[0].strip() == truth[a["id"]].reason.split(".")[0] for a in answers)
+    assert saved["after"]["reasons"]["finding_right"] == pytest.approx(right / len(answers))
+    assert saved["after"]["reasons"]["n"] == len(answers)
+    assert 0 <= saved["after"]["reasons"]["finding_contradicts_answer"] <= 1 - saved["after"]["reasons"]["no_finding"]

@@ -13,6 +13,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from fingereval.io import write_jsonl
 from fingereval.video import VideoConfig
 
 # Probe videos are small: 112x112, 4 s, sampled at 2 fps (8 frames, 16 video tokens of 8 frames each).
@@ -29,6 +30,7 @@ DEMO_VISION = dict(epochs=24, lr=3e-4, batch_size=16)
 # (the same step with less padding). The pretrained tower stays frozen: at SFT's learning rate it loses
 # what it learned of texture (blur, noise) and visual quality fell to chance.
 DEMO_SFT = dict(epochs=5.0, lr=1e-3, batch_size=8, schedule="constant", micro_batches=2, freeze_vision=True)
+ANSWERS_FILE = "heldout_answers.jsonl"
 REASON_TOKENS = 80  # room for the longest probe reason with its tags (47 tokens on the probe vocabulary)
 # The untrained model writes noise up to REASON_TOKENS for every question and sits at chance on any share,
 # so "before" reads one held-out video in three.
@@ -36,15 +38,38 @@ BEFORE_EVERY = 3
 
 
 def _accuracy(model_dir: Path, held_out: Path, reason: bool, console: Console, every: int = 1) -> dict:
-    """Held-out accuracy on every `every`-th held-out video's questions (all of them by default)."""
+    """Held-out accuracy on every `every`-th held-out video's questions (all of them by default), and how its
+    reasons' findings compare with the planted ones and with its own answers (`reasons`)."""
     from fingereval.answer.transformers_backend import TransformersAnswerer
     from fingereval.data.instruct import group_by_video, load_instruct
     from fingereval.measure.model_bench import evaluate_qa
 
     ans = TransformersAnswerer(model_dir, video_config=DEMO_VIDEO, max_new_tokens=REASON_TOKENS)
     videos = list(group_by_video(load_instruct(held_out)).values())[::every]
-    return evaluate_qa(ans, [r for recs in videos for r in recs], reason=reason, progress=console.is_terminal,
-                       n_resamples=500)
+    records = [r for recs in videos for r in recs]
+    report = evaluate_qa(ans, records, reason=reason, progress=console.is_terminal, n_resamples=500, keep_rows=True)
+    report["reasons"] = reason_check(records, report["rows"])
+    return report
+
+
+def reason_check(records: list, rows: list[dict]) -> dict:
+    """Shares of reasons whose finding equals the planted one, contradicts the model's own answer, or is no finding
+    of the asked form (fingereval.probes.questions.finding_answer)."""
+    from fingereval.probes.questions import finding_answer, finding_of
+
+    by_id = {r.id: r for r in records}
+    right = contradicts = none = 0
+    for row in rows:
+        record = by_id[row["id"]]
+        found = finding_of(row["reason"])
+        implied = finding_answer(record.form, record.question, found)
+        said = "yes" if row["p_yes"] >= 0.5 else "no"
+        right += found == finding_of(record.reason)
+        none += implied is None
+        contradicts += implied is not None and implied != said
+    n = max(len(rows), 1)
+    return {"finding_right": right / n, "finding_contradicts_answer": contradicts / n, "no_finding": none / n,
+            "n": len(rows)}
 
 
 def _interval(report: dict) -> str:
@@ -93,6 +118,7 @@ def run_demo(out_dir: Path, n_videos: int = 1000, seed: int = 0, console: Consol
 
     console.rule("[bold]3. held-out accuracy before training")
     before = _accuracy(base, held_path, reason=True, console=console, every=BEFORE_EVERY)
+    before.pop("rows")
     console.print(f"accuracy {before['accuracy']:.1%} {_interval(before)} on {before['n']} held-out questions "
                   f"(one held-out video in {BEFORE_EVERY}; always-yes would get {before['always_yes_accuracy']:.1%})")
 
@@ -106,7 +132,11 @@ def run_demo(out_dir: Path, n_videos: int = 1000, seed: int = 0, console: Consol
 
     console.rule("[bold]5. held-out accuracy after SFT")
     after = _accuracy(sft_dir, held_path, reason=True, console=console)
+    write_jsonl(out_dir / ANSWERS_FILE, after.pop("rows"))  # every held-out answer and reason, to check by hand
     console.print(f"accuracy {after['accuracy']:.1%} {_interval(after)} on {after['n']} held-out questions")
+    check = after["reasons"]
+    console.print(f"reasons: finding as planted {check['finding_right']:.1%}, finding contradicts the answer "
+                  f"{check['finding_contradicts_answer']:.1%}, no finding of the asked kind {check['no_finding']:.1%}")
 
     console.rule("[bold]6. two held-out videos, scored and explained")
     _explain_two(sft_dir, held_path, console)

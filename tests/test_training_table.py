@@ -1,0 +1,68 @@
+"""benchmarks/training_table.py's measures on hand-made answers: paired differences, reason checks, the table."""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "training_table.py"
+
+
+@pytest.fixture(scope="module")
+def table():
+    spec = importlib.util.spec_from_file_location("training_table", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _record(form: str, question: str, reason: str, answer: str):
+    return SimpleNamespace(form=form, question=question, reason=reason, answer=answer)
+
+
+def test_reasons_are_judged_against_the_plan_and_against_their_own_answer(table):
+    q = "Does the white ball appear in the video?"
+    truth = _record("appear", q, "Colour white vs green. There is no white ball: ...", "no")
+    # the demo model's contradiction: it saw white drawn and answered no
+    said = table.judge_reason(truth, "no", "<think>Colour white vs white. There is no white ball.</think><answer>No</answer>")
+    assert said["well_formed"] and said["contradicts"] and not said["finding_right"] and not said["no_finding"]
+    right = table.judge_reason(truth, "no", "<think>Colour white vs green. There is no white ball.</think><answer>No</answer>")
+    assert right["finding_right"] and not right["contradicts"]
+    caption = table.judge_reason(truth, "yes", "Colour green. Shape star sharp. Look steady.")
+    assert caption["no_finding"] and not caption["contradicts"] and not caption["well_formed"]
+    assert table.judge_reason(truth, "yes", None) == {"well_formed": None, "finding_right": None,
+                                                      "contradicts": None, "no_finding": None}
+
+
+def test_paired_difference_uses_the_same_questions_and_resamples_videos(table):
+    # 4 videos x 2 questions; row a gets 6 of 8 right, row b 3 of 8, on the same ids
+    a_hits = [1, 1, 1, 0, 1, 1, 0, 1]
+    b_hits = [0, 1, 0, 0, 1, 0, 0, 1]
+    rows_a = [{"seed": 0, "id": f"q{i}", "cluster": f"v{i // 2}", "hit": bool(h), "tier": "hard" if i < 4 else "plain"}
+              for i, h in enumerate(a_hits)]
+    rows_b = [dict(r, hit=bool(h)) for r, h in zip(rows_a, b_hits)]
+    rows_b.insert(0, {"seed": 1, "id": "q0", "cluster": "v0", "hit": True, "tier": "hard"})  # no partner in a: left out
+    out = table.paired(rows_a, rows_b, n_resamples=400)
+    assert out["n"] == 8 and out["difference"] == pytest.approx(3 / 8, abs=1e-4)
+    assert out["ci95"][0] <= out["difference"] <= out["ci95"][1]
+    # per video the differences are 1, 0, 0.5, 0 (in sums of two): no resample of videos can exceed 3/4
+    assert out["ci95"][1] <= 0.75 + 1e-9 and out["ci95"][0] >= 0.0
+    hard = table.paired(rows_a, rows_b, n_resamples=200, keep=lambda r: r["tier"] == "hard")
+    assert hard["n"] == 4 and hard["difference"] == pytest.approx(2 / 4, abs=1e-4)
+
+
+def test_row_report_counts_the_hard_tier_and_shares_of_reasons(table):
+    rows = [{"seed": s, "id": f"q{i}", "cluster": f"v{i}", "dimension": "text_alignment" if i % 2 else "visual_quality",
+             "tier": "hard" if i < 3 else "plain", "hit": i % 3 != 0, "well_formed": True, "finding_right": i < 5,
+             "contradicts": i == 0, "no_finding": False, "reason": "x"} for s in (0, 1) for i in range(6)]
+    report = table.row_report(rows, n_resamples=200)
+    assert report["n"] == 12 and report["accuracy"] == pytest.approx(8 / 12, abs=1e-4)
+    assert report["hard"]["n"] == 6 and report["hard"]["accuracy"] == pytest.approx(4 / 6, abs=1e-4)
+    assert report["per_dimension"]["text_alignment"]["accuracy"] == pytest.approx(4 / 6, abs=1e-4)
+    assert report["finding_right"] == pytest.approx(10 / 12, abs=1e-4)
+    assert report["finding_contradicts_answer"] == pytest.approx(2 / 12, abs=1e-4)
+    assert report["per_seed"] == {"0": pytest.approx(4 / 6, abs=1e-4), "1": pytest.approx(4 / 6, abs=1e-4)}
+    text = table.markdown({"rows": {"sft_reason": report}, "paired": {}})
+    assert "| SFT with reasons | 66.7% [" in text
