@@ -14,6 +14,8 @@ from fingereval.errors import DataError
 from fingereval.rubric import default_rubric, load_rubric, shipped_rubrics
 from fingereval.schema import QuestionSet
 
+from openai_server import ChatServer, FixedReply
+
 ROOT = Path(__file__).resolve().parents[1]
 CAMERA = ROOT / "src" / "fingereval" / "rubrics" / "camera_motion.yaml"
 
@@ -140,3 +142,25 @@ def test_a_bad_json_rubric_names_the_line_and_the_field(tmp_path):
         load_rubric(write(tmp_path, '{"name": "x",\n "dimensions": [}', "bad.json"))
     with pytest.raises(DataError, match="no rubric 'nosuch'.*camera_motion, finger"):
         load_rubric("nosuch")
+
+
+def test_the_evaluator_refuses_a_question_set_built_in_code_outside_its_rubric(tmp_path, red_video):
+    """The Python API's last guard: a QuestionSet made in code (no file read for a rubric) is checked against
+    the evaluator's rubric before the video is decoded or any model is asked."""
+    from fingereval import Evaluator
+    from fingereval.schema import Question
+
+    questions = QuestionSet(prompt="a car", questions=[
+        Question(id="1", dimension="camera_motion", text="Does the camera shake?", good_answer="no")])
+    with ChatServer(FixedReply()) as chat:
+        finger = Evaluator("served", answerer="openai", base_url=chat.url)
+        with pytest.raises(DataError) as info:
+            finger.score(red_video, questions=questions)
+        assert "'camera_motion'" in str(info.value) and "--rubric" in str(info.value) and "'1'" in str(info.value)
+        small = Evaluator("served", answerer="openai", base_url=chat.url, rubric=write(tmp_path, SMALL))
+        assert small.rubric.keys == ("camera_motion", "alignment")
+        wrong = QuestionSet(prompt="a car", questions=[
+            Question(id="2", dimension="visual_quality", text="Is the car sharp?", good_answer="yes")])
+        with pytest.raises(DataError, match="unknown dimension 'visual_quality': the rubric 'small' has"):
+            small.score(red_video, questions=wrong)
+        assert chat.bodies == []  # refused before any question reached the model
