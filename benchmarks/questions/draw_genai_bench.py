@@ -2,10 +2,10 @@
 
 GenAI-Bench's video prompts ship with the project in tests/data/genai_bench_video_test_pairs.json (GenAI-Arena /
 TIGER-Lab, MIT licence; attribution in tests/data/README.md). Many prompts repeat one scene with a camera or
-style suffix ("..., pan left", "..., in cyberpunk style") or one frame with another animal ("a cow / a horse running
-to join a herd of its kind"): one prompt per scene (a prompt whose first or last five words were seen is dropped), then a
-seeded draw of 30, 8 of them among the prompts with a pronoun (so the pronoun rule is measured on unseen text)
-and 22 among the rest. Prints the drawn prompts as JSON lines (`id`, `prompt`), in the order they were drawn.
+style suffix ("..., pan left", "..., in cyberpunk style") or one frame with another animal ("a cow / a horse
+running to join a herd of its kind"): one prompt per scene (a prompt whose first or last five words were seen
+is dropped), then a seeded draw of 30, 8 of them among the prompts with a pronoun (so the pronoun rule is
+measured on unseen text) and 22 among the rest. Prints the drawn prompts as JSON lines (`id`, `prompt`), in the order they were drawn.
 
     .venv/bin/python benchmarks/questions/draw_genai_bench.py
 """
@@ -27,7 +27,8 @@ def scenes() -> list[str]:
     """One prompt per scene, the shortest wording of it (the one without a suffix), sorted."""
     seen: set[str] = set()
     kept = []
-    for prompt in sorted({" ".join(p["prompt"].split()) for p in json.loads(PAIRS.read_text())}, key=lambda p: (len(p), p)):
+    every = {" ".join(p["prompt"].split()) for p in json.loads(PAIRS.read_text())}
+    for prompt in sorted(every, key=lambda p: (len(p), p)):
         words = prompt.lower().split()
         keys = {"first " + " ".join(words[:5]), "last " + " ".join(words[-5:])}
         if not keys & seen:
