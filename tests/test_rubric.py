@@ -164,3 +164,48 @@ def test_the_evaluator_refuses_a_question_set_built_in_code_outside_its_rubric(t
         with pytest.raises(DataError, match="unknown dimension 'visual_quality': the rubric 'small' has"):
             small.score(red_video, questions=wrong)
         assert chat.bodies == []  # refused before any question reached the model
+
+
+def test_the_llm_generator_is_told_the_rubrics_dimensions_and_must_cover_every_one():
+    """Through the local chat server: step 2 names the rubric's dimensions, guidance and examples (none of
+    FingER's it lacks); a reply without camera motion is sent back once; its aliases are read."""
+    from openai_server import completion
+
+    steps: list[str] = []
+    questions = [{"dimension": "camera", "entity": None, "question": "Does the camera pan?", "good_answer": "yes"},
+                 {"dimension": "visual quality", "entity": "drone", "question": "Is the drone sharp?", "good_answer": "yes"},
+                 {"dimension": "text_alignment", "entity": "drone", "question": "Is there a drone?", "good_answer": "yes"}]
+
+    def reply(body: dict) -> dict:
+        user = body["messages"][-1]["content"]
+        steps.append(user)
+        if user.startswith("Step 1 of 2"):
+            return completion("q", json.dumps({"entities": ["drone", "harbour"]}), "stop")
+        first_try = len(steps) == 2  # the first questions reply leaves the camera out
+        return completion("q", json.dumps({"questions": questions[1:] if first_try else questions}), "stop")
+
+    with ChatServer(reply, served=("q",)) as server:
+        qs = get_generator("llm", rubric=CAMERA, base_url=server.url, model="q", timeout=10).generate(
+            "A drone pans over a harbour at dawn")
+    step2 = steps[1]
+    assert "Cover all 3 dimensions" in step2 and "- camera_motion (camera motion):" in step2
+    assert "whether the main subject stays in frame" in step2  # its guidance
+    assert "Does the camera slowly push in toward the two men?" in step2  # its example
+    assert "temporal_consistency" not in step2 and "factual_consistency" not in step2
+    assert len(steps) == 3 and "no questions for dimension(s) camera_motion" in steps[2]
+    assert [(q.id, q.dimension) for q in qs.questions] == [
+        ("camera_motion-1", "camera_motion"), ("visual_quality-1", "visual_quality"),
+        ("text_alignment-1", "text_alignment")]
+
+
+def test_a_scoring_config_carries_the_rubrics_content_to_a_worker(tmp_path):
+    """Ray ships ScoringConfig as plain JSON data: the rubric arrives whole, with no file on the worker."""
+    from fingereval.config import ScoringConfig
+
+    path = write(tmp_path, SMALL)
+    sent = json.loads(json.dumps(ScoringConfig(rubric=path).model_dump(mode="json")))
+    path.unlink()  # the worker has no such file
+    arrived = ScoringConfig.model_validate(sent).rubric
+    assert arrived.keys == ("camera_motion", "alignment") and arrived.sha256 == load_rubric(
+        write(tmp_path, SMALL)).sha256
+    assert ScoringConfig().rubric is None  # the default rubric, as before
