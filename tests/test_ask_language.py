@@ -125,3 +125,20 @@ def test_the_service_refuses_with_a_422_or_asks_the_llm_in_the_language_it_was_s
             r = httpx.post(base + "/v1/score", json={"prompt": SPANISH, "video_path": "clip.mp4"}, timeout=120)
     assert r.status_code == 200, r.text
     assert [q["question"] for q in r.json()["questions"]] == [WRITTEN["Japanese"].format(n=n) for n in range(5)]
+
+
+def test_a_batch_records_the_prompt_it_cannot_parse_and_scores_the_others(tiny_model_dir, tmp_path):
+    write_video(tmp_path / "a.mp4", frames=4, size=56)
+    write_video(tmp_path / "b.mp4", frames=4, size=56)
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text(json.dumps({"id": "zh", "video": "a.mp4", "prompt": CHINESE}, ensure_ascii=False) + "\n"
+                        + json.dumps({"id": "en", "video": "b.mp4", "prompt": "A red square slides right"}) + "\n",
+                        encoding="utf-8")
+    out = tmp_path / "r.jsonl"
+    r = runner.invoke(cli_app, ["score", "--manifest", str(manifest), "--out", str(out), "--model", str(tiny_model_dir),
+                                "--size", "56", "--max-frames", "2"])
+    assert r.exit_code == 1, r.output  # a batch with a failed item
+    records = {rec["id"]: rec for rec in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
+    assert set(records) == {"zh", "en"}
+    assert records["zh"]["error"]["type"] == "DataError" and "--generator llm" in records["zh"]["error"]["message"]
+    assert records["en"]["overall"] is not None
