@@ -66,6 +66,7 @@ TIERS: dict[str, tuple] = {
     "test_batch.py::test_kill_9_mid_batch_then_rerun_loses_and_duplicates_nothing": (SLOW,),
     "test_serve.py::test_the_serve_command_runs_and_stops_cleanly": (SLOW,),
     "test_rubric_cli.py::test_the_service_scores_with_its_rubric": (SLOW,),  # `fingereval serve` in a subprocess
+    "test_rubric_cli.py::test_ray_workers_score_with_the_rubric_of_the_run": (SLOW,),
     "test_serve.py::test_memory_stays_flat_over_a_hundred_requests": (SLOW,),
     "test_serve.py::test_a_burst_of_concurrent_clients_is_served": (SLOW,),
     "test_serve.py::test_a_full_queue_is_503_with_retry_after": (SLOW,),
@@ -149,6 +150,7 @@ FEATURES: dict[str, str] = {
     "test_serve_attacks.py": "the scoring service", "test_serve_fuzz.py": "the scoring service",
     "test_annotate.py": "the annotation app", "test_annotate_security.py": "the annotation app",
     "test_rubric_cli.py::test_the_service_scores_with_its_rubric": "the scoring service",
+    "test_rubric_cli.py::test_ray_workers_score_with_the_rubric_of_the_run": "Ray",
 }
 SHIPPED = "with CI=true this skip is a failure (docs/testing.md)"
 
