@@ -26,7 +26,7 @@ MIN_WORDS = 2  # fewer counted words say nothing about the language ("skyscraper
 
 _QUOTED = re.compile(r'"[^"]*"|“[^”]*”|«[^»]*»|「[^」]*」|『[^』]*』')
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
-_SENTENCE_END = re.compile(r"[.!?;:]\s*$")
+_SENTENCE_END = re.compile(r"[.!?;:]")
 
 
 def _script(char: str) -> str:
@@ -50,10 +50,11 @@ def unreadable_reason(prompt: str) -> str | None:
     if letters and scripts["LATIN"] / len(letters) < MIN_LATIN_SHARE:
         other = max((s for s in scripts if s != "LATIN"), key=lambda s: scripts[s])
         return f"it is written mostly in a non-Latin script ({other.lower()})"
-    counted = []
+    counted, previous_end = [], None
     for match in _WORD.finditer(text):
-        word = match.group(0)
-        sentence_start = not text[:match.start()].strip() or bool(_SENTENCE_END.search(text[:match.start()]))
+        word, gap = match.group(0), text[previous_end or 0:match.start()]
+        sentence_start = previous_end is None or bool(_SENTENCE_END.search(gap))  # linear in the prompt's length
+        previous_end = match.end()
         if word[0].isupper() and not sentence_start:
             continue  # a name
         counted.append(word)
