@@ -22,12 +22,14 @@ def _prompt_option(prompt: str | None) -> str | None:
 
 def _generator_options(generator: str, llm_base_url: str | None, llm_model: str | None, llm_api_key: str | None,
                        local_model: str | None, language: str | None = None) -> dict:
+    from fingereval.ask.language import language_name  # an unknown language: a ConfigError naming the choices
+
     said = {"language": language} if language else {}
     if generator == "llm":
         return {k: v for k, v in dict(base_url=llm_base_url, model=llm_model, api_key=llm_api_key).items() if v} | said
     if generator == "local":
         return ({"model": local_model} if local_model else {}) | said
-    if language:
+    if language and language_name(language) != "English":
         raise ConfigError(f"--language {language} needs --generator llm (or local): the {generator} generator writes "
                           f"English questions only")
     return {}
