@@ -8,6 +8,7 @@ questions a person would reject, and, on all 667 prompts, question counts and fi
 
     .venv/bin/python benchmarks/bench_questions.py                 # the reporting split (60 prompts)
     .venv/bin/python benchmarks/bench_questions.py --split tune    # the 30 prompts the rules were tuned on
+    .venv/bin/python benchmarks/bench_questions.py --split heldout --baseline-rev 40654c8   # issue 30: 30 GenAI-Bench
 """
 from __future__ import annotations
 
