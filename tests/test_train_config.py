@@ -224,3 +224,19 @@ def test_sft_gradient_checkpointing_reaches_the_trainer_from_an_option_a_file_or
         assert from_file.trainer_args("cpu").activation_checkpointing is True, key
         assert sft_config(out, base=from_file, gradient_checkpointing=False).trainer_args("cpu").activation_checkpointing is False
     assert "activation_checkpointing: true" in on.to_yaml()  # saved beside the checkpoint, so --config repeats it
+
+
+def test_lora_gets_its_own_learning_rate_in_sft_and_grpo_unless_one_is_given():
+    """LoRA's default rates are the measured multiple of full fine-tuning's (docs/training.md, "LoRA's defaults"),
+    for GRPO as for SFT: GRPO's full fine-tuning rate (1e-6) would leave the adapters where they start."""
+    from fingereval.train.training_config import (DEFAULT_GRPO_LR_FULL, DEFAULT_GRPO_LR_LORA, DEFAULT_LR_FULL,
+                                                  DEFAULT_LR_LORA, VideoGRPOConfig, VideoSFTConfig, grpo_config)
+
+    assert (DEFAULT_LR_FULL, DEFAULT_GRPO_LR_FULL) == (1e-5, 1e-6)
+    assert DEFAULT_LR_LORA >= 10 * DEFAULT_LR_FULL and DEFAULT_GRPO_LR_LORA >= 10 * DEFAULT_GRPO_LR_FULL
+    assert VideoSFTConfig(output_dir="o").learning_rate == DEFAULT_LR_LORA
+    full = VideoGRPOConfig(output_dir="g")
+    assert full.lora is False and full.learning_rate == DEFAULT_GRPO_LR_FULL
+    assert full.replace(lora=True).learning_rate == DEFAULT_GRPO_LR_LORA  # picked again, not copied
+    assert grpo_config("g", lora=True, lr=None).trainer_args("cpu", suppress_tokens=[]).learning_rate == DEFAULT_GRPO_LR_LORA
+    assert grpo_config("g", lora=True, lr=3e-6).learning_rate == 3e-6  # a given rate wins

@@ -180,7 +180,7 @@ def grpo(
     group_size: int = typer.Option(16, "--group-size", min=2, help="completions sampled per question"),
     prompts_per_step: int = typer.Option(1, "--prompts-per-step", min=1, help="questions per optimiser step"),
     beta: float = typer.Option(0.04, "--beta", min=0.0, help="KL weight to the frozen start model"),
-    lr: float = typer.Option(1e-6, "--lr"),
+    lr: Optional[float] = typer.Option(None, "--lr", help="learning rate [default: 1e-5 LoRA, 1e-6 full]"),
     temperature: float = typer.Option(0.9, "--temperature", min=0.01),
     max_completion: int = typer.Option(128, "--max-completion", min=1, help="max new tokens per completion"),
     questions: Optional[int] = typer.Option(None, "--questions", min=1,

@@ -36,8 +36,12 @@ from fingereval.errors import ConfigError
 from fingereval.video import VideoConfig
 
 TRAINING_CONFIG_FILE = "training_config.yaml"
+# Learning rates when none is given. LoRA's are about 10x and 20x full fine-tuning's: the ratio measured on the probe
+# world (benchmarks/lora_defaults.py; docs/training.md, "LoRA's defaults"), applied to the full fine-tuning rates.
 DEFAULT_LR_LORA = 2e-4
 DEFAULT_LR_FULL = 1e-5
+DEFAULT_GRPO_LR_LORA = 1e-5
+DEFAULT_GRPO_LR_FULL = 1e-6
 # the CLI's --schedule names -> transformers' scheduler types (constant keeps the warmup)
 SCHEDULES = {"cosine": "cosine", "linear": "linear", "constant": "constant_with_warmup"}
 BF16_HELP = "bf16 autocast over float32 weights; None (the default) follows the device: on for CUDA, off on the CPU"
@@ -228,6 +232,10 @@ class VideoGRPOConfig(_ProjectConfig, GRPOConfig):
     per_device_train_batch_size: int | None = _default(
         GRPOConfig, "per_device_train_batch_size", None,
         help="completions per step; None: num_generations x prompts_per_step (the only value allowed)")
+    learning_rate: float | None = _default(
+        GRPOConfig, "learning_rate", None,
+        help=f"peak learning rate; None picks {DEFAULT_GRPO_LR_LORA:g} with LoRA, {DEFAULT_GRPO_LR_FULL:g} for full "
+             "fine-tuning")
     beta: float = _default(GRPOConfig, "beta", 0.04)
     temperature: float = _default(GRPOConfig, "temperature", 0.9)
     max_completion_length: int | None = _default(GRPOConfig, "max_completion_length", 128)
@@ -262,6 +270,8 @@ class VideoGRPOConfig(_ProjectConfig, GRPOConfig):
             raise ValueError(f"per_device_train_batch_size ({self.per_device_train_batch_size}) must be "
                              f"num_generations x prompts_per_step ({batch}): leave it out and set prompts_per_step")
         self.per_device_train_batch_size = batch
+        if self.learning_rate is None:  # an adapter's update is a low-rank slice: it needs a larger rate to move as far
+            self.learning_rate = DEFAULT_GRPO_LR_LORA if self.lora else DEFAULT_GRPO_LR_FULL
         self._resolve_common()
         super().__post_init__()
 
