@@ -209,3 +209,18 @@ def test_a_scoring_config_carries_the_rubrics_content_to_a_worker(tmp_path):
     assert arrived.keys == ("camera_motion", "alignment") and arrived.sha256 == load_rubric(
         write(tmp_path, SMALL)).sha256
     assert ScoringConfig().rubric is None  # the default rubric, as before
+
+
+def test_results_written_before_rubrics_still_load_and_export_with_fingers_columns(tmp_path):
+    from fingereval.export import rows
+    from fingereval.schema import VideoResult
+
+    old = {"video": "a.mp4", "prompt": "a car", "overall": 0.5, "model": "m",  # a line as older results hold it
+           "dimensions": {"visual_quality": 0.5, "temporal_consistency": None, "dynamic_degree": None,
+                          "text_alignment": 0.5, "factual_consistency": None}}
+    assert VideoResult.model_validate(old).rubric is None
+    path = tmp_path / "r.jsonl"
+    path.write_text(json.dumps(old) + "\n")
+    row = rows([path], on_warning=lambda m: None)[0]
+    assert [k for k in row if k in default_rubric().keys] == list(default_rubric().keys)
+    assert row["rubric"] is None and row["visual_quality"] == 0.5
