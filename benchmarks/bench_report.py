@@ -1,10 +1,12 @@
 """The HTML report at 1,000 videos: file size, and time to open it in headless chromium, lazy vs eager.
 
 Scores a few real clips with the tiny model, then builds a 1,000-video report from those results (ids,
-prompts and scores varied, each clip's real frame strip reused) twice: as `fingereval report` writes it
+prompts of real length (80 words by default, as real generated clips' prompts run) and scores varied, each
+clip's real frame strip reused) twice: as `fingereval report` writes it
 (each video's detail parsed and drawn only when its row opens) and eagerly (every detail drawn at load, the
 baseline). Opening = navigation until the load event has fired and the table holds all its rows (eager: and
-every detail is drawn, and its images decoded). Median of --repeats fresh pages each.
+every detail is drawn, and its images decoded). Median of --repeats fresh pages each. It also measures the
+table as drawn at 1280x900: the tallest row and the whole table's height, in pixels (docs/report.md).
 
     .venv/bin/python benchmarks/bench_report.py                     # about a minute on 2 cores
     .venv/bin/python benchmarks/bench_report.py --screenshot docs/img/report.png   # the README's picture
@@ -95,7 +97,20 @@ def score_demo(root: Path, demo: Path, n: int = 4) -> Path:
     return out
 
 
-def thousand(results_path: Path, frames: int, eager: bool) -> str:
+# words of real prompts, cycled to make a prompt of any length (an 80-word prompt as a real clip's runs)
+WORDS = ("a cinematic tracking shot follows a young woman in a red raincoat as she walks along a crowded night "
+         "market street neon signs reflect in the puddles on the wet pavement steam rises from the food stalls "
+         "on both sides while a paper lantern sways in the breeze above her head and she stops to look at a small "
+         "black cat sitting on a wooden crate then kneels down slowly and reaches out her hand").split()
+
+
+def long_prompt(prompt: str, words: int, i: int) -> str:
+    """`prompt` (take i), grown to `words` words with words of a real prompt."""
+    head = f"{prompt} (take {i})".split()
+    return " ".join(head + [WORDS[(i + k) % len(WORDS)] for k in range(max(0, words - len(head)))])
+
+
+def thousand(results_path: Path, frames: int, eager: bool, words: int = 80) -> str:
     from fingereval.report import ReportVideo, build_report, frame_strip
     from fingereval.schema import VideoResult
 
@@ -106,7 +121,7 @@ def thousand(results_path: Path, frames: int, eager: bool) -> str:
     for i in range(1000):
         r = real[i % len(real)]
         dims = {k: rng.random() for k in r.dimensions}
-        copy = r.model_copy(update={"id": f"video-{i:04d}", "prompt": f"{r.prompt} (take {i})", "dimensions": dims,
+        copy = r.model_copy(update={"id": f"video-{i:04d}", "prompt": long_prompt(r.prompt, words, i), "dimensions": dims,
                                     "overall": sum(dims.values()) / len(dims),
                                     "questions": [q.model_copy(update={"score": rng.random()}) for q in r.questions]})
         videos.append(ReportVideo(copy, frames=strips[i % len(real)]))
@@ -129,6 +144,17 @@ def open_seconds(browser, path: Path, eager: bool) -> float:
     return seconds
 
 
+def table_pixels(browser, path: Path) -> dict:
+    """The table as drawn at 1280x900: its tallest row and its height, and how many rows one screen shows."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(path.as_uri(), wait_until="load", timeout=300_000)
+    page.wait_for_function(READY[False], timeout=300_000)
+    rows = page.eval_on_selector_all("#videos tr.video", "rs => rs.map(r => r.getBoundingClientRect().height)")
+    table = page.eval_on_selector("#videos", "t => t.getBoundingClientRect().height")
+    page.close()
+    return {"max_row_px": max(rows), "table_px": table, "rows_per_screen": round(900 / (sum(rows) / len(rows)), 1)}
+
+
 def screenshot(browser, results_path: Path, out: Path, title: str) -> None:
     from fingereval.report import write_report
 
@@ -148,6 +174,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=6, help="frames per video in the strip (the command's default)")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--prompt-words", type=int, default=80, help="words in each prompt of the 1,000 videos")
     ap.add_argument("--screenshot", type=Path, help="write the picture of a small report here and stop")
     ap.add_argument("--demo", type=Path, help="with --screenshot: score held-out videos of this demo output folder")
     ap.add_argument("--json", action="store_true")
@@ -169,10 +196,12 @@ def main() -> None:
         row = {}
         for eager in (False, True):
             page = root / f"{'eager' if eager else 'lazy'}.html"
-            page.write_text(thousand(results, args.frames, eager), encoding="utf-8")
+            page.write_text(thousand(results, args.frames, eager, args.prompt_words), encoding="utf-8")
             open_seconds(browser, page, eager)  # warm-up: chromium's first page pays its own start-up
             times = [open_seconds(browser, page, eager) for _ in range(args.repeats)]
             row["eager" if eager else "lazy"] = {"mb": page.stat().st_size / 1e6, "open_s": statistics.median(times)}
+            if not eager:
+                row["table"] = table_pixels(browser, page)
         browser.close()
     row["ratio_eager_over_lazy"] = row["eager"]["open_s"] / row["lazy"]["open_s"]
     if args.json:
@@ -181,7 +210,10 @@ def main() -> None:
     for k in ("lazy", "eager"):
         print(f"{k:5s}  {row[k]['mb']:6.1f} MB  open {row[k]['open_s']:.3f} s (median of {args.repeats})")
     print(f"lazy opens {row['ratio_eager_over_lazy']:.1f}x faster than drawing every detail at load "
-          f"(1,000 videos, {args.frames} frames each)")
+          f"(1,000 videos, {args.frames} frames each, {args.prompt_words}-word prompts)")
+    t = row["table"]
+    print(f"table: tallest row {t['max_row_px']:.0f} px, table {t['table_px']:.0f} px, "
+          f"{t['rows_per_screen']} rows per 900-px screen")
 
 
 if __name__ == "__main__":
