@@ -145,6 +145,10 @@ def test_the_image_reaches_the_in_process_model_before_the_video(local, red_vide
             local.shared_prefix = True
     p = {name: [a.p_yes for a in local.answer(c, QUESTIONS)] for name, c in
          (("red", red), ("blue", blue), ("none", clip))}
+    # a clip prepared ahead (decode ahead runs the processor) without the image, then given one: run again
+    late = dataclasses.replace(local.prepare(clip), image=red.image)
+    assert [a.p_yes for a in local.answer(late, QUESTIONS)] == pytest.approx(p["red"], rel=1e-6)
+    assert [a.p_yes for a in local.answer(local.prepare(red), QUESTIONS)] == pytest.approx(p["red"], rel=1e-6)
     for q in range(len(QUESTIONS)):  # only the image changed: the answers moved (measured 1.2 in log-odds)
         assert abs(log_odds(p["red"][q]) - log_odds(p["blue"][q])) > 0.1
         assert abs(log_odds(p["red"][q]) - log_odds(p["none"][q])) > 0.1
@@ -208,12 +212,15 @@ def test_score_with_image_end_to_end_records_it_and_refuses_a_bad_one(tiny_model
         assert run.exit_code == 2 and run.output.count("\n") == 1 and str(images[bad]) in run.output, run.output
     # a manifest's image column, relative to the manifest as the video is; a bad image fails its item only
     folder = tmp_path / "batch"
-    write_video(folder / "clips" / "red.mp4")
+    (folder / "clips").mkdir(parents=True)
     picture(folder / "first" / "red.png", (220, 30, 30))
     (folder / "first" / "bad.png").write_bytes(png_header(100_000, 100_000))
-    lines = [{"id": "i2v", "video": "clips/red.mp4", "prompt": PROMPT, "image": "first/red.png"},
-             {"id": "bad", "video": "clips/red.mp4", "prompt": PROMPT, "image": "first/bad.png"},
-             {"id": "t2v", "video": "clips/red.mp4", "prompt": PROMPT}]
+    (folder / "clips" / "red.mp4").write_bytes(red_video.read_bytes())
+    same = {"prompt": PROMPT, "questions": str(qfile)}
+    lines = [{"id": "i2v", "video": "clips/red.mp4", "image": "first/red.png", **same},
+             {"id": "bad", "video": "clips/red.mp4", "image": "first/bad.png", **same},
+             {"id": "t2v", "video": "clips/red.mp4", **same},
+             {"id": "i2v-blue", "video": "clips/red.mp4", "image": str(images["blue"]), **same}]
     (folder / "m.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
     run = CliRunner().invoke(app, ["score", "--manifest", str(folder / "m.jsonl"), "--out", str(folder / "r.jsonl"),
                                    "--model", str(tiny_model_dir), "--size", "112"])
@@ -224,6 +231,10 @@ def test_score_with_image_end_to_end_records_it_and_refuses_a_bad_one(tiny_model
     assert got["t2v"]["image"] is None and "more pixels than 8K UHD" in got["bad"]["error"]["message"]
     assert [q["p_yes"] for q in got["i2v"]["questions"]] != pytest.approx([q["p_yes"] for q in got["t2v"]["questions"]],
                                                                           rel=1e-3)
+    # decoded ahead with its image (the batch's default), each item reads what one video with --image reads
+    for item, single in (("i2v", "red"), ("i2v-blue", "blue")):
+        assert [q["p_yes"] for q in got[item]["questions"]] == \
+            pytest.approx([q["p_yes"] for q in runs[single]["questions"]], rel=1e-4)
 
 
 def test_the_i2v_rubric_asks_about_the_image_and_scores_its_dimension(tiny_model_dir, red_video, images):
