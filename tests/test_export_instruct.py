@@ -31,6 +31,7 @@ def results(tmp_path) -> Path:
     lines = [
         {"id": "a.mp4", "video": str(tmp_path / "clips" / "a.mp4"), "prompt": "A red cat sleeps", "overall": 0.6,
          "dimensions": {"visual_quality": 0.9, "text_alignment": 0.3}, "model": "tiny", "mode": "reason",
+         "rubric": {"name": "finger", "sha256": "0" * 64},
          "questions": [_q("q0", "visual_quality", "Is the cat sharp?", "yes", "yes", 0.9, 0.9, "Its fur is crisp.", "cat"),
                        _q("q1", "text_alignment", "Is the cat red?", "yes", "no", 0.3, 0.3, "It looks grey.", "cat")]},
         {"id": "b<1>", "video": "clips/b.mp4", "prompt": "caf\udce9 </script>", "overall": 0.2,
@@ -53,16 +54,17 @@ def test_one_record_per_question_with_the_models_answer_and_reason_to_check(resu
     assert "wrote 3 records (2 videos)" in r.stderr and "annotate serve --data" in r.stderr
     assert "'c' failed to score (VideoError)" in r.stderr and "left out" in r.stderr
     assert "not valid UTF-8" in r.stderr and "café" in r.stderr  # the byte read as Windows-1252, said once
+    assert "--rubric" not in r.stderr  # FingER's rubric: the readers' default
     written = [json.loads(line) for line in out.read_text(encoding="utf-8").split("\n") if line]
     assert written == [  # by hand from the results above; videos relative to people/qa.jsonl
         {"id": "a.mp4-q0", "video_id": "a.mp4", "video": "../clips/a.mp4", "prompt": "A red cat sleeps",
          "dimension": "visual_quality", "entity": "cat", "question": "Is the cat sharp?", "good_answer": "yes",
          "answer": "yes", "reason": "Its fur is crisp.", "question_id": "q0", "model": "tiny", "model_answer": "yes",
-         "model_p_yes": 0.9},
+         "model_p_yes": 0.9, "rubric": "finger"},
         {"id": "a.mp4-q1", "video_id": "a.mp4", "video": "../clips/a.mp4", "prompt": "A red cat sleeps",
          "dimension": "text_alignment", "entity": "cat", "question": "Is the cat red?", "good_answer": "yes",
          "answer": "no", "reason": "It looks grey.", "question_id": "q1", "model": "tiny", "model_answer": "no",
-         "model_p_yes": 0.3},
+         "model_p_yes": 0.3, "rubric": "finger"},
         {"id": "b<1>-q0", "video_id": "b<1>", "video": "../run/clips/b.mp4", "prompt": "café </script>",
          "dimension": "dynamic_degree", "question": HOSTILE, "good_answer": "no", "answer": "yes",
          "question_id": "q0", "model": "tiny", "model_answer": "yes", "model_p_yes": 0.8},
@@ -86,7 +88,9 @@ def test_the_annotation_app_loads_the_export_with_the_reason_shown_for_the_model
 
 def test_two_models_on_one_video_get_their_own_ids_and_moved_videos_are_found_under_videos_root(results, tmp_path):
     rows = [json.loads(x) for x in results.read_text(encoding="utf-8").splitlines()]
-    other = dict(rows[0], model="big", video="/gone/elsewhere/a.mp4")  # scored on another machine
+    other = dict(rows[0], model="big", video="/gone/elsewhere/a.mp4",  # scored on another machine, another rubric
+                 rubric={"name": "camera_motion", "sha256": "1" * 64},
+                 questions=[dict(q, dimension="camera_motion") for q in rows[0]["questions"]])
     both = tmp_path / "both.jsonl"
     both.write_text(json.dumps(dict(rows[0], video="/gone/elsewhere/a.mp4")) + "\n" + json.dumps(other) + "\n")
     out = tmp_path / "qa.jsonl"
@@ -95,10 +99,11 @@ def test_two_models_on_one_video_get_their_own_ids_and_moved_videos_are_found_un
     r = runner.invoke(app, ["export", str(both), "--to", "instruct", "--out", str(out),
                             "--videos-root", str(tmp_path / "clips")])
     assert r.exit_code == 0 and "not found" not in r.stderr, r.output
+    assert "rubric camera_motion: give the same --rubric" in r.stderr
     written = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
-    assert [(w["id"], w["model"], w["video"]) for w in written] == [
-        ("a.mp4-tiny-q0", "tiny", "clips/a.mp4"), ("a.mp4-tiny-q1", "tiny", "clips/a.mp4"),
-        ("a.mp4-big-q0", "big", "clips/a.mp4"), ("a.mp4-big-q1", "big", "clips/a.mp4")]
+    assert [(w["id"], w["model"], w["video"], w["dimension"]) for w in written] == [
+        ("a.mp4-tiny-q0", "tiny", "clips/a.mp4", "visual_quality"), ("a.mp4-tiny-q1", "tiny", "clips/a.mp4", "text_alignment"),
+        ("a.mp4-big-q0", "big", "clips/a.mp4", "camera_motion"), ("a.mp4-big-q1", "big", "clips/a.mp4", "camera_motion")]
 
 
 def test_bad_requests_are_one_line(results, tmp_path):

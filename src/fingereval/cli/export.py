@@ -97,6 +97,17 @@ def _export_instruct(results: list[Path], out_path: Path | None, videos_root: Pa
     videos = len({r.video for r in records})
     err.print(f"wrote {len(records)} records ({videos} videos) to {out_path}; next: "
               f"`fingereval annotate serve --data {out_path}`", highlight=False, markup=False)
+    _name_the_rubrics(result for result, _ in scored)
+
+
+def _name_the_rubrics(results) -> None:
+    """The tools that read the records check their dimensions against a rubric (FingER's unless --rubric)."""
+    from fingereval.rubric import default_rubric
+
+    others = sorted({r.rubric.name for r in results if r.rubric is not None} - {default_rubric().name})
+    if others:
+        warn(f"the results were scored with the rubric {', '.join(others)}: give the same --rubric to "
+             "the commands that read these records (`annotate serve`, `bench qa`, `data check`)")
 
 
 def _is_file(path: Path) -> bool:

@@ -11,7 +11,8 @@ whole) and held as an absolute path once loaded. Fields we do not know are kept 
 
 `instruct_from_results` turns scored videos (`fingereval score --out`) into such records for people to check
 (`fingereval export RESULTS --to instruct`, docs/annotate.md): the model's answer and reason are the answer and
-the reason to check, and the model's own say is kept beside them (`model`, `model_answer`, `model_p_yes`).
+the reason to check, and the model's own say is kept beside them (`model`, `model_answer`, `model_p_yes`,
+and the name of the rubric it was scored with, `rubric`).
 """
 from __future__ import annotations
 
@@ -161,7 +162,7 @@ def _question_row(result: VideoResult, video_id: str, video: Path, q: QuestionRe
     return {"id": record_id, "video_id": video_id, "video": str(video), "prompt": result.prompt,
             "dimension": q.dimension, "entity": q.entity, "question": q.question, "good_answer": q.good_answer,
             "answer": q.answer, "reason": q.reason or None, "question_id": q.id, "model": result.model,
-            "model_answer": q.answer, "model_p_yes": q.p_yes}
+            "model_answer": q.answer, "model_p_yes": q.p_yes, "rubric": result.rubric.name if result.rubric else None}
 
 
 def instruct_from_results(results: Sequence[tuple[VideoResult, Path]], on_warning: Callable[[str], None]
