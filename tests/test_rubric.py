@@ -62,7 +62,8 @@ def test_the_default_rubric_is_fingers_five_from_the_shipped_file():
 
 def test_a_custom_rubric_reads_with_its_keys_weights_and_a_content_hash(tmp_path):
     rubric = load_rubric(write(tmp_path, SMALL))
-    assert rubric.keys == ("camera_motion", "alignment") and rubric.weights() == {"camera_motion": 3.0, "alignment": 1.0}
+    assert rubric.keys == ("camera_motion", "alignment")
+    assert rubric.weights() == {"camera_motion": 3.0, "alignment": 1.0}
     assert rubric.normalize("Camera Motion") == "camera_motion"
     # the hash is of the content: the same rubric written as JSON hashes the same, a changed weight does not
     as_json = write(tmp_path, json.dumps(yaml.safe_load(SMALL)), "r.json")
@@ -119,7 +120,8 @@ def test_a_questions_file_is_read_for_a_rubric(tmp_path):
      "dimension key 'camera_motion' is used twice"),
     (lambda t: t.replace("    weight: 1\n", "    weight: 1\n    colour: red\n"),
      "line 20: dimensions[1] (alignment).colour: Extra inputs are not permitted"),
-    (lambda t: t.replace("    weight: 1\n", "    weight: 1\n    weight: 2\n"), "line 20: the field 'weight' is given twice"),
+    (lambda t: t.replace("    weight: 1\n", "    weight: 1\n    weight: 2\n"),
+     "line 20: the field 'weight' is given twice"),
     (lambda t: t.replace("{the} stay", "{them} stay"), "must name the entity as {the}"),
     (lambda t: t.replace("dimension: alignment", "dimension: sharpness"), "prompt_questions.dimension 'sharpness'"),
     (lambda t: t.replace("weight: 3", "weight: 0").replace("weight: 1", "weight: 0"), "every dimension has weight 0"),
@@ -173,8 +175,10 @@ def test_the_llm_generator_is_told_the_rubrics_dimensions_and_must_cover_every_o
 
     steps: list[str] = []
     questions = [{"dimension": "camera", "entity": None, "question": "Does the camera pan?", "good_answer": "yes"},
-                 {"dimension": "visual quality", "entity": "drone", "question": "Is the drone sharp?", "good_answer": "yes"},
-                 {"dimension": "text_alignment", "entity": "drone", "question": "Is there a drone?", "good_answer": "yes"}]
+                 {"dimension": "visual quality", "entity": "drone", "question": "Is the drone sharp?",
+                  "good_answer": "yes"},
+                 {"dimension": "text_alignment", "entity": "drone", "question": "Is there a drone?",
+                  "good_answer": "yes"}]
 
     def reply(body: dict) -> dict:
         user = body["messages"][-1]["content"]

@@ -106,7 +106,8 @@ def test_a_custom_rubric_asks_scores_records_exports_and_reports(rubric_file, re
     assert result["dimensions"] == pytest.approx(means) and result["overall"] == pytest.approx(overall)
     assert overall == pytest.approx((3 * 0.6 + 1 * 0.3) / 4)
     rubric = load_rubric(rubric_file)
-    assert result["rubric"] == {"name": "camera_test", "sha256": rubric.sha256} and rubric.sha256 != default_rubric().sha256
+    assert result["rubric"] == {"name": "camera_test", "sha256": rubric.sha256}
+    assert rubric.sha256 != default_rubric().sha256
 
     # the batch generated the same questions from the prompt, in the rubric's dimensions
     rows = [json.loads(line) for line in (tmp_path / "r.jsonl").read_text().splitlines()]
@@ -160,7 +161,8 @@ def test_fit_weights_and_data_check_follow_the_rubric(rubric_file, tmp_path):
     rows = []
     for i, (cam, sub) in enumerate([(0.9, 0.1), (0.2, 0.5), (0.6, 0.4), (0.4, 0.9), (0.8, 0.3)]):
         rows.append({"video": f"v{i}.mp4", "prompt": PROMPT, "overall": 0.5, "model": "m",
-                     "dimensions": {"camera_motion": cam, "subject": sub}, "rubric": load_rubric(rubric_file).ref().model_dump()})
+                     "dimensions": {"camera_motion": cam, "subject": sub},
+                     "rubric": load_rubric(rubric_file).ref().model_dump()})
     results.write_text("".join(json.dumps(r) + "\n" for r in rows))
     ratings = tmp_path / "ratings.jsonl"  # people rate by the camera only: all the weight goes to camera_motion
     ratings.write_text("".join(json.dumps({"video": r["video"], "overall": 1 + 4 * r["dimensions"]["camera_motion"]})
@@ -178,7 +180,8 @@ def test_fit_weights_and_data_check_follow_the_rubric(rubric_file, tmp_path):
     ok = run("data", "check", qa, "--rubric", rubric_file)
     assert ok.exit_code == 0 and "camera_motion" in ok.output
     refused = run("data", "check", qa)  # FingER's rubric has no camera motion: a bad line naming it
-    assert refused.exit_code == 1 and "unknown dimension 'camera motion'" in refused.output and "--rubric" in refused.output
+    assert refused.exit_code == 1 and "unknown dimension 'camera motion'" in refused.output
+    assert "--rubric" in refused.output
 
 
 def test_the_service_scores_with_its_rubric(rubric_file, red_video, tmp_path):

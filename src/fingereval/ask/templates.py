@@ -255,7 +255,8 @@ def _prompt_questions(analysis: Analysis, chosen: list[Candidate], asked: Asked,
     if "quoted_text" in include:
         found += [(text, None) for text in _quoted_text_questions(analysis.prompt)]
     # every one of them has the good answer yes: the prompt asked for it
-    return [DraftQuestion(dimension=rubric.prompt_questions.dimension, text=text, good_answer="yes", entity=name) for text, name in found]
+    return [DraftQuestion(dimension=rubric.prompt_questions.dimension, text=text, good_answer="yes", entity=name)
+            for text, name in found]
 
 
 def _whole_video(dimension: Dimension) -> list[DraftQuestion]:

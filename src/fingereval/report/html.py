@@ -107,7 +107,8 @@ def reliability_section(calibration: dict, diagram_uri: str) -> str:
 
 
 def build_report(videos: Sequence[ReportVideo], *, title: str = "fingereval report", source: str = "",
-                 eager: bool = False, reliability: str = "", dimensions: Sequence[tuple[str, str]] | None = None) -> str:
+                 eager: bool = False, reliability: str = "",
+                 dimensions: Sequence[tuple[str, str]] | None = None) -> str:
     """The whole self-contained page. `eager` opens every video's detail at load (a benchmark baseline).
     `dimensions`: (key, name) of the dimension columns (default: those the results hold, dimension_columns)."""
     results = [v.result for v in videos]

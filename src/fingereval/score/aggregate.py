@@ -74,7 +74,8 @@ def overall_score(dims: Mapping[str, float | None], weights: Mapping[str, float]
 
 def video_result(video: str, prompt: str, questions: Sequence[Question], answers: Sequence[RawAnswer], *,
                  weights: Mapping[str, float] | None = None, model: str | None = None, reason: bool = False,
-                 item_id: str | None = None, clip: VideoClip | None = None, rubric: Rubric | None = None) -> VideoResult:
+                 item_id: str | None = None, clip: VideoClip | None = None,
+                 rubric: Rubric | None = None) -> VideoResult:
     rubric = rubric or default_rubric()
     results = question_results(questions, answers)
     dims = dimension_scores(results, rubric)
