@@ -51,13 +51,13 @@ def test_every_route_answers_documented_statuses_and_never_500(fuzzed, mode):
     schema = schemathesis.openapi.from_url(base + "/openapi.json")
     documented = {}
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert {op.path for op in operations} == {"/health", "/v1/score", "/v1/score_batch"}
+    assert {op.path for op in operations} == {"/health", "/v1/rubric", "/v1/score", "/v1/score_batch"}
     generation = GenerationMode.POSITIVE if mode == "positive" else GenerationMode.NEGATIVE
     with time_limit(120, f"fuzzing ({mode})"):
         for operation in operations:
             documented[operation.path] = {int(s) for s in operation.definition.raw["responses"]}
             if mode == "negative" and len(operation.body) == 0 and len(operation.query) == 0:
-                continue  # nothing to make invalid: GET /health has no body and no parameters
+                continue  # nothing to make invalid: GET /health and /v1/rubric have no body and no parameters
 
             @settings(max_examples=FUZZ_EXAMPLES, deadline=None, phases=[Phase.generate], database=None,
                       suppress_health_check=list(HealthCheck))
