@@ -288,10 +288,15 @@ def test_the_service_takes_image_and_image_path_and_refuses_bad_images(serve_eva
         by_bytes = post(base, prompt=PROMPT, video=b64(allowed / "red.mp4"), image=b64(allowed / "first.png"),
                         image_name="first.png", questions=Q_JSON).json()
         plain = post(base, prompt=PROMPT, video_path="red.mp4", questions=Q_JSON).json()
+        from fingereval.client import ScoreClient
+
+        with ScoreClient(base, TOKEN) as client:  # the Python client sends the image as it sends the video
+            by_client = client.score(allowed / "red.mp4", PROMPT, QUESTIONS, image=allowed / "first.png")
+            by_client_path = client.score("red.mp4", PROMPT, QUESTIONS, image="first.png", as_path=True)
         want = serve_evaluator.score(allowed / "red.mp4", PROMPT, QuestionSet(prompt=PROMPT, questions=QUESTIONS),
                                      image=allowed / "first.png")
         sha = hashlib.sha256((allowed / "first.png").read_bytes()).hexdigest()
-        for got in (by_path.json(), by_bytes):
+        for got in (by_path.json(), by_bytes, json.loads(by_client.to_json()), json.loads(by_client_path.to_json())):
             assert got["image"] == {"path": "first.png", "sha256": sha}
             assert [q["p_yes"] for q in got["questions"]] == pytest.approx([q.p_yes for q in want.questions], abs=1e-5)
         assert plain["image"] is None

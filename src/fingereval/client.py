@@ -59,9 +59,11 @@ class ScoreClient:
         return self._request("GET", "/health").json()
 
     def score(self, video: Video, prompt: str, questions: QuestionSet | Iterable[Question | Mapping] | None = None,
-              reason: bool | None = None, id: str | None = None, *, as_path: bool = False) -> VideoResult:
-        """One video's result, the same record `fingereval score --json` prints; ScoreError when it fails."""
-        body = score_item(video, prompt, questions, reason, id, as_path=as_path)
+              reason: bool | None = None, id: str | None = None, *, as_path: bool = False,
+              image: Video | None = None) -> VideoResult:
+        """One video's result, the same record `fingereval score --json` prints; ScoreError when it fails. `image`:
+        an image-to-video clip's conditioning image (bytes or a file, sent as the video is)."""
+        body = score_item(video, prompt, questions, reason, id, as_path=as_path, image=image)
         return VideoResult.model_validate_json(self._request("POST", "/v1/score", json=body).content)
 
     def score_batch(self, items: Iterable[Mapping[str, Any]], *, as_path: bool = False) -> list[VideoResult]:
@@ -90,16 +92,13 @@ class ScoreClient:
 
 
 def score_item(video: Video, prompt: str, questions: QuestionSet | Iterable[Question | Mapping] | None = None,
-               reason: bool | None = None, id: str | None = None, *, as_path: bool = False) -> dict:
-    """The JSON body of one video for /v1/score (an item of /v1/score_batch)."""
+               reason: bool | None = None, id: str | None = None, *, as_path: bool = False,
+               image: Video | None = None) -> dict:
+    """The JSON body of one video for /v1/score (an item of /v1/score_batch), with its conditioning image if any."""
     body: dict[str, Any] = {"prompt": prompt}
-    if isinstance(video, (bytes, bytearray, memoryview)):
-        body["video"] = base64.b64encode(bytes(video)).decode("ascii")
-    elif as_path:
-        body["video_path"] = str(video)
-    else:
-        body["video"] = base64.b64encode(Path(video).read_bytes()).decode("ascii")
-        body["video_name"] = Path(video).name
+    _media(body, "video", video, as_path)
+    if image is not None:
+        _media(body, "image", image, as_path)
     if questions is not None:
         qs = questions.questions if isinstance(questions, QuestionSet) else questions
         body["questions"] = [q.model_dump(mode="json") if isinstance(q, Question) else dict(q) for q in qs]
@@ -108,6 +107,17 @@ def score_item(video: Video, prompt: str, questions: QuestionSet | Iterable[Ques
     if id is not None:
         body["id"] = id
     return body
+
+
+def _media(body: dict[str, Any], field: str, media: Video, as_path: bool) -> None:
+    """`field` (video, image) of a request: base64 of bytes or a file's content, or the path with `as_path`."""
+    if isinstance(media, (bytes, bytearray, memoryview)):
+        body[field] = base64.b64encode(bytes(media)).decode("ascii")
+    elif as_path:
+        body[f"{field}_path"] = str(media)
+    else:
+        body[field] = base64.b64encode(Path(media).read_bytes()).decode("ascii")
+        body[f"{field}_name"] = Path(media).name
 
 
 def _retry_after(response: httpx.Response) -> float:
