@@ -256,6 +256,21 @@ def test_the_i2v_rubric_asks_about_the_image_and_scores_its_dimension(tiny_model
     assert len(ic) == len(asked) and result["dimensions"]["image_consistency"] == pytest.approx(sum(ic) / len(ic))
 
 
+def test_a_prompts_file_image_column_names_files_in_the_folder(tmp_path):
+    from fingereval.batch import read_manifest
+    from fingereval.folders import write_folder_manifest
+
+    folder = tmp_path / "gen"
+    for name in ("a.mp4", "b.mp4"):
+        write_video(folder / name, frames=4, size=56)
+    picture(folder / "firsts" / "a.png", (220, 30, 30), size=56)
+    (tmp_path / "prompts.csv").write_text("video,prompt,image,seed\na.mp4,a red square,firsts/a.png,1\nb.mp4,a square,,2\n")
+    manifest = write_folder_manifest(folder, tmp_path / "out" / "r.jsonl", tmp_path / "prompts.csv", on_warning=print)
+    items = {item.id: item for _, item in read_manifest(manifest)}
+    assert items["a.mp4"].image == str((folder / "firsts" / "a.png").resolve()) and items["b.mp4"].image is None
+    assert Path(items["a.mp4"].image).read_bytes() == (folder / "firsts" / "a.png").read_bytes()
+
+
 # ---- the service ---------------------------------------------------------------------------------------------
 
 TOKEN = "i2v-token"
