@@ -32,7 +32,8 @@ def results(tmp_path) -> Path:
         {"id": "a.mp4", "video": str(tmp_path / "clips" / "a.mp4"), "prompt": "A red cat sleeps", "overall": 0.6,
          "dimensions": {"visual_quality": 0.9, "text_alignment": 0.3}, "model": "tiny", "mode": "reason",
          "rubric": {"name": "finger", "sha256": "0" * 64},
-         "questions": [_q("q0", "visual_quality", "Is the cat sharp?", "yes", "yes", 0.9, 0.9, "Its fur is crisp.", "cat"),
+         "questions": [_q("q0", "visual_quality", "Is the cat sharp?", "yes", "yes", 0.9, 0.9, "Its fur is crisp.",
+                          "cat"),
                        _q("q1", "text_alignment", "Is the cat red?", "yes", "no", 0.3, 0.3, "It looks grey.", "cat")]},
         {"id": "b<1>", "video": "clips/b.mp4", "prompt": "caf\udce9 </script>", "overall": 0.2,
          "dimensions": {"dynamic_degree": 0.2}, "model": "tiny", "mode": "direct",
@@ -71,7 +72,8 @@ def test_one_record_per_question_with_the_models_answer_and_reason_to_check(resu
     ]
     assert len(out.read_text(encoding="utf-8").split("\n")) == 4  # the line breaks in the text stay inside strings
     records = load_instruct(out)  # as calibrate, bench qa and train sft read it
-    assert [Path(r.video) for r in records] == [tmp_path / "clips" / "a.mp4"] * 2 + [tmp_path / "run" / "clips" / "b.mp4"]
+    clips = [tmp_path / "clips" / "a.mp4"] * 2 + [tmp_path / "run" / "clips" / "b.mp4"]
+    assert [Path(r.video) for r in records] == clips
     assert all(Path(r.video).is_file() for r in records)
 
 
@@ -81,8 +83,8 @@ def test_the_annotation_app_loads_the_export_with_the_reason_shown_for_the_model
     out = tmp_path / "qa.jsonl"
     assert runner.invoke(app, ["export", str(results), "--to", "instruct", "--out", str(out)]).exit_code == 0
     items = read_items(out)
-    assert [(i.id, i.answer, i.reason) for i in items] == [("a.mp4-q0", "yes", "Its fur is crisp."),
-                                                          ("a.mp4-q1", "no", "It looks grey."), ("b<1>-q0", "yes", None)]
+    assert [(i.id, i.answer, i.reason) for i in items] == [
+        ("a.mp4-q0", "yes", "Its fur is crisp."), ("a.mp4-q1", "no", "It looks grey."), ("b<1>-q0", "yes", None)]
     assert items[2].video == os.path.normpath(tmp_path / "run" / "clips" / "b.mp4")
 
 
@@ -102,8 +104,10 @@ def test_two_models_on_one_video_get_their_own_ids_and_moved_videos_are_found_un
     assert "rubric camera_motion: give the same --rubric" in r.stderr
     written = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [(w["id"], w["model"], w["video"], w["dimension"]) for w in written] == [
-        ("a.mp4-tiny-q0", "tiny", "clips/a.mp4", "visual_quality"), ("a.mp4-tiny-q1", "tiny", "clips/a.mp4", "text_alignment"),
-        ("a.mp4-big-q0", "big", "clips/a.mp4", "camera_motion"), ("a.mp4-big-q1", "big", "clips/a.mp4", "camera_motion")]
+        ("a.mp4-tiny-q0", "tiny", "clips/a.mp4", "visual_quality"),
+        ("a.mp4-tiny-q1", "tiny", "clips/a.mp4", "text_alignment"),
+        ("a.mp4-big-q0", "big", "clips/a.mp4", "camera_motion"),
+        ("a.mp4-big-q1", "big", "clips/a.mp4", "camera_motion")]
 
 
 def test_bad_requests_are_one_line(results, tmp_path):
@@ -114,7 +118,8 @@ def test_bad_requests_are_one_line(results, tmp_path):
 
     assert "give --out" in one_line([str(results), "--to", "instruct"])
     assert "one of the results files" in one_line([str(results), "--to", "instruct", "--out", str(results)])
-    assert "--questions" in one_line([str(results), "--to", "instruct", "--out", str(tmp_path / "q.jsonl"), "--questions"])
+    out = str(tmp_path / "q.jsonl")
+    assert "--questions" in one_line([str(results), "--to", "instruct", "--out", out, "--questions"])
     failed = tmp_path / "failed.jsonl"
     failed.write_text(results.read_text(encoding="utf-8").splitlines()[2] + "\n")
     assert "no question to check" in runner.invoke(app, ["export", str(failed), "--to", "instruct", "--out",

@@ -78,7 +78,8 @@ def _export_instruct(results: list[Path], out_path: Path | None, videos_root: Pa
         for path in results:
             found = read_results(path, warn, "left out of the export")
             if not found:
-                raise DataError(f"results file {path} holds no result; write one with `fingereval score ... --out FILE`")
+                raise DataError(f"results file {path} holds no result; write one with "
+                                "`fingereval score ... --out FILE`")
             for result in found:
                 video = locate_video(result.video, path.parent, videos_root)  # the report's rule (docs/report.md)
                 if not _is_file(video) and video not in missing:
