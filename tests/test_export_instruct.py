@@ -126,3 +126,23 @@ def test_bad_requests_are_one_line(results, tmp_path):
                                                          str(tmp_path / "q.jsonl")]).stderr
     assert not (tmp_path / "q.jsonl").exists()
     assert "--videos-root goes with --to instruct" in one_line([str(results), "--to", "csv", "--videos-root", "x"])
+
+
+def test_hostile_video_paths_are_written_as_data_with_a_warning_each(tmp_path):
+    """Paths no file system holds (a NUL, a byte that was not UTF-8, a 5,000-character name, a climb out of the
+    folder): each record is written, named in one warning, and read back; the annotation app then decides what
+    plays (docs/annotate.md, Security)."""
+    q = {"id": "q0", "dimension": "visual_quality", "question": "Q?", "good_answer": "yes", "answer": "yes",
+         "p_yes": 0.9, "score": 0.9}
+    videos = {"nul": "a\u0000b.mp4", "byte": "caf\udce9.mp4", "long": "x" * 5000 + ".mp4", "up": "../../../etc/passwd"}
+    results = tmp_path / "r.jsonl"
+    results.write_text("".join(json.dumps({"id": k, "video": v, "prompt": "p", "questions": [q]}) + "\n"
+                               for k, v in videos.items()), encoding="utf-8")
+    out = tmp_path / "o" / "qa.jsonl"
+    r = runner.invoke(app, ["export", str(results), "--to", "instruct", "--out", str(out)])
+    assert r.exit_code == 0 and "Traceback" not in r.output, r.output
+    assert r.stderr.count("not found") == 4 and "wrote 4 records (4 videos)" in r.stderr
+    written = {row["id"]: row["video"] for row in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
+    assert written == {"nul-q0": "../a\u0000b.mp4", "byte-q0": "../café.mp4", "long-q0": "../" + videos["long"],
+                       "up-q0": "../../../../etc/passwd"}  # relative to o/, as the results named them
+    assert [Path(x.video).name for x in load_instruct(out)] == ["a\u0000b.mp4", "café.mp4", videos["long"], "passwd"]

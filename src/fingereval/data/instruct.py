@@ -171,7 +171,7 @@ def instruct_from_results(results: Sequence[tuple[VideoResult, Path]], on_warnin
 
     The result's text is untrusted: it goes into the records as data (JSON-escaped when written), bytes that
     were not UTF-8 are read by fingereval.text's policy with one warning, and a question whose fields do not
-    make a record (a dimension not known here) is left out with a warning naming it. A failed video has no
+    make a record (a dimension that is not a key, say) is left out with a warning naming it. A failed video has no
     answers to check: it is left out with a warning."""
     several_models = len({r.model for r, _ in results}) > 1
     taken: set[str] = set()
