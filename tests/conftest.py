@@ -135,6 +135,7 @@ TIERS: dict[str, tuple] = {
     "test_image_to_video.py::test_score_with_image_end_to_end_records_it_and_refuses_a_bad_one": (SLOW,),
     "test_image_to_video.py::test_the_i2v_rubric_asks_about_the_image_and_scores_its_dimension": (SLOW,),
     "test_image_to_video.py::test_the_service_takes_image_and_image_path_and_refuses_bad_images": (SLOW,),
+    "test_image_to_video.py::test_ray_workers_score_the_image_column_as_one_process_does": (SLOW,),
 }
 
 # Features the project ships whose tests could skip where a part is missing: with CI=true in the environment
@@ -147,6 +148,7 @@ FEATURES: dict[str, str] = {
     "test_decode_ahead.py::test_each_ray_worker_decodes_its_lane_ahead_and_the_results_are_those_in_one_process": "Ray",
     "test_answer_openai.py": "the served answerer", "test_serve.py": "the scoring service",
     "test_image_to_video.py": "image-to-video",
+    "test_image_to_video.py::test_ray_workers_score_the_image_column_as_one_process_does": "Ray",
     "test_serve_attacks.py": "the scoring service", "test_serve_fuzz.py": "the scoring service",
     "test_annotate.py": "the annotation app", "test_annotate_security.py": "the annotation app",
     "test_rubric_cli.py::test_the_service_scores_with_its_rubric": "the scoring service",

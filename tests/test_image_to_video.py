@@ -271,6 +271,42 @@ def test_a_prompts_file_image_column_names_files_in_the_folder(tmp_path):
     assert Path(items["a.mp4"].image).read_bytes() == (folder / "firsts" / "a.png").read_bytes()
 
 
+def test_ray_workers_score_the_image_column_as_one_process_does(tiny_model_dir, red_video, images, tmp_path):
+    ray = pytest.importorskip("ray")
+    from conftest import time_limit
+
+    from fingereval.batch import run_manifest
+    from fingereval.config import ScoringConfig
+    from fingereval.ray_batch import run_manifest_ray
+
+    (tmp_path / "clip.mp4").write_bytes(red_video.read_bytes())
+    same = {"video": "clip.mp4", "prompt": PROMPT, "questions": [q.model_dump(mode="json") for q in QUESTIONS]}
+    lines = [{"id": "red", "image": str(images["red"]), **same}, {"id": "blue", "image": str(images["blue"]), **same},
+             {"id": "none", **same}, {"id": "bomb", "image": str(images["bomb"]), **same}]
+    (tmp_path / "m.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    config = ScoringConfig(model=str(tiny_model_dir), size=VC.size, max_frames=VC.max_frames, decode_ahead=2)
+    run_manifest(config.evaluator(), tmp_path / "m.jsonl", tmp_path / "local.jsonl", decode_ahead=0, progress=False,
+                 on_event=lambda m: None)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        with time_limit(300, "Ray workers scoring images"):  # each worker's lane decodes its items' images ahead
+            s = run_manifest_ray(config, tmp_path / "m.jsonl", tmp_path / "ray.jsonl", workers=2, progress=False,
+                                 on_event=lambda m: None)
+    finally:
+        ray.shutdown()
+    assert (s.done, s.failed) == (3, 1)
+    local, remote = ({r["id"]: r for r in map(json.loads, (tmp_path / f).read_text().splitlines())}
+                     for f in ("local.jsonl", "ray.jsonl"))
+    for key in ("red", "blue", "none"):
+        assert remote[key]["image"] == local[key]["image"]
+        assert [q["p_yes"] for q in remote[key]["questions"]] == \
+            pytest.approx([q["p_yes"] for q in local[key]["questions"]], abs=1e-6)
+    assert remote["red"]["image"]["sha256"] != remote["blue"]["image"]["sha256"]
+    assert [q["p_yes"] for q in remote["red"]["questions"]] != pytest.approx(
+        [q["p_yes"] for q in remote["blue"]["questions"]], rel=1e-3)
+    assert "more pixels than 8K UHD" in remote["bomb"]["error"]["message"]
+
+
 # ---- the service ---------------------------------------------------------------------------------------------
 
 TOKEN = "i2v-token"
