@@ -2,9 +2,9 @@
 
 Manifest JSONL, one object a line: `video`, `prompt`, optional `id`, optional `questions` (a list of
 questions, or a path to a questions file), optional `image` (image-to-video: the image the video was generated
-from, shown to the model before the video; relative to the manifest's folder, as `video`). The results file gets one VideoResult a line; a failed item
-gets an `error` object instead of scores and the run goes on. Running the same command again skips the
-ids already in the results file, so a `kill -9` loses at most the video in flight.
+from, shown to the model before the video; relative to the manifest's folder, as `video`). The results file gets
+one VideoResult a line; a failed item gets an `error` object instead of scores and the run goes on. Running the
+same command again skips the ids already in the results file, so a `kill -9` loses at most the video in flight.
 """
 from __future__ import annotations
 

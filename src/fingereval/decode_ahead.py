@@ -171,7 +171,8 @@ def scored_in_order(ahead: DecodeAhead, items: list, path_of: Callable, score: C
                     image_of: Callable = lambda item: None) -> Iterator:
     """`score(item, decoded)` of each item, in order, the next `depth` items' videos (and their conditioning
     images, `image_of(item)`) decoding meanwhile."""
-    keyed = [(i, path_of(item), image_of(item)) for i, item in enumerate(items)]  # by position: a video may be listed twice
+    # by position: a video may be listed twice
+    keyed = [(i, path_of(item), image_of(item)) for i, item in enumerate(items)]
     ahead.expect(keyed[:ahead.depth])
     for i, item in enumerate(items):
         decoded = ahead.take(i, keyed[i][1])

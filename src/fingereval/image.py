@@ -75,9 +75,11 @@ def _open(path: Path, data: bytes):
     try:
         image = Image.open(io.BytesIO(data), formats=list(ALLOWED_IMAGE_FORMATS))
     except UnidentifiedImageError:
-        raise ImageError(f"{path}: not an image fingereval reads (it reads {_ALLOWED_TEXT}); convert it to PNG") from None
+        raise ImageError(f"{path}: not an image fingereval reads (it reads {_ALLOWED_TEXT}); "
+                         "convert it to PNG") from None
     except Image.DecompressionBombError:  # Pillow's own cap, far above ours: the same answer
-        raise ImageError(f"{path}: the image declares more pixels than 8K UHD ({MAX_IMAGE_PIXELS}); downscale it") from None
+        raise ImageError(f"{path}: the image declares more pixels than 8K UHD ({MAX_IMAGE_PIXELS}); "
+                         "downscale it") from None
     except (OSError, ValueError, SyntaxError) as e:  # a header Pillow cannot parse
         raise ImageError(f"{path}: not a readable image ({type(e).__name__}); re-save it as PNG") from None
     width, height = image.size

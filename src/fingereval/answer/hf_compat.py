@@ -46,7 +46,8 @@ def has_mrope(model) -> bool:
 
 
 def rope_index(model, input_ids: torch.Tensor, mm_token_type_ids: torch.Tensor, video_grid_thw: torch.Tensor,
-               second_per_grid_ts: torch.Tensor, image_grid_thw: torch.Tensor | None = None) -> tuple[torch.Tensor, int]:
+               second_per_grid_ts: torch.Tensor,
+               image_grid_thw: torch.Tensor | None = None) -> tuple[torch.Tensor, int]:
     """(positions (3, 1, n), rope delta) of one prompt with its video (and the conditioning image before it, with
     `image_grid_thw`): text after the video sits at index + delta."""
     return rope_index_with(rope_index_fn(model), input_ids, mm_token_type_ids, video_grid_thw, second_per_grid_ts,

@@ -79,5 +79,5 @@ def video_tensors(processor, clip: VideoClip, shared_text: str, *, video_token_i
         anchor=enc["input_ids"][0].tolist(),
         pixel_values=enc["pixel_values"].to(device, dtype) if has_image else None,
         image_grid_thw=enc["image_grid_thw"].to(device) if has_image else None,
-        n_image_tokens=int((enc["input_ids"] == image_token_id).sum()) if has_image and image_token_id is not None else 0,
+        n_image_tokens=int((enc["input_ids"] == image_token_id).sum()) if has_image and image_token_id else 0,
     )
