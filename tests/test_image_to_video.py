@@ -226,8 +226,10 @@ def test_score_with_image_end_to_end_records_it_and_refuses_a_bad_one(tiny_model
                                    "--model", str(tiny_model_dir), "--size", "112"])
     assert run.exit_code == 1, run.output  # one item failed
     got = {r["id"]: r for r in map(json.loads, (folder / "r.jsonl").read_text().splitlines())}
-    assert got["i2v"]["image"]["path"] == str(folder / "first" / "red.png")
-    assert got["i2v"]["image"]["path"].removesuffix("first/red.png") == got["i2v"]["video"].removesuffix("clips/red.mp4")
+    recorded = got["i2v"]  # the image's path is recorded as the video's (both relative to the results, or both not)
+    assert (folder / recorded["image"]["path"]).resolve() == (folder / "first" / "red.png").resolve()
+    assert (folder / recorded["video"]).resolve() == (folder / "clips" / "red.mp4").resolve()
+    assert Path(recorded["image"]["path"]).is_absolute() == Path(recorded["video"]).is_absolute()
     assert got["t2v"]["image"] is None and "more pixels than 8K UHD" in got["bad"]["error"]["message"]
     assert [q["p_yes"] for q in got["i2v"]["questions"]] != pytest.approx([q["p_yes"] for q in got["t2v"]["questions"]],
                                                                           rel=1e-3)
