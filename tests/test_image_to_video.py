@@ -112,6 +112,25 @@ def test_the_image_is_resized_as_the_frames_and_hashed_by_its_bytes(images):
     assert wide.pixels.shape == (56, 56, 3)  # a square image keeps its square within the frames' budget
 
 
+def test_an_answerer_that_would_not_show_the_image_is_refused_one(red_video, images):
+    from fingereval.answer.base import Answerer
+    from fingereval.errors import ConfigError
+    from fingereval.evaluator import Evaluator
+    from fingereval.schema import RawAnswer
+
+    class TextOnly(Answerer):  # another package's answerer, written before image-to-video
+        name = "text-only"
+
+        def answer(self, clip, questions, reason=False):
+            return [RawAnswer(q.id, 0.5) for q in questions]
+
+    evaluator = Evaluator(answerer=TextOnly())
+    qs = QuestionSet(prompt=PROMPT, questions=QUESTIONS)
+    assert evaluator.score(red_video, PROMPT, qs).image is None  # without an image it scores as before
+    with pytest.raises(ConfigError, match="'text-only' answerer does not show the model a conditioning image"):
+        evaluator.score(red_video, PROMPT, qs, image=images["red"])
+
+
 # ---- in process ------------------------------------------------------------------------------------------------
 
 def reference_logprobs(answerer, clip, image_pixels, user: str, prefix: str) -> torch.Tensor:
