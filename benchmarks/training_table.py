@@ -34,9 +34,11 @@ from fingereval.answer.format import parse_output
 from fingereval.data.instruct import group_by_video, instruct_questions, load_instruct, write_instruct
 from fingereval.measure.metrics import bootstrap_ci
 from fingereval.probes.questions import finding_answer, finding_of
-from fingereval.tiny.demo import DEMO_SFT, DEMO_VIDEO, DEMO_VISION, DEMO_WORLD, REASON_TOKENS
+from fingereval.tiny.demo import DEMO_SFT, DEMO_VIDEO, DEMO_VISION, REASON_TOKENS
 
-TABLE_WORLD = DEMO_WORLD | {"hard_share": 0.4}  # the demo's world with a hard tier in two probes of five
+# one named shape and at most one unnamed still distractor (alignment depends on the prompt), radius 0.18 to keep
+# two shapes apart, and the hard tier in two probes of five
+TABLE_WORLD = dict(max_entities=1, radius=0.18, distractors=1, hard_share=0.4)
 ROWS = ("base", "sft_answer", "sft_reason", "grpo_zero", "grpo_cold")
 LABELS = {"base": "base (zero-shot)", "sft_answer": "SFT answer-only", "sft_reason": "SFT with reasons",
           "grpo_zero": "GRPO zero", "grpo_cold": "GRPO cold start"}

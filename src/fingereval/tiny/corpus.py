@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from fingereval.answer.format import ANSWER_CLOSE, ANSWER_OPEN, INSTRUCTION, user_text
 
 YES_NO_WORDS = ["Yes", "No", "yes", "no", "YES", "NO", '"Yes', '"No', "'Yes", "'No", "Yes.", "No."]
-PLANS_PER_SETTING = 400
+PLANS_PER_SETTING = 200  # six world settings x 200: as many plans (and as long a vocabulary test) as three x 400 were
 # (named entities at most, unnamed distractors at most): every world the probes make (`probes make`)
 WORLD_SETTINGS = ((1, 0), (1, 1), (1, 2), (2, 0), (2, 1), (3, 0))
 
