@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 
 from fingereval.ask.nounphrases import Analysis, NounPhrase
-from fingereval.ask.words import (ABSTRACT_SUFFIXES, AGE, CONCRETE_ENDINGS, CONTRACTED_WORDS, HAPPENINGS,
-                                  LIVING_HEADS, MATERIAL_HEADS, MOVABLE_HEADS, NAMED_PLACE_HEADS, NON_ENTITY_HEADS,
-                                  NOUN_ING, PART_HEADS, PRONOUNS, lexicon)
+from fingereval.ask.words import (ABSTRACT_SUFFIXES, AGE, BE_FORMS, CONCRETE_ENDINGS, CONTRACTED_WORDS, HAPPENINGS,
+                                  IMMOVABLE_HEADS, LIVING_HEADS, MATERIAL_HEADS, MOVABLE_HEADS, NAMED_PLACE_HEADS,
+                                  NON_ENTITY_HEADS, NOUN_ING, PART_HEADS, PRONOUNS, lexicon)
 
 
 def pronoun_like(word: str) -> bool:
@@ -49,6 +49,9 @@ def _not_in_frame(analysis: Analysis, phrase: NounPhrase) -> bool:
     if k >= 2 and tokens[k - 1].lower == "of" and tokens[phrase.head].tag == "PROPN" \
             and tokens[k - 2].lower in NAMED_PLACE_HEADS:
         return True  # "the city of Petra": the name of the city, which is the entity
+    if k >= 2 and tokens[k - 1].lower in BE_FORMS and tokens[k - 2].lower in ("style", "genre") \
+            and phrase.det_start == phrase.first:
+        return True  # "the video style is thriller": the style's name, not a thing
     if phrase.det_start == phrase.head and tokens[phrase.head].sentence_start and end < len(tokens) \
             and tokens[end].text == ":":
         return True  # "Cover: a robot ...", "Focus: kids playing": a heading, not a thing
@@ -81,8 +84,11 @@ def is_living(analysis: Analysis, phrase: NounPhrase) -> bool:
 
 
 def can_move(analysis: Analysis, phrase: NounPhrase, motion_subjects: set[str]) -> bool:
-    """Living things, their parts and clothes, things that are moved or flow, and doers of a motion verb."""
+    """Living things, their parts and clothes, things that are moved or flow, and doers of a motion verb;
+    never a building, a landmark or a landform ("the Eiffel Tower rises": it stands)."""
     key = analysis.head_key(phrase)
+    if (key in IMMOVABLE_HEADS or analysis.head_word(phrase) in IMMOVABLE_HEADS) and not is_living(analysis, phrase):
+        return False
     return (is_living(analysis, phrase) or key in motion_subjects or key in MOVABLE_HEADS
             or analysis.head_word(phrase) in MOVABLE_HEADS
             or (key in PART_HEADS and key not in ("background", "backdrop", "setting")))

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 from fingereval.ask.tagging import NOMINAL, SENTENCE_END, Token, plural_noun, tag, tokenize
 from fingereval.ask.words import (COLLECTIVE_HEADS, CONTAINER_HEADS, HAPPENINGS, GERUND_PREPOSITIONS,
-                                  NEGATIONS, INVARIANT_PLURALS, NON_ENTITY_HEADS, SKIP_VERBS, STYLE_WORDS,
-                                  verb_tags)
+                                  NEGATIONS, INVARIANT_PLURALS, NON_ENTITY_HEADS, PLACE_FRAME_HEADS, SKIP_VERBS,
+                                  STYLE_WORDS, verb_tags)
 
 # Words that say what follows is absent: "without a hat", "free of clouds", "instead of a car".
 ABSENCE_WORDS = frozenset("without minus sans".split())
@@ -102,6 +102,10 @@ def _chunk(tokens: list[Token]) -> list[NounPhrase]:
             continue
         while first < head and tokens[first].lower in STYLE_WORDS:
             first += 1  # "a cinematic shot of a cat", "4K footage": the style is not part of the thing
+        end = head
+        if head > first and tokens[head].lower in PLACE_FRAME_HEADS and tokens[head - 1].tag in NOMINAL \
+                and tokens[head - 1].lower not in NON_ENTITY_HEADS:
+            head -= 1  # "a tense supermarket scene", "an office setting": the place shown is the thing
         phrase = NounPhrase(first=first, last=head, head=head, number_head=head, det_start=det_start)
         b = det_start - 1
         while b >= 0 and tokens[b].tag == "ADV":
@@ -118,7 +122,7 @@ def _chunk(tokens: list[Token]) -> list[NounPhrase]:
         if before is not None and before.lower in ("and", "or") and phrases and phrases[-1].last == b - 1:
             phrase.role = phrases[-1].role  # "a man with short hair and glasses": glasses are in the "with" phrase
         phrases.append(phrase)
-        i = head + 1
+        i = end + 1
     return _attach_of_phrases(tokens, phrases)
 
 

@@ -17,9 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from fingereval.ask.words import (ADJECTIVE_SUFFIXES, ADVERBS, ALL_CLOSED, AUXILIARIES, BE_FORMS, CAMERA_HEADS,
-                                  COMPARATIVES, CONJUNCTIONS, CONTRACTED_WORDS, CONTRACTION_ENDINGS, DETERMINERS,
+                                  COMPARATIVES, COMPOUND_PARTICIPLES, CONJUNCTIONS, CONTRACTED_WORDS, CONTRACTION_ENDINGS, DETERMINERS,
                                   GERUND_PREPOSITIONS, INVARIANT_PLURALS, NOUN_ING, NUMBERS, POSSESSIVES,
-                                  PREPOSITIONS, PRONOUNS, READING_OVERRIDES, AGE, lexicon, verb_tags)
+                                  PART_HEADS, PREPOSITIONS, PRONOUNS, READING_OVERRIDES, SKIP_VERBS, AGE, lexicon,
+                                  verb_tags)
 
 _TOKEN = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*|[^\w\s]")
 _POSSESSIVE_SUFFIX = re.compile(r"^(.+?)['’]s$", re.I)
@@ -300,6 +301,9 @@ def _coordinated(c: _Context) -> str:
     before_conj = tokens[i - 2] if prev is not None and prev.lower in ("and", "or") and i >= 2 else None
     if before_conj is not None and before_conj.tag == "ADJ" and c.readings & {"ADJ", "VERB"} and c.next_noun:
         return "ADJ"  # "a lively and engaging atmosphere"
+    if before_conj is not None and before_conj.tag == "ADJ" and "ADJ" in c.readings and c.next_class == "END" \
+            and (i < 3 or tokens[i - 3].tag not in ("DET", "POSS", "NUM")):
+        return "ADJ"  # "are gentle and natural.", "starting vibrant and upright,": no noun follows, nor went before
     if before_conj is not None and before_conj.tag == "VERB" and "VERB" in c.readings and not c.next_noun \
             and c.tags & verb_tags(before_conj.text):
         return "VERB"  # "as they whip and flow"
@@ -333,6 +337,8 @@ def _participle(c: _Context) -> str:
     tags, prev_tag = c.tags, c.prev_tag
     if not ("VERB" in c.readings and tags & {"VBN", "VBG"} and not c.readings & {"NOUN", "ADJ"}):
         return ""
+    if c.token.lower in COMPOUND_PARTICIPLES and prev_tag == "NOUN" and c.next_noun:
+        return "ADJ"  # "the snow capped mountains": snow-capped, said without the hyphen
     # A participle before a noun modifies it ("tousled hair", "a beaming smile"), except a verb
     # with its object ("a man painting walls", "by shaking hands").
     if not c.next_noun and "VBG" in tags and prev_tag in ("DET", "ADJ", "POSS"):
@@ -387,6 +393,8 @@ def _verb_or_nominal(c: _Context) -> str:
 def _after_noun(c: _Context) -> str:
     """After a noun: the verb of its clause, or the head of a compound noun ("an office setting")."""
     tokens, i, token, prev, tags, next_class = c.tokens, c.i, c.token, c.prev, c.tags, c.next_class
+    if _body_part_before_participle(c):
+        return "NOUN"  # "red laser eyes perched on a rock": the eyes are perched, "eyes" is no verb here
     if "VBZ" in tags and AGE.match(prev.lower):
         return "VERB"  # "a woman in her 30s reads a book": an age ends its phrase
     if _singular_verb_after_noun(c):
@@ -398,7 +406,8 @@ def _after_noun(c: _Context) -> str:
     if tags & {"VB", "VBP"} and plural_noun(prev) and (next_class != "END" and next_class != "CONJ"):
         return "VERB"  # "two men shake hands"
     if "VBG" in tags:
-        if token.lower in NOUN_ING and next_class not in _OBJECT_STARTERS and not c.next_noun:
+        if token.lower in NOUN_ING and next_class not in _OBJECT_STARTERS and not c.next_noun \
+                and not _particle_and_object(tokens, i):
             return "NOUN"  # "an office setting", but "a person lighting incense"
         return "VERB"  # "a girl running"
     if tags & {"VBD", "VBN"} and "NOUN" not in c.readings:
@@ -406,6 +415,21 @@ def _after_noun(c: _Context) -> str:
     if "VBZ" in tags and next_class == "END" and _after_clause_word(tokens, i):
         return "VERB"  # "as the model moves."
     return "NOUN"
+
+
+def _particle_and_object(tokens: list[Token], i: int) -> bool:
+    """"setting up the base layer": a verb's particle and then its object, so word i is a (phrasal) verb."""
+    return i + 2 < len(tokens) and tokens[i + 1].lower in ("up", "down", "out", "off") \
+        and _closed_tag(tokens, i + 2) in ("DET", "POSS", "NUM")
+
+
+def _body_part_before_participle(c: _Context) -> bool:
+    """A body part's plural ("eyes", "arms") before a past participle: the part, described, not the verb "to eye"."""
+    nxt = c.tokens[c.i + 1] if c.i + 1 < len(c.tokens) else None
+    lemma = lexicon(c.token.lower).get("NOUN", ("",))[0]
+    return bool(nxt is not None and "VBZ" in c.tags and lemma in PART_HEADS and lemma != c.token.lower
+                and not set(lexicon(c.token.lower).get("VERB", ())) & SKIP_VERBS
+                and open_readings(nxt)[0] == {"VERB"} and "VBN" in verb_tags(nxt.text))
 
 
 def _singular_verb_after_noun(c: _Context) -> bool:

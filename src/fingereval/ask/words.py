@@ -127,6 +127,28 @@ MORE_ABSTRACT_HEADS = frozenset(
     "sadness scenario aspect element elements nuance nuances quality vibe gaze expression behavior behaviour "
     "background backdrop foreground off-center imagery visible invisible idea era future scheme symbol scent "
     "voice level blend".split())
+# How a body moves or holds itself (WordNet 3.0 files each of these nouns only under noun.act, noun.attribute,
+# noun.time or noun.cognition, never as an object, a person or a body part): "the contrast in their gait, posture,
+# and pace", "the dog's enthusiastic sprint", "the joyful return". Qualities of a motion, not things to point at.
+MANNER_HEADS = frozenset("pace gait posture stance poise tempo cadence sprint return arrival departure "
+                         "retreat pursuit".split())
+# Positions and the space things are in: "traces of smoke in the air", "the calm and romantic setting".
+SPACE_HEADS = frozenset("air midair setting settings surroundings".split())
+# Words naming the place a shot shows, not a thing in it: before them a noun is the place ("a tense supermarket
+# scene", "an office setting"), which is the entity. (Not "backdrop": the tune split labels "a jungle backdrop"
+# as no thing.)
+PLACE_FRAME_HEADS = frozenset("scene scenes setting settings".split())
+# Participles English compounds with a noun into an adjective, often without the hyphen: "snow capped mountains",
+# "tree lined streets", "sun kissed fields". The noun before them says what covers the thing; the thing follows.
+COMPOUND_PARTICIPLES = frozenset("capped topped covered lined filled laden kissed soaked drenched stained "
+                                 "swept streaked strewn dusted crusted encrusted clad".split())
+# Genres: "the video style is thriller". What a style is called, never a thing in the video.
+GENRE_WORDS = frozenset("thriller horror comedy drama romance mystery sci-fi suspense".split())
+# Buildings, landmarks and landforms stay put even when a verb of motion says they "rise" or "stretch"
+# ("the Eiffel Tower rises in the background"); a river is a landform, its water is what flows.
+IMMOVABLE_HEADS = frozenset("tower building skyscraper landmark monument bridge house church cathedral temple "
+                            "castle palace mountain hill cliff peak valley canyon river lake island road street "
+                            "city town village".split())
 # Abstract-noun endings; CONCRETE_ENDINGS are the visible things with those endings.
 ABSTRACT_SUFFIXES = ("ness", "ity", "ment", "tion", "sion", "ance", "ence", "ism", "ship", "dom", "hood", "ency",
                      "ancy")
@@ -149,7 +171,7 @@ INVARIANT_PLURALS = frozenset(
 MOVABLE_HEADS = frozenset(
     "vehicle car truck bus train bike bicycle motorcycle scooter boat ship plane airplane aircraft "
     "helicopter drone rocket spaceship balloon kite ball football basketball baseball frisbee flag leaf "
-    "leaves water wave river stream waterfall smoke fire flame cloud rain rainstorm downpour drizzle ice "
+    "leaves water wave stream waterfall smoke fire flame cloud rain rainstorm downpour drizzle ice "
     "haze mist fog dust splash puddle turbine windmill robot cup bottle knife fork spoon broom marker pen "
     "pencil brush scissors kettle bag purse book phone stick racket bat glove cloth towel blanket thread "
     "toy key bill coin record drink chair hat cap scarf sari jersey blouse skirt boot shoe sunglasses "
@@ -161,7 +183,8 @@ NON_ENTITY_HEADS = META_HEADS | ABSTRACT_HEADS | frozenset(
     "manner kind type sort variety lot number mixture range other others one ones each both all "
     "someone something everything anything nothing spatial expression expressions emotion emotions "
     "feeling feelings demeanor demeanour subject subjects process".split()) | EVENT_HEADS | ACTIVITY_HEADS \
-    | TIME_HEADS | LIGHT_HEADS | STYLE_WORDS | LANGUAGE_HEADS | COLOUR_WORDS | MORE_ABSTRACT_HEADS
+    | TIME_HEADS | LIGHT_HEADS | STYLE_WORDS | LANGUAGE_HEADS | COLOUR_WORDS | MORE_ABSTRACT_HEADS | MANNER_HEADS \
+    | SPACE_HEADS | GENRE_WORDS
 # Parts and attributes of a main entity: kept, but ranked after the things they belong to.
 PART_HEADS = frozenset(
     "hand hands arm arms leg legs foot feet finger fingers face faces eye eyes head heads hair mouth "
@@ -183,10 +206,12 @@ LIVING_HEADS = frozenset(
     "dinosaur dragon collie pet pets character characters figure protagonist barista cowboy veterinarian vet "
     "gymnast chef actress actor artist musician knight dj passerby passersby spectator spectators rebel "
     "force population grandchild goose geese parrot cheetah sloth chameleon monkey deer herd".split())
-# "a group of people": the entity is the people; "a cup of coffee": the entity is the cup.
+# "a group of people": the entity is the people; "a cup of coffee": the entity is the cup; "faint traces of
+# smoke", "a wisp of steam": a quantity word, the entity is what there is some of.
 COLLECTIVE_HEADS = frozenset(
     "group pair couple crowd herd flock swarm team bunch pack fleet row line set number lot handful "
-    "dozen series stack pile collection array cluster variety kind type sort school".split())
+    "dozen series stack pile collection array cluster variety kind type sort school".split()) \
+    | frozenset("trace traces hint hints wisp wisps puff puffs speck specks bit bits amount".split())
 CONTAINER_HEADS = frozenset("cup glass bowl plate bottle jar basket box bag bucket mug pot pitcher tray "
                             "piece slice".split())
 ALL_CLOSED = (DETERMINERS | POSSESSIVES | NUMBERS | PREPOSITIONS | CONJUNCTIONS | PRONOUNS | AUXILIARIES
@@ -205,7 +230,9 @@ SKIP_VERBS = frozenset(
 # Camera words the lexicon knows only as verbs ("a dolly zoom captures ...").
 # "wood" as an adjective is archaic: "polished wood stands" is wood + a verb
 READING_OVERRIDES: dict[str, frozenset[str]] = {
-    word: frozenset({"NOUN", "VERB"}) for word in ("zoom", "pan", "tilt", "dolly", "crane", "wood")}
+    word: frozenset({"NOUN", "VERB"}) for word in ("zoom", "pan", "tilt", "dolly", "crane", "wood")} | {
+    # the lexicon reads the hyphenated word by its first part ("close", an adjective); it is a kind of shot
+    word: frozenset({"NOUN", "ADJ"}) for word in ("close-up", "closeup", "close-ups")}
 ADJECTIVE_SUFFIXES = ("ible", "able", "ous", "ful", "ive", "al", "ic", "less", "ish", "ary")
 
 
