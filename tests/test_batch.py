@@ -108,3 +108,24 @@ def test_kill_9_mid_batch_then_rerun_loses_and_duplicates_nothing(tiny_model_dir
     after = _lines(out)
     assert sorted(r["id"] for r in after) == [f"k{i}" for i in range(8)]
     assert after[:len(before)] == before  # what was finished before the kill is kept as it was
+
+
+def test_relative_paths_are_recorded_from_the_results_folder_where_the_report_finds_them(evaluator, tmp_path,
+                                                                                           monkeypatch):
+    """A manifest given as a relative path (its videos joined to its folder, so relative to the working folder)
+    and results in another folder: the results say where the video is from the results file's folder (as the
+    report reads it), and an absolute path stays as it was."""
+    from fingereval.report import locate_video
+
+    monkeypatch.chdir(tmp_path)
+    write_video(tmp_path / "clips" / "a.mp4", frames=8, size=56)
+    far = write_video(tmp_path / "elsewhere" / "b.mp4", frames=8, size=56)
+    (tmp_path / "clips" / "m.jsonl").write_text(
+        json.dumps({"id": "a", "video": "a.mp4", "prompt": "a square", "questions": QUESTIONS}) + "\n"
+        + json.dumps({"id": "b", "video": str(far), "prompt": "a square", "questions": QUESTIONS}) + "\n")
+    out = Path("runs/today/r.jsonl")
+    run_manifest(evaluator, Path("clips/m.jsonl"), out, on_event=lambda _: None, progress=False)
+    rows = {r["id"]: r for r in _lines(tmp_path / out)}
+    assert rows["a"]["video"] == "../../clips/a.mp4"  # from runs/today/ up twice, then clips/ (by hand)
+    assert rows["b"]["video"] == str(far)
+    assert locate_video(rows["a"]["video"], (tmp_path / out).parent, None).resolve() == (tmp_path / "clips" / "a.mp4")

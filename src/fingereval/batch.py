@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -194,6 +195,15 @@ def score_item(evaluator, item: ManifestItem, questions_dir: Path | None, manife
         return failure_result(item, e, evaluator.model_id)
 
 
+def relative_to_results(path: str, out: Path) -> str:
+    """A relative path (to the working folder, as a manifest's paths are joined) made relative to the results
+    file's folder, where `fingereval report` and `export --to instruct` look for it (docs/report.md); an
+    absolute path is kept."""
+    if os.path.isabs(path):
+        return path
+    return Path(os.path.relpath(os.path.abspath(path), os.path.abspath(Path(out).parent))).as_posix()
+
+
 def write_results(out: Path, results: Iterable[VideoResult], total: int, summary: BatchSummary, *,
                   on_event: Callable[[str], None] = print, progress: bool = True) -> BatchSummary:
     """Append each result to `out` as it arrives, flushed and fsynced (append_jsonl), with a progress bar."""
@@ -205,6 +215,9 @@ def write_results(out: Path, results: Iterable[VideoResult], total: int, summary
     with Progress(*columns, disable=not progress, transient=False) as bar:
         task = bar.add_task("score", total=total, current="")
         for result in results:
+            result.video = relative_to_results(result.video, out)
+            if result.image is not None:
+                result.image.path = relative_to_results(result.image.path, out)
             # a file name that is not UTF-8 opens by its bytes but cannot be written as JSON text
             result.video = repair(result.video)[0]
             result.id = None if result.id is None else repair(result.id)[0]
