@@ -231,6 +231,11 @@ def test_immovable_things_get_no_motion_question():
     # a kind of shot, and a phrasal verb after a noun
     ("The video starts with a static close-up of the printer nozzle setting up the base layer.",
      ["static", "static close-up", "printer nozzle setting"], ["printer nozzle", "base layer"]),
+    # a point in a process; a thing kept where it is; shared company
+    ("A printer adds layers. The final stages show the finished vase on a table.", ["final stages"],
+     ["printer", "finished vase", "table"]),
+    ("Two cups stand side by side on a tray, remaining in place.", ["place"], ["two cups", "tray"]),
+    ("A couple on a blanket enjoying each other's company.", ["company"], ["couple", "blanket"]),
     # a genre named as the style
     ("A man runs to the exit. The video style is thriller with stark lighting.", ["thriller"], ["man", "exit"]),
 ])
@@ -247,6 +252,7 @@ def test_manner_space_genre_and_misread_words_are_not_entities(prompt, not_thing
      "glowing red laser eyes", "glowing red laser"),  # the eyes are perched; "eyes" is no verb
     ("The sunshine shines on the snow capped mountains.", "snow capped mountains", "snow"),  # snow-capped
     ("Its vision lights up faint traces of smoke near the trees.", "faint traces of smoke", "faint traces"),
+    ("The ice melts, revealing patches of water on the lake.", "patches of water", "patches"),
     ("A dynamic handheld shot portrays a tense supermarket scene.", "tense supermarket", "tense supermarket scene"),
 ])
 def test_the_head_is_the_thing_not_its_modifier(prompt, name, not_name):
@@ -254,7 +260,7 @@ def test_the_head_is_the_thing_not_its_modifier(prompt, name, not_name):
     qs = get_generator("templates").generate(prompt)
     assert name in _names(qs) and not_name not in _names(qs), _names(qs)
     assert [analysis.head_key(p) for p in analysis.phrases if p.name.lower() == name][0] == {
-        "glowing red laser eyes": "eye", "snow capped mountains": "mountain", "faint traces of smoke": "smoke",
+        "glowing red laser eyes": "eye", "snow capped mountains": "mountain", "faint traces of smoke": "smoke", "patches of water": "water",
         "tense supermarket": "supermarket"}[name]
 
 

@@ -13,7 +13,8 @@ import re
 from fingereval.ask.nounphrases import Analysis, NounPhrase
 from fingereval.ask.words import (ABSTRACT_SUFFIXES, AGE, BE_FORMS, CONCRETE_ENDINGS, CONTRACTED_WORDS, HAPPENINGS,
                                   IMMOVABLE_HEADS, LIVING_HEADS, MATERIAL_HEADS, MOVABLE_HEADS, NAMED_PLACE_HEADS,
-                                  NON_ENTITY_HEADS, NOUN_ING, PART_HEADS, PRONOUNS, lexicon)
+                                  NON_ENTITY_HEADS, NOUN_ING, PART_HEADS, PRONOUNS, SEQUENCE_HEADS, SEQUENCE_WORDS,
+                                  lexicon)
 
 
 def pronoun_like(word: str) -> bool:
@@ -71,6 +72,8 @@ def is_visible_thing(analysis: Analysis, phrase: NounPhrase) -> bool:
         return False  # "made of polished wood"; but "a glass of water" is a glass
     if _abstract(word) or _abstract(key):
         return False
+    if word in SEQUENCE_HEADS and any(t.lower in SEQUENCE_WORDS for t in analysis.tokens[phrase.det_start:phrase.head]):
+        return False  # "the final stages": a point in a process
     return not (_event_gerund(analysis, phrase) or _idiom(analysis, phrase))
 
 

@@ -64,7 +64,7 @@ ABSTRACT_HEADS = frozenset(
 # Heads that are about the footage, not a thing in it, or are positions and abstractions rather
 # than things a viewer could point at: never entities, never subjects of actions.
 META_HEADS = frozenset(
-    "camera cameras shot shots close-up closeup lens angle view views viewpoint perspective pov video "
+    "camera cameras shot shots close-up close-ups closeup lens angle view views viewpoint perspective pov video "
     "videos footage clip film movie frame frames scene scenes sequence style aesthetic atmosphere "
     "ambiance ambience mood tone feel vibe lighting illumination light lights shadow shadows palette "
     "composition motion motions movement movements pan zoom tilt focus depth resolution quality "
@@ -131,9 +131,13 @@ MORE_ABSTRACT_HEADS = frozenset(
 # noun.time or noun.cognition, never as an object, a person or a body part): "the contrast in their gait, posture,
 # and pace", "the dog's enthusiastic sprint", "the joyful return". Qualities of a motion, not things to point at.
 MANNER_HEADS = frozenset("pace gait posture stance poise tempo cadence sprint return arrival departure "
-                         "retreat pursuit".split())
+                         "retreat pursuit phase phases company".split())  # company: "enjoying each other's company"
 # Positions and the space things are in: "traces of smoke in the air", "the calm and romantic setting".
-SPACE_HEADS = frozenset("air midair setting settings surroundings".split())
+SPACE_HEADS = frozenset("air midair setting settings surroundings place".split())  # "remaining in place"
+# Words that put a noun in a sequence of time: "the final stages", "the first stage" are points in a process,
+# not the stage a show is on.
+SEQUENCE_WORDS = frozenset("first final last early earlier initial later next middle subsequent".split())
+SEQUENCE_HEADS = frozenset("stage stages".split())
 # Words naming the place a shot shows, not a thing in it: before them a noun is the place ("a tense supermarket
 # scene", "an office setting"), which is the entity. (Not "backdrop": the tune split labels "a jungle backdrop"
 # as no thing.)
@@ -211,7 +215,7 @@ LIVING_HEADS = frozenset(
 COLLECTIVE_HEADS = frozenset(
     "group pair couple crowd herd flock swarm team bunch pack fleet row line set number lot handful "
     "dozen series stack pile collection array cluster variety kind type sort school".split()) \
-    | frozenset("trace traces hint hints wisp wisps puff puffs speck specks bit bits amount".split())
+    | frozenset("trace traces hint hints wisp wisps puff puffs speck specks bit bits amount patch patches".split())
 CONTAINER_HEADS = frozenset("cup glass bowl plate bottle jar basket box bag bucket mug pot pitcher tray "
                             "piece slice".split())
 ALL_CLOSED = (DETERMINERS | POSSESSIVES | NUMBERS | PREPOSITIONS | CONJUNCTIONS | PRONOUNS | AUXILIARIES
