@@ -258,7 +258,7 @@ def test_score_with_image_end_to_end_records_it_and_refuses_a_bad_one(tiny_model
             pytest.approx([q["p_yes"] for q in runs[single]["questions"]], rel=1e-4)
 
 
-def test_the_i2v_rubric_asks_about_the_image_and_scores_its_dimension(tiny_model_dir, red_video, images):
+def test_the_i2v_rubric_asks_about_the_image_and_scores_its_dimension(tiny_model_dir, red_video, images, tmp_path):
     from fingereval.ask import get_generator
     from fingereval.rubric import load_rubric
 
@@ -275,6 +275,21 @@ def test_the_i2v_rubric_asks_about_the_image_and_scores_its_dimension(tiny_model
     assert result["rubric"] == {"name": "i2v", "sha256": rubric.sha256} and result["image"]["path"] == str(images["red"])
     ic = [q["score"] for q in result["questions"] if q["dimension"] == "image_consistency"]
     assert len(ic) == len(asked) and result["dimensions"]["image_consistency"] == pytest.approx(sum(ic) / len(ic))
+    no_image = CliRunner().invoke(app, ["score", str(red_video), "--prompt", PROMPT, "--model", str(tiny_model_dir),
+                                        "--size", "112", "--rubric", "i2v", "--json"])
+    assert no_image.exit_code != 0 and "asks about the image the video was generated from" in no_image.output
+    assert "Traceback" not in no_image.output and "--image" in no_image.output
+    # in a batch the item without its image fails alone, recorded; the one with it is scored
+    folder = tmp_path
+    lines = [{"id": "with", "video": str(red_video), "image": str(images["red"]), "prompt": PROMPT},
+             {"id": "without", "video": str(red_video), "prompt": PROMPT}]
+    (folder / "m.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    batch = CliRunner().invoke(app, ["score", "--manifest", str(folder / "m.jsonl"), "--out", str(folder / "r.jsonl"),
+                                     "--model", str(tiny_model_dir), "--size", "112", "--rubric", "i2v"])
+    assert batch.exit_code == 1, batch.output
+    got = {r["id"]: r for r in map(json.loads, (folder / "r.jsonl").read_text().splitlines())}
+    assert got["with"].get("error") is None and got["with"]["dimensions"]["image_consistency"] is not None
+    assert "asks about the image" in got["without"]["error"]["message"]
 
 
 def test_a_prompts_file_image_column_names_files_in_the_folder(tmp_path):

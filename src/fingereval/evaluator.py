@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Mapping
 
 from fingereval.answer.base import Answerer
-from fingereval.errors import ConfigError
+from fingereval.errors import ConfigError, DataError
 from fingereval.image import ConditioningImage, load_image
 from fingereval.limits import InputLimits
 from fingereval.schema import ImageRecord, QuestionSet, VideoResult
@@ -96,6 +96,10 @@ class Evaluator:
         asked = self.rubric.check_questions(questions.questions, "the questions")  # in the rubric's dimensions
         questions = questions.model_copy(update={"questions": asked})
         check_weights({q.dimension for q in asked}, self.weights, self.weights_source, self.rubric)
+        if image is None and self.rubric.needs_image:
+            raise DataError(f"the rubric {self.rubric.name!r} asks about the image the video was generated from: "
+                            "give it (--image, a manifest's image column, the service's image or image_path), "
+                            "or score with a rubric that does not")
         if image is not None and not getattr(self.answerer, "takes_image", False):
             raise ConfigError(f"the {self.answerer.name!r} answerer does not show the model a conditioning image; "
                               "score without --image, or use the transformers or openai answerer")

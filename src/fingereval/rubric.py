@@ -127,6 +127,9 @@ class Rubric(_Strict):
     description: str = ""
     dimensions: tuple[Dimension, ...] = Field(min_length=1)
     prompt_questions: PromptQuestions = PromptQuestions()
+    # its questions ask about the conditioning image (image-to-video): scoring a video without one is refused,
+    # since "does it look as in the image" has no answer without the image
+    needs_image: bool = False
 
     @model_validator(mode="after")
     def _consistent(self) -> "Rubric":
@@ -180,8 +183,10 @@ class Rubric(_Strict):
     @cached_property
     def sha256(self) -> str:
         """The hash of the rubric's content (canonical JSON): the same for the same rubric in YAML or JSON."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"),
-                               ensure_ascii=False)
+        content = self.model_dump(mode="json")
+        if not content["needs_image"]:  # a rubric that does not set it hashes as it did before the field existed
+            del content["needs_image"]
+        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
     def ref(self) -> RubricRef:
