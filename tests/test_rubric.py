@@ -69,8 +69,17 @@ def test_a_custom_rubric_reads_with_its_keys_weights_and_a_content_hash(tmp_path
     as_json = write(tmp_path, json.dumps(yaml.safe_load(SMALL)), "r.json")
     assert load_rubric(as_json).sha256 == rubric.sha256
     assert load_rubric(write(tmp_path, SMALL.replace("weight: 3", "weight: 2"), "w.yaml")).sha256 != rubric.sha256
-    canonical = json.dumps(rubric.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    content = rubric.model_dump(mode="json", exclude={"needs_image"})  # not set: hashed as before the field
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     assert rubric.sha256 == hashlib.sha256(canonical.encode()).hexdigest()
+    # a rubric that needs the image hashes differently from the same rubric without it
+    needing = load_rubric(write(tmp_path, SMALL + "needs_image: true\n", "n.yaml"))
+    assert needing.needs_image and needing.sha256 != rubric.sha256
+
+
+def test_the_shipped_rubric_hashes_as_results_recorded_it_before_needs_image_existed():
+    # recorded by results scored before the needs_image field (commit a0d871b): the same rubric, the same hash
+    assert default_rubric().sha256 == "f10a7efd6d36536a3de1e3798ca7a2776574a6332fedcd98500a6654541a877a"
 
 
 def test_the_templates_generator_asks_in_the_rubrics_dimensions(tmp_path):
