@@ -405,6 +405,14 @@ def test_the_service_takes_image_and_image_path_and_refuses_bad_images(serve_eva
         both = post(base, prompt=PROMPT, video_path="red.mp4", image_path="first.png", image=b64(allowed / "first.png"))
         assert both.status_code == 422 and "image_path" in both.json()["error"]["message"]
         assert wait_idle(base)["status"] == "ok" and files_in(temp) == []  # every uploaded image removed
+    # a service whose rubric needs the image answers a request without one 422, in one line naming the fields
+    from fingereval.evaluator import Evaluator
+
+    i2v = Evaluator(answerer=serve_evaluator.answerer, rubric="i2v", limits=serve_evaluator.limits)
+    with served(create_app(i2v, ServeSettings(token=TOKEN, allow_dir=allowed, temp_dir=temp))) as base:
+        error = assert_error(post(base, prompt=PROMPT, video_path="red.mp4"), 422, "DataError")
+        assert "asks about the image" in error["message"] and "image_path" in error["message"]
+        assert post(base, prompt=PROMPT, video_path="red.mp4", image_path="first.png").status_code == 200
 
 
 # ---- the report --------------------------------------------------------------------------------------------------
