@@ -275,3 +275,18 @@ def test_landmarks_buildings_and_rivers_get_no_motion_question(prompt, still):
     moving = {q.entity for q in qs.questions if re.search(r"\bmove", q.text)}
     assert not moving & set(still), moving
     assert moving  # the boat, the car still do
+
+
+@pytest.mark.parametrize("prompt, not_things, things", [
+    # feelings, thoughts and qualities WordNet files nowhere as a thing (src/fingereval/ask/abstract_nouns.py)
+    ("A handheld shot captures one woman tasting spoiled food. Her face twists in disgust.", ["disgust"],
+     ["woman", "food", "face"]),
+    ("Static camera, two koalas are in the zoo. They are lost in thought.", ["thought"], ["koalas", "zoo"]),
+    ("A martial artist shatters a wooden board, showing the precise technique.", ["technique"], ["artist", "board"]),
+    # a word with one sense that is a thing stays: "letters" on a sign
+    ("A neon sign with glowing letters hangs above the old table.", [], ["letters", "table"]),
+])
+def test_nouns_with_no_sense_that_is_a_thing_are_not_entities(prompt, not_things, things):
+    heads = [name.split()[-1] for name in _names(get_generator("templates").generate(prompt))]
+    assert not set(not_things) & set(heads), heads
+    assert all(t in heads for t in things), (things, heads)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from fingereval.ask.abstract_nouns import ABSTRACT_NOUNS
 from fingereval.ask.nounphrases import Analysis, NounPhrase
 from fingereval.ask.words import (ABSTRACT_SUFFIXES, AGE, BE_FORMS, CONCRETE_ENDINGS, CONTRACTED_WORDS, HAPPENINGS,
                                   IMMOVABLE_HEADS, LIVING_HEADS, MATERIAL_HEADS, MOVABLE_HEADS, NAMED_PLACE_HEADS,
@@ -68,6 +69,8 @@ def is_visible_thing(analysis: Analysis, phrase: NounPhrase) -> bool:
         return False
     if any(lemma in NON_ENTITY_HEADS for lemma in lexicon(word).get("NOUN", ())):
         return False  # "jumps" the tagger left unlemmatised
+    if all(lemma in ABSTRACT_NOUNS for lemma in {key, *lexicon(word).get("NOUN", ())}):
+        return False  # "twists in disgust", "lost in thought": no sense of the word is a thing (but "letters" is)
     if (key in MATERIAL_HEADS or word in MATERIAL_HEADS) and phrase.last == phrase.head:
         return False  # "made of polished wood"; but "a glass of water" is a glass
     if _abstract(word) or _abstract(key):
