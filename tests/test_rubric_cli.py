@@ -258,3 +258,60 @@ def test_ray_workers_score_with_the_rubric_of_the_run(rubric_file, red_video, tm
         means, overall = expected_scores(questions, RUBRIC)
         assert set(means) == {"camera_motion", "subject"} and row["dimensions"] == pytest.approx(means)
         assert row["overall"] == pytest.approx(overall) and row["rubric"]["sha256"] == config.rubric.sha256
+
+
+# ---- bench stability --rubric ------------------------------------------------------------------------------------
+
+def _camera_data(tmp_path: Path) -> Path:
+    """Two videos, each with a camera and a subject question (the rubric's dimensions, not FingER's)."""
+    from conftest import write_video
+
+    rows = []
+    for name, colour in (("red", (220, 30, 30)), ("blue", (30, 30, 220))):
+        write_video(tmp_path / "clips" / f"{name}.mp4", size=56, colour=colour)
+        for dim, text, good in (("camera_motion", "Does the camera shake?", "no"),
+                                ("subject", f"Is there a {name} square?", "yes"),
+                                ("subject", "Is the picture sharp?", "yes")):
+            rows.append({"video": f"clips/{name}.mp4", "prompt": f"a {name} square slides right", "dimension": dim,
+                         "question": text, "good_answer": good, "answer": good})
+    path = tmp_path / "qa.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_bench_stability_follows_the_rubric(tiny_model_dir, tmp_path):
+    """Its dimensions are read, its weights make the overall (subject weighs 0 here, so the overall's change is the
+    camera's), each dimension's change is reported, and the prompt swap watches its prompt dimension or says in one
+    line that it has none."""
+    data = _camera_data(tmp_path)
+    rubric = {**RUBRIC, "dimensions": [{**RUBRIC["dimensions"][0], "weight": 1}, {**RUBRIC["dimensions"][1], "weight": 0}]}
+    path = tmp_path / "r.yaml"
+    path.write_text(yaml.safe_dump(rubric, sort_keys=False))
+    base = ["bench", "stability", "--data", data, "--model", tiny_model_dir, "--size", "56", "--videos", "2"]
+    refused = run(*base, "--json")  # FingER's rubric has no camera motion: one line, before the model loads
+    assert refused.exit_code == 2 and "'camera_motion'" in refused.output and "--rubric" in refused.output
+    assert len(refused.output.strip().splitlines()) == 1
+
+    got = run(*base, "--rubric", path, "--json")
+    assert got.exit_code == 0, got.output
+    report = json.loads(got.stdout)
+    assert report["rubric"] == {"name": "camera_test", "sha256": load_rubric(path).sha256}
+    assert report["dimensions"] == ["camera_motion", "subject"]
+    apart = 0.0  # how far the subject's change is from the camera's (the tiny model's changes are small)
+    for name, row in report["reencode"].items():
+        dims = row["dimension_max_abs_diff"]
+        assert set(dims) == {"camera_motion", "subject"} and row["questions"] == 6, name
+        assert row["overall_max_abs_diff"] == pytest.approx(dims["camera_motion"], rel=1e-9), name  # subject: weight 0
+        apart = max(apart, abs(dims["subject"] - dims["camera_motion"]) / dims["camera_motion"])
+    assert apart > 0.2  # so equal weights would have given another overall change
+    swap = report["prompt_swap"]
+    assert swap["dimension"] == "subject" and swap["videos"] == 2 and report["prompt_swap_text_alignment_drop"] is None
+    assert swap["drop"] == pytest.approx(swap["own_mean"] - swap["swapped_mean"])
+
+    path.write_text(yaml.safe_dump({**rubric, "prompt_questions": {"dimension": None}}, sort_keys=False))
+    plain = run(*base, "--rubric", path)
+    assert plain.exit_code == 0, plain.output
+    note = [line for line in plain.output.splitlines() if "prompt swap" in line]
+    assert note == ["the rubric 'camera_test' has no text-alignment dimension (prompt_questions.dimension is null "
+                    "and no text_alignment): the prompt swap is not measured"]
+    assert "(rubric camera_test)" in " ".join(plain.output.split())  # the table's title, as wrapped

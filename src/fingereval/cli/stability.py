@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from fingereval.cli._common import print_json, reports_errors
-from fingereval.cli.bench import _answerer, bench_app
+from fingereval.cli.bench import RubricOpt, _answerer, _records, bench_app, load_rubric
 from fingereval.cli.calibrate import Reason
 
 Model = Annotated[str, typer.Option("--model", "-m", help="hub id or checkpoint folder")]
@@ -25,32 +25,51 @@ def stability(data: Annotated[Path, typer.Option("--data", help="FingER-Instruct
               size: int = 448, fps: float = 2.0, max_frames: int = 32, device: Optional[str] = None,
               reason: Reason = False, max_new_tokens: int = 64,
               work_dir: Annotated[Optional[Path], typer.Option(help="keep the re-encoded videos here")] = None,
-              as_json: Annotated[bool, typer.Option("--json")] = False):
+              as_json: Annotated[bool, typer.Option("--json")] = False, rubric: RubricOpt = None):
     """The same videos twice, re-encoded (24/30 fps, half/double resolution, VP9, low quality), and with another
-    video's prompt: the largest changes of score and the answers that flip."""
-    from fingereval.data.instruct import load_instruct
+    video's prompt: the largest changes of score (overall and per dimension of the rubric) and the answers that
+    flip."""
     from fingereval.measure.stability import stability_report
 
-    records = load_instruct(data)
+    used = load_rubric(rubric)
+    records = _records(data, used)  # a bad file, or a dimension the rubric lacks, fails before the model loads
     answerer = _answerer(model, max_new_tokens, size, fps, max_frames, device)
     with tempfile.TemporaryDirectory(prefix="fingereval-stability-") as tmp:
-        report = stability_report(answerer, records, work_dir or Path(tmp), max_videos=videos, reason=reason)
+        report = stability_report(answerer, records, work_dir or Path(tmp), max_videos=videos, reason=reason,
+                                  rubric=used)
     if as_json:
         print_json(report)
         return
+    _print_stability(report, model)
+
+
+def _largest_dimension(row: dict) -> str:
+    moved = {k: v for k, v in row["dimension_max_abs_diff"].items() if v is not None}
+    if not moved:
+        return "–"
+    key = max(moved, key=moved.get)
+    return f"{key} {moved[key]:.4f}"
+
+
+def _print_stability(report: dict, model: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    t = Table("variant", "overall max |Δ|", "overall mean |Δ|", "answer flips",
-              title=f"stability of {model} on {report['videos']} videos")
-    t.add_row("same video again", _num(report["determinism_max_abs_diff"]) + " (p_yes)", "", "")
+    t = Table("variant", "overall max |Δ|", "overall mean |Δ|", "dimension that moved most", "answer flips",
+              title=f"stability of {model} on {report['videos']} videos (rubric {report['rubric']['name']})")
+    t.add_row("same video again", _num(report["determinism_max_abs_diff"]) + " (p_yes)", "", "", "")
     for name, row in report["reencode"].items():
-        t.add_row(name, _num(row["overall_max_abs_diff"]), _num(row["overall_mean_abs_diff"]),
+        t.add_row(name, _num(row["overall_max_abs_diff"]), _num(row["overall_mean_abs_diff"]), _largest_dimension(row),
                   f"{row['answer_flips']} of {row['questions']}")
     Console().print(t)
     swap = report["prompt_swap"]
-    typer.echo(f"text alignment with its own prompt {_num(swap['own_mean'])}, with another video's "
-               f"{_num(swap['swapped_mean'])}: drop {_num(report['prompt_swap_text_alignment_drop'])}")
+    if swap["dimension"] is None:
+        typer.echo(swap["note"])
+    elif not swap["videos"]:
+        typer.echo(f"prompt swap: no video has questions in {swap['dimension']}, so it is not measured")
+    else:
+        typer.echo(f"{swap['dimension']} with its own prompt {_num(swap['own_mean'])}, with another video's "
+                   f"{_num(swap['swapped_mean'])}: drop {_num(swap['drop'])}")
 
 
 @bench_app.command("severity")

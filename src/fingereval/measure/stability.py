@@ -3,7 +3,12 @@ quality), and what must: the prompt. Any FingER-Instruct file and model.
 
 Each video is answered with its own questions; a variant is the same frames re-encoded with PyAV, so any
 change of score is the evaluator's, not the content's. The prompt swap scores each video with another
-video's prompt and questions: text alignment must fall."""
+video's prompt and questions: text alignment must fall.
+
+A rubric (docs/rubric.md, default FingER's five) gives the overall's weights, the dimensions whose change is
+reported one by one, and the dimension the prompt swap watches: the one its prompt questions go to
+(`prompt_questions.dimension`, text_alignment in FingER's). A rubric without one: the swap is not measured, and
+the report says why (docs/stability.md)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -16,6 +21,7 @@ import numpy as np
 from fingereval.answer.base import Answerer
 from fingereval.data.instruct import InstructRecord, group_by_video, instruct_questions
 from fingereval.errors import FingerEvalError
+from fingereval.rubric import Rubric, default_rubric
 from fingereval.score.aggregate import video_result
 from fingereval.video import load_video
 
@@ -77,10 +83,25 @@ def reencode(src: Path, dst: Path, variant: Variant) -> Path:
     return dst
 
 
-def _score(answerer: Answerer, video: str | Path, records: Sequence[InstructRecord], prompt: str, reason: bool):
+def _score(answerer: Answerer, video: str | Path, records: Sequence[InstructRecord], prompt: str, reason: bool,
+           rubric: Rubric):
     clip = load_video(video, answerer.video_config)
     questions = instruct_questions(records)
-    return video_result(str(video), prompt, questions, answerer.answer(clip, questions, reason=reason), reason=reason)
+    return video_result(str(video), prompt, questions, answerer.answer(clip, questions, reason=reason), reason=reason,
+                        rubric=rubric)
+
+
+def prompt_dimension(rubric: Rubric) -> str | None:
+    """The dimension a prompt swap must lower: the one the rubric's prompt questions go to, else text_alignment
+    when the rubric has it; None when it has neither."""
+    target = rubric.prompt_questions.dimension
+    return target if target is not None else ("text_alignment" if "text_alignment" in rubric.by_key else None)
+
+
+def _dimension_diffs(a, b, keys: Sequence[str]) -> dict[str, float]:
+    """|Δ| of each dimension both results scored (a dimension without questions on the video has no score)."""
+    return {k: abs(a.dimensions[k] - b.dimensions[k]) for k in keys
+            if a.dimensions.get(k) is not None and b.dimensions.get(k) is not None}
 
 
 def _flips(a, b) -> int:
@@ -89,45 +110,70 @@ def _flips(a, b) -> int:
 
 def stability_report(answerer: Answerer, records: Sequence[InstructRecord], work_dir: Path, max_videos: int = 8,
                      variants: Sequence[Variant] = VARIANTS, reason: bool = False,
-                     on_video: Callable[[], None] = lambda: None) -> dict:
+                     on_video: Callable[[], None] = lambda: None, rubric: Rubric | None = None) -> dict:
+    rubric = rubric or default_rubric()
     groups = list(group_by_video(records).items())[:max_videos]
     if len(groups) < 2:
         raise FingerEvalError("the stability bench needs at least 2 videos (the prompt swap uses another video's)")
     work_dir.mkdir(parents=True, exist_ok=True)
-    base, again, per_variant = [], [], {v.name: {"diffs": [], "flips": 0, "questions": 0, "failed": []} for v in variants}
+    base, again = [], []
+    per_variant = {v.name: {"diffs": [], "flips": 0, "questions": 0, "failed": [], "dims": {k: [] for k in rubric.keys}}
+                   for v in variants}
     for i, (video, recs) in enumerate(groups):
-        first = _score(answerer, video, recs, recs[0].prompt, reason)
-        second = _score(answerer, video, recs, recs[0].prompt, reason)
+        first = _score(answerer, video, recs, recs[0].prompt, reason, rubric)
+        second = _score(answerer, video, recs, recs[0].prompt, reason, rubric)
         base.append(first)
         again.append(max(abs(x.p_yes - y.p_yes) for x, y in zip(first.questions, second.questions)))
         for v in variants:
             cell = per_variant[v.name]
             try:
                 moved = reencode(Path(video), work_dir / f"{i:03d}-{v.name.split()[0]}.{v.container}", v)
-                other = _score(answerer, moved, recs, recs[0].prompt, reason)
+                other = _score(answerer, moved, recs, recs[0].prompt, reason, rubric)
             except FingerEvalError as e:
                 cell["failed"].append(f"{video}: {e}")
                 continue
             cell["diffs"].append(abs(other.overall - first.overall))
+            for k, d in _dimension_diffs(first, other, rubric.keys).items():
+                cell["dims"][k].append(d)
             cell["flips"] += _flips(first, other)
             cell["questions"] += len(recs)
         on_video()
-    own, swapped = [], []
-    for i, (video, recs) in enumerate(groups):  # each video with the next video's prompt and questions
-        other_recs = groups[(i + 1) % len(groups)][1]
-        theirs = _score(answerer, video, other_recs, other_recs[0].prompt, reason).dimensions.get("text_alignment")
-        if base[i].dimensions.get("text_alignment") is not None and theirs is not None:
-            own.append(base[i].dimensions["text_alignment"])
-            swapped.append(theirs)
-    reencode_table = {name: {"overall_max_abs_diff": max(c["diffs"], default=None),
-                             "overall_mean_abs_diff": float(np.mean(c["diffs"])) if c["diffs"] else None,
-                             "answer_flips": c["flips"], "questions": c["questions"],
-                             "flip_rate": c["flips"] / c["questions"] if c["questions"] else None, "failed": c["failed"]}
-                      for name, c in per_variant.items()}
+    reencode_table = {name: _variant_row(c) for name, c in per_variant.items()}
     diffs = [d for c in per_variant.values() for d in c["diffs"]]
+    swap = _prompt_swap(answerer, groups, base, reason, rubric)
     return {"videos": len(groups), "model": answerer.model_id, "mode": "reason" if reason else "direct",
+            "rubric": rubric.ref().model_dump(), "dimensions": list(rubric.keys),
             "determinism_max_abs_diff": float(max(again)),
             "reencode_max_abs_diff": float(max(diffs)) if diffs else None, "reencode": reencode_table,
-            "prompt_swap_text_alignment_drop": float(np.mean(own) - np.mean(swapped)) if own else None,
-            "prompt_swap": {"own_mean": float(np.mean(own)) if own else None,
-                            "swapped_mean": float(np.mean(swapped)) if swapped else None, "videos": len(own)}}
+            # the name older readers know: the drop of text_alignment, when that is the dimension the swap watches
+            "prompt_swap_text_alignment_drop": swap["drop"] if swap["dimension"] == "text_alignment" else None,
+            "prompt_swap": swap}
+
+
+def _variant_row(cell: dict) -> dict:
+    """A variant's line: the overall's largest and mean change, each dimension's largest, the answers flipped."""
+    return {"overall_max_abs_diff": max(cell["diffs"], default=None),
+            "overall_mean_abs_diff": float(np.mean(cell["diffs"])) if cell["diffs"] else None,
+            "dimension_max_abs_diff": {k: max(v, default=None) for k, v in cell["dims"].items()},
+            "answer_flips": cell["flips"], "questions": cell["questions"],
+            "flip_rate": cell["flips"] / cell["questions"] if cell["questions"] else None, "failed": cell["failed"]}
+
+
+def _prompt_swap(answerer: Answerer, groups: list, base: list, reason: bool, rubric: Rubric) -> dict:
+    """Each video scored with the next video's prompt and questions: the mean of the rubric's prompt dimension
+    with its own prompt and with the other's, and the drop (it must be clearly above 0)."""
+    key = prompt_dimension(rubric)
+    if key is None:
+        return {"dimension": None, "own_mean": None, "swapped_mean": None, "drop": None, "videos": 0,
+                "note": f"the rubric {rubric.name!r} has no text-alignment dimension (prompt_questions.dimension is "
+                        "null and no text_alignment): the prompt swap is not measured"}
+    own, swapped = [], []
+    for i, (video, _) in enumerate(groups):
+        other_recs = groups[(i + 1) % len(groups)][1]
+        theirs = _score(answerer, video, other_recs, other_recs[0].prompt, reason, rubric).dimensions.get(key)
+        if base[i].dimensions.get(key) is not None and theirs is not None:
+            own.append(base[i].dimensions[key])
+            swapped.append(theirs)
+    return {"dimension": key, "own_mean": float(np.mean(own)) if own else None,
+            "swapped_mean": float(np.mean(swapped)) if swapped else None,
+            "drop": float(np.mean(own) - np.mean(swapped)) if own else None, "videos": len(own)}
