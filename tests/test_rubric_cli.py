@@ -134,14 +134,52 @@ def test_a_custom_rubric_asks_scores_records_exports_and_reports(rubric_file, re
 
 
 def test_a_questions_file_with_a_dimension_outside_the_rubric_is_refused_in_one_line(rubric_file, red_video, tmp_path):
-    questions = tmp_path / "q.json"
-    assert run("questions", "--prompt", PROMPT, "--rubric", rubric_file, "--out", questions).exit_code == 0
+    recorded = tmp_path / "recorded.json"
+    assert run("questions", "--prompt", PROMPT, "--rubric", rubric_file, "--out", recorded).exit_code == 0
+    questions = tmp_path / "q.json"  # written by hand (or before files recorded their rubric): no rubric field
+    questions.write_text(json.dumps({k: v for k, v in json.loads(recorded.read_text()).items() if k != "rubric"}))
     with ChatServer(camera_reply) as chat:
         got = run("score", red_video, "--questions", questions, *SERVED, "--base-url", chat.url, "--json")
+        named = run("score", red_video, "--questions", recorded, *SERVED, "--base-url", chat.url, "--json")
         assert chat.bodies == []  # refused before any question reached the model
     assert got.exit_code == 2
     line = got.output.strip()
     assert "\n" not in line and "'camera_motion'" in line and "--rubric" in line and str(questions) in line
+    line = named.output.strip()  # the file says which rubric it was written with: both are named
+    assert named.exit_code == 2 and "\n" not in line and "'camera_test'" in line and "'finger'" in line
+
+
+def test_a_questions_file_records_its_rubric_and_another_rubric_is_refused_in_one_line(rubric_file, red_video,
+                                                                                       tmp_path):
+    questions = tmp_path / "q.json"
+    assert run("questions", "--prompt", PROMPT, "--rubric", rubric_file, "--out", questions).exit_code == 0
+    written = json.loads(questions.read_text())
+    used = load_rubric(rubric_file)
+    assert written["rubric"] == {"name": "camera_test", "sha256": used.sha256}  # as a result records it
+    # the same dimensions, so only the record tells them apart: another weight (the same name) and another name
+    reweighted = tmp_path / "reweighted.yaml"
+    reweighted.write_text(yaml.safe_dump({**RUBRIC, "dimensions": [{**RUBRIC["dimensions"][0], "weight": 1},
+                                                                   RUBRIC["dimensions"][1]]}, sort_keys=False))
+    renamed = tmp_path / "renamed.yaml"
+    renamed.write_text(yaml.safe_dump({**RUBRIC, "name": "camera_other"}, sort_keys=False))
+    older = tmp_path / "older.json"  # written before questions files recorded their rubric
+    older.write_text(json.dumps({k: v for k, v in written.items() if k != "rubric"}))
+    with ChatServer(camera_reply) as chat:
+        served = [*SERVED, "--base-url", chat.url, "--json"]
+        refused = {}
+        for other in (reweighted, renamed):
+            refused[other] = run("score", red_video, "--questions", questions, "--rubric", other, *served)
+        assert chat.bodies == []  # refused before any question reached the model
+        ok = run("score", red_video, "--questions", questions, "--rubric", rubric_file, *served)
+        old = run("score", red_video, "--questions", older, "--rubric", reweighted, *served)
+    for other, got in refused.items():
+        line = got.output.strip()
+        assert got.exit_code == 2 and "\n" not in line and str(questions) in line, got.output
+        other_rubric = load_rubric(other)
+        assert f"'camera_test' (sha256 {used.sha256[:12]})" in line
+        assert f"{other_rubric.name!r} (sha256 {other_rubric.sha256[:12]})" in line and "--rubric" in line
+    assert ok.exit_code == 0 and json.loads(ok.stdout)["rubric"]["sha256"] == used.sha256
+    assert old.exit_code == 0 and json.loads(old.stdout)["rubric"]["sha256"] == load_rubric(reweighted).sha256
 
 
 def test_a_malformed_rubric_is_one_line_from_the_command(red_video, tmp_path):

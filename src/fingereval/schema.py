@@ -69,6 +69,9 @@ class QuestionSet(BaseModel):
     entities: list[Entity] = []
     questions: list[Question]
     generator: str = "user"
+    # the rubric the questions were written in (name, sha256 of its content), as results record it; a file that
+    # records another rubric than the one scoring it is refused (load); None: written by hand or before rubrics
+    rubric: RubricRef | None = None
 
     @model_validator(mode="after")
     def _one_answer_per_question(self) -> "QuestionSet":
@@ -107,12 +110,27 @@ class QuestionSet(BaseModel):
         if not isinstance(raw, dict):
             raise DataError(f"questions file {p}: expected a question set (an object with `questions`) or a list "
                             f"of questions, got {type(raw).__name__}; {hint}")
+        rubric = rubric or default_rubric()
+        _same_rubric(raw.get("rubric"), rubric, p)
         try:
-            return cls.model_validate(raw, context={"rubric": rubric or default_rubric()})
+            return cls.model_validate(raw, context={"rubric": rubric})
         except DataError as e:  # raised by a field validator (e.g. an unknown dimension)
             raise DataError(f"questions file {p}: {e}") from None
         except ValidationError as e:
             raise DataError(f"questions file {p}: {validation_message(e)}") from None
+
+
+def _same_rubric(recorded: object, rubric: Rubric, path: Path) -> None:
+    """A questions file that records another rubric (by content hash) than the one in use: one DataError line
+    naming both (docs/rubric.md). A record that is not {name, sha256} is left to the model's validation."""
+    if not isinstance(recorded, dict) or not isinstance(recorded.get("sha256"), str):
+        return
+    if recorded["sha256"] == rubric.sha256:
+        return
+    name = str(recorded.get("name"))
+    raise DataError(f"questions file {path} was written with the rubric {name!r} (sha256 {recorded['sha256'][:12]}), "
+                    f"not with the rubric in use, {rubric.name!r} (sha256 {rubric.sha256[:12]}); give --rubric the "
+                    f"rubric it was written with, or write the questions again with `fingereval questions --rubric`")
 
 
 class QuestionResult(BaseModel):

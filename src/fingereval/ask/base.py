@@ -64,4 +64,5 @@ def build_question_set(prompt: str, entities: list[Entity], drafts: Iterable[Dra
         for dimension, drafts_of_dim in by_dimension.items()
         for n, d in enumerate(drafts_of_dim, start=1)
     ]
-    return QuestionSet(prompt=prompt, entities=entities, questions=questions, generator=generator)
+    return QuestionSet(prompt=prompt, entities=entities, questions=questions, generator=generator,
+                       rubric=rubric.ref())  # recorded, as results record it: a file is scored with its rubric
