@@ -290,3 +290,36 @@ def test_nouns_with_no_sense_that_is_a_thing_are_not_entities(prompt, not_things
     heads = [name.split()[-1] for name in _names(get_generator("templates").generate(prompt))]
     assert not set(not_things) & set(heads), heads
     assert all(t in heads for t in things), (things, heads)
+
+
+@pytest.mark.parametrize("prompt, not_things, things", [
+    # after a verb, "like" compares with something not in the video; after a noun it gives examples that are
+    ("Static camera, two koalas are in the zoo, looking like a mother and son.", ["mother", "son"], ["koalas", "zoo"]),
+    ("The camera captures a field of pink flowers, the petals ripple like waves.", ["waves"], ["field", "petals"]),
+    ("A kitten plays with various objects like a miniature teapot and a toy train.", [], ["teapot", "train"]),
+    # a word joined by "and" or a comma to an adjective or a participle before a noun is an adjective
+    ("A martial artist breaks a board, creating a tense and empowering atmosphere.", ["tense"], ["artist", "board"]),
+    ("A patient talks to a psychiatrist, creating a safe and calming atmosphere.", ["safe"], ["patient"]),
+    ("The camera glides through the forest to the small, hidden creatures peeking out.", ["small"],
+     ["forest", "creatures"]),
+    # but a noun before the comma ends a compound; an -ing form after a comma opens a clause
+    ("A man drags a suitcase, the background is an airport terminal, bright overhead lighting.", ["airport"],
+     ["suitcase", "terminal"]),
+    ("A flower drifts along the stream's current, reflecting light as it moves.", [], ["flower", "current"]),
+    # a participle opening a clause after a comma is no noun ("set", not "a set")
+    ("A macro view of water droplets turning into galaxies with swirling stars, set against a dark background.",
+     ["set"], ["droplets", "galaxies", "stars"]),
+    # "back" after a possessive is the body part, elsewhere a position or an adverb
+    ("A girl walks forward, her hair cascading down her back.", [], ["girl", "hair", "back"]),
+    ("The dog brings the ball back to its owner.", ["back"], ["dog", "ball", "owner"]),
+    # what is felt or heard, not seen
+    ("The wind causes the petals of the pink flowers to ripple.", ["wind"], ["petals"]),
+    # a part of the frame is a place in the picture
+    ("The girl is at the lower part of the frame as the camera pans upward.", ["part"], ["girl"]),
+    # after a singular noun, a -s word before a feeling is its verb: "face shows fear", not "face shows"
+    ("A girl runs through a forest. Her face shows fear as she screams.", ["shows"], ["girl", "forest", "face"]),
+])
+def test_similes_coordinated_adjectives_participles_and_unseen_things(prompt, not_things, things):
+    heads = [name.split()[-1] for name in _names(get_generator("templates").generate(prompt))]
+    assert not set(not_things) & set(heads), heads
+    assert all(t in heads for t in things), (things, heads)

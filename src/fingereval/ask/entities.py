@@ -3,8 +3,10 @@
 An entity is something the prompt asks to be on screen: a concrete noun and its phrase. Not one:
 style, quality and format words (4K, cinematic), ages ("in his mid-30s"), a colour or material on
 its own ("black and white", "made of wood"), abstract nouns (speed, challenges, atmosphere),
-gerunds used as events ("the flapping of wings"), words inside quotes (a text to render), and
-whatever the prompt negates ("no other celestial bodies", "without a hat").
+gerunds used as events ("the flapping of wings"), words inside quotes (a text to render),
+whatever the prompt negates ("no other celestial bodies", "without a hat"), what a verb is compared
+with ("looking like a mother and son"), nouns WordNet files only as feelings, thoughts or qualities
+("lost in thought"; abstract_nouns.py) and what is felt or heard but not seen ("the wind").
 """
 from __future__ import annotations
 
@@ -12,10 +14,10 @@ import re
 
 from fingereval.ask.abstract_nouns import ABSTRACT_NOUNS
 from fingereval.ask.nounphrases import Analysis, NounPhrase
-from fingereval.ask.words import (ABSTRACT_SUFFIXES, AGE, BE_FORMS, CONCRETE_ENDINGS, CONTRACTED_WORDS, HAPPENINGS,
-                                  IMMOVABLE_HEADS, LIVING_HEADS, MATERIAL_HEADS, MOVABLE_HEADS, NAMED_PLACE_HEADS,
-                                  NON_ENTITY_HEADS, NOUN_ING, PART_HEADS, PRONOUNS, SEQUENCE_HEADS, SEQUENCE_WORDS,
-                                  lexicon)
+from fingereval.ask.words import (ABSTRACT_SUFFIXES, AGE, BE_FORMS, CAMERA_HEADS, CONCRETE_ENDINGS, CONTRACTED_WORDS,
+                                  HAPPENINGS, IMMOVABLE_HEADS, LIVING_HEADS, MATERIAL_HEADS, MOVABLE_HEADS,
+                                  NAMED_PLACE_HEADS, NON_ENTITY_HEADS, NOUN_ING, PART_HEADS, PRONOUNS, SEQUENCE_HEADS,
+                                  SEQUENCE_WORDS, lexicon)
 
 
 def pronoun_like(word: str) -> bool:
@@ -42,11 +44,39 @@ def _idiom(analysis: Analysis, phrase: NounPhrase) -> bool:
     return k + 2 < len(tokens) and tokens[k + 1].tag == "POSS" and tokens[k + 2].lower == "eye"
 
 
+# Words for a piece of something: before "of the frame" they are a position.
+_PART_WORDS = frozenset("part parts portion half corner corners section".split())
+# Particles a verb takes before "like": "falling off like leaves".
+_PARTICLES = frozenset("off up down out away around about over".split())
+
+
+def _simile(analysis: Analysis, phrase: NounPhrase) -> bool:
+    """"looking like a mother and son", "ripple like waves": after a verb, "like" compares with a thing that is not
+    in the video. After a noun it gives examples, which are ("objects like a teapot and a toy train")."""
+    tokens, k = analysis.tokens, phrase.det_start
+    if k >= 2 and tokens[k - 1].lower in ("and", "or"):
+        before = [p for p in analysis.phrases if p.last == k - 2]
+        return bool(before) and _simile(analysis, before[0])  # "a mother and son": both compared
+    j = k - 2
+    if j < 0 or tokens[k - 1].lower != "like":
+        return False
+    while j > 0 and (tokens[j].tag == "ADV" or tokens[j].lower in _PARTICLES):
+        j -= 1
+    return tokens[j].tag == "VERB"
+
+
 def _not_in_frame(analysis: Analysis, phrase: NounPhrase) -> bool:
     """"in the style of Ukiyo", "waves on sand by Hokusai": a style, an artist, a name or a heading, not a thing."""
     tokens, k = analysis.tokens, phrase.det_start
     if k >= 2 and tokens[k - 1].lower == "of" and tokens[k - 2].lower in ("style", "styles", "manner"):
         return True
+    if _simile(analysis, phrase):
+        return True
+    end = phrase.last + 1
+    if tokens[phrase.head].lower in _PART_WORDS and end + 1 < len(tokens) and tokens[end].lower == "of":
+        after = tokens[end + 2] if tokens[end + 1].tag == "DET" and end + 2 < len(tokens) else tokens[end + 1]
+        if after.lower in CAMERA_HEADS or after.lower in ("screen", "image", "picture"):
+            return True  # "at the lower part of the frame": a place in the picture, not a thing
     end = phrase.last + 1
     if k >= 2 and tokens[k - 1].lower == "of" and tokens[phrase.head].tag == "PROPN" \
             and tokens[k - 2].lower in NAMED_PLACE_HEADS:
@@ -65,6 +95,8 @@ def is_visible_thing(analysis: Analysis, phrase: NounPhrase) -> bool:
     if phrase.negated or phrase.quoted or _not_in_frame(analysis, phrase):
         return False
     word, key = analysis.head_word(phrase), analysis.head_key(phrase)
+    if word == "back" and analysis.tokens[phrase.det_start].tag == "POSS":
+        return True  # "down her back": the body part, not a position ("in the back")
     if pronoun_like(word) or word in NON_ENTITY_HEADS or key in NON_ENTITY_HEADS or AGE.match(word):
         return False
     if any(lemma in NON_ENTITY_HEADS for lemma in lexicon(word).get("NOUN", ())):

@@ -16,11 +16,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from fingereval.ask.words import (ADJECTIVE_SUFFIXES, ADVERBS, ALL_CLOSED, AUXILIARIES, BE_FORMS, CAMERA_HEADS,
-                                  COMPARATIVES, COMPOUND_PARTICIPLES, CONJUNCTIONS, CONTRACTED_WORDS, CONTRACTION_ENDINGS, DETERMINERS,
-                                  GERUND_PREPOSITIONS, INVARIANT_PLURALS, NOUN_ING, NUMBERS, POSSESSIVES,
-                                  PART_HEADS, PREPOSITIONS, PRONOUNS, READING_OVERRIDES, SKIP_VERBS, AGE, lexicon,
-                                  verb_tags)
+from fingereval.ask.abstract_nouns import ABSTRACT_NOUNS
+from fingereval.ask.words import (ABSTRACT_HEADS, ADJECTIVE_SUFFIXES, ADVERBS, ALL_CLOSED, AUXILIARIES, BE_FORMS,
+                                  CAMERA_HEADS, COMPARATIVES, COMPOUND_PARTICIPLES, CONJUNCTIONS, CONTRACTED_WORDS,
+                                  CONTRACTION_ENDINGS, DETERMINERS, GERUND_PREPOSITIONS, INVARIANT_PLURALS, NOUN_ING,
+                                  NUMBERS, POSSESSIVES, PART_HEADS, PREPOSITIONS, PRONOUNS, READING_OVERRIDES,
+                                  SKIP_VERBS, AGE, lexicon, verb_tags)
 
 _TOKEN = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*|[^\w\s]")
 _POSSESSIVE_SUFFIX = re.compile(r"^(.+?)['’]s$", re.I)
@@ -136,7 +137,9 @@ def _closed_tag(tokens: list[Token], i: int) -> str:
             return "CONJ"
         return "DET"
     if word == "her":
-        return "POSS" if nxt is not None and _could_be_nominal(nxt) else "PRON"
+        return "POSS" if nxt is not None and (_could_be_nominal(nxt) or _body_back(tokens, i + 1)) else "PRON"
+    if _body_back(tokens, i):
+        return ""  # "her hair cascading down her back": the noun, not the adverb
     if word.endswith(("n't", "n’t")):
         return "AUX"  # "can't", "doesn't"
     if word in COMPARATIVES:
@@ -158,6 +161,15 @@ def _closed_tag(tokens: list[Token], i: int) -> str:
     if word in ADVERBS:
         return "ADV"
     return ""
+
+
+def _body_back(tokens: list[Token], i: int) -> bool:
+    """"her back", "this one's back": "back" after a possessive, ending its phrase, is the body part."""
+    if tokens[i].lower != "back" or i == 0 or not (tokens[i - 1].tag == "POSS" or tokens[i - 1].lower in POSSESSIVES
+                                                     or tokens[i - 1].lower == "her"):
+        return False
+    nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+    return nxt is None or nxt.tag == "PUNCT" or nxt.lower in PREPOSITIONS or nxt.lower in CONJUNCTIONS
 
 
 def _could_be_nominal(token: Token) -> bool:
@@ -307,10 +319,21 @@ def _coordinated(c: _Context) -> str:
     if before_conj is not None and before_conj.tag == "VERB" and "VERB" in c.readings and not c.next_noun \
             and c.tags & verb_tags(before_conj.text):
         return "VERB"  # "as they whip and flow"
-    if "ADJ" in c.readings and i + 2 < len(tokens) and tokens[i + 1].lower in (",", "and", "or") \
-            and open_readings(tokens[i + 2])[0] & {"ADJ"} and tokens[i + 2].lower not in ALL_CLOSED:
-        return "ADJ"  # "a dark, mystical swamp"
+    joiner = tokens[i + 1].lower if i + 2 < len(tokens) else ""
+    if "ADJ" in c.readings and joiner in (",", "and", "or") \
+            and tokens[i + 2].lower not in ALL_CLOSED and (joiner != "," or c.prev_tag not in NOMINAL) \
+            and (open_readings(tokens[i + 2])[0] & {"ADJ"} or _participle_before_noun(tokens, i + 2, joiner)):
+        # "a dark, mystical swamp", "a tense and empowering atmosphere", "the small, hidden creatures"; but a noun
+        # and then a comma ends a compound: "an airport terminal, bright overhead lighting"
+        return "ADJ"
     return ""
+
+
+def _participle_before_noun(tokens: list[Token], i: int, joined_by: str) -> bool:
+    """"hidden creatures", "and calming atmosphere": an -ed (or after "and", an -ing) form modifying the noun after
+    it. After a comma an -ing form opens a clause ("the stream's current, reflecting light")."""
+    forms = {"VBN"} if joined_by == "," else {"VBN", "VBG"}
+    return bool(verb_tags(tokens[i].text) & forms) and _next_is_noun(tokens, i)
 
 
 def _after_helper(c: _Context) -> str:
@@ -440,7 +463,14 @@ def _singular_verb_after_noun(c: _Context) -> bool:
         next_class in ("DET", "POSS", "NUM", "PREP", "ADV", "PRON")
         or (i + 1 < len(tokens) and tokens[i + 1].lower in ("while", "whilst", "as", "when", "until"))  # "reads while"
         or next_readings & {"ADJ", "ADV"} or (next_readings and "VERB" not in next_readings)
-        or (next_readings == {"VERB"} and "VBN" in verb_tags(tokens[i + 1].text))))
+        or (next_readings == {"VERB"} and "VBN" in verb_tags(tokens[i + 1].text))
+        or (next_class == "OPEN" and _feeling(tokens[i + 1]))))
+
+
+def _feeling(token: Token) -> bool:
+    """A feeling or quality ("fear", "joy"): what a face shows; a compound noun never ends in one ("face shows")."""
+    lemmas = {token.lower, *lexicon(token.lower).get("NOUN", ())}
+    return any(lemma in ABSTRACT_HEADS or lemma in ABSTRACT_NOUNS for lemma in lemmas)
 
 
 def _at_clause_start(c: _Context) -> str:
@@ -456,6 +486,8 @@ def _at_clause_start(c: _Context) -> str:
             open_readings(tokens[i + 1])[0] == {"ADJ"} or next_class in _OBJECT_STARTERS | {"PREP"}
             or _looks_like_verb_follower(tokens[i + 1])):
         return "VERB"  # "is steaming, looks delicious", "The person, wearing a suit, moves their fingers"
+    if prev_tag == "START" and not token.sentence_start and "VBN" in tags and next_class == "PREP":
+        return "VERB"  # "galaxies with swirling stars, set against a dark background": a participle, not "a set"
     if prev_tag == "CONJ" and "VBG" in tags and token.lower not in NOUN_ING:
         return "VERB"  # "wearing armor and holding katanas"
     if prev_tag == "CONJ" and tags & {"VBZ", "VBD", "VB", "VBP"} and (

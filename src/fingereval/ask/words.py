@@ -134,6 +134,9 @@ MANNER_HEADS = frozenset("pace gait posture stance poise tempo cadence sprint re
                          "retreat pursuit phase phases company".split())  # company: "enjoying each other's company"
 # Positions and the space things are in: "traces of smoke in the air", "the calm and romantic setting".
 SPACE_HEADS = frozenset("air midair setting settings surroundings place".split())  # "remaining in place"
+# What is heard, smelled or felt but never seen: "the wind causes the petals to ripple" (the petals are the thing).
+UNSEEN_HEADS = frozenset("wind winds breeze breezes gust gusts sound sounds noise noises echo echoes smell smells "
+                         "odor odors odour odours fragrance heat".split())
 # Words that put a noun in a sequence of time: "the final stages", "the first stage" are points in a process,
 # not the stage a show is on.
 SEQUENCE_WORDS = frozenset("first final last early earlier initial later next middle subsequent".split())
@@ -188,11 +191,11 @@ NON_ENTITY_HEADS = META_HEADS | ABSTRACT_HEADS | frozenset(
     "someone something everything anything nothing spatial expression expressions emotion emotions "
     "feeling feelings demeanor demeanour subject subjects process".split()) | EVENT_HEADS | ACTIVITY_HEADS \
     | TIME_HEADS | LIGHT_HEADS | STYLE_WORDS | LANGUAGE_HEADS | COLOUR_WORDS | MORE_ABSTRACT_HEADS | MANNER_HEADS \
-    | SPACE_HEADS | GENRE_WORDS
+    | SPACE_HEADS | GENRE_WORDS | UNSEEN_HEADS
 # Parts and attributes of a main entity: kept, but ranked after the things they belong to.
 PART_HEADS = frozenset(
     "hand hands arm arms leg legs foot feet finger fingers face faces eye eyes head heads hair mouth "
-    "lips nose ear ears smile gaze body shoulder shoulders paw paws tail fur skin attire clothing "
+    "lips nose ear ears smile gaze body back shoulder shoulders paw paws tail fur skin attire clothing "
     "clothes outfit outfits dress shirt t-shirt jacket hoodie sweater coat hat glasses jeans pants "
     "shoes boots uniform apron accessories hairstyle hairstyles background backdrop setting".split())
 LIVING_HEADS = frozenset(
