@@ -30,7 +30,7 @@ from statistics import mean
 
 import numpy as np
 
-from fingereval.answer.format import parse_output
+from fingereval.answer.format import ANSWER_CLOSE, ANSWER_OPEN, parse_output
 from fingereval.data.instruct import group_by_video, instruct_questions, load_instruct, write_instruct
 from fingereval.measure.metrics import bootstrap_ci
 from fingereval.probes.questions import finding_answer, finding_of
@@ -150,6 +150,10 @@ def judge_reason(record, said: str, output: str | None) -> dict:
     """Format, and the reason's finding checked against the plan (right) and against the model's own answer."""
     if output is None:  # answer-only: no reason to judge
         return {"well_formed": None, "finding_right": None, "contradicts": None, "no_finding": None}
+    # the answerer stops at the answer slot and reads the word there (fingereval.answer.transformers_backend): its
+    # output ends with `<answer>` unless it wrote none (forced); the word it read completes the strict format
+    if output.rstrip().endswith(ANSWER_OPEN):
+        output = output.rstrip() + ("Yes" if said == "yes" else "No") + ANSWER_CLOSE
     parsed = parse_output(output)
     found = finding_of(parsed.reason or output)
     implied = finding_answer(record.form, record.question, found)

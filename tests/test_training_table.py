@@ -66,3 +66,20 @@ def test_row_report_counts_the_hard_tier_and_shares_of_reasons(table):
     assert report["per_seed"] == {"0": pytest.approx(4 / 6, abs=1e-4), "1": pytest.approx(4 / 6, abs=1e-4)}
     text = table.markdown({"rows": {"sft_reason": report}, "paired": {}})
     assert "| SFT with reasons | 66.7% [" in text
+
+
+def test_format_is_read_on_the_output_the_answerer_reports(table):
+    """The answerer stops generating at the answer slot (StopRule on '<answer>') and reads the word there, so
+    its reported output ends with '<answer>': a well-formed reason must count as well formed (it read 0 %)."""
+    from fingereval.answer.stopping import StopRule
+
+    stop = StopRule("<answer>", end_of_turn=(), tokenizer=None, max_new_tokens=80)
+    q = "Does the white ball appear in the video?"
+    truth = _record("appear", q, "Colour white vs green. There is no white ball: ...", "no")
+    reported = stop.cut_text("<think>Colour white vs green. There is no white ball.</think><answer>No</answer>")
+    assert reported.endswith("<answer>")
+    judged = table.judge_reason(truth, "no", reported)
+    assert judged["well_formed"] and judged["finding_right"] and not judged["contradicts"]
+    # a model that never wrote the slot (forced) or wrote no think tags is not well formed
+    assert not table.judge_reason(truth, "no", stop.cut_text("<think>Colour white vs green.</think>"))["well_formed"]
+    assert not table.judge_reason(truth, "no", stop.cut_text("Colour white vs green.<answer>No"))["well_formed"]
