@@ -258,6 +258,20 @@ def test_score_with_image_end_to_end_records_it_and_refuses_a_bad_one(tiny_model
             pytest.approx([q["p_yes"] for q in runs[single]["questions"]], rel=1e-4)
 
 
+def test_the_plain_text_result_names_the_image_beside_the_video(tiny_model_dir, red_video, images, tmp_path):
+    qfile = tmp_path / "q.json"
+    qfile.write_text(QuestionSet(prompt=PROMPT, questions=QUESTIONS).model_dump_json())
+    base = ["score", str(red_video), "--prompt", PROMPT, "--model", str(tiny_model_dir), "--size", "112",
+            "--questions", str(qfile)]
+    run = CliRunner().invoke(app, [*base, "--image", str(images["red"])])
+    assert run.exit_code == 0, run.output
+    said = " ".join(run.stdout.split())  # the console wraps long lines at spaces
+    assert f"{red_video} image {images['red']} overall" in said
+    plain = CliRunner().invoke(app, base)  # text-to-video: no image named
+    assert plain.exit_code == 0 and f"{red_video} overall" in " ".join(plain.stdout.split())
+    assert " image " not in " ".join(plain.stdout.split()).split(" overall")[0]
+
+
 def test_the_i2v_rubric_asks_about_the_image_and_scores_its_dimension(tiny_model_dir, red_video, images, tmp_path):
     from fingereval.ask import get_generator
     from fingereval.rubric import load_rubric

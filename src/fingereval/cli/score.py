@@ -73,7 +73,12 @@ def questions(
 def _print_result(r) -> None:
     from rich.table import Table
 
-    out.print(f"[bold]{r.video}[/bold]  overall [bold]{r.overall:.3f}[/bold]  ({r.mode}, {r.model})", highlight=False)
+    from rich.markup import escape
+
+    # image-to-video: the conditioning image beside the video, as the result records it (docs/scoring.md)
+    image = "" if r.image is None else f"  image [bold]{escape(r.image.path)}[/bold]"
+    out.print(f"[bold]{escape(r.video)}[/bold]{image}  overall [bold]{r.overall:.3f}[/bold]  ({r.mode}, {r.model})",
+              highlight=False)
     dims = Table("dimension", "score", "questions")
     for k, v in r.dimensions.items():
         n = sum(q.dimension == k for q in r.questions)
