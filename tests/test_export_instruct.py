@@ -146,3 +146,61 @@ def test_hostile_video_paths_are_written_as_data_with_a_warning_each(tmp_path):
     assert written == {"nul-q0": "../a\u0000b.mp4", "byte-q0": "../café.mp4", "long-q0": "../" + videos["long"],
                        "up-q0": "../../../../etc/passwd"}  # relative to o/, as the results named them
     assert [Path(x.video).name for x in load_instruct(out)] == ["a\u0000b.mp4", "café.mp4", videos["long"], "passwd"]
+
+
+def test_an_image_to_video_result_keeps_its_image_through_csv_instruct_and_the_annotation_app(tmp_path):
+    """The conditioning image rides along: a CSV column as the result records it, a record field relative to the
+    instruct file (as `video`), loaded back absolute, shown by `annotate serve` before the video, and kept by its
+    export."""
+    import csv
+    import hashlib
+    import io
+
+    import httpx
+    import numpy as np
+    from PIL import Image
+
+    from annotating import AUTH, annotation_server
+    from conftest import write_video
+
+    run = tmp_path / "run"
+    write_video(run / "clips" / "a.mp4", codec="libx264", frames=8)
+    write_video(run / "clips" / "b.mp4", codec="libx264", frames=8, colour=(30, 30, 220))
+    (run / "first").mkdir()
+    Image.fromarray(np.full((32, 32, 3), (200, 40, 40), np.uint8)).save(run / "first" / "a.png")
+    png = (run / "first" / "a.png").read_bytes()
+    question = _q("q0", "visual_quality", "Is the square sharp?", "yes", "yes", 0.9, 0.9, "Crisp edges.")
+    results = run / "results.jsonl"
+    results.write_text(json.dumps({"id": "a", "video": "clips/a.mp4", "prompt": "A red square", "model": "tiny",
+                                   "image": {"path": "first/a.png", "sha256": hashlib.sha256(png).hexdigest()},
+                                   "questions": [question]}) + "\n"
+                       + json.dumps({"id": "b", "video": "clips/b.mp4", "prompt": "A blue square", "model": "tiny",
+                                     "questions": [question]}) + "\n")
+
+    for extra in ([], ["--questions"]):
+        table = runner.invoke(app, ["export", str(results), "--to", "csv", *extra])
+        assert table.exit_code == 0, table.output
+        assert [row["image"] for row in csv.DictReader(io.StringIO(table.stdout))] == ["first/a.png", ""]
+
+    out = tmp_path / "people" / "qa.jsonl"
+    r = runner.invoke(app, ["export", str(results), "--to", "instruct", "--out", str(out)])
+    assert r.exit_code == 0 and "not found" not in r.stderr, r.output
+    written = {row["id"]: row for row in map(json.loads, out.read_text().splitlines())}
+    assert written["a-q0"]["image"] == "../run/first/a.png" and written["a-q0"]["video"] == "../run/clips/a.mp4"
+    assert "image" not in written["b-q0"]
+    assert [r.image for r in load_instruct(out)] == [os.path.normpath(run / "first" / "a.png"), None]
+
+    with annotation_server(tmp_path / "a.sqlite", out, per_item=1) as (base, _):
+        shown = httpx.get(f"{base}/api/next", params={"annotator": "ann"}, headers=AUTH).json()
+        assert shown["item_id"] == "a-q0" and shown["image"] == "a.png"  # outside the data folder: its name only
+        image = httpx.get(base + shown["image_url"], headers=AUTH)
+        assert image.status_code == 200 and image.content == png and image.headers["content-type"] == "image/png"
+        assert httpx.get(f"{base}/api/images/b-q0", headers=AUTH).status_code == 404  # text-to-video: no image
+        page = httpx.get(f"{base}/", headers=AUTH).text
+        assert 'id="condimage"' in page and page.index('id="condimage"') < page.index('id="player"')
+        for item in ("a-q0", "b-q0"):
+            decided = httpx.post(f"{base}/api/adjudications", headers=AUTH,
+                                 json={"item_id": item, "adjudicator": "judge", "answer": "yes"})
+            assert decided.status_code == 200, decided.text
+        exported = [json.loads(line) for line in httpx.get(f"{base}/api/export", headers=AUTH).text.splitlines()]
+    assert [row.get("image") for row in exported] == ["../run/first/a.png", None]  # relative to the data file

@@ -61,9 +61,16 @@ def _lost(questions) -> int:
     return sum(q.score < LOST_BELOW for q in questions)
 
 
+def _image(r: VideoResult) -> str | None:
+    """An image-to-video result's conditioning image, as the result records it (as its video: relative to the
+    results file's folder, or absolute); None for text-to-video."""
+    return None if r.image is None else r.image.path
+
+
 def video_row(r: VideoResult, extra: dict, keys: Sequence[str]) -> dict:
     """The video's row: a column per dimension in `keys` (the rubric's), and the rubric it was scored with."""
-    row = {"id": r.id or r.video, "video": r.video, "prompt": r.prompt, "model": r.model, "mode": r.mode,
+    row = {"id": r.id or r.video, "video": r.video, "image": _image(r), "prompt": r.prompt, "model": r.model,
+           "mode": r.mode,
            "overall": r.overall, **{k: r.dimensions.get(k) for k in keys},
            "questions": len(r.questions), "lost": _lost(r.questions)}
     row |= {f"lost_{k}": _lost([q for q in r.questions if q.dimension == k]) for k in keys}
@@ -74,7 +81,7 @@ def video_row(r: VideoResult, extra: dict, keys: Sequence[str]) -> dict:
 
 
 def question_rows(r: VideoResult, extra: dict) -> list[dict]:
-    head = {"id": r.id or r.video, "video": r.video, "model": r.model, "mode": r.mode}
+    head = {"id": r.id or r.video, "video": r.video, "image": _image(r), "model": r.model, "mode": r.mode}
     return [head | {"question_id": q.id, "dimension": q.dimension, "entity": q.entity, "question": q.question,
                     "good_answer": q.good_answer, "answer": q.answer, "p_yes": q.p_yes, "score": q.score,
                     "lost": q.score < LOST_BELOW, "reason": q.reason, "forced_answer": q.forced_answer}

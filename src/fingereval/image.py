@@ -91,6 +91,17 @@ def _open(path: Path, data: bytes):
     return image
 
 
+IMAGE_MEDIA_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
+
+
+def read_image_file(path: str | Path) -> tuple[bytes, str]:
+    """The image file's bytes and media type, checked as check_image checks it (for a page that shows the image:
+    the annotation app). Raises ImageError with a one-line reason."""
+    p = Path(path)
+    data = _read_bytes(p)
+    return data, IMAGE_MEDIA_TYPES[_open(p, data).format]
+
+
 def check_image(path: str | Path) -> None:
     """The image opens, is of an allowed format and within the pixel cap, without decoding its pixels (the check
     before a model loads, or before a request is queued). Raises ImageError with a one-line reason."""

@@ -39,9 +39,12 @@ class AppContext:
 
     def video_name(self, item: Item) -> str:
         """The video's path under the data file's folder, or its file name when it lies elsewhere."""
-        rel = os.path.relpath(item.record.video, self.folder())
-        return Path(item.record.video).name if rel == os.pardir or rel.startswith(os.pardir + os.sep) else \
-            Path(rel).as_posix()
+        return self.shown_path(item.record.video)
+
+    def shown_path(self, path: str) -> str:
+        """A file's path under the data file's folder, or its file name when it lies elsewhere (never absolute)."""
+        rel = os.path.relpath(path, self.folder())
+        return Path(path).name if rel == os.pardir or rel.startswith(os.pardir + os.sep) else Path(rel).as_posix()
 
     def note(self, item: Item) -> str | None:
         """Why the item's video does not play, naming the video as the client knows it."""
@@ -52,7 +55,9 @@ class AppContext:
         per_item = self.settings.per_item
         progress = self.store.progress(annotator, per_item) if annotator else {"done": 0, "left": 0, "total": 0,
                                                                                "skipped": 0}
-        return NextItem(item_id=item.item_id, video=self.video_name(item), video_url=video_url(item.item_id),
+        image = {} if record.image is None else {"image": self.shown_path(record.image),
+                                                 "image_url": image_url(item.item_id)}
+        return NextItem(item_id=item.item_id, video=self.video_name(item), video_url=video_url(item.item_id), **image,
                         prompt=record.prompt, question=record.question, dimension=record.dimension,
                         entity=record.entity, reason=record.reason,
                         reason_answer=record.answer if record.reason else None, fps=item.fps,
@@ -62,6 +67,11 @@ class AppContext:
 def video_url(item_id: str) -> str:
     """The item's video route, its id quoted whole: `/ ? # %` and the rest cannot break the URL."""
     return "/api/videos/" + quote(item_id, safe="")
+
+
+def image_url(item_id: str) -> str:
+    """The item's conditioning image route (image-to-video), its id quoted whole as the video's."""
+    return "/api/images/" + quote(item_id, safe="")
 
 
 def current_person(request: Request) -> Person:
@@ -88,4 +98,4 @@ def require_adjudicator(person: Person) -> None:
                             "export (the users file gives each person a role)")
 
 
-__all__ = ["AppContext", "acting_name", "current_person", "require_adjudicator", "video_url"]
+__all__ = ["AppContext", "acting_name", "current_person", "image_url", "require_adjudicator", "video_url"]

@@ -44,6 +44,9 @@ class NextItem(BaseModel):
     item_id: str
     video: str = Field(description="the video's path relative to the data file (its name when it lies elsewhere)")
     video_url: str = Field(description="where the video is served (the item id URL-quoted)")
+    image: str | None = Field(None, description="image-to-video: the conditioning image's path relative to the data "
+                                                "file (its name when it lies elsewhere); null: none")
+    image_url: str | None = Field(None, description="where the conditioning image is served; null: none")
     prompt: str
     question: str
     dimension: str

@@ -38,6 +38,10 @@ ANNOTATE_BODY = """
   <label>Your name <input id="name" autocomplete="username"></label> <button id="start">start</button></div>
 <main id="work" class="hidden">
   <div>
+    <figure id="imagebox" class="hidden" style="margin:0 0 8px">
+      <img id="condimage" alt="the image the video was generated from" style="max-width:100%;max-height:30vh">
+      <figcaption class="muted">the image the video was generated from &middot; <span id="imagename"></span>
+      </figcaption></figure>
     <video id="player" controls preload="auto" muted playsinline></video>
     <div class="muted"><span id="clock">0.00 s</span> &middot; frame <span id="frame">0</span>
       &middot; <span id="videoname"></span></div>
@@ -126,6 +130,10 @@ async function load() {
   for (const k of ['prompt', 'question', 'dimension']) $(k).textContent = item[k];
   $('entity').textContent = item.entity || '(whole video)';
   $('videoname').textContent = item.video;
+  // image-to-video: the conditioning image before the video, as the model was shown it
+  show('imagebox', !!item.image_url);
+  if (item.image_url) { $('condimage').src = item.image_url; $('imagename').textContent = item.image; }
+  else $('condimage').removeAttribute('src');
   $('player').src = item.video_url;
   showProgress(item.progress);
   $('status').textContent = '';
@@ -231,7 +239,8 @@ ADJUDICATE_BODY = """
 <p id="notallowed" class="panel note hidden" style="margin:18px"></p>
 <div id="list" style="padding:18px"></div>
 <template id="card"><div class="panel" style="margin-bottom:18px">
-  <main style="padding:0"><video controls preload="metadata" muted></video>
+  <main style="padding:0"><div><img class="condimage hidden" alt="the image the video was generated from"
+    style="max-width:100%;max-height:24vh"><video controls preload="metadata" muted></video></div>
   <div><div class="muted prompt"></div><div class="question"></div><table class="labels"></table>
     <div class="reasonline muted"></div>
     <div><button class="yes">yes</button><button class="no">no</button>
@@ -256,6 +265,7 @@ function card(d) {
   const node = $('card').content.firstElementChild.cloneNode(true);
   const q = (s) => node.querySelector(s);
   q('video').src = d.item.video_url;
+  if (d.item.image_url) { q('.condimage').src = d.item.image_url; q('.condimage').classList.remove('hidden'); }
   q('video').addEventListener('error', async () => { q('.result').textContent = await videoTrouble(d.item.video_url); });
   q('.prompt').textContent = d.item.prompt + '  [' + d.item.dimension + (d.item.entity ? ', ' + d.item.entity : '') + ']';
   q('.question').textContent = d.item.question;

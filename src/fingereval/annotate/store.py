@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
@@ -21,7 +20,7 @@ from pydantic import ValidationError, field_validator
 
 from fingereval.annotate.agreement import (ANSWERS, VERDICTS, Agreed, Label, agree, agreement_summary,
                                           latest_per_annotator)
-from fingereval.data.instruct import InstructRecord
+from fingereval.data.instruct import InstructRecord, absolute_from, relative_to
 from fingereval.rubric import Rubric, default_rubric
 from fingereval.errors import DataError, VideoError
 from fingereval.io import LineError, iter_jsonl, validation_message
@@ -91,8 +90,9 @@ def read_items(path: str | Path, rubric: Rubric | None = None) -> list[AnnotateR
         except ValidationError as e:
             errors.append(LineError(p, lineno, validation_message(e) + "; fix or remove the line"))
             continue
-        video = Path(record.video)
-        record.video = os.path.normpath((video if video.is_absolute() else p.parent / video).absolute())
+        record.video = absolute_from(record.video, p.parent)
+        if record.image is not None:  # image-to-video: the conditioning image, found as the video is
+            record.image = absolute_from(record.image, p.parent)
         record.id = _item_id(record)
         if record.id in (".", ".."):  # a browser resolves such a path segment away, whatever the quoting
             errors.append(LineError(p, lineno, f"item id {record.id!r} cannot be part of a URL; give it another id"))
@@ -342,11 +342,14 @@ class AnnotationStore:
         return records
 
     def export_lines(self, folder: str | Path) -> list[str]:
-        """`export_records` as JSON lines, `video` relative to `folder` (as write_instruct writes them)."""
-        rows = []
+        """`export_records` as JSON lines, `video` (and `image`) relative to `folder` (as write_instruct writes
+        them)."""
+        rows, where = [], Path(folder).absolute()
         for record in self.export_records():
             row = record.model_dump(mode="json", exclude_none=True)
-            row["video"] = Path(os.path.relpath(record.video, Path(folder).absolute())).as_posix()
+            row["video"] = relative_to(record.video, where)
+            if record.image is not None:
+                row["image"] = relative_to(record.image, where)
             rows.append(json.dumps(row, ensure_ascii=False))
         return rows
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
 from starlette.responses import MalformedRangeHeader, RangeNotSatisfiable
 
 from fingereval.annotate.context import AppContext
 from fingereval.annotate.replies import ApiError, documented
 from fingereval.errors import VideoError
+from fingereval.image import ImageError, read_image_file
 from fingereval.video import check_video_container
 
 # the container's format (the name fingereval.video.check_video_container returns) -> the media type the browser is told
@@ -42,6 +43,26 @@ def videos_router(ctx: AppContext) -> APIRouter:
         _check_range(request, path)
         return FileResponse(path, media_type=media_type,
                             headers={"Cache-Control": "private, no-cache", "Content-Disposition": "inline"})
+
+    @router.get("/images/{item_id:path}", response_class=Response, responses={
+        **documented(404), 200: {"content": {"image/*": {}}, "description": "the conditioning image"}})
+    def image(item_id: str):
+        """An image-to-video item's conditioning image (the id URL-quoted whole), checked as scoring checks it
+        (PNG, JPEG or WebP within 8K UHD) and sent with its format's media type. No such item, no image, or a
+        file that is not such an image: 404."""
+        item = ctx.store.item(item_id)
+        if item is None:
+            raise ApiError(404, f"no item {item_id!r}")
+        if item.record.image is None:
+            raise ApiError(404, f"item {item_id!r} has no conditioning image (its record names no `image`)")
+        try:
+            data, media_type = read_image_file(item.record.image)
+        except ImageError as e:
+            message = str(e).replace(item.record.image, ctx.shown_path(item.record.image))
+            raise ApiError(404, ctx.scrub(f"the image of item {item_id!r} cannot be shown ({message}); restore the "
+                                          "file and reload the page")) from None
+        return Response(data, media_type=media_type,
+                        headers={"Cache-Control": "private, no-cache", "Content-Disposition": "inline"})
 
     return router
 

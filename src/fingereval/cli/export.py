@@ -87,7 +87,7 @@ def _export_instruct(results: list[Path], out_path: Path | None, videos_root: Pa
                     hint = "" if videos_root else "; give --videos-root DIR if the videos moved"
                     warn(f"video {video} not found: its records are written, and `annotate serve` skips them "
                          f"until it is there{hint}")
-                scored.append((result, video.absolute()))
+                scored.append((result, video.absolute(), _image(result, path.parent, videos_root)))
         records = instruct_from_results(scored, warn)
         if not records:
             raise DataError(f"no question to check in {', '.join(map(str, results))}: every video failed or "
@@ -98,7 +98,21 @@ def _export_instruct(results: list[Path], out_path: Path | None, videos_root: Pa
     videos = len({r.video for r in records})
     err.print(f"wrote {len(records)} records ({videos} videos) to {out_path}; next: "
               f"`fingereval annotate serve --data {out_path}`", highlight=False, markup=False)
-    _name_the_rubrics(result for result, _ in scored)
+    _name_the_rubrics(result for result, *_ in scored)
+
+
+def _image(result, folder: Path, videos_root: Path | None) -> Path | None:
+    """Where an image-to-video result's conditioning image is now: found as its video is (the report's rule); a
+    missing one is written anyway, with a warning, as a missing video is."""
+    from fingereval.report import locate_video
+
+    if result.image is None:
+        return None
+    image = locate_video(result.image.path, folder, videos_root)
+    if not _is_file(image):
+        warn(f"image {image} not found: its records name it all the same"
+             + ("" if videos_root else "; give --videos-root DIR if the images moved"))
+    return image.absolute()
 
 
 def _name_the_rubrics(results) -> None:

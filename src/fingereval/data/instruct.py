@@ -8,6 +8,8 @@ A file is JSON Lines, one record per question:
 
 `video` is stored relative to the file's folder (so a dataset folder can be moved or copied as a
 whole) and held as an absolute path once loaded. Fields we do not know are kept and written back.
+An image-to-video record may name its conditioning image, `"image": "first/p0003.png"`, stored and loaded as
+`video` is (docs/scoring.md, "Image-to-video").
 
 `instruct_from_results` turns scored videos (`fingereval score --out`) into such records for people to check
 (`fingereval export RESULTS --to instruct`, docs/annotate.md): the model's answer and reason are the answer and
@@ -45,6 +47,7 @@ class InstructRecord(BaseModel):
     reason: str | None = None
     id: str | None = None
     video_id: str | None = None
+    image: str | None = None  # image-to-video: the conditioning image; a path as `video`'s
 
     @field_validator("dimension", mode="before")
     @classmethod
@@ -71,11 +74,21 @@ def _parse_row(path: Path, lineno: int, raw: dict, rubric: Rubric | None = None)
         record = InstructRecord.model_validate(raw, context={"rubric": rubric or default_rubric()})
     except ValidationError as e:
         return LineError(path, lineno, validation_message(e))
-    video = Path(record.video)
-    if not video.is_absolute():
-        video = path.parent / video
-    record.video = os.path.normpath(video.absolute())
+    record.video = absolute_from(record.video, path.parent)
+    if record.image is not None:
+        record.image = absolute_from(record.image, path.parent)
     return record
+
+
+def absolute_from(name: str, folder: Path) -> str:
+    """A path the file gives relative to its own folder (or absolute), made absolute."""
+    given = Path(name)
+    return os.path.normpath((given if given.is_absolute() else folder / given).absolute())
+
+
+def relative_to(name: str, folder: Path) -> str:
+    """An absolute path as a file in `folder` records it: relative to that folder, with / separators."""
+    return Path(os.path.relpath(Path(name).absolute(), folder)).as_posix()
 
 
 @overload
@@ -108,13 +121,15 @@ def load_instruct(path: str | Path, skip_bad: bool = False, rubric: Rubric | Non
 
 
 def write_instruct(path: str | Path, records: Iterable[InstructRecord]) -> Path:
-    """Write records as JSONL, with `video` relative to the output file's folder."""
+    """Write records as JSONL, with `video` (and `image`) relative to the output file's folder."""
     p = Path(path)
     folder = p.parent.absolute()
     rows = []
     for record in records:
         row = record.model_dump(mode="json", exclude_none=True)
-        row["video"] = Path(os.path.relpath(Path(record.video).absolute(), folder)).as_posix()
+        row["video"] = relative_to(record.video, folder)
+        if record.image is not None:
+            row["image"] = relative_to(record.image, folder)
         rows.append(row)
     return write_jsonl(p, rows)
 
@@ -158,32 +173,36 @@ def _record_id(video_id: str, model: str | None, question: QuestionResult, sever
     return made
 
 
-def _question_row(result: VideoResult, video_id: str, video: Path, q: QuestionResult, record_id: str) -> dict:
-    return {"id": record_id, "video_id": video_id, "video": str(video), "prompt": result.prompt,
+def _question_row(result: VideoResult, video_id: str, video: Path, image: Path | None, q: QuestionResult,
+                  record_id: str) -> dict:
+    return {"id": record_id, "video_id": video_id, "video": str(video), "image": None if image is None else str(image),
+            "prompt": result.prompt,
             "dimension": q.dimension, "entity": q.entity, "question": q.question, "good_answer": q.good_answer,
             "answer": q.answer, "reason": q.reason or None, "question_id": q.id, "model": result.model,
             "model_answer": q.answer, "model_p_yes": q.p_yes, "rubric": result.rubric.name if result.rubric else None}
 
 
-def instruct_from_results(results: Sequence[tuple[VideoResult, Path]], on_warning: Callable[[str], None]
-                          ) -> list[InstructRecord]:
-    """One record per question of every scored video: (result, where its video is now) pairs in, the records out.
+def instruct_from_results(results: Sequence[tuple[VideoResult, Path] | tuple[VideoResult, Path, Path | None]],
+                          on_warning: Callable[[str], None]) -> list[InstructRecord]:
+    """One record per question of every scored video: (result, where its video is now[, where its conditioning
+    image is now]) in, the records out; an image-to-video result's records name its image (`image`).
 
     The result's text is untrusted: it goes into the records as data (JSON-escaped when written), bytes that
     were not UTF-8 are read by fingereval.text's policy with one warning, and a question whose fields do not
     make a record (a dimension that is not a key, say) is left out with a warning naming it. A failed video has no
     answers to check: it is left out with a warning."""
-    several_models = len({r.model for r, _ in results}) > 1
+    several_models = len({r[0].model for r in results}) > 1
     taken: set[str] = set()
     records: list[InstructRecord] = []
-    for result, video in results:
+    for result, video, *image in results:
+        image = image[0] if image else None
         video_id = result.id or Path(result.video.replace("\\", "/")).name
         if result.error is not None:
             on_warning(f"video {video_id!r} failed to score ({result.error.type}): no answers to check; left out")
             continue
         repaired_once = False
         for q in result.questions:
-            row, repaired = repair_json(_question_row(result, video_id, video, q,
+            row, repaired = repair_json(_question_row(result, video_id, video, image, q,
                                                       _record_id(video_id, result.model, q, several_models, taken)))
             if repaired and not repaired_once:
                 on_warning(not_utf8_message(f"the result of video {row['video_id']!r}", repaired[0]))
