@@ -156,7 +156,7 @@ def test_a_questions_file_records_its_rubric_and_another_rubric_is_refused_in_on
     written = json.loads(questions.read_text())
     used = load_rubric(rubric_file)
     assert written["rubric"] == {"name": "camera_test", "sha256": used.sha256}  # as a result records it
-    # the same dimensions, so only the record tells them apart: another weight (the same name) and another name
+    # the same dimensions, so only the record tells them apart: another name is refused, another weight is not
     reweighted = tmp_path / "reweighted.yaml"
     reweighted.write_text(yaml.safe_dump({**RUBRIC, "dimensions": [{**RUBRIC["dimensions"][0], "weight": 1},
                                                                    RUBRIC["dimensions"][1]]}, sort_keys=False))
@@ -166,19 +166,18 @@ def test_a_questions_file_records_its_rubric_and_another_rubric_is_refused_in_on
     older.write_text(json.dumps({k: v for k, v in written.items() if k != "rubric"}))
     with ChatServer(camera_reply) as chat:
         served = [*SERVED, "--base-url", chat.url, "--json"]
-        refused = {}
-        for other in (reweighted, renamed):
-            refused[other] = run("score", red_video, "--questions", questions, "--rubric", other, *served)
+        refused = run("score", red_video, "--questions", questions, "--rubric", renamed, *served)
         assert chat.bodies == []  # refused before any question reached the model
         ok = run("score", red_video, "--questions", questions, "--rubric", rubric_file, *served)
+        # the same rubric edited (another weight): its questions still hold, the result records the edited one
+        edited = run("score", red_video, "--questions", questions, "--rubric", reweighted, *served)
         old = run("score", red_video, "--questions", older, "--rubric", reweighted, *served)
-    for other, got in refused.items():
-        line = got.output.strip()
-        assert got.exit_code == 2 and "\n" not in line and str(questions) in line, got.output
-        other_rubric = load_rubric(other)
-        assert f"'camera_test' (sha256 {used.sha256[:12]})" in line
-        assert f"{other_rubric.name!r} (sha256 {other_rubric.sha256[:12]})" in line and "--rubric" in line
+    line = refused.output.strip()
+    assert refused.exit_code == 2 and "\n" not in line and str(questions) in line, refused.output
+    assert f"'camera_test' (sha256 {used.sha256[:12]})" in line
+    assert f"'camera_other' (sha256 {load_rubric(renamed).sha256[:12]})" in line and "--rubric" in line
     assert ok.exit_code == 0 and json.loads(ok.stdout)["rubric"]["sha256"] == used.sha256
+    assert edited.exit_code == 0 and json.loads(edited.stdout)["rubric"]["sha256"] == load_rubric(reweighted).sha256
     assert old.exit_code == 0 and json.loads(old.stdout)["rubric"]["sha256"] == load_rubric(reweighted).sha256
 
 

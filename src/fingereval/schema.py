@@ -70,7 +70,7 @@ class QuestionSet(BaseModel):
     questions: list[Question]
     generator: str = "user"
     # the rubric the questions were written in (name, sha256 of its content), as results record it; a file that
-    # records another rubric than the one scoring it is refused (load); None: written by hand or before rubrics
+    # records another rubric's name than the one scoring it is refused (load); None: written by hand or before rubrics
     rubric: RubricRef | None = None
 
     @model_validator(mode="after")
@@ -121,13 +121,14 @@ class QuestionSet(BaseModel):
 
 
 def _same_rubric(recorded: object, rubric: Rubric, path: Path) -> None:
-    """A questions file that records another rubric (by content hash) than the one in use: one DataError line
-    naming both (docs/rubric.md). A record that is not {name, sha256} is left to the model's validation."""
+    """A questions file that records another rubric (by name) than the one in use: one DataError line naming both
+    (docs/rubric.md). The same rubric edited (a weight, a description) keeps its questions: its dimensions are
+    still checked one by one. A record that is not {name, sha256} is left to the model's validation."""
     if not isinstance(recorded, dict) or not isinstance(recorded.get("sha256"), str):
         return
-    if recorded["sha256"] == rubric.sha256:
-        return
     name = str(recorded.get("name"))
+    if name == rubric.name:
+        return
     raise DataError(f"questions file {path} was written with the rubric {name!r} (sha256 {recorded['sha256'][:12]}), "
                     f"not with the rubric in use, {rubric.name!r} (sha256 {rubric.sha256[:12]}); give --rubric the "
                     f"rubric it was written with, or write the questions again with `fingereval questions --rubric`")
