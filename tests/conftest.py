@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -316,6 +317,20 @@ def probe_world(root: Path, n: int, seed: int) -> tuple[Path, Path, Path]:
     probes = make_probes(root / "probes", n, seed=seed, max_entities=1, radius=0.2)
     split_probes(probes.root, held_out=0.25, seed=0)
     return root, probes.root, build_tiny_model(root / "base", PROBE_SHAPE, seed=0)
+
+
+@contextlib.contextmanager
+def local_ray(num_cpus: int = 1):
+    """A local Ray cluster for one test: no dashboard, workers' logs kept out of the test's output, and this
+    process's import path given to the workers so they import the tests' helper modules (answerers by name)."""
+    import ray
+
+    ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join(sys.path)}})
+    try:
+        yield
+    finally:
+        ray.shutdown()
 
 
 @contextlib.contextmanager

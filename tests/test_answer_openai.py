@@ -11,8 +11,6 @@ import base64
 import io
 import json
 import math
-import os
-import sys
 
 import pytest
 from typer.testing import CliRunner
@@ -494,7 +492,7 @@ def test_cli_single_and_batch_and_python_api_read_the_exact_p_yes(rigs, red_vide
 
 
 def test_ray_workers_answer_through_the_server(fixed, red_video, tmp_path):
-    import ray
+    from conftest import local_ray
 
     from fingereval.ray_batch import run_manifest_ray
 
@@ -502,13 +500,9 @@ def test_ray_workers_answer_through_the_server(fixed, red_video, tmp_path):
     manifest.write_text("".join(json.dumps({"id": f"v{i}", "video": str(red_video), "prompt": "a red square",
                                             "questions": [q.model_dump() for q in QUESTIONS]}) + "\n" for i in range(2)))
     config = ScoringConfig(answerer="openai", model="served", size=112, answerer_options={"base_url": fixed.url})
-    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False,
-             runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join(sys.path)}})
-    try:
+    with local_ray():
         summary = run_manifest_ray(config, manifest, tmp_path / "r.jsonl", workers=1, gpus_per_worker=0.0,
                                    on_event=lambda m: None)
-    finally:
-        ray.shutdown()
     assert summary.ok and summary.done == 2
     rows = [json.loads(line) for line in (tmp_path / "r.jsonl").read_text().splitlines()]
     assert [q["p_yes"] for row in rows for q in row["questions"]] == pytest.approx([FIXED_P_YES] * 6)

@@ -4,14 +4,13 @@ decoded ahead stays within the depth. Real PyAV decoding throughout; the tiny mo
 from __future__ import annotations
 
 import json
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import time_limit, write_video
+from conftest import local_ray, time_limit, write_video
 from fingereval import decode_ahead
 from fingereval.answer.base import Answerer
 from fingereval.batch import run_manifest
@@ -246,7 +245,6 @@ def test_a_clip_prepared_on_a_decode_thread_gives_the_same_p_yes_without_running
 
 @pytest.mark.slow
 def test_each_ray_worker_decodes_its_lane_ahead_and_the_results_are_those_in_one_process(tiny_model_dir, tmp_path):
-    import ray
     from fingereval.config import ScoringConfig
     from fingereval.ray_batch import run_manifest_ray
 
@@ -262,14 +260,9 @@ def test_each_ray_worker_decodes_its_lane_ahead_and_the_results_are_those_in_one
                  on_event=lambda m: None)
     for note in notes.iterdir():
         note.unlink()
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             runtime_env={"env_vars": {"PYTHONPATH": str(Path(__file__).parent)}})
-    try:
-        with time_limit(240, "Ray workers decoding ahead"):
-            s = run_manifest_ray(config, manifest, tmp_path / "ray.jsonl", workers=2, progress=False,
-                                 on_event=lambda m: None)
-    finally:
-        ray.shutdown()
+    with local_ray(num_cpus=2), time_limit(240, "Ray workers decoding ahead"):
+        s = run_manifest_ray(config, manifest, tmp_path / "ray.jsonl", workers=2, progress=False,
+                             on_event=lambda m: None)
     assert (s.done, s.failed) == (5, 0)
     local, remote = (_records(tmp_path / f) for f in ("local.jsonl", "ray.jsonl"))
     assert sorted(r["id"] for r in remote) == [Path(n).stem for n in names]  # each once

@@ -322,8 +322,7 @@ def test_a_prompts_file_image_column_names_files_in_the_folder(tmp_path):
 
 
 def test_ray_workers_score_the_image_column_as_one_process_does(tiny_model_dir, red_video, images, tmp_path):
-    ray = pytest.importorskip("ray")
-    from conftest import time_limit
+    from conftest import local_ray, time_limit
 
     from fingereval.batch import run_manifest
     from fingereval.config import ScoringConfig
@@ -337,13 +336,9 @@ def test_ray_workers_score_the_image_column_as_one_process_does(tiny_model_dir, 
     config = ScoringConfig(model=str(tiny_model_dir), size=VC.size, max_frames=VC.max_frames, decode_ahead=2)
     run_manifest(config.evaluator(), tmp_path / "m.jsonl", tmp_path / "local.jsonl", decode_ahead=0, progress=False,
                  on_event=lambda m: None)
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    try:
-        with time_limit(300, "Ray workers scoring images"):  # each worker's lane decodes its items' images ahead
-            s = run_manifest_ray(config, tmp_path / "m.jsonl", tmp_path / "ray.jsonl", workers=2, progress=False,
-                                 on_event=lambda m: None)
-    finally:
-        ray.shutdown()
+    with local_ray(num_cpus=2), time_limit(300, "Ray workers scoring images"):  # each lane decodes images ahead
+        s = run_manifest_ray(config, tmp_path / "m.jsonl", tmp_path / "ray.jsonl", workers=2, progress=False,
+                             on_event=lambda m: None)
     assert (s.done, s.failed) == (3, 1)
     local, remote = ({r["id"]: r for r in map(json.loads, (tmp_path / f).read_text().splitlines())}
                      for f in ("local.jsonl", "ray.jsonl"))

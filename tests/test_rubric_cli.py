@@ -269,7 +269,7 @@ def test_the_service_scores_with_its_rubric(rubric_file, red_video, tmp_path):
 def test_ray_workers_score_with_the_rubric_of_the_run(rubric_file, red_video, tmp_path):
     """`score --workers`: the rubric reaches each Ray worker as content (its file is gone by then), and every
     result is scored and recorded with it."""
-    import ray
+    from conftest import local_ray
 
     from fingereval.config import ScoringConfig
     from fingereval.ray_batch import run_manifest_ray
@@ -281,13 +281,9 @@ def test_ray_workers_score_with_the_rubric_of_the_run(rubric_file, red_video, tm
         config = ScoringConfig(answerer="openai", model="served", size=56, answerer_options={"base_url": chat.url},
                                rubric=rubric_file)
         rubric_file.unlink()  # the workers read the rubric from the config, not from a file
-        ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False,
-                 runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join(sys.path)}})
-        try:
+        with local_ray():
             summary = run_manifest_ray(config, manifest, tmp_path / "r.jsonl", workers=1, gpus_per_worker=0.0,
                                        on_event=lambda m: None)
-        finally:
-            ray.shutdown()
     assert summary.ok and summary.done == 2
     for row in map(json.loads, (tmp_path / "r.jsonl").read_text().splitlines()):
         questions = [{"dimension": q["dimension"], "text": q["question"], "good_answer": q["good_answer"]}
