@@ -14,8 +14,8 @@ demo's full fine-tuning as a reference row.
         --out runs/lora_defaults                      # confirm a pick on other worlds
 
 Every finished setting is written to OUT/seed-N/<setting>.json and skipped when the command is run again, so an
-interrupted sweep resumes. The table (all settings found under OUT) is printed at the end; the results are in
-docs/training.md.
+interrupted sweep resumes. The table (all settings found under OUT) is printed at the end; the results and what
+they say for a 7B are in docs/training.md, "LoRA defaults, measured" (the rows: benchmarks/results/lora_defaults.json).
 """
 from __future__ import annotations
 
@@ -73,7 +73,15 @@ def run_setting(name: str, lora: bool, rank: int, lr: float, *, train: Path, hel
             "train_loss": (result.logged("loss") or [None])[-1],  # the last 25 steps' mean
             "sft_seconds": round(result.seconds, 1), "eval_seconds": round(time.perf_counter() - t0, 1),
             "adapter_parameters": lora_parameters(answerer.model, rank) if lora else None,
+            "trainable_parameters": trainable_parameters(answerer.model, rank if lora else None),
             "model_parameters": trained}
+
+
+def trainable_parameters(model, rank: int | None) -> int:
+    """What the setting trains: LoRA's adapters, or (full, tower frozen as in the demo) the language model."""
+    if rank:
+        return lora_parameters(model, rank)
+    return sum(p.numel() for name, p in model.named_parameters() if ".visual." not in f".{name}")
 
 
 def lora_parameters(model, rank: int) -> int:
@@ -96,14 +104,15 @@ def table(out: Path) -> str:
     short = {"visual_quality": "visual", "temporal_consistency": "temporal", "dynamic_degree": "dynamic",
              "text_alignment": "text", "factual_consistency": "factual"}
     lines = [f"| world | SFT seed | setting | held-out accuracy [95 % CI] | {' | '.join(short.get(d, d) for d in dims)} "
-             "| format | last train loss | SFT s | eval s |",
-             "|---|---|---|---|" + "---|" * len(dims) + "---|---|---|---|"]
+             "| format | last train loss | trained parameters | SFT s | eval s |",
+             "|---|---|---|---|" + "---|" * len(dims) + "---|---|---|---|---|"]
     for r in sorted(rows, key=lambda r: (r["world_seed"], not r["lora"], r["rank"] or 0, r["lr"], r["seed"])):
         ci = f" [{r['ci95'][0]:.1%}, {r['ci95'][1]:.1%}]" if r["ci95"] else ""
         cells = " | ".join(f"{r['per_dimension'].get(d, float('nan')):.1%}" for d in dims)
         loss = "" if r["train_loss"] is None else f"{r['train_loss']:.3f}"
         lines.append(f"| {r['world_seed']} | {r['seed']} | {r['setting']} | {r['accuracy']:.1%}{ci} of {r['n']} | {cells} "
-                     f"| {r['format_rate']:.0%} | {loss} | {r['sft_seconds']:.0f} | {r['eval_seconds']:.0f} |")
+                     f"| {r['format_rate']:.0%} | {loss} | {r.get('trainable_parameters', 0):,} | {r['sft_seconds']:.0f} "
+                     f"| {r['eval_seconds']:.0f} |")
     return "\n".join(lines)
 
 
