@@ -227,7 +227,7 @@ def test_sft_gradient_checkpointing_reaches_the_trainer_from_an_option_a_file_or
 
 
 def test_lora_gets_its_own_learning_rate_in_sft_and_grpo_unless_one_is_given():
-    """LoRA's default rates are the measured multiple of full fine-tuning's (docs/training.md, "LoRA's defaults"),
+    """LoRA's default rates are a multiple of full fine-tuning's (docs/training.md, "LoRA defaults, measured"),
     for GRPO as for SFT: GRPO's full fine-tuning rate (1e-6) would leave the adapters where they start."""
     from fingereval.train.training_config import (DEFAULT_GRPO_LR_FULL, DEFAULT_GRPO_LR_LORA, DEFAULT_LR_FULL,
                                                   DEFAULT_LR_LORA, VideoGRPOConfig, VideoSFTConfig, grpo_config)
