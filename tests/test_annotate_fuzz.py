@@ -20,7 +20,7 @@ from conftest import time_limit
 
 FUZZ_EXAMPLES = int(os.environ.get("FINGEREVAL_FUZZ_EXAMPLES", "15"))  # raise it for a deeper run by hand
 ROUTES = {"/api/me", "/api/next", "/api/progress", "/api/labels", "/api/skipped", "/api/agreement",
-          "/api/disagreements", "/api/adjudications", "/api/export", "/api/videos/{item_id}"}
+          "/api/disagreements", "/api/adjudications", "/api/export", "/api/videos/{item_id}", "/api/images/{item_id}"}
 
 
 @pytest.fixture(scope="module")
