@@ -177,6 +177,21 @@ def test_the_evaluator_refuses_a_question_set_built_in_code_outside_its_rubric(t
         assert chat.bodies == []  # refused before any question reached the model
 
 
+def test_a_rubric_that_needs_the_image_refuses_a_video_without_one_before_any_question_is_written(red_video):
+    """The i2v rubric (needs_image): without the image nothing is asked of the question writer or the model."""
+    from fingereval import Evaluator
+
+    with ChatServer(FixedReply()) as chat:
+        i2v = Evaluator("served", answerer="openai", base_url=chat.url, rubric="i2v", generator="llm",
+                        generator_options={"base_url": chat.url, "model": "served"})
+        with pytest.raises(DataError, match="asks about the image the video was generated from") as info:
+            i2v.score(red_video, "a red square")
+        assert "--image" in str(info.value) and "\n" not in str(info.value)
+        assert chat.bodies == []  # neither the LLM generator nor the answerer was called
+        finger = Evaluator("served", answerer="openai", base_url=chat.url, rubric="finger")
+        assert not finger.rubric.needs_image and load_rubric("i2v").needs_image
+
+
 def test_the_llm_generator_is_told_the_rubrics_dimensions_and_must_cover_every_one():
     """Through the local chat server: step 2 names the rubric's dimensions, guidance and examples (none of
     FingER's it lacks); a reply without camera motion is sent back once; its aliases are read."""

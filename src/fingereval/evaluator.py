@@ -83,6 +83,10 @@ class Evaluator:
         whose client left). `decoded` gives the clip decoded ahead (fingereval.decode_ahead), called where the
         video would be decoded, so that a decoding error is raised at the same point."""
         limits = limits or self.limits
+        if image is None and self.rubric.needs_image:  # before any question is written (an LLM generator's call)
+            raise DataError(f"the rubric {self.rubric.name!r} asks about the image the video was generated from: "
+                            "give it (--image, a manifest's image column, the service's image or image_path), "
+                            "or score with a rubric that does not")
         if prompt is not None:
             limits.check_prompt(prompt)
         if questions is None:
@@ -96,10 +100,6 @@ class Evaluator:
         asked = self.rubric.check_questions(questions.questions, "the questions")  # in the rubric's dimensions
         questions = questions.model_copy(update={"questions": asked})
         check_weights({q.dimension for q in asked}, self.weights, self.weights_source, self.rubric)
-        if image is None and self.rubric.needs_image:
-            raise DataError(f"the rubric {self.rubric.name!r} asks about the image the video was generated from: "
-                            "give it (--image, a manifest's image column, the service's image or image_path), "
-                            "or score with a rubric that does not")
         if image is not None and not getattr(self.answerer, "takes_image", False):
             raise ConfigError(f"the {self.answerer.name!r} answerer does not show the model a conditioning image; "
                               "score without --image, or use the transformers or openai answerer")
