@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 from fingereval.decode_ahead import DEFAULT_DEPTH, DEFAULT_WORKERS, decode_ahead_for, scored_in_order
 from fingereval.errors import DataError, FingerEvalError
 from fingereval.io import (LineError, append_jsonl, iter_jsonl, jsonl_lines, parse_jsonl, read_jsonl, read_text,
-                           validation_message, write_jsonl)
+                           relative_to, validation_message, write_jsonl)
 from fingereval.rubric import Rubric, default_rubric
 from fingereval.schema import ErrorInfo, QuestionSet, VideoResult
 from fingereval.text import not_utf8_message, repair, repair_json, warn_stderr
@@ -199,9 +199,7 @@ def relative_to_results(path: str, out: Path) -> str:
     """A relative path (to the working folder, as a manifest's paths are joined) made relative to the results
     file's folder, where `fingereval report` and `export --to instruct` look for it (docs/report.md); an
     absolute path is kept."""
-    if os.path.isabs(path):
-        return path
-    return Path(os.path.relpath(os.path.abspath(path), os.path.abspath(Path(out).parent))).as_posix()
+    return path if os.path.isabs(path) else relative_to(path, Path(out).parent)
 
 
 def write_results(out: Path, results: Iterable[VideoResult], total: int, summary: BatchSummary, *,

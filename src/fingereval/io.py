@@ -39,6 +39,18 @@ class LineError(DataError):
         super().__init__(f"{path} line {line}: {reason}")
 
 
+def absolute_from(name: str, folder: Path) -> str:
+    """A path a file gives relative to its own folder (or absolute), made absolute."""
+    given = Path(name)
+    return os.path.normpath((given if given.is_absolute() else folder / given).absolute())
+
+
+def relative_to(name: str, folder: Path) -> str:
+    """A path (absolute, or relative to the working folder) as a file in `folder` records it: relative to that
+    folder, with / separators."""
+    return Path(os.path.relpath(Path(name).absolute(), Path(folder).absolute())).as_posix()
+
+
 def validation_message(error: ValidationError, limit: int = 3) -> str:
     """A pydantic error as one line: "field.path: message; ..." (a missing field: "missing field 'path'")."""
     parts = []

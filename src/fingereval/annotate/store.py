@@ -20,10 +20,10 @@ from pydantic import ValidationError, field_validator
 
 from fingereval.annotate.agreement import (ANSWERS, VERDICTS, Agreed, Label, agree, agreement_summary,
                                           latest_per_annotator)
-from fingereval.data.instruct import InstructRecord, absolute_from, relative_to
+from fingereval.data.instruct import InstructRecord
 from fingereval.rubric import Rubric, default_rubric
 from fingereval.errors import DataError, VideoError
-from fingereval.io import LineError, iter_jsonl, validation_message
+from fingereval.io import LineError, absolute_from, iter_jsonl, relative_to, validation_message
 from fingereval.schema import normalize_yes_no
 from fingereval.video import check_video, check_video_container
 

@@ -18,7 +18,6 @@ and the name of the rubric it was scored with, `rubric`).
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Literal, overload
@@ -27,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, fie
 
 from fingereval.data.split import split_videos
 from fingereval.errors import DataError
-from fingereval.io import LineError, iter_jsonl, validation_message, write_jsonl
+from fingereval.io import LineError, absolute_from, iter_jsonl, relative_to, validation_message, write_jsonl
 from fingereval.rubric import Rubric, default_rubric
 from fingereval.schema import Question, QuestionResult, VideoResult, read_dimension
 from fingereval.schema import YesNo, normalize_yes_no
@@ -78,17 +77,6 @@ def _parse_row(path: Path, lineno: int, raw: dict, rubric: Rubric | None = None)
     if record.image is not None:
         record.image = absolute_from(record.image, path.parent)
     return record
-
-
-def absolute_from(name: str, folder: Path) -> str:
-    """A path the file gives relative to its own folder (or absolute), made absolute."""
-    given = Path(name)
-    return os.path.normpath((given if given.is_absolute() else folder / given).absolute())
-
-
-def relative_to(name: str, folder: Path) -> str:
-    """An absolute path as a file in `folder` records it: relative to that folder, with / separators."""
-    return Path(os.path.relpath(Path(name).absolute(), folder)).as_posix()
 
 
 @overload
