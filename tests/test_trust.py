@@ -114,6 +114,11 @@ def test_bench_stability_reports_every_variant(probes, tiny_model_dir):
     assert len(report["reencode"]) == 6 and all(v["questions"] > 0 and not v["failed"] for v in report["reencode"].values())
     assert report["reencode_max_abs_diff"] == max(v["overall_max_abs_diff"] for v in report["reencode"].values())
     assert report["prompt_swap"]["videos"] >= 2 and report["prompt_swap_text_alignment_drop"] is not None
+    # the swap asks another video's questions: answers here are bit for bit repeatable (above), so a swap that
+    # asked the video's own questions again would read the very same mean
+    swap = report["prompt_swap"]
+    assert swap["own_mean"] != swap["swapped_mean"]
+    assert report["prompt_swap_text_alignment_drop"] == pytest.approx(swap["own_mean"] - swap["swapped_mean"])
 
 
 def _decoded(path):

@@ -84,8 +84,9 @@ def reencode(src: Path, dst: Path, variant: Variant) -> Path:
 
 
 def _score(answerer: Answerer, video: str | Path, records: Sequence[InstructRecord], prompt: str, reason: bool,
-           rubric: Rubric):
-    clip = load_video(video, answerer.video_config)
+           rubric: Rubric, clip=None):
+    """One video's result (`clip`: the video decoded already; else it is decoded here)."""
+    clip = clip if clip is not None else load_video(video, answerer.video_config)
     questions = instruct_questions(records)
     return video_result(str(video), prompt, questions, answerer.answer(clip, questions, reason=reason), reason=reason,
                         rubric=rubric)
@@ -116,13 +117,21 @@ def stability_report(answerer: Answerer, records: Sequence[InstructRecord], work
     if len(groups) < 2:
         raise FingerEvalError("the stability bench needs at least 2 videos (the prompt swap uses another video's)")
     work_dir.mkdir(parents=True, exist_ok=True)
-    base, again = [], []
+    again = []
     per_variant = {v.name: {"diffs": [], "flips": 0, "questions": 0, "failed": [], "dims": {k: [] for k in rubric.keys}}
                    for v in variants}
+    swap_key = prompt_dimension(rubric)
+    own, swapped = [], []
     for i, (video, recs) in enumerate(groups):
-        first = _score(answerer, video, recs, recs[0].prompt, reason, rubric)
-        second = _score(answerer, video, recs, recs[0].prompt, reason, rubric)
-        base.append(first)
+        clip = load_video(video, answerer.video_config)  # once: the two runs and the prompt swap read it
+        first = _score(answerer, video, recs, recs[0].prompt, reason, rubric, clip)
+        second = _score(answerer, video, recs, recs[0].prompt, reason, rubric, clip)
+        if swap_key is not None:  # this video with the next video's prompt and questions
+            other_recs = groups[(i + 1) % len(groups)][1]
+            theirs = _score(answerer, video, other_recs, other_recs[0].prompt, reason, rubric, clip).dimensions
+            if first.dimensions.get(swap_key) is not None and theirs.get(swap_key) is not None:
+                own.append(first.dimensions[swap_key])
+                swapped.append(theirs[swap_key])
         again.append(max(abs(x.p_yes - y.p_yes) for x, y in zip(first.questions, second.questions)))
         for v in variants:
             cell = per_variant[v.name]
@@ -140,7 +149,7 @@ def stability_report(answerer: Answerer, records: Sequence[InstructRecord], work
         on_video()
     reencode_table = {name: _variant_row(c) for name, c in per_variant.items()}
     diffs = [d for c in per_variant.values() for d in c["diffs"]]
-    swap = _prompt_swap(answerer, groups, base, reason, rubric)
+    swap = _prompt_swap(swap_key, own, swapped, rubric)
     return {"videos": len(groups), "model": answerer.model_id, "mode": "reason" if reason else "direct",
             "rubric": rubric.ref().model_dump(), "dimensions": list(rubric.keys),
             "determinism_max_abs_diff": float(max(again)),
@@ -159,21 +168,13 @@ def _variant_row(cell: dict) -> dict:
             "flip_rate": cell["flips"] / cell["questions"] if cell["questions"] else None, "failed": cell["failed"]}
 
 
-def _prompt_swap(answerer: Answerer, groups: list, base: list, reason: bool, rubric: Rubric) -> dict:
+def _prompt_swap(key: str | None, own: list[float], swapped: list[float], rubric: Rubric) -> dict:
     """Each video scored with the next video's prompt and questions: the mean of the rubric's prompt dimension
-    with its own prompt and with the other's, and the drop (it must be clearly above 0)."""
-    key = prompt_dimension(rubric)
+    (`key`) with its own prompt (`own`) and with the other's (`swapped`), and the drop (clearly above 0)."""
     if key is None:
         return {"dimension": None, "own_mean": None, "swapped_mean": None, "drop": None, "videos": 0,
                 "note": f"the rubric {rubric.name!r} has no text-alignment dimension (prompt_questions.dimension is "
                         "null and no text_alignment): the prompt swap is not measured"}
-    own, swapped = [], []
-    for i, (video, _) in enumerate(groups):
-        other_recs = groups[(i + 1) % len(groups)][1]
-        theirs = _score(answerer, video, other_recs, other_recs[0].prompt, reason, rubric).dimensions.get(key)
-        if base[i].dimensions.get(key) is not None and theirs is not None:
-            own.append(base[i].dimensions[key])
-            swapped.append(theirs)
     return {"dimension": key, "own_mean": float(np.mean(own)) if own else None,
             "swapped_mean": float(np.mean(swapped)) if swapped else None,
             "drop": float(np.mean(own) - np.mean(swapped)) if own else None, "videos": len(own)}
