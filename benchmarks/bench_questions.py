@@ -11,6 +11,7 @@ questions a person would reject, and, on all 667 prompts, question counts and fi
     .venv/bin/python benchmarks/bench_questions.py --split heldout --baseline-rev 40654c8   # issue 30: 30 GenAI-Bench
     .venv/bin/python benchmarks/bench_questions.py --split fresh --baseline-rev 40654c8     # 30 drawn blind (since tuned on)
     .venv/bin/python benchmarks/bench_questions.py --split fresh2 --baseline-rev 4e91b6c    # 30 more, drawn blind after
+    .venv/bin/python benchmarks/bench_questions.py --split vbench --show                    # 30 VBench prompts, blind
 """
 from __future__ import annotations
 
@@ -165,7 +166,7 @@ def coverage(every: list[dict]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", choices=("report", "tune", "heldout", "fresh", "fresh2", "all"), default="report")
+    parser.add_argument("--split", choices=("report", "tune", "heldout", "fresh", "fresh2", "vbench", "all"), default="report")
     parser.add_argument("--baseline-rev", default=BASELINE_REV)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--show", action="store_true", help="print each prompt's entities and rejected questions")
