@@ -303,3 +303,33 @@ def test_findings_are_checked_against_the_question_not_taken_on_trust():
     assert finding_answer("noise", "Is there visible noise on the red ball?", "Colour green") is None
     assert finding_answer("blur", "Is the red ball clearly visible without blur?", "Edges") is None
     assert finding_of(None) == "" and finding_of("  Edges sharp. The ...") == "Edges sharp"
+
+
+def _look_defect(e) -> bool:
+    return e.quality != "clean" or e.change != "steady" or e.vertical == "rising"
+
+
+@pytest.mark.parametrize("world", [dict(max_entities=1, radius=0.2), DISTRACTOR_WORLD])
+def test_disguise_gives_shapes_the_prompt_does_not_name_a_named_shapes_defects_and_keeps_every_answer(world):
+    """Without `disguise` a shape the prompt does not name is always clean, so a model can answer "does the X
+    appear" from the defects alone; with it, such shapes carry defects about as often as named ones, and the
+    questions and true answers stay those of the plain plan (reasons too, but for the static question's
+    list of what moves: disguised distractors move)."""
+    named, off, plain_off = [], [], []
+    for i in range(400):
+        plain, disguised = plan_probe(5, i, **world), plan_probe(5, i, **world, disguise=True)
+        for r, q in zip(qa_records(plain, "v.mp4"), qa_records(disguised, "v.mp4"), strict=True):
+            same = ("id", "question", "answer", "good_answer") + (("reason",) if q["form"] != "static" else ())
+            assert [r[k] for k in same] == [q[k] for k in same]
+        for p, d in zip(plain.entities, disguised.entities):
+            assert (p.named, p.presence, p.colour, p.shape, p.drawn_colour) == (d.named, d.presence, d.colour,
+                                                                                 d.shape, d.drawn_colour)
+            if d.named and d.presence == "shown":
+                assert (p.quality, p.change, p.vertical, p.direction) == (d.quality, d.change, d.vertical, d.direction)
+                named.append(_look_defect(d))
+            elif d.drawn:
+                off.append(_look_defect(d))
+                plain_off.append(_look_defect(p))
+    assert len(off) > 100 and not any(plain_off)
+    assert abs(sum(off) / len(off) - sum(named) / len(named)) < 0.1, (sum(off) / len(off), sum(named) / len(named))
+    assert plan_probe(5, 3, **world) == plan_probe(5, 3, **world, disguise=False)

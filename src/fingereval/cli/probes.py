@@ -25,6 +25,9 @@ def make(
                                      help="Up to this many unnamed, still shapes the prompt never mentions."),
     hard_share: float = typer.Option(0.0, "--hard-share", min=0.0, max=1.0,
                                      help="Share of videos whose defects are drawn weak (the hard tier)."),
+    disguise: bool = typer.Option(False, "--disguise",
+                                  help="Shapes the prompt does not name (recoloured, stand-ins, distractors) carry "
+                                       "a named shape's defects, so only colour and shape tell them apart."),
     held_out: float = typer.Option(
         0.2, "--held-out", min=0.0, max=0.95,
         help="Share of videos for qa_heldout.jsonl (the rest go to qa_train.jsonl); 0 skips the split."),
@@ -39,7 +42,7 @@ def make(
             task = bar.add_task("rendering probes", total=n)
             probe_set = make_probes(out_dir, n, seed=seed, size=size, seconds=seconds, fps=fps,
                                     max_entities=max_entities, radius=radius, distractors=distractors,
-                                    hard_share=hard_share,
+                                    hard_share=hard_share, disguise=disguise,
                                     progress=lambda done, total: bar.update(task, completed=done))
     except ValueError as e:
         raise typer.BadParameter(str(e)) from None

@@ -47,10 +47,12 @@ def make_probes(
     radius: float = 0.1,
     distractors: int = 0,
     hard_share: float = 0.0,
+    disguise: bool = False,
 ) -> ProbeSet:
     """Render `n` probe videos with planted defects and write their questions and ratings.
 
-    `distractors` and `hard_share` are plan_probe's (unnamed still shapes; the share of hard-tier probes).
+    `distractors`, `hard_share` and `disguise` are plan_probe's (unnamed still shapes; the share of hard-tier
+    probes; off-prompt shapes carrying a named entity's defects).
     Probe i depends only on (seed, i and the other arguments): the same arguments give the same
     qa.jsonl and ratings.jsonl bytes and the same decoded frames, and the first m probes of a
     larger set are the m probes of a smaller one.
@@ -70,7 +72,7 @@ def make_probes(
     videos: list[Path] = []
     for index in range(n):
         spec = plan_probe(seed, index, size=size, seconds=seconds, fps=fps, max_entities=max_entities, radius=radius,
-                          distractors=distractors, hard_share=hard_share)
+                          distractors=distractors, hard_share=hard_share, disguise=disguise)
         spec.video_id = f"p{index:0{width}d}"
         relative = f"videos/{spec.video_id}.mp4"
         videos.append(write_mp4(root / relative, render_frames(spec), fps=fps, codec=codec))
@@ -87,6 +89,7 @@ def make_probes(
     write_prompts_csv(root / PROMPTS_FILE, rating_rows)
     manifest = {"n": n, "seed": seed, "size": size, "seconds": seconds, "fps": fps, "codec": codec,
                 "max_entities": max_entities, "radius": radius, "distractors": distractors, "hard_share": hard_share,
+                "disguise": disguise,
                 "question_forms": {k: {"dimension": f.dimension, "question": f.template, "good_answer": f.good_answer}
                                    for k, f in FORMS.items()}}
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

@@ -17,6 +17,13 @@ Why the plan looks the way it does:
 - Distractors (`distractors`): unnamed shapes the prompt never mentions, drawn still and free of defects,
   so "does the red ball appear" depends on the prompt (a prompt naming a red ball over a video of a blue
   square and a green star: no), while every defect a question asks about is still the named entity's.
+- Look-alike stand-ins (`disguise`): a recoloured entity or a stand-in otherwise carries no defect and
+  moves as prompted or level, while a named entity carries planted defects half the time; a model can then
+  answer "does the red ball appear" from the shape's defects alone, without reading the question (measured
+  on the demo's model: it said yes to 70 % of other videos' entities over a video whose own was present, and
+  to 9 % over one whose own was not). With `disguise`, every drawn shape that is not a shown named entity
+  (distractors too: they then move) gets the look and motion defects a named one would, with fair coins,
+  so only its colour and shape tell whether it is the one the prompt names.
 - The hard tier (`hard_share`): in that share of probes every planted defect is drawn weak, near what can
   be seen at 112 px and 2 fps (graded_defects.py's levels 1-2), so a trained model is unsure on a fair
   share of questions; the records say which (`tier`).
@@ -197,15 +204,18 @@ def _spare(rng: np.random.Generator, options: tuple[str, ...] | list[str], taken
 
 
 def plan_probe(seed: int, index: int, size: int = 112, seconds: float = 4.0, fps: int = 8,
-               max_entities: int = 3, radius: float = 0.1, distractors: int = 0, hard_share: float = 0.0) -> ProbeSpec:
+               max_entities: int = 3, radius: float = 0.1, distractors: int = 0, hard_share: float = 0.0,
+               disguise: bool = False) -> ProbeSpec:
     """Plan probe `index` of a set: entities, planted defects, motion and the questions to ask.
 
     Each probe draws from its own generator seeded by (seed, index), so a probe does not depend
     on how many others are made. `max_entities` (1-3) caps the named shapes per video and `radius` sets
     their size as a share of the frame side: one large shape is an easier world for small models.
     `distractors` (0-2) adds up to that many unnamed, still, defect-free shapes (0 to the cap, drawn per
-    probe); `hard_share` is the share of probes in the hard tier (weak defects, HARD). Both draw from
-    generators of their own, so with their defaults every probe is what it was without them.
+    probe); `hard_share` is the share of probes in the hard tier (weak defects, HARD); `disguise` gives the
+    drawn shapes that are not shown named entities (recoloured, stand-ins, distractors) a named
+    entity's defects. They draw from generators of their own, so with their defaults every probe is what it
+    was without them.
     The steps below share that one generator, so their order fixes every probe: keep it.
     """
     _check_plan_args(max_entities, radius, seconds, fps, distractors, hard_share)
@@ -223,6 +233,8 @@ def plan_probe(seed: int, index: int, size: int = 112, seconds: float = 4.0, fps
     _plant_defects(rng, defect, spec, present, forms, {(q.form, q.entity) for q in questions})
     _add_stand_in(rng, spec, taken_colours, always=distractors > 0)
     _add_distractors(np.random.default_rng([seed, index, 0xD157]), spec, distractors, taken_colours)
+    if disguise:
+        _disguise_off_prompt(np.random.default_rng([seed, index, 0xD15C]), spec)
     _set_severities(rng, spec, taken_colours)
     _place(rng, spec)
     spec.questions = _in_dimension_order(questions)
@@ -361,6 +373,19 @@ def _add_distractors(rng: np.random.Generator, spec: ProbeSpec, cap: int, taken_
         spec.entities.append(extra)
         taken_colours.add(extra.colour)
         shapes.add(extra.shape)
+
+
+def _disguise_off_prompt(rng: np.random.Generator, spec: ProbeSpec) -> None:
+    """Recoloured entities, stand-ins and distractors get a named entity's look and motion defects, each on a
+    fair coin (no question asks about them), so their look does not give away that the prompt does not name them."""
+    for e in spec.entities:
+        if not e.drawn or (e.named and e.presence == "shown"):
+            continue
+        _plant_look(rng, e, lambda form: _coin(rng), str(rng.choice(_ENTITY_FORMS["visual_quality"])),
+                    str(rng.choice(_ENTITY_FORMS["temporal_consistency"])))
+        if not spec.static:
+            _plant_motion(rng, e, lambda form: _coin(rng))
+        e.noise_seed = int(rng.integers(2**31))
 
 
 def _add_stand_in(rng: np.random.Generator, spec: ProbeSpec, taken_colours: set[str], always: bool = False) -> None:
