@@ -6,7 +6,8 @@ and measured on the same held-out questions (greedy, `bench qa`'s answerer):
 - base: zero-shot (the tower pretrained on scene labels; the language model never saw a question);
 - SFT answer-only (`<answer>` alone) and SFT with reasons (`<think>finding. sentence</think><answer>`);
 - GRPO zero (from the base) and GRPO cold start (from SFT with reasons): TRL's GRPO, accuracy + format
-  rewards (fingereval.train.grpo), optionally on the hard tier's training questions only (a curriculum).
+  rewards (fingereval.train.grpo; `--reward graded`: the probability of the right answer + format), optionally on
+  the hard tier's training questions only (a curriculum).
 
 Per row: held-out accuracy overall, per dimension and on the hard tier, with 95 % intervals that resample
 videos (fingereval.measure.clusters); the paired difference to the row it builds on, resampling videos
@@ -105,7 +106,7 @@ def train_row(row: str, run: Path, probes: Path, base: Path, seed: int, args) ->
         result = train_grpo(tier_file(probes, args.grpo_tier), start_model, out, steps=steps,
                             group_size=args.group_size, prompts_per_step=args.prompts_per_step, lr=args.grpo_lr,
                             max_completion=REASON_TOKENS, video_config=DEMO_VIDEO, seed=seed,
-                            temperature=args.temperature, beta=args.beta)
+                            temperature=args.temperature, beta=args.beta, reward=args.reward)
     log = {"log_history": result.log_history, "seconds": time.perf_counter() - start}
     return out, _summary(log)
 
@@ -296,6 +297,9 @@ def main() -> None:
     ap.add_argument("--grpo-lr", type=float, default=1e-4)
     ap.add_argument("--temperature", type=float, default=1.0)
     ap.add_argument("--beta", type=float, default=0.04, help="KL weight")
+    ap.add_argument("--reward", choices=("accuracy", "graded"), default="accuracy",
+                    help="GRPO's answer reward (with format): the paper's accuracy, or the probability of the "
+                         "right answer (graded)")
     ap.add_argument("--grpo-tier", choices=("all", "hard", "plain"), default="all",
                     help="GRPO's training questions: all, or one tier only (a curriculum of the hard tier)")
     ap.add_argument("--resamples", type=int, default=1000)

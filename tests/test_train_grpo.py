@@ -1,6 +1,8 @@
 """GRPO with video: every log-prob forward sees the video, and one step runs end to end."""
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -279,3 +281,87 @@ def test_with_lora_the_reference_is_the_base_with_adapters_off_and_every_forward
         assert torch.allclose(batch["ref_per_token_logps"][i, :n], on_base, atol=1e-4)  # reference = the base
         assert torch.allclose(policy[i, :n], with_adapters, atol=1e-4)  # policy = base + adapters, video seen
         assert (with_adapters - on_base).abs().max() > 1e-2  # and the adapters do change the log-probs
+
+
+# ---- the graded reward ----
+
+def test_graded_reward_is_the_answerers_probability_of_the_right_answer_after_the_completions_reasoning(
+        tiny_model_dir, red_video, blue_static_video, tmp_path):
+    """`train grpo --reward graded`: each completion's reward is P(right) / (P(yes) + P(no)) at `<answer>` after its
+    own <think> part, with the video; checked against the answerer's own scoring (a plain forward per question on
+    the same video, question and reasoning), and 0 for a completion that wrote no `<answer>`."""
+    from fingereval.answer.format import ANSWER_OPEN, user_text
+    from fingereval.train.checkpoint import load_for_training
+    from fingereval.train.grpo import grpo_rows, grpo_trainer
+    from fingereval.train.training_config import grpo_config
+    from fingereval.video import load_video
+
+    net, processor, _ = load_for_training(tiny_model_dir, "cpu")
+    records = _records(red_video, blue_static_video)  # truths: yes, then no
+    config = grpo_config(tmp_path / "g", steps=1, group_size=2, prompts_per_step=2, max_completion=8,
+                         video_config=VIDEO, reward="graded")
+    trainer = grpo_trainer(net, processor, grpo_rows(records, processor), [], config, "cpu")
+    assert trainer.reward_func_names == ["graded_reward", "format_reward"]
+    rows = [row for row in trainer.train_dataset for _ in range(2)]  # as the sampler groups them
+    think = ["<think>It slides right.</think>", "<think>Nothing moves in the frame.</think>"]
+    # `<answer>Yes` is `>` `Yes` on Qwen's vocabulary, `<answer>No` the merged `>No`: both are read at the slot
+    completions = [think[0] + "<answer>Yes</answer>", think[1] + "No tag at all.",
+                   think[1] + "<answer>No</answer>", think[0] + "<answer>Yes</answer>"]
+    ids = [processor.tokenizer(c, add_special_tokens=False)["input_ids"] for c in completions]
+    with torch.no_grad(), trainer.forwards_see(trainer.prompt_videos(rows)):
+        graded = trainer.graded_reward(prompts=[r["prompt"] for r in rows], completions=completions,
+                                       completion_ids=ids, answer=[r["answer"] for r in rows])
+
+    answerer = TransformersAnswerer.from_loaded(trainer.model, processor, video_config=VIDEO, shared_prefix=False)
+
+    def p_right(record: dict, reasoning: str) -> float:
+        p_yes = answerer.p_yes(load_video(record["video"], VIDEO), [user_text(record["question"])],
+                               [reasoning + ANSWER_OPEN])[0]
+        return p_yes if record["answer"] == "yes" else 1.0 - p_yes
+
+    expected = [p_right(records[0], think[0]), 0.0, p_right(records[1], think[1]), p_right(records[1], think[0])]
+    assert graded == pytest.approx(expected, abs=1e-4), (graded, expected)
+    # the random tiny model is near certain (P(right) 6e-5 or 0.99994), where 1e-4 would pass other readings too:
+    # its log-odds must agree as well, and differ between readings by far more than that tolerance
+    read = [_log_odds(g) for g in graded if g]
+    want = [_log_odds(e) for e in expected if e]
+    assert read == pytest.approx(want, abs=1e-3), (read, want)
+    assert max(want) - min(want) > 1.0 and abs(want[1] - want[2]) > 0.01  # other question; same question, other reason
+
+
+def _log_odds(p: float) -> float:
+    return math.log(p) - math.log1p(-p)
+
+
+def test_a_graded_grpo_step_rewards_the_answering_models_even_odds_not_its_hits(
+        answering_model, red_video, blue_static_video, tmp_path):
+    """Inside TRL's own step (generation, then the rewards with the rows' videos in flight): the rigged model says
+    Yes or No with probability 0.495 each after `<answer>`, so every completion that wrote `<answer>` is graded 0.5
+    (to the rig's stray mass on other yes/no spellings, under 1e-3) whatever it said, where accuracy gives 0 or 1."""
+    from fingereval.answer.format import ANSWER_OPEN
+    from fingereval.train.checkpoint import load_for_training
+    from fingereval.train.grpo import grpo_rows, grpo_trainer
+    from fingereval.train.training_config import grpo_config
+
+    net, processor, _ = load_for_training(answering_model, "cpu")
+    config = grpo_config(tmp_path / "g", steps=1, group_size=4, prompts_per_step=2, max_completion=8,
+                         video_config=VIDEO, reward="graded")
+    trainer = grpo_trainer(net, processor, grpo_rows(_records(red_video, blue_static_video), processor), [], config,
+                           "cpu")
+    rows = [row for row in trainer.train_dataset for _ in range(4)]
+    torch.manual_seed(0)
+    trainer._generate_and_score_completions(rows)
+    texts, graded = list(trainer._logs["completion"]), list(trainer._logs["rewards"]["graded_reward"])
+    assert len(graded) == 8 and any(ANSWER_OPEN in t for t in texts), texts
+    assert graded == pytest.approx([0.5 if ANSWER_OPEN in t else 0.0 for t in texts], abs=1e-3), (texts, graded)
+
+
+def test_an_unknown_grpo_reward_is_refused_in_one_line_naming_the_choices(tmp_path):
+    from typer.testing import CliRunner
+
+    from fingereval.cli.train import train_app
+
+    result = CliRunner().invoke(train_app, ["grpo", "--data", str(tmp_path / "qa.jsonl"), "--model", "m",
+                                            "--out", str(tmp_path / "g"), "--reward", "probability"])
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert "reward must be one of accuracy, graded, got 'probability'" in " ".join(result.output.split())

@@ -183,6 +183,9 @@ def grpo(
     lr: Optional[float] = typer.Option(None, "--lr", help="learning rate [default: 1e-5 LoRA, 1e-6 full]"),
     temperature: float = typer.Option(0.9, "--temperature", min=0.01),
     max_completion: int = typer.Option(128, "--max-completion", min=1, help="max new tokens per completion"),
+    reward: str = typer.Option("accuracy", "--reward",
+                               help="the answer reward, with the format reward: accuracy (the paper's: 1 when the answer "
+                                    "is right) or graded (the model's probability of the right answer at the slot)"),
     questions: Optional[int] = typer.Option(None, "--questions", min=1,
                                             help="train on a fixed, seeded sample of N questions of --data [default: all]"),
     eval_data: Optional[Path] = typer.Option(None, "--eval-data",
@@ -202,17 +205,20 @@ def grpo(
     device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:1 [default: cuda if available]"),
     config: Optional[Path] = typer.Option(None, "--config", help=CONFIG_HELP.format(cls="VideoGRPOConfig")),
 ):
-    """GRPO with accuracy + format rewards and a KL penalty; every forward sees the video."""
+    """GRPO with accuracy (or graded) + format rewards and a KL penalty; every forward sees the video."""
     from fingereval.train.training_config import VideoGRPOConfig, grpo_config
     from fingereval.train.grpo import train_grpo
 
     options = dict(steps=steps, group_size=group_size, prompts_per_step=prompts_per_step, beta=beta, lr=lr,
-                   temperature=temperature, max_completion=max_completion, fps=fps, max_frames=max_frames, size=size,
-                   seed=seed, questions=questions, lora=lora, lora_rank=lora_rank,
+                   temperature=temperature, max_completion=max_completion, reward=reward, fps=fps,
+                   max_frames=max_frames, size=size, seed=seed, questions=questions, lora=lora, lora_rank=lora_rank,
                    gradient_checkpointing=gradient_checkpointing, log_every=log_every, eval_questions=eval_questions)
     settings = _config(ctx, VideoGRPOConfig, grpo_config, config, out, options)
     result = _run(train_grpo, data=data, model=model, config=settings, device=device, eval_data=eval_data)
     _report(result, [("reward", "reward"), ("rewards/accuracy_reward/mean", "accuracy"),
+                     ("rewards/graded_reward/mean", "graded"),
                      ("rewards/format_reward/mean", "format"), ("kl", "kl"),
                      ("eval_reward", "reward on the fixed questions, before -> after"),
-                     ("eval_rewards/accuracy_reward/mean", "its accuracy"), ("eval_rewards/format_reward/mean", "its format")])
+                     ("eval_rewards/accuracy_reward/mean", "its accuracy"),
+                     ("eval_rewards/graded_reward/mean", "its graded reward"),
+                     ("eval_rewards/format_reward/mean", "its format")])

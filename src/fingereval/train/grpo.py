@@ -1,6 +1,7 @@
 """GRPO on FingER-Instruct with TRL's GRPOTrainer, made to see the video in every forward.
 
-Rewards (fingereval.train.rewards): accuracy of the parsed yes/no answer, and the exact
+Rewards (fingereval.train.rewards): accuracy of the parsed yes/no answer (the paper's; or, with `reward="graded"`,
+the policy's probability of the right answer at the answer slot), and the exact
 `<think>...</think><answer>...</answer>` format; KL (beta) to the frozen starting model. "Cold start"
 is GRPO from an SFT checkpoint, "zero" from the base model: only `model` differs.
 """
@@ -9,18 +10,22 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
+from functools import cached_property
 from pathlib import Path
 
 import torch
 
+from fingereval.answer.chat_tokens import slot_ids
+from fingereval.answer.format import ANSWER_OPEN
 from fingereval.answer.hf_compat import grpo_hooks
 from fingereval.answer.inputs import VIDEO_PAD, mm_token_type_ids, process
+from fingereval.answer.tokens import AnswerSlot, answer_slot, slot_log_odds
 from fingereval.train.checkpoint import TrainResult, load_for_training, require_fp32_trainable, train_and_save
 from fingereval.train.collate import prompt_text
 from fingereval.train.training_config import VideoGRPOConfig, grpo_config, require_output_dir
 from fingereval.train.examples import ClipCache, TrainData, training_rows
 from fingereval.train.progress import use_rich_log
-from fingereval.train.rewards import accuracy_reward, format_reward
+from fingereval.train.rewards import accuracy_reward, format_reward, graded_rewards
 from fingereval.train.sft import lora_config  # one LoRA recipe (targets, alpha) for SFT and GRPO
 
 VIDEO_KEYS = ("pixel_values_videos", "video_grid_thw", "second_per_grid_ts")
@@ -40,10 +45,15 @@ class VideoGRPOTrainer(grpo_hooks()):
     steps are reached under the names fingereval.answer.hf_compat.grpo_hooks gives them.
 
     Dataset rows: `prompt` (the chat text, fingereval.train.collate.prompt_text), `video` (a path) and
-    whatever the reward functions read (`answer`).
+    whatever the reward functions read (`answer`). `answer_reward` names the rewards: "accuracy" (the paper's,
+    with format) or "graded" (`graded_reward`, with format); without it, TRL's `reward_funcs` are used as given.
     """
 
-    def __init__(self, *args, clips: ClipCache, **kwargs):
+    def __init__(self, *args, clips: ClipCache, answer_reward: str | None = None, **kwargs):
+        if answer_reward is not None:  # the rewards by name (or TRL's reward_funcs as given)
+            # graded is this trainer's own method (it reads the policy and the rows' videos), so it is named here
+            answer = self.graded_reward if answer_reward == "graded" else accuracy_reward
+            kwargs["reward_funcs"] = [answer, format_reward]
         super().__init__(*args, **kwargs)
         self.clips = clips
         self.video_token_id = self.text_tokenizer.convert_tokens_to_ids(VIDEO_PAD)
@@ -120,6 +130,47 @@ class VideoGRPOTrainer(grpo_hooks()):
                 all_entropies.append(entropy[:, -logits_to_keep:])
         return torch.cat(all_logps), torch.cat(all_entropies) if compute_entropy else None
 
+    # ---- the graded reward --------------------------------------------------------------------------
+
+    @cached_property
+    def answer_slot(self) -> AnswerSlot:
+        """The scoring path's yes/no token sets at `<answer>` (built once: it decodes the whole vocabulary)."""
+        return answer_slot(self.text_tokenizer, ANSWER_OPEN)
+
+    def graded_reward(self, prompts: Sequence, completions: Sequence, completion_ids: Sequence[Sequence[int]],
+                      answer: Sequence, **kwargs) -> list[float]:
+        """TRL reward: the policy's probability of the true answer after each completion's own reasoning, read at
+        the answer slot as the answerer reads it (fingereval.train.rewards.graded_rewards; no `<answer>`: 0).
+
+        Called inside generate_and_score, so the rows' videos are in flight: the reading sees the video."""
+        videos = self._require_videos(len(completion_ids))
+        # the completion's own ids up to `<answer>` (a merged `>No` is split, as at scoring); forced: none written
+        cut = [slot_ids(self.text_tokenizer, self.answer_slot, list(ids)) for ids in completion_ids]
+        rows = [v["prompt_ids"] + ids for v, (ids, _) in zip(videos, cut)]
+        return graded_rewards(self.slot_p_yes(rows, videos), [not forced for _, forced in cut], answer)
+
+    @torch.no_grad()
+    def slot_p_yes(self, rows: Sequence[list[int]], videos: Sequence[dict]) -> list[float]:
+        """P(yes)/(P(yes) + P(no)) at the end of each row (prompt + completion up to `<answer>`), with its video.
+
+        Rows are left-padded so that every row ends at the last two positions, the only logits computed (the
+        merged `>No` path is read one position before the slot's last token: fingereval.answer.tokens). Chunks of
+        one group keep the forward's memory at a group's, as generation's is."""
+        pad = self.text_tokenizer.pad_token_id or 0
+        step = self.num_generations or len(rows)
+        p_yes: list[float] = []
+        for start in range(0, len(rows), step):
+            chunk, width = rows[start:start + step], max(len(r) for r in rows[start:start + step])
+            ids = torch.tensor([[pad] * (width - len(r)) + r for r in chunk], device=self.accelerator.device)
+            mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in chunk], device=ids.device)
+            with self.accelerator.autocast():
+                logits = self.model(input_ids=ids, attention_mask=mask, use_cache=False, logits_to_keep=2,
+                                    **video_forward_inputs(videos[start:start + step], ids, self.video_token_id)).logits
+            logp = torch.log_softmax(logits.double(), dim=-1)  # float64, as the answerer reads the slot
+            ends = ids[:, -1] == self.answer_slot.last
+            p_yes += torch.sigmoid(slot_log_odds(self.answer_slot, logp[:, 0], logp[:, 1], ends)).tolist()
+        return p_yes
+
     def _require_videos(self, n: int) -> list[dict]:
         videos = self._videos_in_flight
         if videos is None or len(videos) != n:
@@ -164,7 +215,8 @@ def train_grpo(data: TrainData, model: str | Path, out: str | Path | None = None
     checkpoint (training_config.yaml). `device` (cpu, cuda, cuda:1; default: cuda if available) is where it runs.
 
     Each step samples `group_size` completions for each of `prompts_per_step` questions and rewards
-    accuracy + format. `video_config` must be the one the answerer will use at scoring time.
+    accuracy (or, with `reward="graded"`, the probability of the right answer) + format. `video_config` must be
+    the one the answerer will use at scoring time.
     With `eval_data`, the same `eval_questions` questions drawn from it (seeded) are sampled and rewarded
     before the first step and after the last (TRL's evaluation: `eval_reward` in the log). The training
     reward of a step is over other questions every step, so only this fixed set shows whether GRPO raised it.
@@ -189,13 +241,13 @@ def train_grpo(data: TrainData, model: str | Path, out: str | Path | None = None
 
 
 def grpo_trainer(net, processor, rows: list[dict], eval_rows: list[dict], config: VideoGRPOConfig, device: str):
-    """VideoGRPOTrainer with accuracy + format rewards on `rows` (and `eval_rows`, when there are any)."""
+    """VideoGRPOTrainer with accuracy (or graded) + format rewards on `rows` (and `eval_rows`, when there are any)."""
     from datasets import Dataset
 
     args = config.trainer_args(device, suppress_tokens=[net.config.image_token_id, net.config.video_token_id],
                                evaluate=bool(eval_rows))
     trainer = VideoGRPOTrainer(
-        model=net, reward_funcs=[accuracy_reward, format_reward], args=args, train_dataset=Dataset.from_list(rows),
+        model=net, answer_reward=config.reward, args=args, train_dataset=Dataset.from_list(rows),
         processing_class=processor, clips=ClipCache(config.video_config()),
         eval_dataset=Dataset.from_list(eval_rows) if eval_rows else None,
         peft_config=lora_config(config.lora_rank) if config.lora else None,
@@ -211,6 +263,6 @@ def grpo_settings(config: VideoGRPOConfig, model: str | Path, *, examples: int, 
             "prompts_per_step": config.prompts_per_step, "beta": config.beta, "lr": config.learning_rate,
             "temperature": config.temperature, "max_completion": config.max_completion_length,
             "video_config": asdict(config.video_config()), "examples": examples, "questions": config.questions,
-            "lora": config.lora, "lora_rank": config.lora_rank if config.lora else None,
+            "reward": config.reward, "lora": config.lora, "lora_rank": config.lora_rank if config.lora else None,
             "gradient_checkpointing": config.activation_checkpointing,
             "seed": config.seed, "eval_questions": eval_questions}

@@ -1,4 +1,5 @@
-"""GRPO rewards (the FingER recipe): accuracy of the yes/no answer, and the exact output format.
+"""GRPO rewards (the FingER recipe): accuracy of the yes/no answer, and the exact output format; and a graded
+alternative (`graded_rewards`: the probability of the right answer, read by fingereval.train.grpo).
 
 Plain functions with TRL's reward signature: TRL calls them with the batch's prompts, completions
 and every dataset column as a keyword list (`answer` is the true yes/no), and they take hand-written
@@ -39,3 +40,15 @@ def accuracy_reward(prompts: Sequence, completions: Sequence, answer: Sequence, 
 def format_reward(completions: Sequence, **kwargs) -> list[float]:
     """1.0 when the completion is exactly `<think>...</think><answer>yes|no</answer>`, else 0.0."""
     return [1.0 if parse_output(completion_text(c)).well_formed else 0.0 for c in completions]
+
+
+def graded_rewards(p_yes: Sequence[float], answered: Sequence[bool], answer: Sequence) -> list[float]:
+    """The probability the model put on the true answer at the answer slot, P(yes)/(P(yes) + P(no)) or its
+    complement; 0.0 where the completion wrote no `<answer>` (no answer of its own to grade) or the truth is not
+    yes/no. Unlike accuracy, two right answers said with different confidence get different rewards, so a group
+    that answers alike still has an advantage to learn from (docs/training.md, "Levers on GRPO cold start")."""
+    rewards = []
+    for p, wrote, a in zip(p_yes, answered, answer, strict=True):
+        truth = _label(a)
+        rewards.append(0.0 if not wrote or truth is None else float(p) if truth == "yes" else 1.0 - float(p))
+    return rewards

@@ -48,6 +48,8 @@ DEFAULT_GRPO_LR_LORA = 1e-5
 DEFAULT_GRPO_LR_FULL = 1e-6
 # the CLI's --schedule names -> transformers' scheduler types (constant keeps the warmup)
 SCHEDULES = {"cosine": "cosine", "linear": "linear", "constant": "constant_with_warmup"}
+# GRPO's answer rewards (fingereval.train.grpo): the paper's accuracy, or the graded probability of the right answer
+GRPO_REWARDS = ("accuracy", "graded")
 BF16_HELP = "bf16 autocast over float32 weights; None (the default) follows the device: on for CUDA, off on the CPU"
 
 
@@ -262,6 +264,8 @@ class VideoGRPOConfig(_ProjectConfig, GRPOConfig):
                                      "before the first step and after the last")
     lora: bool = _extra(False, "float32 LoRA adapters over a frozen base, which with the adapters off is also the "
                                "reference (merged on save); False trains all weights")
+    reward: str = _extra("accuracy", "accuracy: the paper's 1/0 for the right answer; graded: the model's probability "
+                                     "of the right answer at the answer slot (each plus the format reward)")
 
     _base = GRPOConfig
 
@@ -269,6 +273,8 @@ class VideoGRPOConfig(_ProjectConfig, GRPOConfig):
         self._record_given()
         if self.prompts_per_step < 1:
             raise ValueError(f"prompts_per_step must be at least 1, got {self.prompts_per_step}")
+        if self.reward not in GRPO_REWARDS:
+            raise ValueError(f"reward must be one of {', '.join(GRPO_REWARDS)}, got {self.reward!r}")
         batch = self.num_generations * self.prompts_per_step
         if self.per_device_train_batch_size not in (None, batch):
             raise ValueError(f"per_device_train_batch_size ({self.per_device_train_batch_size}) must be "
