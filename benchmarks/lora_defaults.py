@@ -35,7 +35,8 @@ def world_and_base(out: Path, seed: int, videos: int) -> tuple[Path, Path, Path]
     root, base = out / "probes", out / "tiny-base"
     train, held = root / "qa_train.jsonl", root / "qa_heldout.jsonl"
     if not held.exists():
-        probes = make_probes(root, videos, seed=seed, size=DEMO_VIDEO.size, seconds=4.0, **DEMO_WORLD)
+        probes = make_probes(root, videos, seed=seed, size=DEMO_VIDEO.size, seconds=4.0,
+                             **DEMO_WORLD | {"disguise": False})  # the world its documented figures were measured on
         split_probes(probes.root, held_out=0.2, seed=seed)
     if not (base / "config.json").exists():
         random_base = build_tiny_model(out / "tiny-random", PROBE_SHAPE, seed=seed)

@@ -36,7 +36,8 @@ def world(args) -> Path:
 
     if args.world:
         return Path(args.world)
-    probes = make_probes(args.out / "probes", args.videos, seed=args.seed, size=DEMO_VIDEO.size, seconds=4.0, **DEMO_WORLD)
+    probes = make_probes(args.out / "probes", args.videos, seed=args.seed, size=DEMO_VIDEO.size, seconds=4.0,
+                          **DEMO_WORLD | {"disguise": False})  # the world its documented figures were measured on
     split_probes(probes.root, held_out=0.2, seed=args.seed)
     return probes.root
 

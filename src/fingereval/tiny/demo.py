@@ -20,16 +20,18 @@ from fingereval.video import VideoConfig
 DEMO_VIDEO = VideoConfig(fps=2.0, max_frames=8, size=112)
 # One large shape per video: pooled scene labels then say what that shape does (with several shapes the
 # model would also have to bind each label to its shape, which takes far more training than a CPU demo has).
-# The world with a distractor (`distractors=1`, radius 0.18: docs/training.md, "Training table") makes
-# alignment depend on the prompt; the demo moves to it once a whole demo has been measured on it.
-DEMO_WORLD = dict(max_entities=1, radius=0.2)
+# `disguise`: a shape the prompt does not name (recoloured, or a stand-in for an absent one) carries a named
+# shape's defects; without it such shapes were always clean and the model answered "does the X appear" from
+# the defects, not from the question: it failed bench stability's prompt swap (docs/demo.md, "Three seeds").
+DEMO_WORLD = dict(max_entities=1, radius=0.2, disguise=True)
 # The runs behind these settings are in docs/tiny-model.md.
 # One tower call per batch makes 24 epochs cheap; at 3e-3 the tower learned colour and motion but not texture.
 DEMO_VISION = dict(epochs=24, lr=3e-4, batch_size=16)
 # Packed SFT (all questions of a video in one row), 8 videos a step in 2 micro-batches of similar length
-# (the same step with less padding). The pretrained tower stays frozen: at SFT's learning rate it loses
+# (the same step with less padding); 8 epochs, as with 5 the disguised world's colour comparison was learned on
+# one seed in three (docs/demo.md, "Three seeds"). The pretrained tower stays frozen: at SFT's learning rate it loses
 # what it learned of texture (blur, noise) and visual quality fell to chance.
-DEMO_SFT = dict(epochs=5.0, lr=1e-3, batch_size=8, schedule="constant", micro_batches=2, freeze_vision=True)
+DEMO_SFT = dict(epochs=8.0, lr=1e-3, batch_size=8, schedule="constant", micro_batches=2, freeze_vision=True)
 ANSWERS_FILE = "heldout_answers.jsonl"
 REASON_TOKENS = 80  # room for the longest probe reason with its tags (47 tokens on the probe vocabulary)
 # The untrained model writes noise up to REASON_TOKENS for every question and sits at chance on any share,
