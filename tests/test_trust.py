@@ -2,6 +2,8 @@
 swaps, and graded-severity probes whose planted defects really grow level by level."""
 from __future__ import annotations
 
+from collections import defaultdict
+
 import json
 
 import numpy as np
@@ -119,6 +121,16 @@ def test_bench_stability_reports_every_variant(probes, tiny_model_dir):
     swap = report["prompt_swap"]
     assert swap["own_mean"] != swap["swapped_mean"]
     assert report["prompt_swap_text_alignment_drop"] == pytest.approx(swap["own_mean"] - swap["swapped_mean"])
+    # the drop over the videos drawn as their prompt says (every true text-alignment answer the good one),
+    # counted here from the data file
+    by_video = defaultdict(list)
+    for line in probes.qa_path.read_text().splitlines():
+        row = json.loads(line)
+        by_video[row["video"]].append(row)
+    first = list(by_video.values())[:3]
+    expected = [all(r["answer"] == r["good_answer"] for r in rows if r["dimension"] == "text_alignment")
+                for rows in first if any(r["dimension"] == "text_alignment" for r in rows)]
+    assert swap["matching"]["videos"] == sum(expected) < swap["videos"]
 
 
 def _decoded(path):

@@ -70,6 +70,9 @@ def _print_stability(report: dict, model: str) -> None:
     else:
         typer.echo(f"{swap['dimension']} with its own prompt {_num(swap['own_mean'])}, with another video's "
                    f"{_num(swap['swapped_mean'])}: drop {_num(swap['drop'])}")
+        same = swap["matching"]
+        typer.echo(f"  on the {same['videos']} of {swap['videos']} videos whose true answers match their own prompt: "
+                   + (f"drop {_num(same['drop'])}" if same["videos"] else "not measured"))
 
 
 @bench_app.command("severity")

@@ -121,7 +121,7 @@ def stability_report(answerer: Answerer, records: Sequence[InstructRecord], work
     per_variant = {v.name: {"diffs": [], "flips": 0, "questions": 0, "failed": [], "dims": {k: [] for k in rubric.keys}}
                    for v in variants}
     swap_key = prompt_dimension(rubric)
-    own, swapped = [], []
+    own, swapped, matching = [], [], []
     for i, (video, recs) in enumerate(groups):
         clip = load_video(video, answerer.video_config)  # once: the two runs and the prompt swap read it
         first = _score(answerer, video, recs, recs[0].prompt, reason, rubric, clip)
@@ -132,6 +132,7 @@ def stability_report(answerer: Answerer, records: Sequence[InstructRecord], work
             if first.dimensions.get(swap_key) is not None and theirs.get(swap_key) is not None:
                 own.append(first.dimensions[swap_key])
                 swapped.append(theirs[swap_key])
+                matching.append(matches_prompt(recs, swap_key))
         again.append(max(abs(x.p_yes - y.p_yes) for x, y in zip(first.questions, second.questions)))
         for v in variants:
             cell = per_variant[v.name]
@@ -150,6 +151,8 @@ def stability_report(answerer: Answerer, records: Sequence[InstructRecord], work
     reencode_table = {name: _variant_row(c) for name, c in per_variant.items()}
     diffs = [d for c in per_variant.values() for d in c["diffs"]]
     swap = _prompt_swap(swap_key, own, swapped, rubric)
+    if swap["dimension"] is not None:
+        swap["matching"] = _swap_means([o for o, m in zip(own, matching) if m], [s for s, m in zip(swapped, matching) if m])
     return {"videos": len(groups), "model": answerer.model_id, "mode": "reason" if reason else "direct",
             "rubric": rubric.ref().model_dump(), "dimensions": list(rubric.keys),
             "determinism_max_abs_diff": float(max(again)),
@@ -168,6 +171,21 @@ def _variant_row(cell: dict) -> dict:
             "flip_rate": cell["flips"] / cell["questions"] if cell["questions"] else None, "failed": cell["failed"]}
 
 
+def matches_prompt(records: Sequence[InstructRecord], key: str) -> bool:
+    """Whether the video matches its own prompt on dimension `key`: every true answer there is the good one.
+
+    A video drawn against its prompt (a probe with a planted absence) has a low score with its own prompt
+    already, so a swap cannot lower it much; the drop over matching videos is what a model that reads the
+    prompt must show (docs/stability.md)."""
+    return all(r.answer == r.good_answer for r in records if r.dimension == key)
+
+
+def _swap_means(own: list[float], swapped: list[float]) -> dict:
+    return {"videos": len(own), "own_mean": float(np.mean(own)) if own else None,
+            "swapped_mean": float(np.mean(swapped)) if swapped else None,
+            "drop": float(np.mean(own) - np.mean(swapped)) if own else None}
+
+
 def _prompt_swap(key: str | None, own: list[float], swapped: list[float], rubric: Rubric) -> dict:
     """Each video scored with the next video's prompt and questions: the mean of the rubric's prompt dimension
     (`key`) with its own prompt (`own`) and with the other's (`swapped`), and the drop (clearly above 0)."""
@@ -175,6 +193,4 @@ def _prompt_swap(key: str | None, own: list[float], swapped: list[float], rubric
         return {"dimension": None, "own_mean": None, "swapped_mean": None, "drop": None, "videos": 0,
                 "note": f"the rubric {rubric.name!r} has no text-alignment dimension (prompt_questions.dimension is "
                         "null and no text_alignment): the prompt swap is not measured"}
-    return {"dimension": key, "own_mean": float(np.mean(own)) if own else None,
-            "swapped_mean": float(np.mean(swapped)) if swapped else None,
-            "drop": float(np.mean(own) - np.mean(swapped)) if own else None, "videos": len(own)}
+    return {"dimension": key, **_swap_means(own, swapped)}
