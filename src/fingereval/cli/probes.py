@@ -22,7 +22,7 @@ def make(
     max_entities: int = typer.Option(3, "--max-entities", min=1, max=3, help="At most this many shapes per video."),
     radius: float = typer.Option(0.1, "--radius", min=0.05, max=0.2, help="Shape radius as a share of the frame side."),
     distractors: int = typer.Option(0, "--distractors", min=0, max=2,
-                                     help="Up to this many unnamed, still shapes the prompt never mentions."),
+                                     help="Up to this many unnamed shapes the prompt never mentions (still and clean unless --disguise)."),
     hard_share: float = typer.Option(0.0, "--hard-share", min=0.0, max=1.0,
                                      help="Share of videos whose defects are drawn weak (the hard tier)."),
     disguise: bool = typer.Option(False, "--disguise",
