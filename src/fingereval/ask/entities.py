@@ -16,8 +16,8 @@ from fingereval.ask.abstract_nouns import ABSTRACT_NOUNS
 from fingereval.ask.nounphrases import Analysis, NounPhrase
 from fingereval.ask.words import (ABSTRACT_SUFFIXES, AGE, BE_FORMS, CAMERA_HEADS, CONCRETE_ENDINGS, CONTRACTED_WORDS,
                                   HAPPENINGS, IMMOVABLE_HEADS, LIVING_HEADS, MATERIAL_HEADS, MOVABLE_HEADS,
-                                  NAMED_PLACE_HEADS, NON_ENTITY_HEADS, NOUN_ING, PART_HEADS, PRONOUNS, SEQUENCE_HEADS,
-                                  SEQUENCE_WORDS, lexicon)
+                                  NAMED_PLACE_HEADS, NON_ENTITY_HEADS, NOUN_ING, PART_HEADS, PRONOUNS, RENDERING_HEADS,
+                                  SEQUENCE_HEADS, SEQUENCE_WORDS, lexicon)
 
 
 def pronoun_like(word: str) -> bool:
@@ -91,9 +91,37 @@ def _not_in_frame(analysis: Analysis, phrase: NounPhrase) -> bool:
             and tokens[phrase.head].tag == "PROPN" and (end >= len(tokens) or tokens[end].tag == "PUNCT"))
 
 
-def is_visible_thing(analysis: Analysis, phrase: NounPhrase) -> bool:
-    if phrase.negated or phrase.quoted or _not_in_frame(analysis, phrase):
+def _rendering_of(analysis: Analysis, phrase: NounPhrase) -> bool:
+    """"a 3D model of a house", "a 3D model render of a couch": the rendering shows the thing after "of"."""
+    tokens, k = analysis.tokens, phrase.head
+    if tokens[k].lower not in RENDERING_HEADS:
         return False
+    while k + 1 < len(tokens) and tokens[k + 1].lower in RENDERING_HEADS:
+        k += 1  # "model render", which the tagger may read as a noun and a verb
+    return k + 2 < len(tokens) and tokens[k + 1].lower == "of" and tokens[k + 2].tag in ("DET", "NUM", "ADJ", "NOUN",
+                                                                                           "PROPN")
+
+
+# Prepositions before a bare "space" that make it outer space: "flying in space", "zooming in from space".
+_SPACE_PREPOSITIONS = frozenset("in into through from across".split())
+
+
+def _outer_space(analysis: Analysis, phrase: NounPhrase) -> bool:
+    """"flying in space", "outer space": the place beyond the sky, which is seen as the sky is; "the crowded space"
+    and "personal space" (with a determiner or another modifier) stay abstract."""
+    tokens, k = analysis.tokens, phrase.head
+    if tokens[k].lower != "space":
+        return False
+    if k >= 1 and tokens[k - 1].lower == "outer":
+        return True
+    return phrase.det_start == k and k >= 1 and tokens[k - 1].lower in _SPACE_PREPOSITIONS
+
+
+def is_visible_thing(analysis: Analysis, phrase: NounPhrase) -> bool:
+    if phrase.negated or phrase.quoted or _not_in_frame(analysis, phrase) or _rendering_of(analysis, phrase):
+        return False
+    if _outer_space(analysis, phrase):
+        return True
     word, key = analysis.head_word(phrase), analysis.head_key(phrase)
     if word == "back" and analysis.tokens[phrase.det_start].tag == "POSS":
         return True  # "down her back": the body part, not a position ("in the back")

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 from fingereval.ask.tagging import NOMINAL, SENTENCE_END, Token, plural_noun, tag, tokenize
 from fingereval.ask.words import (COLLECTIVE_HEADS, CONTAINER_HEADS, HAPPENINGS, GERUND_PREPOSITIONS,
-                                  NEGATIONS, INVARIANT_PLURALS, NON_ENTITY_HEADS, PLACE_FRAME_HEADS, SKIP_VERBS,
-                                  STYLE_WORDS, verb_tags)
+                                  NEGATIONS, INVARIANT_PLURALS, NON_ENTITY_HEADS, PLACE_FRAME_HEADS, PORTION_HEADS,
+                                  SKIP_VERBS, STYLE_WORDS, verb_tags)
 
 # Words that say what follows is absent: "without a hat", "free of clouds", "instead of a car".
 ABSENCE_WORDS = frozenset("without minus sans".split())
@@ -103,6 +103,11 @@ def _chunk(tokens: list[Token]) -> list[NounPhrase]:
         while first < head and tokens[first].lower in STYLE_WORDS:
             first += 1  # "a cinematic shot of a cat", "4K footage": the style is not part of the thing
         end = head
+        if head == first + 1 and det_start < first and tokens[head].tag == "PROPN" and tokens[first].tag == "NOUN" \
+                and tokens[first].text.islower() and not tokens[head].text.isupper():
+            # "the bund Shanghai", "the river Thames", "his dog Max": a common noun and its name; but "a cat DJ"
+            # (an acronym is a common noun in capitals) is a DJ
+            head -= 1
         if head > first and tokens[head].lower in PLACE_FRAME_HEADS and tokens[head - 1].tag in NOMINAL \
                 and tokens[head - 1].lower not in NON_ENTITY_HEADS:
             head -= 1  # "a tense supermarket scene", "an office setting": the place shown is the thing
@@ -134,9 +139,10 @@ def _attach_of_phrases(tokens: list[Token], phrases: list[NounPhrase]) -> list[N
         phrase = phrases[k]
         nxt = phrases[k + 1] if k + 1 < len(phrases) else None
         head_word = tokens[phrase.head].lower
+        holders = CONTAINER_HEADS | PORTION_HEADS  # "a cup of coffee", "a pool of water": the cup, the pool
         joins = (nxt is not None and nxt.det_start == phrase.last + 2 and tokens[phrase.last + 1].lower == "of"
-                 and (head_word in COLLECTIVE_HEADS or head_word in CONTAINER_HEADS
-                      or tokens[phrase.head].lemma in COLLECTIVE_HEADS | CONTAINER_HEADS))
+                 and (head_word in COLLECTIVE_HEADS or head_word in holders
+                      or tokens[phrase.head].lemma in COLLECTIVE_HEADS | holders))
         if joins:
             collective = head_word in COLLECTIVE_HEADS or tokens[phrase.head].lemma in COLLECTIVE_HEADS
             # "a herd of its kind": the "of" phrase names no other thing, the herd is the thing

@@ -568,6 +568,9 @@ def tag(tokens: list[Token]) -> list[Token]:
             token.lemma = verb_lemmas[0] if verb_lemmas else token.lower
         if token.tag == "ADJ" and _bare_after_article(tokens, i):
             token.tag = "NOUN"  # "a remote", "the mic on the stand": an adjective with no noun is the noun
+        if token.tag == "ADJ" and "NOUN" in token.readings and i > 0 and tokens[i - 1].tag == "VERB" \
+                and tokens[i - 1].lemma == "play":
+            token.tag = "NOUN"  # "playing piano": "play" takes a bare noun (an instrument, a game), not an adjective
         if token.tag == "NOUN":
             entries = lexicon(token.text) if lexicon(token.text).get("NOUN") else lexicon(token.lower)
             noun_lemmas = entries.get("NOUN", ())

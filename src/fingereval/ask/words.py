@@ -221,6 +221,11 @@ COLLECTIVE_HEADS = frozenset(
     | frozenset("trace traces hint hints wisp wisps puff puffs speck specks bit bits amount patch patches".split())
 CONTAINER_HEADS = frozenset("cup glass bowl plate bottle jar basket box bag bucket mug pot pitcher tray "
                             "piece slice".split())
+# "a pool of water", "a droplet of dew": a body or a drop of a liquid is the thing, the liquid is what it is made of
+# (benchmarks/questions/README.md, as "a cup of coffee" is the cup)
+PORTION_HEADS = frozenset("pool pools puddle puddles drop drops droplet droplets".split())
+# "a 3D model of a house", "a render of a couch": a rendering shows the thing named after "of", which is the entity
+RENDERING_HEADS = frozenset("model models render renders rendering renderings".split())
 ALL_CLOSED = (DETERMINERS | POSSESSIVES | NUMBERS | PREPOSITIONS | CONJUNCTIONS | PRONOUNS | AUXILIARIES
               | ADVERBS)
 
