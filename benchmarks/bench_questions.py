@@ -11,7 +11,9 @@ questions a person would reject, and, on all 667 prompts, question counts and fi
     .venv/bin/python benchmarks/bench_questions.py --split heldout --baseline-rev 40654c8   # issue 30: 30 GenAI-Bench
     .venv/bin/python benchmarks/bench_questions.py --split fresh --baseline-rev 40654c8     # 30 drawn blind (since tuned on)
     .venv/bin/python benchmarks/bench_questions.py --split fresh2 --baseline-rev 4e91b6c    # 30 more, drawn blind after
-    .venv/bin/python benchmarks/bench_questions.py --split vbench --show                    # 30 VBench prompts, blind
+    .venv/bin/python benchmarks/bench_questions.py --split vbench --show                    # 30 VBench prompts (tuned on since)
+    .venv/bin/python benchmarks/bench_questions.py --split vbench2 --show                   # 30 more VBench prompts, blind
+    .venv/bin/python benchmarks/bench_questions.py --split vbench,vbench2                   # splits pooled: their counts summed
 """
 from __future__ import annotations
 
@@ -164,9 +166,25 @@ def coverage(every: list[dict]) -> dict:
             **{f"min_{d}": min(r["dimensions"].get(d, 0) for r in every) for d in DIMENSIONS}}
 
 
+SPLITS = ("report", "tune", "heldout", "fresh", "fresh2", "vbench", "vbench2")
+
+
+def _splits(text: str) -> str | tuple[str, ...]:
+    """--split: "all", or one split or several joined by commas, whose prompts are pooled (precision and recall over
+    their summed counts, not an average of the splits' figures)."""
+    if text == "all":
+        return text
+    names = tuple(name.strip() for name in text.split(","))
+    unknown = [name for name in names if name not in SPLITS]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown split {', '.join(unknown)}: give {', '.join(SPLITS)} or all")
+    return names
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", choices=("report", "tune", "heldout", "fresh", "fresh2", "vbench", "all"), default="report")
+    parser.add_argument("--split", default="report", type=_splits,
+                        help=f"one of {', '.join(SPLITS)}, several joined by commas (pooled), or all")
     parser.add_argument("--baseline-rev", default=BASELINE_REV)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--show", action="store_true", help="print each prompt's entities and rejected questions")
@@ -177,17 +195,17 @@ def main() -> None:
         return
     rows = [json.loads(line) for line in LABELS.read_text().splitlines() if line.strip()]
     raw = {"before": run_version(args.baseline_rev), "after": run_version(None)}
-    out: dict = {"split": args.split, "baseline_rev": args.baseline_rev}
+    out: dict = {"split": args.split if args.split == "all" else "+".join(args.split), "baseline_rev": args.baseline_rev}
     judged = {}
     for version, got in raw.items():
         by_id = {g["id"]: g for g in got["labelled"]}
-        judged[version] = [judge(r, by_id[r["id"]]) for r in rows if args.split == "all" or r["split"] == args.split]
+        judged[version] = [judge(r, by_id[r["id"]]) for r in rows if args.split == "all" or r["split"] in args.split]
         out[version] = {**summary(judged[version]), "all_prompts": coverage(got["all"])}
     before_all, after_all = ({r["id"]: r["dimensions"] for r in raw[v]["all"]} for v in ("before", "after"))
     out["prompts_with_fewer_questions_after"] = [i for i in before_all
                                                  if sum(after_all[i].values()) < sum(before_all[i].values())]
     if args.show:
-        shown = [r for r in rows if args.split == "all" or r["split"] == args.split]
+        shown = [r for r in rows if args.split == "all" or r["split"] in args.split]
         for row, b, a in zip(shown, judged["before"], judged["after"]):
             print(f"{row['id']}: labels {', '.join(a['labels'])}\n  before {', '.join(b['found'])}\n"
                   f"  after  {', '.join(a['found'])}")
