@@ -118,9 +118,14 @@ def test_motion_questions_only_for_things_that_can_move(ask):
 
 def test_no_motion_question_about_a_labelled_immovable_thing():
     """Across every labelled split: a "does it move" question is never about a street, a room, the sky, a
-    landmark ("Does the Eiffel Tower move" in the fresh split, where the tower "rises") or a river."""
+    landmark ("Does the Eiffel Tower move" in the fresh split, where the tower "rises") or a river.
+    The vbench2 split is measured, not gated: it is the blind draw, whose errors the rules are not changed on
+    (benchmarks/questions/README.md; its one such question is about a chair, "Does the chair move or change in a
+    physically impossible way?")."""
     generator = get_generator("templates")
     for row in map(json.loads, LABELS_FILE.read_text().splitlines()):
+        if row["split"] == "vbench2":
+            continue
         still = {e["head"] for e in row["entities"] if not e["moves"]}
         qs = generator.generate(row["prompt"])
         for q in qs.questions:
