@@ -152,14 +152,20 @@ def test_severity_probes_plant_a_defect_that_grows(severity_probes):
     tmp_path, qa, levels = severity_probes
     rows = [json.loads(line) for line in qa.read_text().splitlines()]
     meta = {json.loads(line)["video"]: json.loads(line) for line in levels.read_text().splitlines()}
-    bad = {v: 0 for v in meta}
+    bad = {v: [] for v in meta}
     for row in rows:
-        bad[row["video"]] += row["answer"] != row["good_answer"]
+        bad[row["video"]].append(row["answer"] != row["good_answer"])
     for v, m in meta.items():  # the truth follows the plant: clean is good, each planted defect answers bad
-        expected = m["level"] if m["form"] == "appear" else int(m["magnitude"] == 1.0 if m["form"] == "static"
-                                                                 else m["level"] > 0)
-        assert bad[v] == expected, (v, m)
+        # text alignment: level k breaks k of the prompt's two claims (direction, then presence)
+        expected = m["level"] / 2 if m["form"] == "appear" else float(m["magnitude"] == 1.0 if m["form"] == "static"
+                                                                       else m["level"] > 0)
+        assert np.mean(bad[v]) == expected, (v, m)
     video = lambda form, level: tmp_path / f"videos/{form}-L{level}-00.mp4"  # noqa: E731
+    prompts = {row["video"]: row["prompt"] for row in rows}
+    # direction broken: the same frames under a prompt that says the other way; presence broken: another shape
+    assert np.array_equal(_decoded(video("appear", 0)), _decoded(video("appear", 1)))
+    assert prompts["videos/appear-L0-00.mp4"] != prompts["videos/appear-L1-00.mp4"]
+    assert np.abs(_decoded(video("appear", 2)) - _decoded(video("appear", 0))).mean() > 5
     sharpness = [np.abs(np.diff(_decoded(video("blur", k)), axis=2)).mean() for k in range(5)]
     assert all(a > b for a, b in zip(sharpness, sharpness[1:]))  # more blur: softer edges
     shown = [(np.abs(_decoded(video("flicker", k)) - 40).max(axis=(1, 2, 3)) > 60).sum() for k in range(5)]
@@ -180,7 +186,7 @@ def test_bench_severity_tabulates_and_plots(tiny_model_dir, tmp_path):
     assert set(report["dimensions"]) == {"visual_quality", "temporal_consistency", "dynamic_degree", "text_alignment",
                                          "factual_consistency"}
     for dim, table in report["dimensions"].items():
-        assert [row["level"] for row in table] == list(range(len(table))) and len(table) >= 4
+        assert [row["level"] for row in table] == list(range(len(table))) and len(table) >= 3
         assert isinstance(report["summary"][dim]["monotonic"], bool)  # the rule itself: the planted-scores test
     assert (tmp_path / "severity.png").read_bytes()[:4] == b"\x89PNG"
 
@@ -190,7 +196,7 @@ def test_bench_severity_tabulates_and_plots(tiny_model_dir, tmp_path):
 PLANTED = {"blur": [0.9, 0.8, 0.6, 0.4, 0.2],  # falls level by level
            "flicker": [0.9, 0.7, 0.75, 0.5, 0.3],  # climbs back at level 2
            "static": [0.8, 0.8, 0.8 + 5e-5, 0.6, 0.6],  # flat, once up by less than the 1e-4 tie
-           "appear": [0.9, 0.6, 0.6 + 3e-4, 0.2],  # up by three ties at level 2
+           "appear": [0.9, 0.6, 0.6 + 3e-4],  # up by three ties at level 2
            "gravity": [0.5] * 5}  # never moves
 MONOTONIC = {"visual_quality": True, "temporal_consistency": False, "dynamic_degree": True, "text_alignment": False,
              "factual_consistency": True}

@@ -4,7 +4,8 @@ suggested stress test): a defect's magnitude or duration grows level by level, a
 - visual quality: blur of the shape, sigma growing;
 - temporal consistency: the shape vanishes for more and more half-second slots (duration);
 - dynamic degree: the shape travels less and less, down to not at all;
-- text alignment: more and more of the three named shapes are missing;
+- text alignment: more and more of what the prompt says is broken: the named shape moves against the prompt's
+  direction, then is not there at all (a shape of another colour and kind in its place);
 - factual consistency: the shape floats upward, ever further.
 Level 0 is the clean video, the baseline every level is compared with.
 """
@@ -35,7 +36,7 @@ FAMILIES: dict[str, Family] = {f.dimension: f for f in (
     Family("visual_quality", "blur", "blur sigma (px at 112)", (0.0, 1.0, 2.0, 3.0, 4.5)),
     Family("temporal_consistency", "flicker", "half-second slots hidden", (0, 1, 2, 3, 4)),
     Family("dynamic_degree", "static", "motion lost (share of 0.4 frame widths)", (0.0, 0.5, 0.75, 0.9, 1.0)),
-    Family("text_alignment", "appear", "named shapes missing (of 3)", (0, 1, 2, 3)),
+    Family("text_alignment", "appear", "prompt claims broken (of 2: direction, presence)", (0, 1, 2)),
     Family("factual_consistency", "gravity", "upward travel (share of the frame)", (0.0, 0.05, 0.1, 0.18, 0.28)),
 )}
 TRAVEL = 0.4  # horizontal travel of a moving shape over the clip, as a share of the frame side
@@ -59,13 +60,8 @@ def severity_spec(family: Family, level: int, index: int, size: int = 112, secon
     mid, taken = size / 2, set()
     spec = ProbeSpec(video_id="", index=index, seed=seed, size=size, seconds=seconds, fps=fps, static=False,
                      entities=[], radius_share=0.2)  # one large shape: the demo's probe world
-    if family.form == "appear":  # three still shapes in a row; the first `magnitude` of them are missing
-        spec.static, spec.radius_share = True, 0.12
-        spec.entities = [_entity(rng, taken, size * x, mid) for x in (0.2, 0.5, 0.8)]
-        for e in spec.entities[:int(magnitude)]:
-            e.presence = "absent"
-        spec.questions = [AskedQuestion("appear", i) for i in range(3)]
-        return spec
+    if family.form == "appear":
+        return _alignment_spec(spec, rng, int(magnitude), mid, size)
     travel = TRAVEL * size * (1 - magnitude if family.form == "static" else 1)
     e = _entity(rng, taken, mid - travel / 2, mid + (magnitude * size / 2 if family.form == "gravity" else 0), travel)
     if family.form == "blur" and magnitude > 0:
@@ -77,6 +73,29 @@ def severity_spec(family: Family, level: int, index: int, size: int = 112, secon
     spec.static = travel == 0
     spec.entities = [e]
     spec.questions = [AskedQuestion(family.form, None if family.form == "static" else 0)]
+    return spec
+
+
+def _alignment_spec(spec: ProbeSpec, rng: np.random.Generator, broken: int, mid: float, size: int) -> ProbeSpec:
+    """Text alignment in the one-shape world: `broken` of the prompt's two claims fail. 0: the named shape moves
+    as prompted (asked: appear, direction); 1: it moves the other way (same questions); 2: it is absent and an
+    unnamed shape of another colour and kind moves in its place (asked: appear; the world never asks the
+    direction of an absent shape). Three named shapes in a row, the earlier family, were a scene the demo's
+    one-shape model never saw (docs/stability.md, "Severity")."""
+    travel = TRAVEL * size * float(rng.choice((-1.0, 1.0)))  # to the left or the right
+    e = _entity(rng, set(), mid - travel / 2, mid, travel)
+    if broken == 1:
+        e.prompt_direction = "left" if e.direction == "right" else "right"
+    spec.entities, spec.questions = [e], [AskedQuestion("appear", 0)]
+    if broken < 2:
+        spec.questions.append(AskedQuestion("direction", 0))
+        return spec
+    e.presence = "absent"
+    stand_in = _entity(rng, {e.colour}, mid - travel / 2, mid, travel)
+    while stand_in.shape == e.shape:  # another kind too, so neither colour nor shape can pass for the named one
+        stand_in = _entity(rng, {e.colour}, mid - travel / 2, mid, travel)
+    stand_in.named = False
+    spec.entities.append(stand_in)
     return spec
 
 
