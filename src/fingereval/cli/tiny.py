@@ -35,7 +35,7 @@ def tiny_model(out_dir: Path = typer.Argument(..., help="folder to write the che
 def demo(out_dir: Path = typer.Option(Path("demo_out"), help="where the probes, models and results go"),
          n_videos: int = typer.Option(1000, help="probe videos to make (80 % train, 20 % held out)"),
          seed: int = typer.Option(0),
-         epochs: Optional[float] = typer.Option(None, help="SFT epochs (default 8)")):
+         epochs: Optional[float] = typer.Option(None, help="SFT epochs (default 10)")):
     """The whole method offline on CPU: probes, tiny model, accuracy before, SFT with reasons, accuracy after."""
     from fingereval.tiny.demo import run_demo
 
