@@ -83,3 +83,26 @@ def test_format_is_read_on_the_output_the_answerer_reports(table):
     # a model that never wrote the slot (forced) or wrote no think tags is not well formed
     assert not table.judge_reason(truth, "no", stop.cut_text("<think>Colour white vs green.</think>"))["well_formed"]
     assert not table.judge_reason(truth, "no", stop.cut_text("Colour white vs green.<answer>No"))["well_formed"]
+
+
+def test_grpo_on_unseen_questions_takes_the_held_out_videos_that_are_not_measured(table, tmp_path):
+    """`--grpo-data unseen`: GRPO's questions are those of every held-out video after the measured ones (the first
+    --eval-videos), so GRPO never trains on a measured video nor on SFT's training questions."""
+    import json
+
+    def line(video: int, q: int, tier: str) -> str:
+        return json.dumps({"video": f"videos/v{video}.mp4", "prompt": "A red ball.", "dimension": "text_alignment",
+                           "question": "Does the red ball appear?", "good_answer": "yes", "answer": "yes",
+                           "id": f"v{video}-q{q}", "video_id": f"v{video}", "form": "appear", "tier": tier})
+    # held out: videos 10..14, two questions each, the first of each hard; training: video 0
+    held = [line(v, q, "hard" if q == 0 else "plain") for v in range(10, 15) for q in range(2)]
+    (tmp_path / "qa_heldout.jsonl").write_text("\n".join(held) + "\n")
+    (tmp_path / "qa_train.jsonl").write_text(line(0, 0, "hard") + "\n")
+    measured = {r.id for r in table.held_out_records(tmp_path, 2)}
+    assert measured == {"v10-q0", "v10-q1", "v11-q0", "v11-q1"}
+    unseen = table.load_instruct(table.tier_file(tmp_path, "all", "unseen", 2))
+    assert [r.id for r in unseen] == [f"v{v}-q{q}" for v in (12, 13, 14) for q in (0, 1)]
+    assert all(r.video.endswith(f"videos/{r.video_id}.mp4") for r in unseen)  # paths still resolve to the videos
+    hard = table.load_instruct(table.tier_file(tmp_path, "hard", "unseen", 2))
+    assert [r.id for r in hard] == ["v12-q0", "v13-q0", "v14-q0"]
+    assert table.tier_file(tmp_path, "all") == tmp_path / "qa_train.jsonl"  # the default: SFT's training file
