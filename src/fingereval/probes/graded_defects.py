@@ -99,7 +99,7 @@ def _alignment_spec(spec: ProbeSpec, rng: np.random.Generator, broken: int, mid:
     return spec
 
 
-def make_severity_probes(out_dir: str | Path, per_level: int = 4, size: int = 112, seed: int = 0,
+def make_severity_probes(out_dir: str | Path, per_level: int = 8, size: int = 112, seed: int = 0,
                          dimensions: tuple[str, ...] | None = None) -> tuple[Path, Path]:
     """Render every family at every level, `per_level` videos each; returns (qa.jsonl, severity.jsonl)."""
     root = Path(out_dir)
