@@ -76,8 +76,9 @@ def held_out_records(probes: Path, videos: int) -> list:
 def tier_file(probes: Path, tier: str, data: str = "train", eval_videos: int = 0) -> Path:
     """GRPO's questions of one tier ('all': both): of the training file (`data` 'train', the questions SFT learnt),
     or 'unseen': of the held-out videos after the first `eval_videos` (those measured), which SFT never saw.
-    SFT at the demo's budget nearly memorises its training questions (GRPO's sampled accuracy on them 0.93-0.97
-    against 0.75 held out), so GRPO on them finds few groups with an advantage (docs/training.md)."""
+    SFT at the demo's budget nearly memorises its training questions (GRPO's sampled accuracy on them 0.90-0.92 a
+    seed, 0.59-0.75 on unseen videos); neither set gave GRPO a gain (docs/training.md, "GRPO levers at the demo's
+    budget")."""
     if data == "train":
         source, name = probes / "qa_train.jsonl", "qa_train"
         if tier == "all":
