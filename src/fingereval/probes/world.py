@@ -20,9 +20,8 @@ Why the plan looks the way it does:
 - Look-alike stand-ins (`disguise`): a recoloured entity or a stand-in otherwise carries no defect and
   moves as prompted or level, while a named entity carries a planted defect on most videos (each on a
   coin); a model can then answer "does the red ball appear" from the shape's defects alone, without reading
-  the question (measured
-  on the demo's model: it said yes to 70 % of other videos' entities over a video whose own was present, and
-  to 9 % over one whose own was not). With `disguise`, every drawn shape that is not a shown named entity
+  the question (measured on the demo's model: it said yes to 70 % of other videos' entities over a video
+  whose own was present, and to 9 % over one whose own was not). With `disguise`, every drawn shape that is not a shown named entity
   (distractors too: they then move) gets the look and motion defects a named one would, with fair coins,
   so only its colour and shape tell whether it is the one the prompt names.
 - The hard tier (`hard_share`): in that share of probes every planted defect is drawn weak, near what can
