@@ -5,7 +5,10 @@ and measured on the same held-out questions (greedy, `bench qa`'s answerer):
 
 - base: zero-shot (the tower pretrained on scene labels; the language model never saw a question);
 - SFT answer-only (`<answer>` alone) and SFT with reasons (`<think>finding. sentence</think><answer>`);
-- GRPO zero (from the base) and GRPO cold start (from SFT with reasons): TRL's GRPO, accuracy + format
+- instruct base: the base after an instruction stage (fingereval.tiny.align.instruct_records): the answer format with
+  the video's caption as its reason and coin-flip answers, as an instruction-tuned MLLM meets FingER's questions;
+- GRPO zero (from the base), GRPO zero from the instruct base (the paper's Zero-GRPO: its base follows the format),
+  and GRPO cold start (from SFT with reasons): TRL's GRPO, accuracy + format
   rewards (fingereval.train.grpo; `--reward graded`: the probability of the right answer + format), optionally on
   the hard tier's training questions only (a curriculum), or on questions SFT never saw (`--grpo-data unseen`: the
   held-out videos after the measured ones).
@@ -13,7 +16,8 @@ and measured on the same held-out questions (greedy, `bench qa`'s answerer):
 Per row: held-out accuracy overall, per dimension and on the hard tier, with 95 % intervals that resample
 videos (fingereval.measure.clusters); the paired difference to the row it builds on, resampling videos
 too; the format rate; the share of reasons whose finding equals the planted one (right), contradicts the
-model's own answer, or is no finding of the asked form at all (caption-like or noise); for GRPO, the share of
+model's own answer, or is no finding of the asked form at all (caption-like or noise), and the share that is
+caption-like (states three findings or more: describes the video instead of answering); for GRPO, the share of
 groups whose rewards all agree (no advantage) and the mean reward spread. Over several seeds (each trains
 every row again; `--world-per-seed` also draws a new world and tower per seed).
 
@@ -35,18 +39,22 @@ import numpy as np
 from fingereval.answer.format import ANSWER_CLOSE, ANSWER_OPEN, parse_output
 from fingereval.data.instruct import group_by_video, instruct_questions, load_instruct, write_instruct
 from fingereval.measure.metrics import bootstrap_ci
-from fingereval.probes.questions import finding_answer, finding_of
+from fingereval.probes.questions import finding_answer, finding_of, findings_stated
 from fingereval.tiny.demo import DEMO_SFT, DEMO_VIDEO, DEMO_VISION, REASON_TOKENS
 
 # one named shape and at most one unnamed still distractor (alignment depends on the prompt), radius 0.18 to keep
 # two shapes apart, and the hard tier in two probes of five
 TABLE_WORLD = dict(max_entities=1, radius=0.18, distractors=1, hard_share=0.4)
-ROWS = ("base", "sft_answer", "sft_reason", "grpo_zero", "grpo_cold")
+ROWS = ("base", "sft_answer", "sft_reason", "grpo_zero", "instruct", "grpo_zero_instruct", "grpo_cold")
 LABELS = {"base": "base (zero-shot)", "sft_answer": "SFT answer-only", "sft_reason": "SFT with reasons",
-          "grpo_zero": "GRPO zero", "grpo_cold": "GRPO cold start"}
-# (row, the row it builds on): the comparisons the paper's table makes
-PAIRS = (("sft_answer", "base"), ("sft_reason", "sft_answer"), ("grpo_zero", "base"), ("grpo_cold", "sft_reason"))
-REASONED = {"base": True, "sft_answer": False, "sft_reason": True, "grpo_zero": True, "grpo_cold": True}
+          "grpo_zero": "GRPO zero", "instruct": "instruct base", "grpo_zero_instruct": "GRPO zero (instruct base)",
+          "grpo_cold": "GRPO cold start"}
+# (row, the row it builds on): the comparisons the paper's table makes; then zero against cold start
+PAIRS = (("sft_answer", "base"), ("sft_reason", "sft_answer"), ("grpo_zero", "base"),
+         ("grpo_zero_instruct", "instruct"), ("grpo_cold", "sft_reason"), ("grpo_cold", "grpo_zero_instruct"))
+REASONED = {"base": True, "sft_answer": False, "sft_reason": True, "grpo_zero": True, "instruct": True,
+            "grpo_zero_instruct": True, "grpo_cold": True}
+GRPO_START = {"grpo_zero": None, "grpo_zero_instruct": "instruct", "grpo_cold": "sft_reason"}  # None: the base
 
 
 # ---- world and base -----------------------------------------------------------------------------------
@@ -97,6 +105,7 @@ def tier_file(probes: Path, tier: str, data: str = "train", eval_videos: int = 0
 
 def train_row(row: str, run: Path, probes: Path, base: Path, seed: int, args) -> tuple[Path, dict]:
     """Train one row (reusing a finished checkpoint); returns (model folder, what training logged)."""
+    from fingereval.tiny.align import instruct_records
     from fingereval.train.grpo import train_grpo
     from fingereval.train.sft import train_sft
 
@@ -106,13 +115,17 @@ def train_row(row: str, run: Path, probes: Path, base: Path, seed: int, args) ->
     if (out / "train_log.json").exists():  # finished before: its record (settings with the seconds, the log)
         return out, _summary(json.loads((out / "train_log.json").read_text()))
     start = time.perf_counter()
-    if row.startswith("sft"):
-        result = train_sft(probes / "qa_train.jsonl", base, out, reason=row == "sft_reason", lora=False,
+    if row.startswith("sft") or row == "instruct":
+        data = probes / "qa_train.jsonl"
+        if row == "instruct":  # the same SFT on the instruction stage's rows (captions, coin-flip answers)
+            run.mkdir(parents=True, exist_ok=True)
+            data = write_instruct(run / "qa_train_instruct.jsonl", instruct_records(probes, seed))
+        result = train_sft(data, base, out, reason=row != "sft_answer", lora=False,
                            video_config=DEMO_VIDEO, seed=seed,
                            **DEMO_SFT | {"epochs": args.sft_epochs, "micro_batches": args.sft_micro_batches})
     else:
-        start_model = base if row == "grpo_zero" else run / "sft_reason"
-        steps = args.zero_steps if row == "grpo_zero" and args.zero_steps else args.grpo_steps
+        start_model = run / GRPO_START[row] if GRPO_START[row] else base
+        steps = args.zero_steps if row.startswith("grpo_zero") and args.zero_steps else args.grpo_steps
         data = tier_file(probes, args.grpo_tier, args.grpo_data, args.eval_videos)
         result = train_grpo(data, start_model, out, steps=steps,
                             group_size=args.group_size, prompts_per_step=args.prompts_per_step, lr=args.grpo_lr,
@@ -161,7 +174,8 @@ def answer_rows(model: Path, records: Sequence, reason: bool, cluster_prefix: st
 def judge_reason(record, said: str, output: str | None) -> dict:
     """Format, and the reason's finding checked against the plan (right) and against the model's own answer."""
     if output is None:  # answer-only: no reason to judge
-        return {"well_formed": None, "finding_right": None, "contradicts": None, "no_finding": None}
+        return {"well_formed": None, "finding_right": None, "contradicts": None, "no_finding": None,
+                "caption_like": None}
     # the answerer stops at the answer slot and reads the word there (fingereval.answer.transformers_backend): its
     # output ends with `<answer>` unless it wrote none (forced); the word it read completes the strict format
     if output.rstrip().endswith(ANSWER_OPEN):
@@ -171,6 +185,7 @@ def judge_reason(record, said: str, output: str | None) -> dict:
     implied = finding_answer(record.form, record.question, found)
     return {"well_formed": parsed.well_formed, "finding_right": found == finding_of(record.reason),
             "contradicts": implied is not None and implied != said, "no_finding": implied is None,
+            "caption_like": findings_stated(parsed.reason or output) >= 3,
             "reason": (parsed.reason or output)[:160]}
 
 
@@ -212,6 +227,7 @@ def row_report(rows: list[dict], n_resamples: int) -> dict:
         "per_seed": {str(s): round(float(np.mean([r["hit"] for r in rows if r["seed"] == s])), 4) for s in seeds},
         "format_rate": _share(rows, "well_formed"), "finding_right": _share(rows, "finding_right"),
         "finding_contradicts_answer": _share(rows, "contradicts"), "no_finding": _share(rows, "no_finding"),
+        "caption_like": _share(rows, "caption_like"),
         "examples": [r["reason"] for r in rows if r.get("reason")][:4],
     }
 
@@ -242,7 +258,7 @@ def markdown(report: dict) -> str:
     rows = report["rows"]
     dims = sorted({d for r in rows.values() for d in r["per_dimension"]})
     head = ["row", "held-out", "hard tier", *dims, "format", "finding right", "contradicts", "no finding",
-            "groups one reward", "reward spread"]
+            "caption-like", "groups one reward", "reward spread"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, r in rows.items():
         runs = r.get("training", [])
@@ -250,7 +266,8 @@ def markdown(report: dict) -> str:
         spread = [t["reward_std"] for t in runs if "reward_std" in t]
         cells = [LABELS[name], pct(r), pct(r["hard"]), *(f"{r['per_dimension'][d]['accuracy']:.1%}" for d in dims),
                  share(r["format_rate"]), share(r["finding_right"]), share(r["finding_contradicts_answer"]),
-                 share(r["no_finding"]), share(mean(one)) if one else "-", f"{mean(spread):.3f}" if spread else "-"]
+                 share(r["no_finding"]), share(r.get("caption_like")), share(mean(one)) if one else "-",
+                 f"{mean(spread):.3f}" if spread else "-"]
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "| paired difference | all questions | hard tier |", "|---|---|---|"]
     for name, p in report["paired"].items():
@@ -263,6 +280,14 @@ def markdown(report: dict) -> str:
 
 # ---- the run -------------------------------------------------------------------------------------------
 
+def _with_caption_like(row: dict) -> dict:
+    """A row answered before the caption-like column, judged on the reason it kept (its first 160 characters: a
+    caption states its third finding within 40)."""
+    if "caption_like" in row or row.get("no_finding") is None:
+        return row
+    return dict(row, caption_like=findings_stated(row.get("reason")) >= 3)
+
+
 def run_seed(seed: int, args, answers: dict, training: dict) -> None:
     world_seed = seed if args.world_per_seed else args.world_seed
     world_root = args.out / f"world-{world_seed}"
@@ -274,7 +299,7 @@ def run_seed(seed: int, args, answers: dict, training: dict) -> None:
         model, trained = train_row(row, run, probes, base, seed, args)
         cache = run / f"{row}.answers.json"
         if cache.exists():
-            rows = json.loads(cache.read_text())
+            rows = [_with_caption_like(r) for r in json.loads(cache.read_text())]
         else:
             rows = [dict(r, seed=seed) for r in answer_rows(model, held, REASONED[row], f"{world_root.name}:")]
             cache.parent.mkdir(parents=True, exist_ok=True)

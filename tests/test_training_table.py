@@ -32,8 +32,9 @@ def test_reasons_are_judged_against_the_plan_and_against_their_own_answer(table)
     assert right["finding_right"] and not right["contradicts"]
     caption = table.judge_reason(truth, "yes", "Colour green. Shape star sharp. Look steady.")
     assert caption["no_finding"] and not caption["contradicts"] and not caption["well_formed"]
+    assert caption["caption_like"] and not right["caption_like"] and not said["caption_like"]
     assert table.judge_reason(truth, "yes", None) == {"well_formed": None, "finding_right": None,
-                                                      "contradicts": None, "no_finding": None}
+                                                      "contradicts": None, "no_finding": None, "caption_like": None}
 
 
 def test_paired_difference_uses_the_same_questions_and_resamples_videos(table):
@@ -106,3 +107,44 @@ def test_grpo_on_unseen_questions_takes_the_held_out_videos_that_are_not_measure
     hard = table.load_instruct(table.tier_file(tmp_path, "hard", "unseen", 2))
     assert [r.id for r in hard] == ["v12-q0", "v13-q0", "v14-q0"]
     assert table.tier_file(tmp_path, "all") == tmp_path / "qa_train.jsonl"  # the default: SFT's training file
+
+
+def test_a_caption_states_every_finding_and_a_reason_one():
+    """Caption-like reasons (the paper's Zero-GRPO): a scene caption states all nine findings, a probe reason one."""
+    from fingereval.probes.questions import findings_stated
+    from fingereval.probes.scene import scene_caption
+
+    caption = scene_caption(["colour:red", "shape:ball", "blur", "moves_left"])
+    assert caption.startswith("Colour red. Shape ball. Edges blurred.") and findings_stated(caption) == 9
+    assert findings_stated("Edges blurred. The ball's outline is soft in every frame.") == 1
+    assert findings_stated("Colour white vs green. There is no white ball: the ball is green.") == 1
+    assert findings_stated("Edges sharp. Texture clean. Heading left.") == 3
+    assert findings_stated("") == 0 and findings_stated(None) == 0
+
+
+def test_the_instruct_stage_keeps_questions_writes_captions_and_flips_coins(tmp_path):
+    """fingereval.tiny.align.instruct_records: every training question once, its reason the caption of its own
+    video, its answer a seeded coin flip that does not follow the truth (here every true answer is yes)."""
+    import json
+
+    from fingereval.data.instruct import load_instruct
+    from fingereval.probes.scene import scene_caption
+    from fingereval.tiny.align import instruct_records
+
+    labels = {f"v{i}": ["colour:red" if i % 2 else "colour:blue", "shape:ball", "flicker" if i % 3 else "static"]
+              for i in range(40)}
+    (tmp_path / "scenes.jsonl").write_text("".join(
+        json.dumps({"video_id": v, "video": f"videos/{v}.mp4", "labels": ls}) + "\n" for v, ls in labels.items()))
+    (tmp_path / "qa_heldout.jsonl").write_text("")
+    (tmp_path / "qa_train.jsonl").write_text("".join(
+        json.dumps({"video": f"videos/{v}.mp4", "prompt": "A ball.", "dimension": "visual_quality",
+                    "question": f"Question {q}?", "good_answer": "yes", "answer": "yes", "reason": "Edges sharp. x",
+                    "id": f"{v}-q{q}", "video_id": v}) + "\n" for v in labels for q in range(5)))
+    truth = load_instruct(tmp_path / "qa_train.jsonl")
+    made = instruct_records(tmp_path, seed=3)
+    assert [(r.id, r.question, r.prompt) for r in made] == [(r.id, r.question, r.prompt) for r in truth]
+    assert all(r.reason == scene_caption(labels[r.video_id]) for r in made)
+    yes = sum(r.answer == "yes" for r in made)
+    assert 60 <= yes <= 140  # 200 fair coins: 100 +- 40 is beyond 5 standard deviations
+    assert [r.answer for r in instruct_records(tmp_path, seed=3)] == [r.answer for r in made]
+    assert [r.answer for r in instruct_records(tmp_path, seed=4)] != [r.answer for r in made]

@@ -144,6 +144,20 @@ def finding_of(reason: str | None) -> str:
     return (reason or "").strip().split(".")[0].strip()
 
 
+# a scene caption (fingereval.probes.scene.scene_caption) opens a sentence with each of these; a reason with one
+CAPTION_HEADS = frozenset({word for word, _, _ in FINDINGS.values()} | {"Shape"})
+
+
+def findings_stated(text: str | None) -> int:
+    """How many different findings a text states, one a sentence ("Edges blurred. Texture clean." -> 2).
+
+    A probe reason states one finding, then explains it; a caption states every finding of the scene (9), so a
+    reason stating three or more describes the video rather than answering its question (caption-like).
+    """
+    heads = {sentence.strip().split(" ")[0] for sentence in (text or "").split(".")}
+    return len(heads & CAPTION_HEADS)
+
+
 def finding_answer(form: str, question: str, finding_text: str) -> str | None:
     """The yes/no that a finding implies for a question of `form`, read from the two texts alone;
     None when the finding is not one of that form's (a caption, another form's, noise).

@@ -12,6 +12,7 @@ trained, so the model still answers questions at chance. TRL's SFTTrainer runs t
 """
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -21,6 +22,8 @@ import torch
 
 from fingereval.answer.hf_compat import vision_tower
 from fingereval.answer.inputs import VIDEO_PAD, chat_text, process
+from fingereval.data.instruct import InstructRecord, load_instruct
+from fingereval.errors import DataError
 from fingereval.probes.scene import scene_caption
 from fingereval.train.checkpoint import TrainResult, load_for_training, save_checkpoint
 from fingereval.train.collate import END_OF_TURN, SFTCollator, padded_batch, video_token_count, with_video
@@ -56,6 +59,27 @@ def caption_rows(probe_dir: str | Path) -> tuple[list[dict], list[dict]]:
 
     train, held = scene_rows(Path(probe_dir))
     return captioned(train), captioned(held)
+
+
+def instruct_records(probe_dir: str | Path, seed: int = 0) -> list[InstructRecord]:
+    """The training questions as an instruction-tuned MLLM answers them before it meets FingER's data.
+
+    The stage after alignment (this module's docstring): it has learnt to follow the answer format and to
+    describe a video, never what its questions' answers are. So each training question keeps its prompt and
+    question, its reason becomes the video's caption and its answer a coin flip (seeded): SFT on these rows
+    teaches the format and the caption and leaves the answers at chance. It is the start of GRPO zero, as
+    Qwen2.5-VL-Instruct is the paper's (docs/training.md, "GRPO zero from an instruct base").
+    """
+    train, _ = caption_rows(probe_dir)
+    captions = {Path(r["video"]).name: r["caption"] for r in train}
+    coin = random.Random(seed)
+    records = []
+    for record in load_instruct(Path(probe_dir) / "qa_train.jsonl"):
+        caption = captions.get(Path(record.video).name)
+        if caption is None:
+            raise DataError(f"{record.video} (question {record.id}) has no scene row in {probe_dir}; remake the probes")
+        records.append(record.model_copy(update={"reason": caption, "answer": coin.choice(("yes", "no"))}))
+    return records
 
 
 def align_captions(model: str | Path, probe_dir: str | Path, out: str | Path, *, epochs: float = 4.0,
