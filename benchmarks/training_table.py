@@ -175,7 +175,7 @@ def judge_reason(record, said: str, output: str | None) -> dict:
     """Format, and the reason's finding checked against the plan (right) and against the model's own answer."""
     if output is None:  # answer-only: no reason to judge
         return {"well_formed": None, "finding_right": None, "contradicts": None, "no_finding": None,
-                "caption_like": None}
+                "caption_like": None, "finding_stated": None}
     # the answerer stops at the answer slot and reads the word there (fingereval.answer.transformers_backend): its
     # output ends with `<answer>` unless it wrote none (forced); the word it read completes the strict format
     if output.rstrip().endswith(ANSWER_OPEN):
@@ -186,7 +186,13 @@ def judge_reason(record, said: str, output: str | None) -> dict:
     return {"well_formed": parsed.well_formed, "finding_right": found == finding_of(record.reason),
             "contradicts": implied is not None and implied != said, "no_finding": implied is None,
             "caption_like": findings_stated(parsed.reason or output) >= 3,
+            "finding_stated": _states(parsed.reason or output, finding_of(record.reason)),
             "reason": (parsed.reason or output)[:160]}
+
+
+def _states(text: str, finding: str) -> bool:
+    """Whether one of the text's sentences is the planted finding: a caption can state it without opening with it."""
+    return bool(finding) and finding in {sentence.strip() for sentence in text.split(".")}
 
 
 def _share(rows: list[dict], key: str) -> float | None:
@@ -227,7 +233,7 @@ def row_report(rows: list[dict], n_resamples: int) -> dict:
         "per_seed": {str(s): round(float(np.mean([r["hit"] for r in rows if r["seed"] == s])), 4) for s in seeds},
         "format_rate": _share(rows, "well_formed"), "finding_right": _share(rows, "finding_right"),
         "finding_contradicts_answer": _share(rows, "contradicts"), "no_finding": _share(rows, "no_finding"),
-        "caption_like": _share(rows, "caption_like"),
+        "caption_like": _share(rows, "caption_like"), "finding_stated": _share(rows, "finding_stated"),
         "examples": [r["reason"] for r in rows if r.get("reason")][:4],
     }
 
@@ -258,7 +264,7 @@ def markdown(report: dict) -> str:
     rows = report["rows"]
     dims = sorted({d for r in rows.values() for d in r["per_dimension"]})
     head = ["row", "held-out", "hard tier", *dims, "format", "finding right", "contradicts", "no finding",
-            "caption-like", "groups one reward", "reward spread"]
+            "caption-like", "finding stated", "groups one reward", "reward spread"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, r in rows.items():
         runs = r.get("training", [])
@@ -266,7 +272,8 @@ def markdown(report: dict) -> str:
         spread = [t["reward_std"] for t in runs if "reward_std" in t]
         cells = [LABELS[name], pct(r), pct(r["hard"]), *(f"{r['per_dimension'][d]['accuracy']:.1%}" for d in dims),
                  share(r["format_rate"]), share(r["finding_right"]), share(r["finding_contradicts_answer"]),
-                 share(r["no_finding"]), share(r.get("caption_like")), share(mean(one)) if one else "-",
+                 share(r["no_finding"]), share(r.get("caption_like")),
+                 share(r.get("finding_stated")), share(mean(one)) if one else "-",
                  f"{mean(spread):.3f}" if spread else "-"]
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "| paired difference | all questions | hard tier |", "|---|---|---|"]
@@ -280,12 +287,14 @@ def markdown(report: dict) -> str:
 
 # ---- the run -------------------------------------------------------------------------------------------
 
-def _with_caption_like(row: dict) -> dict:
-    """A row answered before the caption-like column, judged on the reason it kept (its first 160 characters: a
-    caption states its third finding within 40)."""
-    if "caption_like" in row or row.get("no_finding") is None:
+def _backfill(row: dict, record) -> dict:
+    """A row answered before the caption-like and finding-stated columns, judged on the reason it kept (its first
+    160 characters: a caption states its third finding within 40)."""
+    if row.get("no_finding") is None or record is None:  # answer-only, or a question no longer measured
         return row
-    return dict(row, caption_like=findings_stated(row.get("reason")) >= 3)
+    reason = row.get("reason") or ""
+    return {"caption_like": findings_stated(reason) >= 3, "finding_stated": _states(reason, finding_of(record.reason)),
+            **row}
 
 
 def run_seed(seed: int, args, answers: dict, training: dict) -> None:
@@ -299,7 +308,8 @@ def run_seed(seed: int, args, answers: dict, training: dict) -> None:
         model, trained = train_row(row, run, probes, base, seed, args)
         cache = run / f"{row}.answers.json"
         if cache.exists():
-            rows = [_with_caption_like(r) for r in json.loads(cache.read_text())]
+            by_id = {r.id: r for r in held}
+            rows = [_backfill(r, by_id.get(r["id"])) for r in json.loads(cache.read_text())]
         else:
             rows = [dict(r, seed=seed) for r in answer_rows(model, held, REASONED[row], f"{world_root.name}:")]
             cache.parent.mkdir(parents=True, exist_ok=True)

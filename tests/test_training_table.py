@@ -33,8 +33,14 @@ def test_reasons_are_judged_against_the_plan_and_against_their_own_answer(table)
     caption = table.judge_reason(truth, "yes", "Colour green. Shape star sharp. Look steady.")
     assert caption["no_finding"] and not caption["contradicts"] and not caption["well_formed"]
     assert caption["caption_like"] and not right["caption_like"] and not said["caption_like"]
-    assert table.judge_reason(truth, "yes", None) == {"well_formed": None, "finding_right": None,
-                                                      "contradicts": None, "no_finding": None, "caption_like": None}
+    # a caption states a finding without opening with it: stated, not right
+    blurred = _record("blur", "Are the ball's edges sharp?", "Edges blurred. The outline is soft.", "no")
+    described = table.judge_reason(blurred, "yes", "<think>Colour red. Shape ball. Edges blurred. Texture clean."
+                                                   "</think><answer>Yes</answer>")
+    assert described["finding_stated"] and not described["finding_right"] and described["caption_like"]
+    assert not table.judge_reason(blurred, "yes", "<think>Colour red. Edges sharp.</think>")["finding_stated"]
+    assert table.judge_reason(truth, "yes", None) == {"well_formed": None, "finding_right": None, "contradicts": None,
+                                                      "no_finding": None, "caption_like": None, "finding_stated": None}
 
 
 def test_paired_difference_uses_the_same_questions_and_resamples_videos(table):
@@ -148,3 +154,13 @@ def test_the_instruct_stage_keeps_questions_writes_captions_and_flips_coins(tmp_
     assert 60 <= yes <= 140  # 200 fair coins: 100 +- 40 is beyond 5 standard deviations
     assert [r.answer for r in instruct_records(tmp_path, seed=3)] == [r.answer for r in made]
     assert [r.answer for r in instruct_records(tmp_path, seed=4)] != [r.answer for r in made]
+
+
+def test_answers_cached_before_the_caption_columns_are_judged_on_the_reason_they_kept(table):
+    record = _record("blur", "Are the ball's edges sharp?", "Edges blurred. The outline is soft.", "no")
+    old = {"id": "q1", "no_finding": True, "reason": "Colour red. Shape ball. Edges blurred. Texture clean."}
+    filled = table._backfill(old, record)
+    assert filled["caption_like"] and filled["finding_stated"] and filled["reason"] == old["reason"]
+    assert table._backfill(dict(old, caption_like=False), record)["caption_like"] is False  # judged before: kept
+    answer_only = {"id": "q1", "no_finding": None}
+    assert table._backfill(answer_only, record) == answer_only
