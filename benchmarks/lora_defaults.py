@@ -56,7 +56,8 @@ def run_setting(name: str, lora: bool, rank: int, lr: float, *, train: Path, hel
     from fingereval.tiny.demo import DEMO_SFT, DEMO_VIDEO, REASON_TOKENS
     from fingereval.train.sft import train_sft
 
-    settings = DEMO_SFT | {"lr": lr} | ({"epochs": epochs} if epochs else {})
+    # the constant rate the sweep was measured at (the demo now decays its rate: cosine)
+    settings = DEMO_SFT | {"lr": lr, "schedule": "constant"} | ({"epochs": epochs} if epochs else {})
     if lora:
         settings |= {"lora_rank": rank}
     model_dir = out / name
