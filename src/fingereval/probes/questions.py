@@ -144,7 +144,7 @@ def finding_of(reason: str | None) -> str:
     return (reason or "").strip().split(".")[0].strip()
 
 
-# a scene caption (fingereval.probes.scene.scene_caption) opens a sentence with each of these; a reason with one
+# the words a finding opens with: a scene caption (probes.scene.scene_caption) has a sentence for each, a reason one
 CAPTION_HEADS = frozenset({word for word, _, _ in FINDINGS.values()} | {"Shape"})
 
 
