@@ -41,6 +41,25 @@ from pathlib import Path
 from typing import Callable
 
 
+class LoopbackHTTPServer(ThreadingHTTPServer):
+    """The standard library's threaded server, bound by the caller to loopback, that keeps handler errors.
+
+    socketserver prints a request's traceback to sys.stderr; from a request thread that outlives its test (a
+    client that gave up on a slow reply) that text lands in whatever a later test captures there, such as
+    click's CliRunner output. The errors are kept in `errors` instead, for a test that wants to see them.
+    """
+
+    daemon_threads = True
+
+    def __init__(self, address, handler):
+        super().__init__(address, handler)
+        self.errors: list[str] = []
+
+    def handle_error(self, request, client_address) -> None:
+        import sys
+        self.errors.append(f"{client_address}: {sys.exc_info()[1]!r}")
+
+
 class BadRequest(Exception):
     """A request the server refuses with HTTP 400 and this message."""
 
@@ -276,7 +295,7 @@ class ChatServer:
         self.model_list_calls = 0
         self.in_flight = self.max_in_flight = 0
         self._lock = threading.Lock()
-        self._httpd: ThreadingHTTPServer | None = None
+        self._httpd: LoopbackHTTPServer | None = None
 
     @property
     def url(self) -> str:
@@ -396,8 +415,7 @@ class ChatServer:
                     with server._lock:
                         server.in_flight -= 1
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
+        self._httpd = LoopbackHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return self
 

@@ -9,13 +9,14 @@ import os
 import subprocess
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from conftest import write_video
+from openai_server import LoopbackHTTPServer
 from fingereval.cli import app
 
 runner = CliRunner()
@@ -127,7 +128,7 @@ class FakeHub(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def hub_url():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeHub)
+    server = LoopbackHTTPServer(("127.0.0.1", 0), FakeHub)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
