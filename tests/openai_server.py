@@ -298,6 +298,11 @@ class ChatServer:
         self._httpd: LoopbackHTTPServer | None = None
 
     @property
+    def errors(self) -> list[str]:
+        """Errors raised in request handlers (socketserver's handle_error), oldest first."""
+        return list(self._httpd.errors)
+
+    @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
 

@@ -22,9 +22,9 @@ def test_a_handler_error_is_kept_on_the_server_and_not_printed(capfd):
         with pytest.raises(httpx.HTTPError):
             httpx.post(f"{server.url}/chat/completions", json={"model": "served", "messages": []}, timeout=5)
         deadline = time.monotonic() + 5  # the error is recorded by the request thread, after the client saw the close
-        while not server._httpd.errors and time.monotonic() < deadline:
+        while not server.errors and time.monotonic() < deadline:
             time.sleep(0.01)
-        errors = list(server._httpd.errors)
+        errors = server.errors
     assert len(errors) == 1 and "reply failed for the test" in errors[0]
     captured = capfd.readouterr()
     assert "Exception occurred" not in captured.err and "Traceback" not in captured.err
