@@ -107,6 +107,15 @@ def test_reencoding_changes_the_file_not_the_content(probes, tmp_path):
         assert 20 < float(np.mean(frames[0])) < 120  # the dark probe background and its shapes, not a blank
 
 
+def test_a_variant_counts_the_videos_it_moved_past_the_tolerance_and_not_those_at_it():
+    from fingereval.measure.stability import _variant_row
+
+    cell = {"diffs": [0.0, 0.05, 0.0500001, 0.5], "dims": {}, "flips": 2, "questions": 14, "failed": []}
+    row = _variant_row(cell)
+    assert (row["videos_moved"], row["videos_compared"], row["move_tolerance"]) == (2, 4, 0.05)
+    assert row["overall_max_abs_diff"] == 0.5 and row["flip_rate"] == pytest.approx(2 / 14)
+
+
 def test_bench_stability_reports_every_variant(probes, tiny_model_dir):
     r = runner.invoke(app, ["bench", "stability", "--data", str(probes.qa_path), "--model", str(tiny_model_dir),
                             "--size", "56", "--videos", "3", "--json"])
@@ -115,6 +124,8 @@ def test_bench_stability_reports_every_variant(probes, tiny_model_dir):
     assert report["determinism_max_abs_diff"] == 0.0  # direct mode on CPU: bit for bit
     assert len(report["reencode"]) == 6 and all(v["questions"] > 0 and not v["failed"] for v in report["reencode"].values())
     assert report["reencode_max_abs_diff"] == max(v["overall_max_abs_diff"] for v in report["reencode"].values())
+    for row in report["reencode"].values():  # every video compared; one moved past 0.05 exactly when the largest did
+        assert row["videos_compared"] == 3 and (row["videos_moved"] > 0) == (row["overall_max_abs_diff"] > 0.05)
     assert report["prompt_swap"]["videos"] >= 2 and report["prompt_swap_text_alignment_drop"] is not None
     # the swap asks another video's questions: answers here are bit for bit repeatable (above), so a swap that
     # asked the video's own questions again would read the very same mean

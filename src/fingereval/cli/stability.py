@@ -55,11 +55,15 @@ def _print_stability(report: dict, model: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    t = Table("variant", "overall max |Δ|", "overall mean |Δ|", "dimension that moved most", "answer flips",
+    from fingereval.measure.stability import MOVE_TOLERANCE
+
+    t = Table("variant", "overall max |Δ|", "overall mean |Δ|", f"videos moved > {MOVE_TOLERANCE}",
+              "dimension that moved most", "answer flips",
               title=f"stability of {model} on {report['videos']} videos (rubric {report['rubric']['name']})")
-    t.add_row("same video again", _num(report["determinism_max_abs_diff"]) + " (p_yes)", "", "", "")
+    t.add_row("same video again", _num(report["determinism_max_abs_diff"]) + " (p_yes)", "", "", "", "")
     for name, row in report["reencode"].items():
-        t.add_row(name, _num(row["overall_max_abs_diff"]), _num(row["overall_mean_abs_diff"]), _largest_dimension(row),
+        t.add_row(name, _num(row["overall_max_abs_diff"]), _num(row["overall_mean_abs_diff"]),
+                  f"{row['videos_moved']} of {row['videos_compared']}", _largest_dimension(row),
                   f"{row['answer_flips']} of {row['questions']}")
     Console().print(t)
     swap = report["prompt_swap"]

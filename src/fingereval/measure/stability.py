@@ -26,6 +26,11 @@ from fingereval.score.aggregate import video_result
 from fingereval.video import load_video
 
 
+# A re-encoding "moves" a video when its overall changes by more than this (docs/stability.md): one near-certain
+# flip in a probe video of 3-4 questions moves it by 0.2-0.5, so the count of such videos is the figure to watch.
+MOVE_TOLERANCE = 0.05
+
+
 @dataclass(frozen=True)
 class Variant:
     name: str
@@ -163,9 +168,12 @@ def stability_report(answerer: Answerer, records: Sequence[InstructRecord], work
 
 
 def _variant_row(cell: dict) -> dict:
-    """A variant's line: the overall's largest and mean change, each dimension's largest, the answers flipped."""
+    """A variant's line: the overall's largest and mean change, the videos it moved by more than MOVE_TOLERANCE,
+    each dimension's largest change, the answers flipped."""
     return {"overall_max_abs_diff": max(cell["diffs"], default=None),
             "overall_mean_abs_diff": float(np.mean(cell["diffs"])) if cell["diffs"] else None,
+            "videos_moved": sum(d > MOVE_TOLERANCE for d in cell["diffs"]), "videos_compared": len(cell["diffs"]),
+            "move_tolerance": MOVE_TOLERANCE,
             "dimension_max_abs_diff": {k: max(v, default=None) for k, v in cell["dims"].items()},
             "answer_flips": cell["flips"], "questions": cell["questions"],
             "flip_rate": cell["flips"] / cell["questions"] if cell["questions"] else None, "failed": cell["failed"]}
