@@ -22,7 +22,8 @@ as `body["_media"]`. `uuids` sets how the server treats a part's `uuid` (vLLM PR
 - "refuse" (SGLang, vLLM < 0.10.2): the uuid key is ignored beside media; a part without media is HTTP 400.
 
 Counters: `bytes_received` (chat request bodies), `media_decoded` (media items decoded), `cache_hits`,
-`cache_misses` and `uuid_refused` (uuid-only parts refused in "refuse" mode).
+`cache_misses` and `uuid_refused` (uuid-only parts refused in "refuse" mode). An error raised in a request
+handler is kept in `errors`, not printed (LoopbackHTTPServer).
 
 Faults can be queued for the next chat requests, one each: ("status", code), ("sleep", seconds), ("drop",)
 (close the connection without a reply), ("no_logprobs",).
