@@ -34,6 +34,7 @@ import base64
 import collections
 import json
 import math
+import sys
 import tempfile
 import threading
 import time
@@ -57,7 +58,6 @@ class LoopbackHTTPServer(ThreadingHTTPServer):
         self.errors: list[str] = []
 
     def handle_error(self, request, client_address) -> None:
-        import sys
         self.errors.append(f"{client_address}: {sys.exc_info()[1]!r}")
 
 
