@@ -132,6 +132,7 @@ def hub_url():
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
+    server.server_close()  # the listening socket, not left to the garbage collector
 
 
 def _cli(env: dict, *args: str) -> subprocess.CompletedProcess:

@@ -110,10 +110,37 @@ def test_reencoding_changes_the_file_not_the_content(probes, tmp_path):
 def test_a_variant_counts_the_videos_it_moved_past_the_tolerance_and_not_those_at_it():
     from fingereval.measure.stability import _variant_row
 
-    cell = {"diffs": [0.0, 0.05, 0.0500001, 0.5], "dims": {}, "flips": 2, "questions": 14, "failed": []}
+    cell = {"diffs": [0.0, 0.05, 0.0500001, 0.5], "dims": {}, "flips": 2, "dim_flips": {}, "flips_to_file_answer": 0,
+            "questions": 14, "failed": []}
     row = _variant_row(cell)
     assert (row["videos_moved"], row["videos_compared"], row["move_tolerance"]) == (2, 4, 0.05)
     assert row["overall_max_abs_diff"] == 0.5 and row["flip_rate"] == pytest.approx(2 / 14)
+
+
+def test_a_variant_counts_flips_per_dimension_and_those_that_reach_the_file_answer():
+    from types import SimpleNamespace
+
+    from fingereval.data.instruct import InstructRecord
+    from fingereval.measure.stability import _count_flips, _variant_row
+
+    def record(dimension, answer):
+        return InstructRecord(video="v.mp4", prompt="a red ball", dimension=dimension, question="?", good_answer="yes",
+                              answer=answer)
+
+    def result(*p_yes):
+        return SimpleNamespace(questions=[SimpleNamespace(p_yes=p) for p in p_yes])
+
+    records = [record("text_alignment", "yes"), record("visual_quality", "yes"), record("visual_quality", "no"),
+               record("dynamic_degree", "no"), record("visual_quality", "no")]
+    cell = {"diffs": [0.3], "dims": {}, "flips": 0, "dim_flips": {}, "flips_to_file_answer": 0, "questions": 5,
+            "failed": []}
+    # question 0 yes -> no (away from "yes"), 1 no -> yes (to "yes"), 2 stays yes (0.5 counts as yes), 3 stays no,
+    # 4 yes -> no (to "no")
+    _count_flips(cell, records, result(0.9, 0.2, 0.8, 0.1, 0.6), result(0.3, 0.7, 0.5, 0.4999, 0.1))
+    row = _variant_row(cell)
+    assert row["answer_flips"] == 3 and row["flip_rate"] == 0.6
+    assert row["flips_per_dimension"] == {"text_alignment": 1, "visual_quality": 2}
+    assert row["flips_to_file_answer"] == 2
 
 
 def test_bench_stability_reports_every_variant(probes, tiny_model_dir):
@@ -126,6 +153,7 @@ def test_bench_stability_reports_every_variant(probes, tiny_model_dir):
     assert report["reencode_max_abs_diff"] == max(v["overall_max_abs_diff"] for v in report["reencode"].values())
     for row in report["reencode"].values():  # every video compared; one moved past 0.05 exactly when the largest did
         assert row["videos_compared"] == 3 and (row["videos_moved"] > 0) == (row["overall_max_abs_diff"] > 0.05)
+        assert sum(row["flips_per_dimension"].values()) == row["answer_flips"] >= row["flips_to_file_answer"] >= 0
     assert report["prompt_swap"]["videos"] >= 2 and report["prompt_swap_text_alignment_drop"] is not None
     # the swap asks another video's questions: answers here are bit for bit repeatable (above), so a swap that
     # asked the video's own questions again would read the very same mean

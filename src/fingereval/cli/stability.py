@@ -58,13 +58,14 @@ def _print_stability(report: dict, model: str) -> None:
     from fingereval.measure.stability import MOVE_TOLERANCE
 
     t = Table("variant", "overall max |Δ|", "overall mean |Δ|", f"videos moved > {MOVE_TOLERANCE}",
-              "dimension that moved most", "answer flips",
+              "dimension that moved most", "answer flips (to the file's answer)", "flips by dimension",
               title=f"stability of {model} on {report['videos']} videos (rubric {report['rubric']['name']})")
-    t.add_row("same video again", _num(report["determinism_max_abs_diff"]) + " (p_yes)", "", "", "", "")
+    t.add_row("same video again", _num(report["determinism_max_abs_diff"]) + " (p_yes)", "", "", "", "", "")
     for name, row in report["reencode"].items():
         t.add_row(name, _num(row["overall_max_abs_diff"]), _num(row["overall_mean_abs_diff"]),
                   f"{row['videos_moved']} of {row['videos_compared']}", _largest_dimension(row),
-                  f"{row['answer_flips']} of {row['questions']}")
+                  f"{row['answer_flips']} of {row['questions']} ({row['flips_to_file_answer']})",
+                  ", ".join(f"{k} {n}" for k, n in row["flips_per_dimension"].items()) or "–")
     Console().print(t)
     swap = report["prompt_swap"]
     if swap["dimension"] is None:

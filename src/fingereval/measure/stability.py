@@ -110,8 +110,21 @@ def _dimension_diffs(a, b, keys: Sequence[str]) -> dict[str, float]:
             if a.dimensions.get(k) is not None and b.dimensions.get(k) is not None}
 
 
-def _flips(a, b) -> int:
-    return sum((x.p_yes >= 0.5) != (y.p_yes >= 0.5) for x, y in zip(a.questions, b.questions))
+def _flipped(a, b) -> list[int]:
+    """The questions (by position) whose answer differs between two results of one video's questions."""
+    return [i for i, (x, y) in enumerate(zip(a.questions, b.questions)) if (x.p_yes >= 0.5) != (y.p_yes >= 0.5)]
+
+
+def _count_flips(cell: dict, records: Sequence[InstructRecord], first, other) -> None:
+    """Add the flips between `first` and `other` to a variant's cell: in all, per dimension, and how many moved to
+    the file's answer: a re-encoding that blurs a video may rightly turn "are the edges sharp?" around, and
+    which way the flips go tells a real change of content from an unstable evaluator (docs/stability.md)."""
+    flipped = _flipped(first, other)
+    cell["flips"] += len(flipped)
+    for i in flipped:
+        dimension = records[i].dimension
+        cell["dim_flips"][dimension] = cell["dim_flips"].get(dimension, 0) + 1
+        cell["flips_to_file_answer"] += ("yes" if other.questions[i].p_yes >= 0.5 else "no") == records[i].answer
 
 
 def stability_report(answerer: Answerer, records: Sequence[InstructRecord], work_dir: Path, max_videos: int = 8,
@@ -123,8 +136,8 @@ def stability_report(answerer: Answerer, records: Sequence[InstructRecord], work
         raise FingerEvalError("the stability bench needs at least 2 videos (the prompt swap uses another video's)")
     work_dir.mkdir(parents=True, exist_ok=True)
     again = []
-    per_variant = {v.name: {"diffs": [], "flips": 0, "questions": 0, "failed": [], "dims": {k: [] for k in rubric.keys}}
-                   for v in variants}
+    per_variant = {v.name: {"diffs": [], "flips": 0, "dim_flips": {}, "flips_to_file_answer": 0, "questions": 0,
+                            "failed": [], "dims": {k: [] for k in rubric.keys}} for v in variants}
     swap_key = prompt_dimension(rubric)
     own, swapped, matching = [], [], []
     for i, (video, recs) in enumerate(groups):
@@ -150,7 +163,7 @@ def stability_report(answerer: Answerer, records: Sequence[InstructRecord], work
             cell["diffs"].append(abs(other.overall - first.overall))
             for k, d in _dimension_diffs(first, other, rubric.keys).items():
                 cell["dims"][k].append(d)
-            cell["flips"] += _flips(first, other)
+            _count_flips(cell, recs, first, other)
             cell["questions"] += len(recs)
         on_video()
     reencode_table = {name: _variant_row(c) for name, c in per_variant.items()}
@@ -176,7 +189,10 @@ def _variant_row(cell: dict) -> dict:
             "move_tolerance": MOVE_TOLERANCE,
             "dimension_max_abs_diff": {k: max(v, default=None) for k, v in cell["dims"].items()},
             "answer_flips": cell["flips"], "questions": cell["questions"],
-            "flip_rate": cell["flips"] / cell["questions"] if cell["questions"] else None, "failed": cell["failed"]}
+            "flip_rate": cell["flips"] / cell["questions"] if cell["questions"] else None,
+            "flips_per_dimension": dict(sorted(cell["dim_flips"].items())),
+            # of the flips, those whose new answer is the file's (a probe's truth; a person's label elsewhere)
+            "flips_to_file_answer": cell["flips_to_file_answer"], "failed": cell["failed"]}
 
 
 def matches_prompt(records: Sequence[InstructRecord], key: str) -> bool:
