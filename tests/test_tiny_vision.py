@@ -264,3 +264,44 @@ def test_tiny_model_command_starts_change_filters(tmp_path):
     assert refused.exit_code != 0 and "random filter" in refused.output
     refused = runner.invoke(app, ["tiny-model", str(tmp_path / "o"), "--change-filters", "6"])
     assert refused.exit_code != 0 and "--probes" in refused.output
+
+
+def test_a_low_res_copy_loses_fine_detail_and_keeps_the_size():
+    import numpy as np
+
+    from fingereval.tiny.vision import low_res_copy
+
+    checker = (np.indices((112, 112)).sum(0) % 2 * 255).astype(np.uint8)  # one-pixel checkerboard: pure detail
+    ramp = np.tile(np.linspace(0, 255, 112), (112, 1)).astype(np.uint8)  # a smooth ramp: no detail to lose
+    frames = np.stack([np.repeat(img[..., None], 3, -1) for img in (checker, ramp)])
+    out = low_res_copy(frames, 0.5)
+    assert out.shape == frames.shape and out.dtype == np.uint8
+    assert abs(out[0].mean() - 127.5) < 2 and out[0].std() < 10  # 2x2 boxes of a checkerboard average to grey
+    assert np.abs(out[1].astype(int) - frames[1]).max() <= 4  # a ramp survives shrinking
+
+
+def test_pretraining_with_low_res_copies_trains_on_them_and_measures_the_originals(setup):
+    import numpy as np
+
+    import fingereval.tiny.vision as vision
+
+    root, probes, base = setup
+    seen, real = [], vision.video_pixels
+    vision.video_pixels = lambda processor, clip: seen.append(clip) or real(processor, clip)
+    try:
+        result = pretrain_vision(base, probes, root / "vis-low", epochs=1, lr=3e-3, batch_size=4, video_config=VC,
+                                 device="cpu", low_res=1.0, on_log=lambda m: None)
+    finally:
+        vision.video_pixels = real
+    held = {json.loads(line)["video"] for line in (probes / "qa_heldout.jsonl").read_text().splitlines()}
+    for clip in seen:
+        original = load_video(clip.path, VC).frames
+        if any(clip.path.endswith(h) for h in held):  # measured as they are
+            assert np.array_equal(clip.frames, original)
+        else:  # trained on their low-resolution copy (every draw, at 1.0), never on the original
+            expected = vision.low_res_copy(original, vision.low_res_scale(clip.path, 0))
+            assert np.array_equal(clip.frames, expected) and not np.array_equal(clip.frames, original)
+    assert len(seen) == 16
+    assert json.loads((result.out_dir / "train_log.json").read_text())["settings"]["low_res"] == 1.0
+    with pytest.raises(DataError, match="between 0 and 1"):
+        pretrain_vision(base, probes, root / "vis-bad", low_res=1.5, on_log=lambda m: None)

@@ -133,6 +133,8 @@ def vision(
     max_frames: ProbeMaxFrames = 8,
     size: ProbeSize = 112,
     fps: ProbeFps = 2.0,
+    low_res: float = typer.Option(0.0, "--low-res", min=0.0, max=1.0,
+                                  help="share of draws that see a video shrunk 0.4-0.75x and brought back (the demo: 0.5)"),
     seed: Seed = 0,
     device: Device = None,
 ):
@@ -140,7 +142,7 @@ def vision(
     from fingereval.tiny.vision import pretrain_vision
 
     result = _run(pretrain_vision, model=model, probe_dir=probes, out_dir=out, epochs=epochs, lr=lr, batch_size=batch_size,
-                  video_config=_video_config(fps, max_frames, size), seed=seed, device=device,
+                  video_config=_video_config(fps, max_frames, size), seed=seed, low_res=low_res, device=device,
                   on_log=lambda m: err.print(m, highlight=False))
     acc = "" if result.held_out_accuracy is None else f"; held-out scene-label balanced accuracy {result.held_out_accuracy:.3f}"
     err.print(f"saved to {result.out_dir} in {result.seconds:.0f}s{acc}; next: train sft --model {result.out_dir}",

@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import random
 import time
+import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 import torch
+from PIL import Image
 
 from fingereval.answer.hf_compat import vision_tower
 from fingereval.answer.inputs import video_pixels
@@ -31,6 +34,26 @@ from fingereval.train.examples import ClipCache
 from fingereval.video import VideoConfig
 
 PIXEL_CACHE_BYTES = 2 << 30  # a 112-px, 8-frame probe clip is about 1.2 MB of processed pixels
+# A low-resolution copy of a training video (`low_res`): its frames shrunk by a factor in this range, then brought
+# back to the input size, as a video made or re-encoded at a lower resolution reaches the model. Without it the
+# tower read half resolution as another scene: 7 % of the demo model's answers flipped (noise lost, sharp edges
+# called blurred, shapes that "change"; docs/stability.md).
+LOW_RES_SCALES = (0.4, 0.75)
+LOW_RES = "#low-res"  # a pixel cache key's suffix: the video's low-resolution copy
+
+
+def low_res_copy(frames: np.ndarray, scale: float) -> np.ndarray:
+    """`frames` (T, H, W, 3 uint8) shrunk by `scale` (area average) and brought back to (H, W) (bilinear)."""
+    height, width = frames.shape[1:3]
+    small = (max(2, round(width * scale)), max(2, round(height * scale)))
+    return np.stack([np.asarray(Image.fromarray(f).resize(small, Image.Resampling.BOX)
+                                .resize((width, height), Image.Resampling.BILINEAR)) for f in frames])
+
+
+def low_res_scale(path: str, seed: int) -> float:
+    """The video's one shrink factor (fixed per video and seed, so its processed copy can be cached)."""
+    low, high = LOW_RES_SCALES
+    return low + (high - low) * (zlib.crc32(f"{seed}:{path}".encode()) / 0xFFFFFFFF)
 
 
 @dataclass
@@ -84,14 +107,22 @@ def pooled_videos(tower: torch.nn.Module, videos: list[tuple[torch.Tensor, torch
 class PixelCache:
     """Each video's processed pixels, kept while they fit in PIXEL_CACHE_BYTES, else processed again when asked."""
 
-    def __init__(self, processor, clips: ClipCache):
-        self.processor, self.clips = processor, clips
+    def __init__(self, processor, clips: ClipCache, seed: int = 0):
+        self.processor, self.clips, self.seed = processor, clips, seed
         self.limit = PIXEL_CACHE_BYTES  # read when a run starts, so a test can bound it
         self.pixels: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
         self.cached_bytes = 0
 
+    def clip(self, key: str):
+        """The clip a key names: the video's, or (key ending in LOW_RES) its low-resolution copy."""
+        if not key.endswith(LOW_RES):
+            return self.clips(key)
+        path = key.removesuffix(LOW_RES)
+        clip = self.clips(path)
+        return replace(clip, frames=low_res_copy(clip.frames, low_res_scale(path, self.seed)))
+
     def __call__(self, path: str) -> tuple[torch.Tensor, torch.Tensor]:
-        values, grid = self.pixels.get(path) or video_pixels(self.processor, self.clips(path))
+        values, grid = self.pixels.get(path) or video_pixels(self.processor, self.clip(path))
         if path not in self.pixels and self.cached_bytes + values.nbytes <= self.limit:
             self.pixels[path] = (values, grid)
             self.cached_bytes += values.nbytes
@@ -124,13 +155,16 @@ class SceneProbe:
         has_both = (truth.sum(0) > 0) & (truth.sum(0) < len(rows))
         return {label: round(float((p + n) / 2), 4) for label, p, n, ok in zip(SCENE_LABELS, hit_pos, hit_neg, has_both) if ok}
 
-    def train_epoch(self, rows: list[dict], opt: torch.optim.Optimizer, pos_weight: torch.Tensor) -> float:
-        """One pass over `rows` (in their order) in batches; the mean loss."""
+    def train_epoch(self, rows: list[dict], opt: torch.optim.Optimizer, pos_weight: torch.Tensor,
+                    low_res: list[bool] | None = None) -> float:
+        """One pass over `rows` (in their order) in batches; the mean loss. `low_res[i]`: row i is seen as its
+        low-resolution copy, with the same labels."""
+        keys = [r["video"] + (LOW_RES if low_res and low_res[i] else "") for i, r in enumerate(rows)]
         losses = []
         for i in range(0, len(rows), self.batch_size):
             batch = rows[i:i + self.batch_size]
             target = torch.stack([r["target"] for r in batch]).to(self.device)
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(self.logits([r["video"] for r in batch]), target,
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(self.logits(keys[i:i + self.batch_size]), target,
                                                                        pos_weight=pos_weight)
             loss.backward()
             opt.step()
@@ -147,9 +181,13 @@ def positive_weight(rows: list[dict], device: str) -> torch.Tensor:
 
 
 def pretrain_vision(model: str | Path, probe_dir: str | Path, out_dir: str | Path, *, epochs: int = 6, lr: float = 1e-3,
-                    batch_size: int = 16, video_config: VideoConfig | None = None, seed: int = 0,
+                    batch_size: int = 16, video_config: VideoConfig | None = None, seed: int = 0, low_res: float = 0.0,
                     device: str | None = None, on_log: Callable[[str], None] = print) -> VisionResult:
-    """Train `model`'s vision tower (and merger) on the probe set's scene labels; save the whole checkpoint."""
+    """Train `model`'s vision tower (and merger) on the probe set's scene labels; save the whole checkpoint.
+
+    `low_res`: the share of training draws, each epoch, that see the video's low-resolution copy (low_res_copy)."""
+    if not 0.0 <= low_res <= 1.0:
+        raise DataError(f"low_res is a share of training videos, between 0 and 1; got {low_res}")
     torch.manual_seed(seed)
     rng = random.Random(seed)
     probe_dir = Path(probe_dir)
@@ -160,14 +198,15 @@ def pretrain_vision(model: str | Path, probe_dir: str | Path, out_dir: str | Pat
     opt = torch.optim.AdamW(list(tower.parameters()) + list(head.parameters()), lr=lr)
     pos_weight = positive_weight(train, device)
     clips = ClipCache(video_config or VideoConfig(fps=2.0, max_frames=8, size=112))
-    probe = SceneProbe(tower, head, PixelCache(processor, clips), device, batch_size)
+    probe = SceneProbe(tower, head, PixelCache(processor, clips, seed), device, batch_size)
 
     t0 = time.perf_counter()
     log: list[dict] = []
     per_label: dict[str, float] = {}
     for epoch in range(1, epochs + 1):
         rng.shuffle(train)
-        entry = {"epoch": epoch, "loss": round(probe.train_epoch(train, opt, pos_weight), 4),
+        draws = [rng.random() < low_res for _ in train] if low_res else None  # no draw: old runs' order stays
+        entry = {"epoch": epoch, "loss": round(probe.train_epoch(train, opt, pos_weight, draws), 4),
                  "seconds": round(time.perf_counter() - t0, 1)}
         if test:
             per_label = probe.balanced_accuracy(test)
@@ -177,6 +216,7 @@ def pretrain_vision(model: str | Path, probe_dir: str | Path, out_dir: str | Pat
                + (f", held-out balanced label accuracy {entry['held_out_accuracy']:.3f}" if test else ""))
     seconds = time.perf_counter() - t0
     settings = {"stage": "vision", "base_model": str(model), "probes": str(probe_dir), "epochs": epochs, "lr": lr,
+                "low_res": low_res, "low_res_scales": LOW_RES_SCALES if low_res else None,
                 "batch_size": batch_size, "train_videos": len(train), "held_out_videos": len(test), "seed": seed,
                 "seconds": round(seconds, 1), "held_out_per_label": per_label}
     out = save_checkpoint(net, processor, out_dir, log, settings)
