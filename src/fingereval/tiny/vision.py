@@ -35,9 +35,9 @@ from fingereval.video import VideoConfig
 
 PIXEL_CACHE_BYTES = 2 << 30  # a 112-px, 8-frame probe clip is about 1.2 MB of processed pixels
 # A low-resolution copy of a training video (`low_res`): its frames shrunk by a factor in this range, then brought
-# back to the input size, as a video made or re-encoded at a lower resolution reaches the model. Without it the
-# tower read half resolution as another scene: 7 % of the demo model's answers flipped (noise lost, sharp edges
-# called blurred, shapes that "change"; docs/stability.md).
+# back to the input size, as a video made or re-encoded at a lower resolution reaches the model. Tried in the demo
+# at share 0.5 (docs/demo.md, "Tried, not shipped"): half-resolution flips fell on one seed of three and rose on
+# another, so the demo does not use it.
 LOW_RES_SCALES = (0.4, 0.75)
 LOW_RES = "#low-res"  # a pixel cache key's suffix: the video's low-resolution copy
 
