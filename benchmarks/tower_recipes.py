@@ -52,7 +52,7 @@ def run_recipe(name: str, probe_dir: Path, args) -> dict:
     base = build_tiny_model(args.out / name / "random", shape, seed=args.seed)
     t0 = time.perf_counter()
     result = pretrain_vision(base, probe_dir, args.out / name / "tower", video_config=DEMO_VIDEO, seed=args.seed,
-                             on_log=lambda m: None, **DEMO_VISION | {"low_res": 0.0} | vision)  # as measured
+                             on_log=lambda m: None, **DEMO_VISION | vision)
     return {"recipe": name, "mean": result.held_out_accuracy, "per_label": result.per_label,
             "seconds": round(time.perf_counter() - t0, 1)}
 

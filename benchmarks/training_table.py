@@ -72,8 +72,7 @@ def prepare_world(root: Path, seed: int, args) -> tuple[Path, Path]:
     if not (base / "config.json").exists():
         random_base = build_tiny_model(root / "tiny-random", PROBE_SHAPE, seed=seed)
         pretrain_vision(random_base, probes, base, video_config=DEMO_VIDEO, seed=seed,
-                        # the tables in docs/training.md were measured before the demo's low-resolution copies
-                        **DEMO_VISION | {"epochs": args.vision_epochs, "low_res": 0.0})
+                        **DEMO_VISION | {"epochs": args.vision_epochs})
     return probes, base
 
 

@@ -127,8 +127,8 @@ def test_a_variant_counts_flips_per_dimension_and_those_that_reach_the_file_answ
         return InstructRecord(video="v.mp4", prompt="a red ball", dimension=dimension, question="?", good_answer="yes",
                               answer=answer)
 
-    def result(*p_yes):
-        return SimpleNamespace(questions=[SimpleNamespace(p_yes=p) for p in p_yes])
+    def result(*p_yes):  # answers as aggregate.question_results reads them: yes from 0.5 up
+        return SimpleNamespace(questions=[SimpleNamespace(p_yes=p, answer="yes" if p >= 0.5 else "no") for p in p_yes])
 
     records = [record("text_alignment", "yes"), record("visual_quality", "yes"), record("visual_quality", "no"),
                record("dynamic_degree", "no"), record("visual_quality", "no")]

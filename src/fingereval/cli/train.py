@@ -134,7 +134,7 @@ def vision(
     size: ProbeSize = 112,
     fps: ProbeFps = 2.0,
     low_res: float = typer.Option(0.0, "--low-res", min=0.0, max=1.0,
-                                  help="share of draws that see a video shrunk 0.4-0.75x and brought back (the demo: 0.5)"),
+                                  help="share of draws that see a video shrunk 0.4-0.75x and brought back (docs/demo.md: tried, off)"),
     seed: Seed = 0,
     device: Device = None,
 ):

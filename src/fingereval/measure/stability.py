@@ -112,7 +112,7 @@ def _dimension_diffs(a, b, keys: Sequence[str]) -> dict[str, float]:
 
 def _flipped(a, b) -> list[int]:
     """The questions (by position) whose answer differs between two results of one video's questions."""
-    return [i for i, (x, y) in enumerate(zip(a.questions, b.questions)) if (x.p_yes >= 0.5) != (y.p_yes >= 0.5)]
+    return [i for i, (x, y) in enumerate(zip(a.questions, b.questions)) if x.answer != y.answer]
 
 
 def _count_flips(cell: dict, records: Sequence[InstructRecord], first, other) -> None:
@@ -124,7 +124,7 @@ def _count_flips(cell: dict, records: Sequence[InstructRecord], first, other) ->
     for i in flipped:
         dimension = records[i].dimension
         cell["dim_flips"][dimension] = cell["dim_flips"].get(dimension, 0) + 1
-        cell["flips_to_file_answer"] += ("yes" if other.questions[i].p_yes >= 0.5 else "no") == records[i].answer
+        cell["flips_to_file_answer"] += other.questions[i].answer == records[i].answer
 
 
 def stability_report(answerer: Answerer, records: Sequence[InstructRecord], work_dir: Path, max_videos: int = 8,

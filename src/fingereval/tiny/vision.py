@@ -39,7 +39,6 @@ PIXEL_CACHE_BYTES = 2 << 30  # a 112-px, 8-frame probe clip is about 1.2 MB of p
 # at share 0.5 (docs/demo.md, "Tried, not shipped"): half-resolution flips fell on one seed of three and rose on
 # another, so the demo does not use it.
 LOW_RES_SCALES = (0.4, 0.75)
-LOW_RES = "#low-res"  # a pixel cache key's suffix: the video's low-resolution copy
 
 
 def low_res_copy(frames: np.ndarray, scale: float) -> np.ndarray:
@@ -105,26 +104,25 @@ def pooled_videos(tower: torch.nn.Module, videos: list[tuple[torch.Tensor, torch
 
 
 class PixelCache:
-    """Each video's processed pixels, kept while they fit in PIXEL_CACHE_BYTES, else processed again when asked."""
+    """Each video's processed pixels (and its low-resolution copy's, when asked for), kept while they fit in
+    PIXEL_CACHE_BYTES, else processed again when asked."""
 
     def __init__(self, processor, clips: ClipCache, seed: int = 0):
         self.processor, self.clips, self.seed = processor, clips, seed
         self.limit = PIXEL_CACHE_BYTES  # read when a run starts, so a test can bound it
-        self.pixels: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        self.pixels: dict[tuple[str, bool], tuple[torch.Tensor, torch.Tensor]] = {}
         self.cached_bytes = 0
 
-    def clip(self, key: str):
-        """The clip a key names: the video's, or (key ending in LOW_RES) its low-resolution copy."""
-        if not key.endswith(LOW_RES):
-            return self.clips(key)
-        path = key.removesuffix(LOW_RES)
+    def clip(self, path: str, low_res: bool):
+        """The video's clip, or its low-resolution copy."""
         clip = self.clips(path)
-        return replace(clip, frames=low_res_copy(clip.frames, low_res_scale(path, self.seed)))
+        return replace(clip, frames=low_res_copy(clip.frames, low_res_scale(path, self.seed))) if low_res else clip
 
-    def __call__(self, path: str) -> tuple[torch.Tensor, torch.Tensor]:
-        values, grid = self.pixels.get(path) or video_pixels(self.processor, self.clip(path))
-        if path not in self.pixels and self.cached_bytes + values.nbytes <= self.limit:
-            self.pixels[path] = (values, grid)
+    def __call__(self, path: str, low_res: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        key = (path, low_res)
+        values, grid = self.pixels.get(key) or video_pixels(self.processor, self.clip(path, low_res))
+        if key not in self.pixels and self.cached_bytes + values.nbytes <= self.limit:
+            self.pixels[key] = (values, grid)
             self.cached_bytes += values.nbytes
         return values, grid
 
@@ -139,8 +137,10 @@ class SceneProbe:
     device: str
     batch_size: int
 
-    def logits(self, paths: list[str]) -> torch.Tensor:
-        return self.head(pooled_videos(self.tower, [self.pixels(p) for p in paths], self.device))
+    def logits(self, paths: list[str], low_res: list[bool] | None = None) -> torch.Tensor:
+        """`low_res[i]`: video i is seen as its low-resolution copy."""
+        low_res = low_res or [False] * len(paths)
+        return self.head(pooled_videos(self.tower, [self.pixels(p, low) for p, low in zip(paths, low_res)], self.device))
 
     @torch.no_grad()
     def balanced_accuracy(self, rows: list[dict]) -> dict[str, float]:
@@ -159,13 +159,13 @@ class SceneProbe:
                     low_res: list[bool] | None = None) -> float:
         """One pass over `rows` (in their order) in batches; the mean loss. `low_res[i]`: row i is seen as its
         low-resolution copy, with the same labels."""
-        keys = [r["video"] + (LOW_RES if low_res and low_res[i] else "") for i, r in enumerate(rows)]
+        low_res = low_res or [False] * len(rows)
         losses = []
         for i in range(0, len(rows), self.batch_size):
             batch = rows[i:i + self.batch_size]
             target = torch.stack([r["target"] for r in batch]).to(self.device)
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(self.logits(keys[i:i + self.batch_size]), target,
-                                                                       pos_weight=pos_weight)
+            logits = self.logits([r["video"] for r in batch], low_res[i:i + self.batch_size])
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, target, pos_weight=pos_weight)
             loss.backward()
             opt.step()
             opt.zero_grad()
